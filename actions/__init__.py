@@ -1,0 +1,1 @@
+"""Rasa action server: thin adapters per capability (steps, weighing, contacts, notes, learning)."""

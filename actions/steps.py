@@ -1,0 +1,260 @@
+"""Case guidance actions: thin adapters between the tracker, the case store and ``bot.steps``.
+
+Every rule of the protocol is in ``bot/steps.py`` and ``knowledge/``; these classes only read the
+tracker, call the core, write through to the case store and turn the result into messages.
+"""
+from __future__ import annotations
+
+import logging
+import re
+import secrets
+from typing import Any, Dict, List, Optional, Text
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.common import (
+    DANGER_LINE,
+    MILESTONE_BY_INTENT,
+    buttons_for,
+    case_state,
+    current_case,
+    guarded,
+    organisation,
+    payload,
+    sources_line,
+    store,
+)
+from bot import steps
+from bot.profiles import user_role_label
+from bot.store.repositories import CaseRecord
+
+logger = logging.getLogger(__name__)
+
+STEP_WORDS = {"een": 1, "één": 1, "twee": 2, "drie": 3, "vier": 4, "vijf": 5}
+PSEUDONYM_ALPHABET = "ACDEFHJKLMNPRTUVWXY3479"  # no look-alikes (0/O, 1/I, 5/S, 8/B)
+
+
+def new_pseudonym() -> str:
+    """A random case name: the pupil's identity is never stored, the school links it in its own files."""
+    return "Leerling " + "".join(secrets.choice(PSEUDONYM_ALPHABET) for _ in range(4))
+
+
+def case_slots(case: Optional[CaseRecord]) -> List[EventType]:
+    """Slots mirror the case store for the dialogue; the store stays the source of truth."""
+    if case is None:
+        return [SlotSet("case_id", None), SlotSet("case_step", None), SlotSet("pseudonym", None)]
+    return [SlotSet("case_id", case.id), SlotSet("case_step", case.step), SlotSet("pseudonym", case.pseudonym)]
+
+
+def say_guidance(dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any],
+                 case: CaseRecord, intro: Optional[str] = None) -> None:
+    """'What do I do now' for the case's step, in the profile's words, for the user's role."""
+    advice = steps.guidance(case_state(case), organisation(), tracker.get_slot("role"))
+    lines = [intro] if intro else []
+    lines.append(f"Stap {advice.step}: {advice.title} ({case.pseudonym})")
+    lines.extend(advice.lines)
+    lines.append(sources_line(advice.sources))
+    dispatcher.utter_message(text="\n".join(line for line in lines if line),
+                             buttons=buttons_for(advice.next_moves, domain))
+
+
+def say_no_case(dispatcher: CollectingDispatcher) -> None:
+    dispatcher.utter_message(
+        text="U heeft nog geen casus. Vertel me dat u zich zorgen maakt over een leerling, dan beginnen we bij stap 1.",
+        buttons=[{"title": "Ik maak me zorgen over een leerling", "payload": payload("start_case")}],
+    )
+
+
+def start_new_case(dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
+    repos = store()
+    org = organisation()
+    repos.users.upsert(tracker.sender_id, organisation_id=org.id, role=tracker.get_slot("role"))
+    case = repos.cases.create(tracker.sender_id, org.id, new_pseudonym())
+    dispatcher.utter_message(
+        text=(
+            "Goed dat u dit serieus neemt. Ik help u stap voor stap volgens de meldcode.\n"
+            "Noem geen naam van de leerling: een pseudoniem of initialen is genoeg. "
+            f"Deze casus heet voortaan '{case.pseudonym}'.\n" + DANGER_LINE
+        )
+    )
+    say_guidance(dispatcher, tracker, domain, case)
+    return case_slots(case)
+
+
+class ActionStartCase(Action):
+    """A worried message: continue the open case after asking, or start one at step 1."""
+
+    def name(self) -> Text:
+        return "action_start_case"
+
+    @guarded
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
+        case = current_case(tracker)
+        if case is None:
+            return start_new_case(dispatcher, tracker, domain)
+        store().users.upsert(tracker.sender_id, organisation_id=organisation().id, role=tracker.get_slot("role"))
+        dispatcher.utter_message(
+            text=f"U heeft al een casus: '{case.pseudonym}', nu in stap {case.step}. Gaat het om dezelfde leerling?",
+            buttons=[
+                {"title": "Ja, verder met deze casus", "payload": payload("ask_next_step")},
+                {"title": "Nee, een andere leerling", "payload": payload("new_case")},
+            ],
+        )
+        return case_slots(case)
+
+
+class ActionNewCase(Action):
+    """Another pupil: a new case; the earlier one stays in the store."""
+
+    def name(self) -> Text:
+        return "action_new_case"
+
+    @guarded
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
+        if not tracker.get_slot("role"):
+            dispatcher.utter_message(response="utter_ask_case_start_form_role")
+            return []
+        return start_new_case(dispatcher, tracker, domain)
+
+
+class ActionNextStep(Action):
+    """'Wat moet ik nu doen?' answered from the stored case state."""
+
+    def name(self) -> Text:
+        return "action_next_step"
+
+    @guarded
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
+        case = current_case(tracker)
+        if case is None:
+            say_no_case(dispatcher)
+            return []
+        say_guidance(dispatcher, tracker, domain, case)
+        return case_slots(case)
+
+
+class ActionProgress(Action):
+    """'Ik heb met de IB'er overlegd': mark the milestone, advance the step, say what is next."""
+
+    def name(self) -> Text:
+        return "action_progress"
+
+    @guarded
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
+        case = current_case(tracker)
+        milestone = MILESTONE_BY_INTENT.get(tracker.get_intent_of_latest_message() or "")
+        if case is None or milestone is None:
+            say_no_case(dispatcher)
+            return []
+        state = steps.record_progress(case_state(case), milestone)
+        case = store().cases.update_progress(case.id, state.step, sorted(state.done))
+        say_guidance(dispatcher, tracker, domain, case, intro=f"Genoteerd: {steps.milestone_label(milestone)}.")
+        return case_slots(case)
+
+
+def step_from_text(text: str) -> Optional[int]:
+    """'stap 4', 'stap vier' -> 4. The entity text comes from the NLU; this only reads the number."""
+    match = re.search(r"([1-5]|een|één|twee|drie|vier|vijf)\b", text.lower())
+    if not match:
+        return None
+    token = match.group(1)
+    return int(token) if token.isdigit() else STEP_WORDS[token]
+
+
+class ActionGoToStep(Action):
+    """'We zitten al bij stap 4': the order of the steps is not mandatory (seed 003 §2, seed 004)."""
+
+    def name(self) -> Text:
+        return "action_go_to_step"
+
+    @guarded
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
+        case = current_case(tracker)
+        if case is None:
+            say_no_case(dispatcher)
+            return []
+        entity = next(tracker.get_latest_entity_values("step_number"), None)
+        number = step_from_text(entity or tracker.latest_message.get("text", ""))
+        if number is None:
+            dispatcher.utter_message(
+                text="Naar welke stap wilt u?",
+                buttons=[{"title": f"Stap {n}", "payload": payload("go_to_step", step_number=f"stap {n}")} for n in range(1, 6)],
+            )
+            return []
+        state = steps.go_to_step(case_state(case), number)
+        case = store().cases.update_progress(case.id, state.step, sorted(state.done))
+        say_guidance(dispatcher, tracker, domain, case, intro=f"Uw casus staat nu op stap {number}.")
+        return case_slots(case)
+
+
+class ActionSetRole(Action):
+    """The user's role, remembered in the user store so it is asked only once."""
+
+    def name(self) -> Text:
+        return "action_set_role"
+
+    @guarded
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
+        role = tracker.get_slot("role")
+        if not role:
+            dispatcher.utter_message(response="utter_ask_case_start_form_role")
+            return []
+        store().users.upsert(tracker.sender_id, organisation_id=organisation().id, role=role)
+        dispatcher.utter_message(
+            text=f"Dank u. Ik houd er rekening mee dat u {user_role_label(role)} bent.",
+            buttons=[{"title": "Wat moet ik nu doen?", "payload": payload("ask_next_step")}],
+        )
+        return []
+
+
+class ActionFaq(Action):
+    """A knowledge question: the ResponseSelector chose the entry; the answer comes from knowledge/."""
+
+    def name(self) -> Text:
+        return "action_faq"
+
+    @guarded
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
+        key = faq_key(tracker)
+        if key is None:
+            dispatcher.utter_message(text="Die vraag kan ik niet goed plaatsen. Kunt u hem anders formuleren?")
+            return []
+        answer, sources = steps.faq_answer(key, organisation())
+        dispatcher.utter_message(text=f"{answer}\n{sources_line(sources)}")
+        return []
+
+
+def faq_key(tracker: Tracker) -> Optional[str]:
+    """The FAQ id: from a button's entity, or from the ResponseSelector's retrieval intent."""
+    entity = next(tracker.get_latest_entity_values("faq_key"), None)
+    if entity in steps.faq_ids():
+        return entity
+    selector = tracker.latest_message.get("response_selector", {}).get("faq", {})
+    full = selector.get("response", {}).get("intent_response_key") or ""
+    key = full.partition("/")[2]
+    return key if key in steps.faq_ids() else None
+
+
+SITUATION_INTENTS = frozenset({"acute_danger", "honour_based", "staff_suspect", "pupil_violence"})
+
+
+class ActionSituation(Action):
+    """Special situations win everywhere: the first line names the number to call."""
+
+    def name(self) -> Text:
+        return "action_situation"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
+        # Deliberately not @guarded with a generic apology: even on a failure the danger numbers go first.
+        intent = tracker.get_intent_of_latest_message() or ""
+        situation_id = intent if intent in SITUATION_INTENTS else "acute_danger"
+        try:
+            reply = steps.situation(situation_id, organisation())
+            text = "\n".join([*reply.lines, sources_line(reply.sources)])
+        except Exception:  # noqa: BLE001
+            logger.exception("situation %s failed", situation_id)
+            text = DANGER_LINE
+        dispatcher.utter_message(text=text)
+        return []

@@ -1,0 +1,168 @@
+"""Command line: ``python -m bot <command>``.
+
+check            validate every knowledge file and the cross-references (exit 1 with file:line on errors)
+sync-faq         regenerate data/nlu/faq_responses.yml (Rasa's retrieval responses) from knowledge/faq.yml
+purge            delete closed cases older than --older-than (e.g. 180d); deletions are logged without content
+export CASE      write the dossier of CASE as PDF and Markdown (--out DIR, --viewer USER --role ROLE)
+learning-report  anonymised practice results of the organisation
+nlu-report       5-fold cross-validation of the NLU, prints intent F1 (a report, not a test)
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import re
+import subprocess
+import sys
+from datetime import timedelta
+from pathlib import Path
+from typing import Callable, List, Optional, Sequence
+
+from bot.knowledge import REPO_ROOT, SECTIONS, KnowledgeBase, KnowledgeError, check_sources, load_all
+
+FAQ_RESPONSES = REPO_ROOT / "data" / "nlu" / "faq_responses.yml"
+FAQ_NLU = REPO_ROOT / "data" / "nlu" / "faq.yml"
+# Cross-checks per capability: "module:function(kb) -> List[str]".
+CHECKS = (
+    "bot.profiles:check_profiles",
+    "bot.steps:check_steps",
+    "bot.weighing:check_weighing",
+    "bot.contacts:check_contacts",
+    "bot.learning:check_learning",
+)
+
+
+def _resolve(target: str) -> Optional[Callable[[KnowledgeBase], List[str]]]:
+    module_name, func_name = target.split(":")
+    return getattr(importlib.import_module(module_name), func_name, None)
+
+
+def faq_responses_text(kb: KnowledgeBase) -> str:
+    """The generated Rasa responses for the retrieval intent, one per FAQ entry (national wording)."""
+    from bot import profiles, steps
+    from ruamel.yaml.scalarstring import LiteralScalarString
+    from ruamel.yaml import YAML
+    import io
+
+    national = profiles.profile(profiles.NATIONAL_PROFILE, kb)
+    responses = {}
+    for faq_id in steps.faq_ids(kb):
+        answer, sources = steps.faq_answer(faq_id, national, kb)
+        responses[f"utter_faq/{faq_id}"] = [{"text": LiteralScalarString(f"{answer}\nBron: {'; '.join(sources)}.")}]
+    out = io.StringIO()
+    yaml = YAML()
+    yaml.width = 4096
+    yaml.dump({"version": "3.1", "responses": responses}, out)
+    return "# Generated from knowledge/faq.yml by `python -m bot sync-faq`. Do not edit.\n" + out.getvalue()
+
+
+def faq_keys_in_nlu() -> List[str]:
+    return re.findall(r"^- intent: faq/(\w+)", FAQ_NLU.read_text(encoding="utf-8"), flags=re.M)
+
+
+def run_check() -> int:
+    try:
+        kb = load_all()
+    except KnowledgeError as exc:
+        print("\n".join(exc.problems), file=sys.stderr)
+        return 1
+    problems = check_sources(kb)
+    for target in CHECKS:
+        check = _resolve(target)
+        if check is not None:
+            problems.extend(check(kb))
+    from bot import steps
+
+    unknown = sorted(set(faq_keys_in_nlu()) - set(steps.faq_ids(kb)))
+    if unknown:
+        problems.append(f"data/nlu/faq.yml: retrieval intents without an entry in knowledge/faq.yml: {unknown}")
+    missing = sorted(set(steps.faq_ids(kb)) - set(faq_keys_in_nlu()))
+    if missing:
+        problems.append(f"knowledge/faq.yml: entries without training examples in data/nlu/faq.yml: {missing}")
+    if not FAQ_RESPONSES.exists() or FAQ_RESPONSES.read_text(encoding="utf-8") != faq_responses_text(kb):
+        problems.append(f"{FAQ_RESPONSES.relative_to(REPO_ROOT)}: out of date; run `python -m bot sync-faq`")
+    if problems:
+        print("\n".join(problems), file=sys.stderr)
+        return 1
+    counts = ", ".join(f"{name}: {len(files)}" for name, files in kb.files.items())
+    print(f"knowledge OK ({counts})")
+    return 0
+
+
+def run_sync_faq() -> int:
+    kb = load_all(sections={key: SECTIONS[key] for key in ("sources.yml", "faq.yml", "organisations/")})
+    FAQ_RESPONSES.write_text(faq_responses_text(kb), encoding="utf-8")
+    print(f"wrote {FAQ_RESPONSES.relative_to(REPO_ROOT)}")
+    return 0
+
+
+def parse_age(text: str) -> timedelta:
+    """'180d', '26w', '2y' -> a timedelta (years counted as 365 days)."""
+    match = re.fullmatch(r"(\d+)([dwy])", text.strip())
+    if not match:
+        raise argparse.ArgumentTypeError("use a number followed by d, w or y, e.g. 180d")
+    days = int(match.group(1)) * {"d": 1, "w": 7, "y": 365}[match.group(2)]
+    return timedelta(days=days)
+
+
+def run_nlu_report(folds: int) -> int:
+    out = REPO_ROOT / "results" / "nlu-cv"
+    cmd = [str(REPO_ROOT / ".venv" / "bin" / "rasa"), "test", "nlu", "--nlu", "data", "--config", "config.yml",
+           "--cross-validation", "--runs", "1", "--folds", str(folds), "--out", str(out)]
+    result = subprocess.run(cmd, cwd=REPO_ROOT)
+    if result.returncode != 0:
+        return result.returncode
+    import json
+
+    report = json.loads((out / "intent_report.json").read_text())
+    print(f"{'intent':32} {'f1':>6} {'support':>8}")
+    for name, row in sorted(report.items(), key=lambda kv: kv[0]):
+        if isinstance(row, dict) and "f1-score" in row:
+            print(f"{name:32} {row['f1-score']:6.3f} {row.get('support', 0):8}")
+    return 0
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("check")
+    sub.add_parser("sync-faq")
+    purge = sub.add_parser("purge")
+    purge.add_argument("--older-than", type=parse_age, required=True)
+    export = sub.add_parser("export")
+    export.add_argument("case_id")
+    export.add_argument("--out", type=Path, default=Path("."))
+    export.add_argument("--viewer", required=True, help="user id of the person exporting")
+    export.add_argument("--role", default=None, help="their role (attention_officer may export others' cases)")
+    report = sub.add_parser("learning-report")
+    report.add_argument("--organisation", default=None)
+    nlu = sub.add_parser("nlu-report")
+    nlu.add_argument("--folds", type=int, default=5)
+    args = parser.parse_args(argv)
+
+    if args.command == "check":
+        return run_check()
+    if args.command == "sync-faq":
+        return run_sync_faq()
+    if args.command == "purge":
+        from bot.store.cli import purge as purge_cases
+
+        print(f"deleted {purge_cases(args.older_than)} closed case(s)")
+        return 0
+    if args.command == "export":
+        from bot.export import export_case_files
+
+        for path in export_case_files(args.case_id, args.out, viewer_id=args.viewer, viewer_role=args.role):
+            print(f"wrote {path}")
+        return 0
+    if args.command == "learning-report":
+        from bot.learning import report_for_organisation
+
+        print(report_for_organisation(args.organisation))
+        return 0
+    return run_nlu_report(args.folds)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Meldwijzer's own Rasa input channels: REST, web (socket.io) and Microsoft Teams."""

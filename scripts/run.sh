@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Start the action server and the Rasa server together in the foreground; Ctrl-C stops both.
+# Without MELDWIJZER_API_TOKEN both bind to 127.0.0.1 only; with it, Rasa listens on all interfaces
+# and every channel request needs "Authorization: Bearer <token>".
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export RASA_PORT="${RASA_PORT:-5005}" ACTIONS_PORT="${ACTIONS_PORT:-5055}"
+export SANIC_HOST=127.0.0.1            # the action server is internal: never exposed
+interface=127.0.0.1
+if [ -n "${MELDWIJZER_API_TOKEN:-}" ]; then interface=0.0.0.0; fi
+mkdir -p var
+
+.venv/bin/rasa run actions --port "$ACTIONS_PORT" --actions actions &
+actions_pid=$!
+.venv/bin/rasa run --model models/meldwijzer.tar.gz --endpoints endpoints.yml \
+  --credentials credentials.yml --interface "$interface" --port "$RASA_PORT" &
+rasa_pid=$!
+trap 'kill $actions_pid $rasa_pid 2>/dev/null; wait 2>/dev/null; exit 0' INT TERM
+
+for _ in $(seq 1 180); do
+  if curl -fs "http://127.0.0.1:$RASA_PORT/" >/dev/null 2>&1; then break; fi
+  if ! kill -0 $rasa_pid 2>/dev/null || ! kill -0 $actions_pid 2>/dev/null; then
+    echo "A server stopped during start-up; see the output above." >&2; kill $actions_pid $rasa_pid 2>/dev/null; exit 1
+  fi
+  sleep 1
+done
+echo
+echo "Meldwijzer is running."
+echo "  Chat in the browser: http://127.0.0.1:$RASA_PORT/chat"
+echo "  REST:                http://127.0.0.1:$RASA_PORT/webhooks/rest/webhook"
+echo "Press Ctrl-C to stop."
+wait -n $actions_pid $rasa_pid
+kill $actions_pid $rasa_pid 2>/dev/null || true

@@ -1,0 +1,136 @@
+"""Real servers for end-to-end tests: the action server and the Rasa server on free ports.
+
+The servers run exactly as ``make run`` starts them (same commands, endpoints and credentials), with
+their own temporary databases and key, so tests never touch a developer's data. ``restart()`` stops
+and starts both processes to prove that a case survives a restart.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Dict, Iterator, List, Optional
+
+import pytest
+import requests
+from cryptography.fernet import Fernet
+
+REPO = Path(__file__).resolve().parents[2]
+MODEL = REPO / "models" / "meldwijzer.tar.gz"
+VENV_BIN = REPO / ".venv" / "bin"
+START_TIMEOUT_S = 240
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for(url: str, proc: subprocess.Popen, log: Path) -> None:
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited with {proc.returncode}:\n{log.read_text()[-4000:]}")
+        try:
+            if requests.get(url, timeout=2).status_code < 500:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(1)
+    raise RuntimeError(f"server at {url} did not start within {START_TIMEOUT_S}s:\n{log.read_text()[-4000:]}")
+
+
+@dataclass
+class Servers:
+    """Handle on the running pair; ``env`` overrides are applied on the next (re)start."""
+
+    workdir: Path
+    env: Dict[str, str]
+    rasa_port: int = field(default_factory=free_port)
+    actions_port: int = field(default_factory=free_port)
+    procs: List[subprocess.Popen] = field(default_factory=list)
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.rasa_port}"
+
+    def _spawn(self, args: List[str], log_name: str, env: Dict[str, str]) -> subprocess.Popen:
+        log = self.workdir / log_name
+        handle = log.open("ab")
+        return subprocess.Popen(args, cwd=REPO, env=env, stdout=handle, stderr=subprocess.STDOUT,
+                                start_new_session=True)
+
+    def start(self) -> None:
+        env = {**os.environ, **self.env, "RASA_PORT": str(self.rasa_port),
+               "ACTIONS_PORT": str(self.actions_port), "SANIC_HOST": "127.0.0.1"}
+        actions = self._spawn([str(VENV_BIN / "rasa"), "run", "actions", "--port", str(self.actions_port),
+                               "--actions", "actions"], "actions.log", env)
+        rasa = self._spawn([str(VENV_BIN / "rasa"), "run", "--model", str(MODEL), "--endpoints", "endpoints.yml",
+                            "--credentials", "credentials.yml", "--interface", "127.0.0.1",
+                            "--port", str(self.rasa_port)], "rasa.log", env)
+        self.procs = [actions, rasa]
+        wait_for(f"http://127.0.0.1:{self.actions_port}/health", actions, self.workdir / "actions.log")
+        wait_for(f"{self.base_url}/", rasa, self.workdir / "rasa.log")
+
+    def stop(self) -> None:
+        for proc in self.procs:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGTERM)
+        for proc in self.procs:
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+        self.procs = []
+
+    def restart(self, **env: str) -> None:
+        self.stop()
+        self.env.update(env)
+        self.start()
+
+    def kill_actions(self) -> None:
+        """Kill only the action server, hard (as a crash would)."""
+        os.killpg(self.procs[0].pid, signal.SIGKILL)
+        self.procs[0].wait()
+
+    def send(self, sender: str, message: str, token: Optional[str] = None, expect: int = 200) -> List[dict]:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        reply = requests.post(f"{self.base_url}/webhooks/rest/webhook", json={"sender": sender, "message": message},
+                              headers=headers, timeout=120)
+        assert reply.status_code == expect, (reply.status_code, reply.text)
+        return reply.json()
+
+
+def texts(replies: List[dict]) -> str:
+    """All reply texts joined, for assertions on content."""
+    return "\n".join(r.get("text", "") for r in replies)
+
+
+def button_payloads(replies: List[dict]) -> List[str]:
+    return [b["payload"] for r in replies for b in r.get("buttons", [])]
+
+
+@pytest.fixture(scope="session")
+def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
+    if not MODEL.exists():
+        pytest.fail("models/meldwijzer.tar.gz is missing: run `make train` (make test does it for you)")
+    workdir = tmp_path_factory.mktemp("servers")
+    env = {
+        "MELDWIJZER_DB_URL": f"sqlite:///{workdir / 'cases.db'}",
+        "MELDWIJZER_TRACKER_DB_URL": f"sqlite:///{workdir / 'tracker.db'}",
+        "MELDWIJZER_SECRET_KEY": Fernet.generate_key().decode(),
+        "MELDWIJZER_PROFILE": "national",
+        "MELDWIJZER_API_TOKEN": "",
+    }
+    handle = Servers(workdir=workdir, env=env)
+    handle.start()
+    try:
+        yield handle
+    finally:
+        handle.stop()
