@@ -135,7 +135,7 @@ def check_profiles(kb: KnowledgeBase) -> List[str]:
                 elif isinstance(value, Statement):
                     bad_roles = sorted(set(value.roles) - set(USER_ROLES))
                     if bad_roles:
-                        problems.append(f"{location(loaded, loc)}: unknown user roles {bad_roles}")
+                        problems.append(f"{location(loaded, loc + ('roles',))}: unknown user roles {bad_roles}")
     return problems
 
 

@@ -1,0 +1,420 @@
+"""Case guidance along the five steps of the meldcode, special situations and the FAQ.
+
+Why this module exists: a teacher with a worried feeling about a pupil needs to know, for *this* case,
+what to do now, who does it at their school, and what not to do. The protocol itself lives in
+``knowledge/steps.yml``, ``situations.yml`` and ``faq.yml`` (every statement sourced); this module
+only validates that data and turns it into short, role-tailored replies in the school's own words.
+No Rasa import: the actions layer calls these pure functions and maps move ids to buttons.
+
+Move ids returned in ``Guidance.next_moves`` (the Rasa layer maps them to buttons):
+``progress:<milestone_id>``, ``step:<n>``, ``weighing:start``, ``note:<kind>`` (kinds in
+``NOTE_KINDS``), ``contacts:who_to_call`` and ``faq:<faq_id>``.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, replace
+from typing import Dict, FrozenSet, Iterable, List, Optional, Sequence, Tuple
+
+from pydantic import validator
+
+from bot.knowledge import KnowledgeBase, Model, SourceRef, Statement, knowledge, source_label
+from bot.profiles import USER_ROLES, Organisation, render
+
+FIRST_STEP, LAST_STEP = 1, 5
+NOTE_KINDS = ("signaal", "consultatie", "gesprek", "melding", "vervolg")
+FIXED_MOVES = ("weighing:start", "contacts:who_to_call")
+# Whose view guidance takes when the user's role is unknown: most users are teachers.
+DEFAULT_ROLE = "teacher"
+MAX_ACTIONS = 3
+MAX_LINES = 6
+MAX_MOVES = 4
+REQUIRED_SITUATIONS = ("acute_danger", "honour_based", "staff_suspect", "pupil_violence")
+SNAKE_CASE = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)*$")
+# Fixed frames around the protocol statements (not protocol content themselves).
+PITFALL_PREFIX = "Let op: "
+OPEN_PREFIX = "Nog niet afgerond: stap "
+
+
+# --- knowledge schema ----------------------------------------------------------------------------
+
+
+def _snake_case_id(value: str) -> str:
+    """Ids become move ids and retrieval intents (``faq/<id>``): snake_case keeps them valid there."""
+    if not SNAKE_CASE.match(value):
+        raise ValueError("id must be snake_case")
+    return value
+
+
+def _repeated(ids: Sequence[str]) -> List[str]:
+    return sorted({i for i in ids if list(ids).count(i) > 1})
+
+
+class Milestone(Model):
+    """A concrete thing done in a step. ``core``: doing it completes the step (the case moves on)."""
+
+    id: str
+    label: str
+    core: bool = False
+
+    _snake_case = validator("id", allow_reuse=True)(lambda cls, value: _snake_case_id(value))
+
+
+class Pitfall(Statement):
+    """A common mistake in a step; ``school_types`` limits it (e.g. normvervaging in SO/SBO)."""
+
+    school_types: List[str] = []
+
+
+class Decision(Statement):
+    """One of the two separate decisions of step 5 since 2019 (I: melden? II: hulp?)."""
+
+    id: str
+
+
+class LegacyNote(Statement):
+    """Maps a pre-2019 wording (stap 5a/5b) to the current rule, shown to schools whose own
+    protocol (``docs``: source document ids) still uses the old wording."""
+
+    docs: List[str]
+
+
+class Step(Model):
+    number: int
+    title: str
+    purpose: Statement
+    actions: List[Statement]
+    pitfalls: List[Pitfall] = []
+    milestones: List[Milestone]
+    moves: List[str]
+    decisions: List[Decision] = []
+    legacy_note: Optional[LegacyNote] = None
+    remind_acute: bool = False
+
+    @validator("milestones")
+    def _has_core(cls, value: List[Milestone]) -> List[Milestone]:
+        if not any(m.core for m in value):
+            raise ValueError("every step needs at least one core milestone")
+        return value
+
+
+class StepsKnowledge(Model):
+    """knowledge/steps.yml: the five steps, plus the rule that their order is not mandatory."""
+
+    order: Statement
+    acute_reminder: Statement
+    steps: List[Step]
+
+    @validator("steps")
+    def _five_steps_in_order(cls, value: List[Step]) -> List[Step]:
+        if [s.number for s in value] != list(range(FIRST_STEP, LAST_STEP + 1)):
+            raise ValueError("steps must be numbered 1..5, in order, each once")
+        repeated = _repeated([m.id for s in value for m in s.milestones])
+        if repeated:
+            raise ValueError(f"milestone ids must be unique, repeated: {repeated}")
+        return value
+
+
+class Call(Model):
+    """A number to call first in a special situation."""
+
+    name: str
+    phone: str
+    when: str
+    source: SourceRef
+
+
+class Situation(Model):
+    """A route that overrides the normal flow. ``first`` names whom to call, before anything else."""
+
+    id: str
+    title: str
+    urgent: bool
+    call: List[Call] = []
+    first: Statement
+    reply: List[Statement]
+    danger_terms: List[str] = []
+
+    @validator("first")
+    def _names_every_number(cls, value: Statement, values: Dict) -> Statement:
+        missing = [c.phone for c in values.get("call", []) if c.phone not in value.text]
+        if missing:
+            raise ValueError(f"the first line must name every number in call: {missing}")
+        return value
+
+
+class SituationsKnowledge(Model):
+    situations: List[Situation]
+
+    @validator("situations")
+    def _required_present(cls, value: List[Situation]) -> List[Situation]:
+        ids = [s.id for s in value]
+        missing = [i for i in REQUIRED_SITUATIONS if i not in ids]
+        if missing or _repeated(ids):
+            raise ValueError(f"situation ids must be unique and include {list(REQUIRED_SITUATIONS)}")
+        if not next(s for s in value if s.id == "acute_danger").danger_terms:
+            raise ValueError("acute_danger needs danger_terms (the safety net must never miss it)")
+        return value
+
+
+class FaqEntry(Model):
+    id: str
+    question: str
+    answer: List[Statement]
+
+    _snake_case = validator("id", allow_reuse=True)(lambda cls, value: _snake_case_id(value))
+
+    @validator("answer")
+    def _not_empty(cls, value: List[Statement]) -> List[Statement]:
+        if not value:
+            raise ValueError("an answer needs at least one statement")
+        return value
+
+
+class FaqKnowledge(Model):
+    faq: List[FaqEntry]
+
+    @validator("faq")
+    def _unique_ids(cls, value: List[FaqEntry]) -> List[FaqEntry]:
+        repeated = _repeated([f.id for f in value])
+        if repeated:
+            raise ValueError(f"faq ids must be unique, repeated: {repeated}")
+        return value
+
+
+def _steps(kb: Optional[KnowledgeBase]) -> StepsKnowledge:
+    return (kb or knowledge()).one("steps.yml")
+
+
+def _situations(kb: Optional[KnowledgeBase]) -> SituationsKnowledge:
+    return (kb or knowledge()).one("situations.yml")
+
+
+def _faq(kb: Optional[KnowledgeBase]) -> FaqKnowledge:
+    return (kb or knowledge()).one("faq.yml")
+
+
+def _step(number: int, kb: Optional[KnowledgeBase]) -> Step:
+    return _steps(kb).steps[number - FIRST_STEP]
+
+
+def _milestone_step(milestone: str, kb: Optional[KnowledgeBase]) -> Tuple[Step, Milestone]:
+    for step in _steps(kb).steps:
+        for item in step.milestones:
+            if item.id == milestone:
+                return step, item
+    raise ValueError(f"unknown milestone '{milestone}'")
+
+
+# --- case state ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CaseState:
+    """Where a case stands: the current step (None = no case yet) and the milestones done."""
+
+    step: Optional[int]
+    done: FrozenSet[str] = frozenset()
+
+
+def start_case() -> CaseState:
+    return CaseState(step=FIRST_STEP)
+
+
+def record_progress(state: CaseState, milestone: str, kb: Optional[KnowledgeBase] = None) -> CaseState:
+    """Mark a milestone done; a core milestone moves the case to the step after its own.
+
+    Steps may be taken out of order and repeated (seed 003 §2, seed 004), so recording an earlier
+    milestone again never moves the case back; recording progress without a case starts one.
+    """
+    step, item = _milestone_step(milestone, kb)
+    current = state.step or FIRST_STEP
+    if item.core:
+        current = max(current, min(step.number + 1, LAST_STEP))
+    return CaseState(step=current, done=state.done | {milestone})
+
+
+def go_to_step(state: CaseState, step: int) -> CaseState:
+    """Explicit jump (the user chose a step); milestones already done stay done."""
+    if isinstance(step, bool) or not isinstance(step, int) or not FIRST_STEP <= step <= LAST_STEP:
+        raise ValueError(f"step must be an integer from {FIRST_STEP} to {LAST_STEP}, got {step!r}")
+    return replace(state, step=step)
+
+
+# --- rendering -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Guidance:
+    """What to do now in the case's step, for this user, in the organisation's words."""
+
+    step: int
+    title: str
+    lines: Tuple[str, ...]
+    next_moves: Tuple[str, ...]
+    sources: Tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class SituationReply:
+    """The reply for a special situation. ``lines[0]`` names whom to call first; ``call`` holds
+    (name, phone) pairs for buttons or tel: links."""
+
+    id: str
+    title: str
+    urgent: bool
+    lines: Tuple[str, ...]
+    call: Tuple[Tuple[str, str], ...]
+    sources: Tuple[str, ...]
+
+
+def _labels(statements: Iterable[Statement], kb: Optional[KnowledgeBase]) -> Tuple[str, ...]:
+    """Teacher-readable source labels, deduplicated, in the order the statements are shown."""
+    return tuple(dict.fromkeys(source_label(s.source, kb) for s in statements))
+
+
+def _for_role(statements: Sequence[Statement], role: str) -> List[Statement]:
+    """The statements for this role: those written for it first, then those for everyone."""
+    return [s for s in statements if role in s.roles] + [s for s in statements if not s.roles]
+
+
+def _pitfall(step: Step, role: str, org: Organisation) -> Optional[Pitfall]:
+    """The first pitfall that fits the role and one of the organisation's school types."""
+    for item in _for_role(step.pitfalls, role):
+        if not item.school_types or set(item.school_types) & set(org.school_types):
+            return item  # type: ignore[return-value]
+    return None
+
+
+def _open_core_steps(state: CaseState, kb: Optional[KnowledgeBase]) -> List[Step]:
+    """Earlier steps none of whose core milestones is done (the case jumped ahead)."""
+    current = state.step or FIRST_STEP
+    return [s for s in _steps(kb).steps[: current - FIRST_STEP]
+            if not any(m.core and m.id in state.done for m in s.milestones)]
+
+
+def _open_line(open_steps: Sequence[Step]) -> str:
+    numbers = [str(s.number) for s in open_steps]
+    joined = numbers[0] if len(numbers) == 1 else f"{', '.join(numbers[:-1])} en {numbers[-1]}"
+    return f"{OPEN_PREFIX}{joined}."
+
+
+def _moves(step: Step, state: CaseState, open_steps: Sequence[Step]) -> Tuple[str, ...]:
+    """The step's candidate moves minus milestones already done; a jump back to an open step last."""
+    moves = [m for m in step.moves if not (m.startswith("progress:") and m.split(":", 1)[1] in state.done)]
+    if open_steps:
+        moves = moves[: MAX_MOVES - 1] + [f"step:{open_steps[0].number}"]
+    return tuple(moves[:MAX_MOVES])
+
+
+def _legacy(step: Step, org: Organisation) -> List[Statement]:
+    note = step.legacy_note
+    return [note] if note and org.source_doc in note.docs else []
+
+
+def guidance(state: CaseState, org: Organisation, user_role: Optional[str],
+             kb: Optional[KnowledgeBase] = None) -> Guidance:
+    """What to do now, in at most six lines: the step's decisions (step 5) and the role's actions
+    first, then one pitfall, steps skipped so far, the legacy wording note and, where the step risks
+    it, the acute route. The actions give way to the rest, so the safety lines are never cut.
+    An unknown role gets the teacher's view (most users are teachers)."""
+    number = state.step or FIRST_STEP
+    step = _step(number, kb)
+    role = user_role if user_role in USER_ROLES else DEFAULT_ROLE
+    tail: List[Tuple[Statement, str]] = []
+    pitfall = _pitfall(step, role, org)
+    if pitfall:
+        tail.append((pitfall, PITFALL_PREFIX + render(pitfall.text, org, kb)))
+    open_steps = _open_core_steps(state, kb)
+    if open_steps:
+        order = _steps(kb).order
+        tail.append((order, f"{_open_line(open_steps)} {render(order.text, org, kb)}"))
+    extras = _legacy(step, org) + ([_steps(kb).acute_reminder] if step.remind_acute else [])
+    tail += [(s, render(s.text, org, kb)) for s in extras]
+    budget = max(1, min(MAX_ACTIONS, MAX_LINES - len(step.decisions) - len(tail)))
+    head = [(s, render(s.text, org, kb)) for s in list(step.decisions) + _for_role(step.actions, role)[:budget]]
+    shown = head + tail
+    return Guidance(step=number, title=step.title, lines=tuple(line for _, line in shown),
+                    next_moves=_moves(step, state, open_steps), sources=_labels((s for s, _ in shown), kb))
+
+
+def situation(situation_id: str, org: Organisation, kb: Optional[KnowledgeBase] = None) -> SituationReply:
+    """The special route: whom to call first, then what to do (and what not to do)."""
+    item = next((s for s in _situations(kb).situations if s.id == situation_id), None)
+    if item is None:
+        raise ValueError(f"unknown situation '{situation_id}'")
+    shown = [item.first] + list(item.reply)
+    return SituationReply(
+        id=item.id, title=render(item.title, org, kb), urgent=item.urgent,
+        lines=tuple(render(s.text, org, kb) for s in shown),
+        call=tuple((render(c.name, org, kb), c.phone) for c in item.call),
+        sources=_labels(shown, kb),
+    )
+
+
+def _faq_entry(faq_id: str, kb: Optional[KnowledgeBase]) -> FaqEntry:
+    entry = next((f for f in _faq(kb).faq if f.id == faq_id), None)
+    if entry is None:
+        raise ValueError(f"unknown faq '{faq_id}'")
+    return entry
+
+
+def faq_answer(faq_id: str, org: Organisation, kb: Optional[KnowledgeBase] = None) -> Tuple[str, Tuple[str, ...]]:
+    """The answer to one FAQ in the organisation's words, with its source labels."""
+    entry = _faq_entry(faq_id, kb)
+    return " ".join(render(s.text, org, kb) for s in entry.answer), _labels(entry.answer, kb)
+
+
+def faq_question(faq_id: str, kb: Optional[KnowledgeBase] = None) -> str:
+    """The canonical question of an FAQ (a button title when the FAQ is offered as a move)."""
+    return _faq_entry(faq_id, kb).question
+
+
+def faq_ids(kb: Optional[KnowledgeBase] = None) -> Tuple[str, ...]:
+    return tuple(f.id for f in _faq(kb).faq)
+
+
+def danger_terms(kb: Optional[KnowledgeBase] = None) -> Tuple[str, ...]:
+    """Words that signal acute danger; the safety-net NLU component must never miss these."""
+    acute = next(s for s in _situations(kb).situations if s.id == "acute_danger")
+    return tuple(acute.danger_terms)
+
+
+def milestone_label(milestone: str, kb: Optional[KnowledgeBase] = None) -> str:
+    return _milestone_step(milestone, kb)[1].label
+
+
+def milestone_ids(kb: Optional[KnowledgeBase] = None) -> Tuple[str, ...]:
+    return tuple(m.id for s in _steps(kb).steps for m in s.milestones)
+
+
+# --- cross-checks for `python -m bot check` ------------------------------------------------------
+
+
+def _valid_moves(kb: KnowledgeBase) -> FrozenSet[str]:
+    return frozenset(
+        [f"progress:{m}" for m in milestone_ids(kb)]
+        + [f"step:{n}" for n in range(FIRST_STEP, LAST_STEP + 1)]
+        + [f"note:{k}" for k in NOTE_KINDS]
+        + [f"faq:{f}" for f in faq_ids(kb)]
+        + list(FIXED_MOVES)
+    )
+
+
+def check_steps(kb: KnowledgeBase) -> List[str]:
+    """Cross-file rules the schemas cannot see: moves point at real things, every user role has
+    something to do in every step, pitfall school types are known. (Unknown statement roles
+    and placeholders are found by ``bot.profiles.check_profiles``.)"""
+    problems: List[str] = []
+    valid = _valid_moves(kb)
+    for step in _steps(kb).steps:
+        where = f"knowledge/steps.yml: step {step.number}"
+        problems += [f"{where}: unknown move '{m}'" for m in step.moves if m not in valid]
+        if len([m for m in step.moves if m.startswith("progress:")]) < 1 or len(step.moves) < 2:
+            problems.append(f"{where}: needs at least two moves, one of them progress:<milestone>")
+        problems += [f"{where}: no action for role '{r}'" for r in USER_ROLES if not _for_role(step.actions, r)]
+        for pitfall in step.pitfalls:
+            bad_types = set(pitfall.school_types) - {"PO", "SO", "SBO", "VO"}
+            if bad_types:
+                problems.append(f"{where}: unknown school types {sorted(bad_types)}")
+    return problems
