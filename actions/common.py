@@ -79,16 +79,34 @@ def sources_line(labels: Iterable[str]) -> str:
 
 # --- moves (ids from bot.steps) -> buttons --------------------------------------------------------
 
-_PROGRESS_INTENTS = {
+# Which intent a milestone's button uses. Milestones without an own intent ride on the intent of the
+# same kind of progress, with the milestone as entity (buttons bypass the NLU anyway).
+PROGRESS_INTENTS = {
     "signals_recorded": "progress_signals",
     "colleague_consulted": "progress_consulted",
+    "care_team_discussed": "progress_consulted",
+    "school_leader_informed": "progress_consulted",
     "vt_advice_asked": "progress_vt_advice",
+    "vt_feedback_received": "progress_vt_advice",
     "parents_talked": "progress_parents_talk",
+    "melding_discussed": "progress_parents_talk",
     "pupil_talked": "progress_pupil_talk",
+    "talk_skipped": "progress_talk_skipped",
     "reported_to_vt": "progress_reported",
     "help_organised": "progress_help_started",
+    "effects_followed": "progress_help_started",
 }
-MILESTONE_BY_INTENT = {intent: milestone for milestone, intent in _PROGRESS_INTENTS.items()}
+# What a typed progress message means when no milestone entity came with it.
+MILESTONE_BY_INTENT = {
+    "progress_signals": "signals_recorded",
+    "progress_consulted": "colleague_consulted",
+    "progress_vt_advice": "vt_advice_asked",
+    "progress_parents_talk": "parents_talked",
+    "progress_pupil_talk": "pupil_talked",
+    "progress_talk_skipped": "talk_skipped",
+    "progress_reported": "reported_to_vt",
+    "progress_help_started": "help_organised",
+}
 
 NOTE_KIND_LABELS = {
     "signaal": "Signaal vastleggen",
@@ -102,8 +120,9 @@ NOTE_KIND_LABELS = {
 def _move_button(move: str) -> Optional[Tuple[str, str, str]]:
     """(title, payload, intent) for a move id, or None for an unknown kind of move."""
     kind, _, arg = move.partition(":")
-    if kind == "progress" and arg in _PROGRESS_INTENTS:
-        return f"Gedaan: {steps.milestone_label(arg)}", payload(_PROGRESS_INTENTS[arg]), _PROGRESS_INTENTS[arg]
+    if kind == "progress" and arg in PROGRESS_INTENTS:
+        intent = PROGRESS_INTENTS[arg]
+        return f"Gedaan: {steps.milestone_label(arg)}", payload(intent, milestone=arg), intent
     if kind == "step":
         return f"Naar stap {arg}", payload("go_to_step", step_number=f"stap {arg}"), "go_to_step"
     if kind == "weighing":

@@ -144,7 +144,7 @@ class ActionProgress(Action):
     @guarded
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
         case = current_case(tracker)
-        milestone = MILESTONE_BY_INTENT.get(tracker.get_intent_of_latest_message() or "")
+        milestone = reported_milestone(tracker)
         if case is None or milestone is None:
             say_no_case(dispatcher)
             return []
@@ -152,6 +152,14 @@ class ActionProgress(Action):
         case = store().cases.update_progress(case.id, state.step, sorted(state.done))
         say_guidance(dispatcher, tracker, domain, case, intro=f"Genoteerd: {steps.milestone_label(milestone)}.")
         return case_slots(case)
+
+
+def reported_milestone(tracker: Tracker) -> Optional[str]:
+    """The milestone a progress message reports: a button's entity, else the intent's usual milestone."""
+    entity = next(tracker.get_latest_entity_values("milestone"), None)
+    if entity in steps.milestone_ids():
+        return entity
+    return MILESTONE_BY_INTENT.get(tracker.get_intent_of_latest_message() or "")
 
 
 def step_from_text(text: str) -> Optional[int]:
@@ -256,5 +264,14 @@ class ActionSituation(Action):
         except Exception:  # noqa: BLE001
             logger.exception("situation %s failed", situation_id)
             text = DANGER_LINE
-        dispatcher.utter_message(text=text)
+        dispatcher.utter_message(text=text, buttons=situation_buttons(tracker, domain))
         return []
+
+
+def situation_buttons(tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict[str, str]]:
+    """After the urgent reply, a way back into the normal flow (cheap when the net fired by mistake)."""
+    if tracker.active_loop_name:
+        return []  # the interrupted form asks its question again right after this message
+    follow_up = ("Verder met mijn casus", payload("ask_next_step")) if tracker.get_slot("case_id") else \
+        ("Casus starten volgens de meldcode", payload("start_case"))
+    return [{"title": follow_up[0], "payload": follow_up[1]}, *buttons_for(["contacts:who_to_call"], domain)]

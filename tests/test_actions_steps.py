@@ -1,0 +1,157 @@
+"""Case-guidance actions against tracker JSON fixtures, a CollectingDispatcher and a real SQLite store."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Dict, List
+
+import pytest
+from rasa.shared.core.domain import Domain
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions import common
+from actions.conversation import ActionFallback, ActionSessionStart
+from actions.steps import (
+    ActionFaq,
+    ActionGoToStep,
+    ActionNextStep,
+    ActionProgress,
+    ActionSituation,
+    ActionStartCase,
+    new_pseudonym,
+    step_from_text,
+)
+from bot.store.db import repositories
+
+REPO = Path(__file__).resolve().parents[1]
+FIXTURES = REPO / "tests" / "fixtures"
+
+
+@pytest.fixture(scope="module")
+def domain() -> Dict[str, Any]:
+    return Domain.load(str(REPO / "domain.yml")).as_dict()
+
+
+@pytest.fixture()
+def store(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
+    monkeypatch.setenv("MELDWIJZER_DB_URL", f"sqlite:///{tmp_path / 'cases.db'}")
+    monkeypatch.setenv("MELDWIJZER_PROFILE", "symbio")
+    return repositories()
+
+
+def tracker(name: str, **overrides: Any) -> Tracker:
+    data = json.loads((FIXTURES / f"{name}.json").read_text())
+    data.update(overrides)
+    return Tracker.from_dict(data)
+
+
+async def run(action: Any, tracker_: Tracker, domain: Dict[str, Any]) -> tuple[CollectingDispatcher, List[Dict]]:
+    dispatcher = CollectingDispatcher()
+    events = await action.run(dispatcher, tracker_, domain)
+    return dispatcher, events
+
+
+def all_text(dispatcher: CollectingDispatcher) -> str:
+    return "\n".join(m.get("text") or "" for m in dispatcher.messages)
+
+
+async def test_start_case_creates_a_stored_case_at_step_1_and_warns_about_names(store, domain) -> None:
+    dispatcher, events = await run(ActionStartCase(), tracker("tracker_worried_teacher"), domain)
+    case = store.cases.open_case("fixture-teacher")
+    assert case is not None and case.step == 1 and case.organisation_id == "symbio"
+    text = all_text(dispatcher)
+    assert case.pseudonym in text and "pseudoniem" in text
+    assert "112" in text and "0800-2000" in text
+    assert "Stap 1" in text
+    assert {"event": "slot", "name": "case_id", "value": case.id, "timestamp": None} in events
+    assert store.users.get("fixture-teacher").role == "teacher"
+
+
+async def test_start_case_with_an_open_case_asks_whether_it_is_the_same_pupil(store, domain) -> None:
+    store.cases.create("fixture-teacher", "symbio", "Leerling TEST")
+    dispatcher, _ = await run(ActionStartCase(), tracker("tracker_worried_teacher"), domain)
+    payloads = [b["payload"] for m in dispatcher.messages for b in m.get("buttons", [])]
+    assert payloads == ["/ask_next_step", "/new_case"]
+    assert len(store.cases.list_for("fixture-teacher", "teacher", "symbio")) == 1
+
+
+async def test_progress_advances_the_stored_step_and_uses_the_profile_words(store, domain) -> None:
+    case = store.cases.create("fixture-teacher", "symbio", "Leerling TEST")
+    store.cases.update_progress(case.id, 2, ["signals_recorded"])
+    dispatcher, _ = await run(ActionProgress(), tracker("tracker_progress_consulted"), domain)
+    stored = store.cases.open_case("fixture-teacher")
+    assert stored.step == 3 and "colleague_consulted" in stored.done
+    text = all_text(dispatcher)
+    assert "Stap 3" in text and "Bron:" in text
+
+
+async def test_go_to_step_accepts_words_and_persists(store, domain) -> None:
+    store.cases.create("fixture-teacher", "symbio", "Leerling TEST")
+    dispatcher, _ = await run(ActionGoToStep(), tracker("tracker_go_to_step"), domain)
+    assert store.cases.open_case("fixture-teacher").step == 4
+    buttons = [b["payload"] for m in dispatcher.messages for b in m.get("buttons", [])]
+    assert all(p.split("{")[0].lstrip("/") in common.intent_names(domain) for p in buttons)
+
+
+async def test_next_step_without_a_case_offers_to_start_one(store, domain) -> None:
+    dispatcher, events = await run(ActionNextStep(), tracker("tracker_progress_consulted"), domain)
+    assert events == []
+    assert dispatcher.messages[0]["buttons"][0]["payload"] == "/start_case"
+
+
+async def test_acute_danger_inside_a_form_names_112_first_without_extra_buttons(store, domain) -> None:
+    dispatcher, _ = await run(ActionSituation(), tracker("tracker_acute_in_form"), domain)
+    first = dispatcher.messages[0]
+    assert "112" in first["text"].splitlines()[0]
+    assert first["buttons"] == []  # the form asks its own question right after
+
+
+async def test_acute_danger_survives_a_broken_store(monkeypatch, domain) -> None:
+    def broken():
+        raise RuntimeError("database down")
+
+    monkeypatch.setattr("actions.steps.organisation", broken)
+    dispatcher, _ = await run(ActionSituation(), tracker("tracker_acute_in_form"), domain)
+    assert "112" in dispatcher.messages[0]["text"]
+
+
+async def test_a_crashing_action_still_answers(monkeypatch, domain) -> None:
+    def broken(*_: Any, **__: Any):
+        raise RuntimeError("database down")
+
+    monkeypatch.setattr("actions.steps.current_case", broken)
+    dispatcher, events = await run(ActionNextStep(), tracker("tracker_progress_consulted"), domain)
+    assert events == []
+    assert "niet verloren" in all_text(dispatcher) and "112" in all_text(dispatcher)
+
+
+async def test_faq_uses_the_response_selector_key_and_names_the_source(store, domain) -> None:
+    dispatcher, _ = await run(ActionFaq(), tracker("tracker_faq_selector"), domain)
+    text = all_text(dispatcher)
+    assert "anoniem" in text.lower() and "Bron:" in text
+
+
+async def test_session_start_restores_role_and_case_from_the_store(store, domain) -> None:
+    store.users.upsert("fixture-teacher", organisation_id="symbio", role="ib")
+    case = store.cases.create("fixture-teacher", "symbio", "Leerling TEST")
+    _, events = await run(ActionSessionStart(), tracker("tracker_progress_consulted"), domain)
+    slots = {e["name"]: e["value"] for e in events if e["event"] == "slot"}
+    assert slots["role"] == "ib" and slots["case_id"] == case.id and slots["case_step"] == 1
+    assert events[0]["event"] == "session_started" and events[-1]["name"] == "action_listen"
+
+
+async def test_fallback_always_offers_options(store, domain) -> None:
+    dispatcher, _ = await run(ActionFallback(), tracker("tracker_progress_consulted"), domain)
+    assert len(dispatcher.messages[0]["buttons"]) >= 3
+
+
+@pytest.mark.parametrize("text,expected", [("stap 4", 4), ("stap vier", 4), ("Stap 1", 1), ("stap vijf", 5), ("stap 9", None), ("geen", None)])
+def test_step_from_text(text: str, expected: Any) -> None:
+    assert step_from_text(text) == expected
+
+
+def test_pseudonyms_have_no_look_alike_characters() -> None:
+    names = {new_pseudonym() for _ in range(200)}
+    assert len(names) > 190
+    assert not any(set(n.removeprefix("Leerling ")) & set("O0I1S5B8") for n in names)

@@ -1,0 +1,50 @@
+"""REST channel rules without a Rasa server: bearer token, payload guard, offered payloads."""
+from __future__ import annotations
+
+import pytest
+
+from bot.channels.guard import guard_text, offered_payloads
+from bot.channels.rest import authorised
+
+
+@pytest.mark.parametrize("header,token,expected", [
+    (None, None, True),                      # no token configured: local only, open
+    (None, "", True),
+    ("Bearer abc", "abc", True),
+    ("bearer abc", "abc", True),
+    ("Bearer abc ", "abc", True),
+    ("Bearer abd", "abc", False),
+    ("abc", "abc", False),                   # scheme missing
+    ("Basic abc", "abc", False),
+    (None, "abc", False),
+    ("Bearer ", "abc", False),
+])
+def test_authorised(header, token, expected) -> None:
+    assert authorised(header, token) is expected
+
+
+EVENTS = [
+    {"event": "user", "text": "hoi"},
+    {"event": "bot", "text": "Wat is uw rol?", "data": {"buttons": [
+        {"title": "Leerkracht", "payload": '/inform_role{"role":"teacher"}'},
+        {"title": "IB", "payload": '/inform_role{"role":"ib"}'}]}},
+    {"event": "user", "text": "wat is de meldcode"},
+    {"event": "bot", "text": "De meldcode...", "data": {"quick_replies": [{"title": "Verder", "payload": "/ask_next_step"}]}},
+]
+
+
+def test_offered_payloads_collects_buttons_and_quick_replies_of_the_conversation() -> None:
+    assert offered_payloads(EVENTS) == ['/inform_role{"role":"teacher"}', '/inform_role{"role":"ib"}', "/ask_next_step"]
+
+
+@pytest.mark.parametrize("text,expected", [
+    ('/inform_role{"role":"teacher"}', '/inform_role{"role":"teacher"}'),     # offered: runs
+    ("/ask_next_step", "/ask_next_step"),
+    ('/inform_role{"role":"school_leader"}', 'inform_role{"role":"school_leader"}'),  # not offered
+    ("/restart", "restart"),
+    ("//faq", "faq"),
+    ("ik heb met de ib'er overlegd", "ik heb met de ib'er overlegd"),      # ordinary text untouched
+    ("stap 1/2 gedaan", "stap 1/2 gedaan"),
+])
+def test_guard_text_runs_only_offered_payloads(text, expected) -> None:
+    assert guard_text(text, offered_payloads(EVENTS)) == expected
