@@ -1,0 +1,103 @@
+"""Engine, schema and the process-wide repositories.
+
+Why: one engine per database URL per process (connection pooling, SQLite pragmas set once), and the
+schema always brought to the newest Alembic revision before the first query, so a deployment never
+runs new code against an old schema.
+"""
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+from typing import Any, Dict, Optional
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+from sqlalchemy.engine import Engine
+
+from bot.knowledge import REPO_ROOT
+from bot.store.repositories import Repositories
+
+VAR_DIR = REPO_ROOT / "var"
+ALEMBIC_INI = Path(__file__).resolve().parent / "alembic.ini"
+ENV_DB_URL = "MELDWIJZER_DB_URL"
+# Any constant works; it only has to be the same in every process migrating the same database.
+_PG_MIGRATION_LOCK = 0x6D656C64
+
+_lock = threading.Lock()
+_engines: Dict[str, Engine] = {}
+_repositories: Dict[str, Repositories] = {}
+
+
+def sqlite_url_in_var(filename: str) -> str:
+    """A SQLite URL for a file in the repo's ``var/`` (created if missing): the zero-setup default."""
+    VAR_DIR.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{VAR_DIR / filename}"
+
+
+def database_url() -> str:
+    """``MELDWIJZER_DB_URL``, or ``var/meldwijzer.db`` in the repo."""
+    return os.environ.get(ENV_DB_URL) or sqlite_url_in_var("meldwijzer.db")
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    """SQLite ignores foreign keys unless asked, per connection; WAL lets readers and a writer coexist."""
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.close()
+
+
+def get_engine(url: Optional[str] = None) -> Engine:
+    """The engine for ``url`` (default ``database_url()``), created once per process."""
+    url = url or database_url()
+    with _lock:
+        if url not in _engines:
+            # hide_parameters: a failed INSERT must not put a note's clear text into the logs.
+            engine = sa.create_engine(url, future=True, pool_pre_ping=True, hide_parameters=True)
+            if engine.dialect.name == "sqlite":
+                sa.event.listen(engine, "connect", _sqlite_pragmas)
+            _engines[url] = engine
+        return _engines[url]
+
+
+def alembic_config() -> Config:
+    """The Alembic configuration of the store (``bot/store/alembic.ini``), usable without a CLI."""
+    return Config(str(ALEMBIC_INI))
+
+
+def init_db(engine: Engine) -> None:
+    """Upgrade the database to the newest revision (``alembic upgrade head``), idempotently.
+
+    On PostgreSQL a transaction-level advisory lock serialises processes that start at the same time
+    (Rasa server, action server workers), so only one of them creates the tables.
+    """
+    config = alembic_config()
+    with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            connection.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_MIGRATION_LOCK})
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")
+
+
+def repositories(url: Optional[str] = None) -> Repositories:
+    """The process-wide repositories for ``url`` (default ``database_url()``); migrates on first use."""
+    url = url or database_url()
+    with _lock:
+        cached = _repositories.get(url)
+    if cached is not None:
+        return cached
+    engine = get_engine(url)
+    init_db(engine)
+    with _lock:
+        return _repositories.setdefault(url, Repositories(engine))
+
+
+def dispose_all() -> None:
+    """Close every pooled connection and forget the cached engines (tests, and before forking)."""
+    with _lock:
+        for engine in _engines.values():
+            engine.dispose()
+        _engines.clear()
+        _repositories.clear()

@@ -1,0 +1,468 @@
+"""Repositories: the only way the rest of the code reads or writes the case store.
+
+Why this shape: actions run in an async server and must never hold ORM objects across awaits or
+sessions, and access control must not depend on every caller remembering it. So each method is one
+transaction, takes and returns plain frozen dataclasses, and every read of a case's content goes
+through ``_readable_case`` (the owner, or the organisation's aandachtsfunctionaris; nobody else).
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Set, Tuple, TypeVar
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.store.models import (
+    CASE_CLOSED,
+    CASE_OPEN,
+    Case,
+    DeletionLog,
+    FollowUp,
+    Note,
+    PracticeResult,
+    User,
+    WeighingAnswer,
+    utcnow,
+)
+
+logger = logging.getLogger(__name__)
+
+ATTENTION_OFFICER = "attention_officer"
+
+T = TypeVar("T")
+
+
+class AccessDenied(PermissionError):
+    """The viewer may not see this case (not the owner, not the aandachtsfunctionaris of its organisation)."""
+
+
+class NotFound(LookupError):
+    """No row with this id."""
+
+
+# --- records -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class UserRecord:
+    id: str
+    organisation_id: str
+    role: Optional[str]
+    gemeente: Optional[str]
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class CaseRecord:
+    id: str
+    owner_id: str
+    organisation_id: str
+    pseudonym: str
+    status: str
+    step: int
+    done: Tuple[str, ...]
+    created_at: datetime
+    updated_at: datetime
+    closed_at: Optional[datetime]
+
+
+@dataclass(frozen=True)
+class WeighingRecord:
+    id: int
+    case_id: str
+    question: int
+    answer: str
+    outcome: Optional[str]
+    details: Dict[str, Any]
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class NoteRecord:
+    id: int
+    case_id: str
+    kind: str
+    author_id: str
+    author_role: Optional[str]
+    fields: Dict[str, Any]
+    occurred_at: Optional[datetime]
+    created_at: datetime
+
+    @property
+    def moment(self) -> datetime:
+        """When it happened, or when it was written down if the teacher gave no time."""
+        return self.occurred_at or self.created_at
+
+
+@dataclass(frozen=True)
+class FollowUpRecord:
+    id: int
+    case_id: str
+    kind: str
+    due_on: date
+    description: str
+    created_at: datetime
+    done_at: Optional[datetime]
+
+    def is_due(self, today: date) -> bool:
+        """Due today or overdue: the bot mentions these first."""
+        return self.due_on <= today
+
+
+@dataclass(frozen=True)
+class PracticeRecord:
+    id: int
+    user_id: str
+    organisation_id: str
+    practice_case_id: str
+    score: float
+    max_score: float
+    themes: Tuple[str, ...]
+    created_at: datetime
+
+
+def _user_record(row: User) -> UserRecord:
+    return UserRecord(row.id, row.organisation_id, row.role, row.gemeente, row.created_at, row.updated_at)
+
+
+def _case_record(row: Case) -> CaseRecord:
+    return CaseRecord(row.id, row.owner_id, row.organisation_id, row.pseudonym, row.status, row.step,
+                      tuple(row.done), row.created_at, row.updated_at, row.closed_at)
+
+
+def _weighing_record(row: WeighingAnswer) -> WeighingRecord:
+    return WeighingRecord(row.id, row.case_id, row.question, row.answer, row.outcome, row.details, row.created_at)
+
+
+def _note_record(row: Note) -> NoteRecord:
+    return NoteRecord(row.id, row.case_id, row.kind, row.author_id, row.author_role, row.content_encrypted,
+                      row.occurred_at, row.created_at)
+
+
+def _followup_record(row: FollowUp) -> FollowUpRecord:
+    return FollowUpRecord(row.id, row.case_id, row.kind, row.due_on, row.description, row.created_at, row.done_at)
+
+
+def _practice_record(row: PracticeResult) -> PracticeRecord:
+    return PracticeRecord(row.id, row.user_id, row.organisation_id, row.practice_case_id, row.score,
+                          row.max_score, tuple(row.themes), row.created_at)
+
+
+# --- shared helpers ------------------------------------------------------------------------------
+
+
+class _Repository:
+    """Base: one session factory; ``_run`` wraps a function in exactly one committed transaction."""
+
+    def __init__(self, sessions: sessionmaker):
+        self._sessions = sessions
+
+    def _run(self, work: Callable[[Session], T]) -> T:
+        with self._sessions.begin() as session:
+            return work(session)
+
+
+def _or_none(convert: Callable[[Any], T], row: Any) -> Optional[T]:
+    return None if row is None else convert(row)
+
+
+def _get(session: Session, model: type, row_id: Any) -> Any:
+    row = session.get(model, row_id)
+    if row is None:
+        raise NotFound(f"{model.__tablename__}: no row with id {row_id!r}")
+    return row
+
+
+def _insert(session: Session, row: Any, convert: Callable[[Any], T]) -> T:
+    """Add a new row and return its record, with the ids and defaults the database filled in."""
+    session.add(row)
+    session.flush()
+    return convert(row)
+
+
+def _ensure_user(session: Session, user_id: str, organisation_id: str) -> None:
+    """Cases and practice results point at a user; create a bare user row the first time one appears."""
+    if session.get(User, user_id) is None:
+        session.add(User(id=user_id, organisation_id=organisation_id))
+        session.flush()
+
+
+def _readable_case(session: Session, case_id: str, viewer_id: str, viewer_role: Optional[str]) -> Case:
+    """The case if the viewer may read it: its owner, or an aandachtsfunctionaris of the same organisation.
+
+    The organisation is the viewer's stored one (``users.upsert``), not a parameter, so no caller can
+    ask for another organisation's dossiers by passing its id.
+    """
+    case = _get(session, Case, case_id)
+    if case.owner_id == viewer_id:
+        return case
+    if viewer_role == ATTENTION_OFFICER:
+        viewer = session.get(User, viewer_id)
+        if viewer is not None and viewer.organisation_id == case.organisation_id:
+            return case
+    raise AccessDenied(f"user may not read case {case_id}")
+
+
+def case_id_hash(case_id: str) -> str:
+    """What the deletion log keeps instead of the case id: enough to answer 'was case X deleted?'."""
+    return hashlib.sha256(case_id.encode("utf-8")).hexdigest()
+
+
+# --- repositories --------------------------------------------------------------------------------
+
+
+class UserRepository(_Repository):
+    def get(self, user_id: str) -> Optional[UserRecord]:
+        return self._run(lambda s: _or_none(_user_record, s.get(User, user_id)))
+
+    def upsert(self, user_id: str, *, organisation_id: str, role: Optional[str] = None,
+               gemeente: Optional[str] = None) -> UserRecord:
+        """Create or update; ``role``/``gemeente`` None keeps what is stored (the bot asks them once)."""
+
+        def work(session: Session) -> UserRecord:
+            row = session.get(User, user_id)
+            if row is None:
+                row = User(id=user_id)
+                session.add(row)
+            row.organisation_id = organisation_id
+            if role is not None:
+                row.role = role
+            if gemeente is not None:
+                row.gemeente = gemeente
+            session.flush()
+            return _user_record(row)
+
+        return self._run(work)
+
+
+class CaseRepository(_Repository):
+    def open_case(self, owner_id: str) -> Optional[CaseRecord]:
+        """The user's current case: the most recently started one that is still open."""
+        query = (sa.select(Case).where(Case.owner_id == owner_id, Case.status == CASE_OPEN)
+                 .order_by(Case.created_at.desc(), Case.id).limit(1))
+        return self._run(lambda s: _or_none(_case_record, s.scalars(query).first()))
+
+    def create(self, owner_id: str, organisation_id: str, pseudonym: str) -> CaseRecord:
+        """A new case in step 1; earlier open cases of the same user stay open (another pupil)."""
+
+        def work(session: Session) -> CaseRecord:
+            _ensure_user(session, owner_id, organisation_id)
+            row = Case(owner_id=owner_id, organisation_id=organisation_id, pseudonym=pseudonym,
+                       status=CASE_OPEN, step=1, done=[])
+            return _insert(session, row, _case_record)
+
+        return self._run(work)
+
+    def update_progress(self, case_id: str, step: Optional[int], done: Sequence[str]) -> CaseRecord:
+        """Store the step (None keeps the current one) and the full set of milestones done."""
+
+        def work(session: Session) -> CaseRecord:
+            row = _get(session, Case, case_id)
+            if step is not None:
+                row.step = step
+            row.done = sorted(set(done))
+            row.updated_at = utcnow()
+            session.flush()
+            return _case_record(row)
+
+        return self._run(work)
+
+    def get(self, case_id: str, viewer_id: str, viewer_role: Optional[str]) -> CaseRecord:
+        return self._run(lambda s: _case_record(_readable_case(s, case_id, viewer_id, viewer_role)))
+
+    def close(self, case_id: str) -> None:
+        """Close the case; from ``closed_at`` on the retention period runs."""
+
+        def work(session: Session) -> None:
+            row = _get(session, Case, case_id)
+            if row.status != CASE_CLOSED:
+                row.status = CASE_CLOSED
+                row.closed_at = utcnow()
+
+        self._run(work)
+
+    def list_for(self, viewer_id: str, viewer_role: Optional[str], organisation_id: str) -> List[CaseRecord]:
+        """Own cases; an aandachtsfunctionaris sees every case of their own organisation. Newest first."""
+
+        def work(session: Session) -> List[CaseRecord]:
+            query = sa.select(Case).order_by(Case.created_at.desc(), Case.id)
+            viewer = session.get(User, viewer_id)
+            if viewer_role == ATTENTION_OFFICER and viewer is not None:
+                if viewer.organisation_id != organisation_id:
+                    raise AccessDenied(f"user is not a member of organisation {organisation_id}")
+                query = query.where(Case.organisation_id == organisation_id)
+            else:
+                query = query.where(Case.owner_id == viewer_id)
+            return [_case_record(row) for row in session.scalars(query)]
+
+        return self._run(work)
+
+
+class WeighingRepository(_Repository):
+    def add(self, case_id: str, question: int, answer: str, outcome: Optional[str],
+            details: Mapping[str, Any]) -> WeighingRecord:
+        def work(session: Session) -> WeighingRecord:
+            _get(session, Case, case_id)
+            row = WeighingAnswer(case_id=case_id, question=question, answer=answer, outcome=outcome,
+                                 details=dict(details))
+            return _insert(session, row, _weighing_record)
+
+        return self._run(work)
+
+    def trace(self, case_id: str) -> List[WeighingRecord]:
+        """Every answer in the order given, so the decision can be replayed and explained."""
+        query = (sa.select(WeighingAnswer).where(WeighingAnswer.case_id == case_id)
+                 .order_by(WeighingAnswer.created_at, WeighingAnswer.id))
+        return self._run(lambda s: [_weighing_record(row) for row in s.scalars(query)])
+
+
+class NoteRepository(_Repository):
+    def add(self, case_id: str, kind: str, author_id: str, author_role: Optional[str],
+            fields: Mapping[str, Any], occurred_at: Optional[datetime]) -> NoteRecord:
+        """Only someone who may read the case may add to its dossier."""
+
+        def work(session: Session) -> NoteRecord:
+            _readable_case(session, case_id, author_id, author_role)
+            row = Note(case_id=case_id, kind=kind, author_id=author_id, author_role=author_role,
+                       content_encrypted=dict(fields), occurred_at=occurred_at)
+            return _insert(session, row, _note_record)
+
+        return self._run(work)
+
+    def list(self, case_id: str, viewer_id: str, viewer_role: Optional[str]) -> List[NoteRecord]:
+        """The dossier in the order things happened (notes without a time: when they were written)."""
+
+        def work(session: Session) -> List[NoteRecord]:
+            _readable_case(session, case_id, viewer_id, viewer_role)
+            rows = session.scalars(sa.select(Note).where(Note.case_id == case_id))
+            return sorted((_note_record(row) for row in rows), key=lambda n: (n.moment, n.created_at, n.id))
+
+        return self._run(work)
+
+
+class FollowUpRepository(_Repository):
+    def add(self, case_id: str, kind: str, due_on: date, description: str) -> FollowUpRecord:
+        def work(session: Session) -> FollowUpRecord:
+            _get(session, Case, case_id)
+            row = FollowUp(case_id=case_id, kind=kind, due_on=due_on, description=description)
+            return _insert(session, row, _followup_record)
+
+        return self._run(work)
+
+    def open_for(self, owner_id: str, today: date) -> List[FollowUpRecord]:
+        """Unfinished follow-ups of the user's open cases: due or overdue first, then upcoming, by date."""
+        query = (sa.select(FollowUp).join(Case, FollowUp.case_id == Case.id)
+                 .where(Case.owner_id == owner_id, Case.status == CASE_OPEN, FollowUp.done_at.is_(None)))
+
+        def work(session: Session) -> List[FollowUpRecord]:
+            records = [_followup_record(row) for row in session.scalars(query)]
+            return sorted(records, key=lambda f: (not f.is_due(today), f.due_on, f.id))
+
+        return self._run(work)
+
+    def complete(self, followup_id: int) -> FollowUpRecord:
+        def work(session: Session) -> FollowUpRecord:
+            row = _get(session, FollowUp, followup_id)
+            if row.done_at is None:
+                row.done_at = utcnow()
+            session.flush()
+            return _followup_record(row)
+
+        return self._run(work)
+
+
+def _group_stats(results: Iterable[PracticeRecord]) -> Dict[str, Any]:
+    """Attempts, distinct people (a count only) and mean raw score and mean share of the maximum."""
+    rows = list(results)
+    return {
+        "attempts": len(rows),
+        "people": len({r.user_id for r in rows}),
+        "average_score": sum(r.score for r in rows) / len(rows),
+        "average_share": sum(r.score / r.max_score for r in rows) / len(rows),
+    }
+
+
+class PracticeRepository(_Repository):
+    def add_result(self, user_id: str, organisation_id: str, practice_case_id: str, score: float,
+                   max_score: float, themes: Sequence[str]) -> PracticeRecord:
+        if max_score <= 0 or not 0 <= score <= max_score:
+            raise ValueError(f"score must be between 0 and max_score > 0, got {score}/{max_score}")
+
+        def work(session: Session) -> PracticeRecord:
+            _ensure_user(session, user_id, organisation_id)
+            row = PracticeResult(user_id=user_id, organisation_id=organisation_id,
+                                 practice_case_id=practice_case_id, score=score, max_score=max_score,
+                                 themes=list(themes))
+            return _insert(session, row, _practice_record)
+
+        return self._run(work)
+
+    def done_case_ids(self, user_id: str) -> Set[str]:
+        query = sa.select(PracticeResult.practice_case_id).where(PracticeResult.user_id == user_id).distinct()
+        return self._run(lambda s: set(s.scalars(query)))
+
+    def aggregate(self, organisation_id: str) -> Dict[str, Any]:
+        """Anonymised figures for the organisation's learning report: per practice case and per theme.
+
+        Shape: ``{"organisation_id", "cases": [{"case_id", "attempts", "people", "average_score",
+        "average_share"}], "themes": [{"theme", ...same figures}]}``, sorted by id. No user ids leave
+        this method; ``people`` is only a count.
+        """
+        query = sa.select(PracticeResult).where(PracticeResult.organisation_id == organisation_id)
+        results = self._run(lambda s: [_practice_record(row) for row in s.scalars(query)])
+        by_case: Dict[str, List[PracticeRecord]] = defaultdict(list)
+        by_theme: Dict[str, List[PracticeRecord]] = defaultdict(list)
+        for result in results:
+            by_case[result.practice_case_id].append(result)
+            for theme in result.themes:
+                by_theme[theme].append(result)
+        return {
+            "organisation_id": organisation_id,
+            "cases": [{"case_id": key, **_group_stats(by_case[key])} for key in sorted(by_case)],
+            "themes": [{"theme": key, **_group_stats(by_theme[key])} for key in sorted(by_theme)],
+        }
+
+
+# --- the whole store -----------------------------------------------------------------------------
+
+_CASE_CHILDREN = {"notes_deleted": Note, "weighing_deleted": WeighingAnswer, "followups_deleted": FollowUp}
+
+
+class Repositories:
+    """All repositories over one engine, plus the operations that span several tables."""
+
+    def __init__(self, engine: Engine):
+        self.engine = engine
+        sessions = sessionmaker(bind=engine, future=True, expire_on_commit=False)
+        self._sessions = sessions
+        self.users = UserRepository(sessions)
+        self.cases = CaseRepository(sessions)
+        self.weighing = WeighingRepository(sessions)
+        self.notes = NoteRepository(sessions)
+        self.followups = FollowUpRepository(sessions)
+        self.practice = PracticeRepository(sessions)
+
+    def purge_closed_cases(self, older_than: timedelta, now: Optional[datetime] = None) -> int:
+        """Delete cases closed longer than ``older_than`` ago, with everything attached. Returns the count.
+
+        Why: the AVG allows keeping dossier data only as long as needed; open cases are never touched,
+        however old. Each deletion is logged with a hash of the case id and row counts, never content.
+        """
+        cutoff = (now or utcnow()) - older_than
+        with self._sessions.begin() as session:
+            case_ids = list(session.scalars(
+                sa.select(Case.id).where(Case.status == CASE_CLOSED, Case.closed_at < cutoff)))
+            for case_id in case_ids:
+                counts = {column: session.execute(sa.delete(model).where(model.case_id == case_id)).rowcount
+                          for column, model in _CASE_CHILDREN.items()}
+                session.execute(sa.delete(Case).where(Case.id == case_id))
+                session.add(DeletionLog(case_id_hash=case_id_hash(case_id), **counts))
+        logger.info("retention purge: deleted %d closed case(s) closed before %s", len(case_ids), cutoff.isoformat())
+        return len(case_ids)

@@ -1,0 +1,167 @@
+"""Rasa-side stores, loaded the way Rasa loads them from endpoints.yml: the encrypted tracker store on
+SQLite and PostgreSQL, and the lock store that uses Redis when MELDWIJZER_REDIS_URL is set.
+"""
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+import pytest
+import redis
+import sqlalchemy as sa
+from cryptography.fernet import Fernet
+from rasa.core.lock_store import InMemoryLockStore, LockStore, RedisLockStore
+from rasa.core.tracker_store import TrackerStore
+from rasa.core.utils import AvailableEndpoints
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import ActionExecuted, BotUttered, SessionStarted, SlotSet, UserUttered
+from rasa.shared.core.trackers import DialogueStateTracker
+
+from bot.knowledge import REPO_ROOT
+from bot.store.crypto import EncryptionKeyError
+from bot.store.lock_store import EnvLockStore, redis_settings
+from bot.store.tracker_store import EncryptedSQLTrackerStore
+
+SECRET = "Sanne zei dat haar stiefvader haar opsluit in de kelder"
+DOMAIN = Domain.from_yaml("""
+version: "3.1"
+intents: [report_worry, acute_danger]
+entities: [role]
+slots:
+  role:
+    type: text
+    mappings: [{type: from_entity, entity: role}]
+responses:
+  utter_ok: [{text: "Dank u."}]
+""")
+
+
+def endpoints(tmp_path: Path, body: str) -> AvailableEndpoints:
+    """Read an endpoints.yml with Rasa's own reader."""
+    path = tmp_path / "endpoints.yml"
+    path.write_text(body, encoding="utf-8")
+    return AvailableEndpoints.read_endpoints(str(path))
+
+
+@pytest.fixture
+def repo_endpoints(monkeypatch: pytest.MonkeyPatch) -> AvailableEndpoints:
+    """The repo's own endpoints.yml, as ``rasa run`` reads it."""
+    monkeypatch.setenv("ACTIONS_PORT", "5055")
+    return AvailableEndpoints.read_endpoints(str(REPO_ROOT / "endpoints.yml"))
+
+
+@pytest.fixture
+def tracker_store(db_url: str, repo_endpoints: AvailableEndpoints, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("MELDWIJZER_TRACKER_DB_URL", db_url)
+    store = TrackerStore.create(repo_endpoints.tracker_store, DOMAIN)
+    yield store
+    store.engine.dispose()
+
+
+def conversation(sender_id: str) -> DialogueStateTracker:
+    tracker = DialogueStateTracker(sender_id, DOMAIN.slots)
+    for event in (
+        ActionExecuted("action_session_start"),
+        SessionStarted(),
+        ActionExecuted("action_listen"),
+        UserUttered(SECRET, intent={"name": "acute_danger", "confidence": 0.97},
+                    entities=[{"entity": "role", "value": "teacher", "start": 0, "end": 5}]),
+        SlotSet("role", "teacher"),
+        BotUttered("Bel nu 112.", metadata={"utter_action": "utter_ok"}),
+        ActionExecuted("action_listen"),
+    ):
+        tracker.update(event)
+    return tracker
+
+
+def raw_events(store: EncryptedSQLTrackerStore) -> list:
+    with store.engine.connect() as connection:
+        return [dict(row._mapping) for row in connection.execute(sa.text("SELECT * FROM events ORDER BY id"))]
+
+
+async def test_endpoint_config_builds_the_encrypted_store_and_events_round_trip(tracker_store) -> None:
+    assert isinstance(tracker_store, EncryptedSQLTrackerStore)
+    tracker = conversation("teams:teacher-1")
+    await tracker_store.save(tracker)
+
+    full = await tracker_store.retrieve_full_tracker("teams:teacher-1")
+    assert [e.as_dict() for e in full.events] == [e.as_dict() for e in tracker.events]
+    restored = await tracker_store.retrieve("teams:teacher-1")  # the latest session: from SessionStarted on
+    assert [e.as_dict() for e in restored.events] == [e.as_dict() for e in list(tracker.events)[1:]]
+    assert restored.latest_message.text == SECRET
+    assert restored.latest_message.intent["name"] == "acute_danger"
+    assert restored.get_slot("role") == "teacher"
+    assert list(await tracker_store.keys()) == ["teams:teacher-1"]
+
+    restored.update(UserUttered("en ook haar broertje", intent={"name": "report_worry", "confidence": 0.9}))
+    await tracker_store.save(restored)
+    again = await tracker_store.retrieve("teams:teacher-1")
+    assert again.latest_message.text == "en ook haar broertje"
+
+    rows = raw_events(tracker_store)
+    assert len(rows) == len(tracker.events) + 1  # only the new event was appended
+    dump = " ".join(str(value) for row in rows for value in row.values())
+    for clear in ("Sanne", "broertje", "acute_danger", "Bel nu 112", "teacher\""):
+        assert clear not in dump
+    assert all(row["intent_name"] is None and row["action_name"] is None for row in rows)
+    assert {row["type_name"] for row in rows} >= {"user", "bot", "slot", "session_started"}
+
+
+async def test_stored_conversation_needs_the_same_key(tracker_store, monkeypatch: pytest.MonkeyPatch) -> None:
+    await tracker_store.save(conversation("web:abc"))
+    monkeypatch.setenv("MELDWIJZER_SECRET_KEY", Fernet.generate_key().decode())
+    with pytest.raises(EncryptionKeyError):
+        await tracker_store.retrieve("web:abc")
+
+
+async def test_failed_insert_does_not_put_the_message_in_the_log(tracker_store) -> None:
+    """Rasa logs database errors with their parameters; those must already be encrypted."""
+    with tracker_store.engine.begin() as connection:
+        connection.execute(sa.text("ALTER TABLE events ADD COLUMN must_be_set INTEGER NOT NULL DEFAULT 0"))
+        connection.execute(sa.text("ALTER TABLE events ADD CONSTRAINT ck_fail CHECK (must_be_set = 1)")
+                           if connection.dialect.name == "postgresql" else
+                           sa.text("CREATE TRIGGER fail BEFORE INSERT ON events BEGIN SELECT RAISE(ABORT, 'x'); END"))
+    with pytest.raises(sa.exc.DBAPIError, match="INSERT INTO events") as error:
+        await tracker_store.save(conversation("web:abc"))
+    assert "Sanne" not in str(error.value) and "acute_danger" not in str(error.value)
+
+
+def test_required_key_missing_stops_the_tracker_store_at_start(tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MELDWIJZER_REQUIRE_KEY", "1")
+    with pytest.raises(EncryptionKeyError, match="does not exist"):
+        EncryptedSQLTrackerStore(DOMAIN)
+
+
+def test_lock_store_is_in_memory_without_redis_url(repo_endpoints: AvailableEndpoints) -> None:
+    store = LockStore.create(repo_endpoints.lock_store)
+    assert isinstance(store, EnvLockStore) and isinstance(store.backend, InMemoryLockStore)
+
+
+async def test_lock_store_keeps_locks_in_redis_when_configured(redis_url: str, tmp_path: Path,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MELDWIJZER_REDIS_URL", redis_url)
+    prefix = f"mwtest{uuid.uuid4().hex[:8]}"
+    config = endpoints(tmp_path, f"lock_store:\n  type: bot.store.lock_store.EnvLockStore\n  key_prefix: {prefix}\n")
+    store = LockStore.create(config.lock_store)
+    assert isinstance(store.backend, RedisLockStore)
+
+    client = redis.Redis.from_url(redis_url)
+    key = f"{prefix}:lock:teams:teacher-1"
+    try:
+        async with store.lock("teams:teacher-1"):
+            assert client.exists(key) == 1
+            other_worker = LockStore.create(config.lock_store)
+            assert other_worker.get_lock("teams:teacher-1").is_locked(ticket_number=1)
+        assert client.exists(key) == 0
+    finally:
+        client.delete(key)
+        client.close()
+
+
+def test_redis_url_is_parsed_into_lock_store_settings() -> None:
+    assert redis_settings("rediss://bot:p%40ss@cache.example:6380/2") == {
+        "host": "cache.example", "port": 6380, "db": 2, "username": "bot", "password": "p@ss", "use_ssl": True}
+    assert redis_settings("redis://127.0.0.1")["db"] == 0
+    with pytest.raises(ValueError):
+        redis_settings("http://127.0.0.1:6379/0")
