@@ -1,0 +1,578 @@
+"""Microsoft Teams channel: our own Bot Framework connector at /webhooks/teams/webhook.
+
+Why not Rasa's ``botframework`` channel: it asks the multi-tenant token endpoint
+(login.microsoftonline.com/botframework.com) for its access token, which Azure refuses for bots created
+since July 2025 (new bots are single-tenant); it calls blocking ``requests`` inside Sanic's event loop, so
+one slow Microsoft endpoint stalls every conversation; and it passes Rasa buttons through as raw dicts,
+which Teams does not show as card actions. This connector:
+
+- checks every request: a JWT from the Bot Connector, signed with a key from the Bot Framework OpenID
+  metadata, for our app id, stating the activity's ``serviceUrl`` (the body is not signed, so without this
+  anybody could make us post our access token to a server of their choosing);
+- keys the conversation by the user's Entra (AAD) object id, so a case survives a new chat and a switch
+  between Teams and the web;
+- answers only in personal chats: a case about a child must not be discussed in a team channel;
+- shows Rasa buttons as a Hero card with ``imBack`` actions and turns a click (the title comes back as
+  text) into the button's payload.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import re
+import time
+from asyncio import CancelledError
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any, Awaitable, Callable, Dict, Iterable, List, Mapping, Optional, Text, Tuple
+from urllib.parse import quote
+
+import aiohttp
+import jwt
+from jwt.algorithms import RSAAlgorithm
+from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
+from rasa.shared.exceptions import RasaException
+from sanic import Blueprint, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+from yarl import URL
+
+from bot.channels.guard import guard_text
+from bot.channels.limits import MAX_MESSAGE_CHARS, TOO_LONG_MESSAGE
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_OPENID_METADATA_URL = "https://login.botframework.com/v1/.well-known/openidconfiguration"
+DEFAULT_TOKEN_ENDPOINT = "https://login.microsoftonline.com/{tenant_id}/oauth2/v2.0/token"
+BOT_FRAMEWORK_SCOPE = "https://api.botframework.com/.default"
+# Environment variables win over credentials.yml, so secrets need not be written in a file.
+ENV_OVERRIDES = {
+    "app_id": "MICROSOFT_APP_ID",
+    "app_password": "MICROSOFT_APP_PASSWORD",
+    "tenant_id": "MICROSOFT_APP_TENANT_ID",
+}
+# The claim in which the Bot Connector states the conversation's service URL (lower case, as in the SDKs).
+SERVICE_URL_CLAIM = "serviceurl"
+CLOCK_SKEW_SECONDS = 300          # the Bot Framework protocol allows five minutes
+KEYS_TTL_SECONDS = 24 * 3600      # Microsoft rotates signing keys rarely and announces them a day ahead
+KEYS_COOLDOWN_SECONDS = 300       # an unknown key id may trigger one refetch per five minutes, no more
+TOKEN_RENEW_MARGIN_SECONDS = 300  # renew an access token five minutes before it expires
+HTTP_TIMEOUT_SECONDS = 15
+MAX_REPLY_CHARS = 3500            # well under Teams' ~28 KB message limit, and still readable
+MAX_CARD_BUTTONS = 6              # Teams shows at most six buttons on a Hero card
+REMEMBERED_CONVERSATIONS = 10000
+HERO_CARD = "application/vnd.microsoft.card.hero"
+SHARED_CONVERSATION_TYPES = frozenset({"groupChat", "channel"})
+PERSONAL_ONLY_MESSAGE = (
+    "Meldwijzer werkt alleen in een persoonlijke chat, zodat gegevens over een leerling vertrouwelijk "
+    "blijven. Opent u een chat met Meldwijzer zelf?"
+)
+MENTION = re.compile(r"<at\b[^>]*>.*?</at>", re.IGNORECASE | re.DOTALL)
+HORIZONTAL_SPACE = re.compile(r"[ \t\u00a0]+")
+# From coarse to fine: where a long reply may be cut. The last resort is a cut at the limit.
+SPLIT_POINTS = (
+    re.compile(r"(\n[ \t]*\n\s*)"),    # paragraphs
+    re.compile(r"(\n)"),               # lines
+    re.compile(r"((?<=[.!?:;])\s+)"),  # sentences
+    re.compile(r"(\s+)"),              # words
+)
+
+
+class AuthError(Exception):
+    """The request does not carry a valid Bot Connector token for this bot."""
+
+
+class KeysUnavailable(Exception):
+    """The signing keys could not be fetched, so no request can be checked right now."""
+
+
+class SendError(Exception):
+    """The Bot Connector or the token endpoint refused a request."""
+
+
+@dataclass(frozen=True)
+class TeamsSettings:
+    """Everything the connector needs from credentials.yml and the environment."""
+
+    app_id: str
+    app_password: str
+    tenant_id: str
+    openid_metadata_url: str = DEFAULT_OPENID_METADATA_URL
+    token_endpoint: str = DEFAULT_TOKEN_ENDPOINT
+    allowed_service_urls: Tuple[str, ...] = ()
+
+    @property
+    def token_url(self) -> str:
+        """The single-tenant endpoint: new bots may only get tokens from their own tenant."""
+        return self.token_endpoint.format(tenant_id=self.tenant_id)
+
+    @classmethod
+    def load(cls, credentials: Mapping[str, Any], environ: Mapping[str, str]) -> Optional["TeamsSettings"]:
+        """Settings, or None when nothing is configured (the channel then stays off).
+
+        A partial configuration is an error rather than "off": a missing tenant id would otherwise only
+        show up as failed replies in production.
+        """
+        secrets = {key: environ.get(env) or credentials.get(key) or "" for key, env in ENV_OVERRIDES.items()}
+        if not any(secrets.values()):
+            return None
+        missing = [f"{key} ({ENV_OVERRIDES[key]})" for key, value in secrets.items() if not value]
+        if missing:
+            raise RasaException(f"Teams channel: missing {', '.join(missing)}; see docs/TEAMS.md.")
+        return cls(
+            **secrets,
+            openid_metadata_url=credentials.get("openid_metadata_url") or DEFAULT_OPENID_METADATA_URL,
+            token_endpoint=credentials.get("token_endpoint") or DEFAULT_TOKEN_ENDPOINT,
+            allowed_service_urls=tuple(credentials.get("allowed_service_urls") or ()),
+        )
+
+
+class HttpSession:
+    """One aiohttp session per channel, opened on first use inside the server's event loop."""
+
+    def __init__(self) -> None:
+        self._session: Optional[aiohttp.ClientSession] = None
+
+    def get(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=HTTP_TIMEOUT_SECONDS))
+        return self._session
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+
+
+async def fetch_json(http: HttpSession, url: str) -> Dict[str, Any]:
+    async with http.get().get(url) as reply:
+        reply.raise_for_status()
+        return await reply.json(content_type=None)
+
+
+class SigningKeys:
+    """The Bot Framework's token issuer and signing keys, from its OpenID metadata, cached.
+
+    Keys are fetched again after a day, or earlier when a token names a key we do not know (Microsoft
+    rotated). That early refetch is limited to one per cooldown, so forged key ids cannot make us hammer
+    Microsoft's endpoint.
+    """
+
+    def __init__(self, metadata_url: str, http: HttpSession, clock: Callable[[], float]) -> None:
+        self._metadata_url = metadata_url
+        self._http = http
+        self._clock = clock
+        self._issuer: Optional[str] = None
+        self._keys: Dict[str, Dict[str, Any]] = {}
+        self._loaded_at = float("-inf")
+        self._attempted_at: Optional[float] = None
+        self._lock = asyncio.Lock()
+
+    async def lookup(self, kid: Optional[str]) -> Tuple[str, Optional[Dict[str, Any]]]:
+        """The issuer and the key with this id (None when unknown)."""
+        async with self._lock:
+            if self._needs_refresh(kid):
+                await self._refresh()
+        if self._issuer is None:
+            raise KeysUnavailable(self._metadata_url)
+        return self._issuer, self._keys.get(kid or "")
+
+    def _needs_refresh(self, kid: Optional[str]) -> bool:
+        now = self._clock()
+        if self._attempted_at is None:
+            return True
+        if now - self._attempted_at < KEYS_COOLDOWN_SECONDS:
+            return False
+        return now - self._loaded_at > KEYS_TTL_SECONDS or (kid or "") not in self._keys
+
+    async def _refresh(self) -> None:
+        self._attempted_at = self._clock()
+        try:
+            metadata = await fetch_json(self._http, self._metadata_url)
+            jwks = await fetch_json(self._http, metadata["jwks_uri"])
+            keys = {key["kid"]: key for key in jwks["keys"]}
+        except (aiohttp.ClientError, asyncio.TimeoutError, ValueError, KeyError, TypeError) as error:
+            logger.warning("teams: could not fetch signing keys from %s: %r", self._metadata_url, error)
+            return
+        self._issuer, self._keys, self._loaded_at = metadata["issuer"], keys, self._attempted_at
+
+
+def bearer_token(authorization: Optional[str]) -> str:
+    scheme, _, token = (authorization or "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise AuthError("no bearer token")
+    return token.strip()
+
+
+class RequestVerifier:
+    """Checks a request the way the Bot Framework authentication protocol prescribes."""
+
+    def __init__(self, settings: TeamsSettings, keys: SigningKeys) -> None:
+        self._settings = settings
+        self._keys = keys
+
+    async def verify(self, authorization: Optional[str], activity: Mapping[str, Any]) -> Dict[str, Any]:
+        """The token's claims; raises AuthError when any check fails."""
+        token = bearer_token(authorization)
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.PyJWTError as error:
+            raise AuthError(f"malformed token: {error}") from error
+        if header.get("alg") != "RS256":
+            raise AuthError(f"unexpected algorithm {header.get('alg')!r}")
+        issuer, key = await self._keys.lookup(header.get("kid"))
+        if key is None:
+            raise AuthError("token signed with an unknown key")
+        check_endorsement(key, activity.get("channelId"))
+        claims = self._decode(token, key, issuer)
+        self._check_service_url(claims, activity.get("serviceUrl"))
+        return claims
+
+    def _decode(self, token: str, key: Dict[str, Any], issuer: str) -> Dict[str, Any]:
+        try:
+            return jwt.decode(
+                token,
+                key=RSAAlgorithm.from_jwk(key),
+                algorithms=["RS256"],
+                audience=self._settings.app_id,
+                issuer=issuer,
+                leeway=CLOCK_SKEW_SECONDS,
+                options={"require": ["exp", "iss", "aud"]},
+            )
+        except jwt.PyJWTError as error:
+            raise AuthError(f"invalid token: {error}") from error
+
+    def _check_service_url(self, claims: Mapping[str, Any], service_url: Any) -> None:
+        if not service_url or claims.get(SERVICE_URL_CLAIM) != service_url:
+            raise AuthError("serviceUrl of the activity is not the one in the token")
+        allowed = self._settings.allowed_service_urls
+        if allowed and not any(service_url.startswith(prefix) for prefix in allowed):
+            raise AuthError(f"serviceUrl {service_url} is not an allowed service URL")
+
+
+def check_endorsement(key: Mapping[str, Any], channel_id: Any) -> None:
+    """A key lists the channels it may sign for; a key for Web Chat must not vouch for Teams."""
+    endorsements = key.get("endorsements")
+    if channel_id and endorsements is not None and channel_id not in endorsements:
+        raise AuthError(f"signing key is not endorsed for channel {channel_id!r}")
+
+
+class AccessTokens:
+    """Client-credentials tokens from the single-tenant endpoint, kept until shortly before expiry."""
+
+    def __init__(self, settings: TeamsSettings, http: HttpSession, clock: Callable[[], float]) -> None:
+        self._settings = settings
+        self._http = http
+        self._clock = clock
+        self._token: Optional[str] = None
+        self._renew_at = float("-inf")
+        self._lock = asyncio.Lock()
+
+    async def bearer(self) -> str:
+        async with self._lock:
+            if self._token is None or self._clock() >= self._renew_at:
+                self._token = await self._fetch()
+            return self._token
+
+    def forget(self) -> None:
+        """Drop the token after the Bot Connector refused it (e.g. the secret was rotated)."""
+        self._token = None
+
+    async def _fetch(self) -> str:
+        form = {
+            "grant_type": "client_credentials",
+            "client_id": self._settings.app_id,
+            "client_secret": self._settings.app_password,
+            "scope": BOT_FRAMEWORK_SCOPE,
+        }
+        async with self._http.get().post(self._settings.token_url, data=form) as reply:
+            body = await reply.json(content_type=None)
+        if reply.status != 200 or "access_token" not in body:
+            raise SendError(f"token endpoint answered {reply.status} {body.get('error', '')}".strip())
+        self._renew_at = self._clock() + max(int(body.get("expires_in", 0)) - TOKEN_RENEW_MARGIN_SECONDS, 0)
+        return str(body["access_token"])
+
+
+def match_key(text: str) -> str:
+    """How a typed or clicked text is compared with button titles: case and spacing do not matter."""
+    return " ".join(text.split()).casefold()
+
+
+class OfferedButtons:
+    """The buttons of the bot's last turn in each conversation, title -> payload.
+
+    Teams sends back the title of a clicked ``imBack`` button as ordinary text. Only the last turn counts,
+    so that typing "ja" to a question without buttons does not answer an older question again. Kept in
+    memory (bounded): after a restart a click arrives as its title and goes through the NLU.
+    """
+
+    def __init__(self, capacity: int = REMEMBERED_CONVERSATIONS) -> None:
+        self._capacity = capacity
+        self._offers: "OrderedDict[str, Dict[str, str]]" = OrderedDict()
+
+    def offer(self, conversation: str, buttons: Iterable[Mapping[str, Any]]) -> None:
+        offered = self._offers.setdefault(conversation, {})
+        self._offers.move_to_end(conversation)
+        for button in buttons:
+            if button.get("payload") and not button.get("url"):
+                offered[match_key(str(button.get("title", "")))] = str(button["payload"])
+        while len(self._offers) > self._capacity:
+            self._offers.popitem(last=False)
+
+    def take(self, conversation: str) -> Dict[str, str]:
+        """The offer of the last turn; a new user message starts a new turn."""
+        return self._offers.pop(conversation, {})
+
+
+def split_text(text: str, limit: int = MAX_REPLY_CHARS) -> List[str]:
+    """Cut a long reply into messages under ``limit``, at paragraphs, else lines, sentences, words."""
+    text = text.strip()
+    return _split(text, limit, 0) if text else []
+
+
+def _split(text: str, limit: int, level: int) -> List[str]:
+    if len(text) <= limit:
+        return [text]
+    if level == len(SPLIT_POINTS):
+        return [text[start:start + limit] for start in range(0, len(text), limit)]
+    pieces = SPLIT_POINTS[level].split(text)  # text, separator, text, separator, ..., text
+    chunks: List[str] = []
+    current = ""
+    for index in range(0, len(pieces), 2):
+        separator, unit = (pieces[index - 1] if index else ""), pieces[index]
+        if current and len(current) + len(separator) + len(unit) <= limit:
+            current += separator + unit
+            continue
+        chunks.append(current)
+        current = unit if len(unit) <= limit else ""
+        if not current:
+            chunks.extend(_split(unit.strip(), limit, level + 1))
+    chunks.append(current)
+    return [chunk.strip() for chunk in chunks if chunk.strip()]
+
+
+def clean_text(text: str) -> str:
+    """The user's words: without ``<at>`` mentions (markup for Teams, and other people's names)."""
+    return HORIZONTAL_SPACE.sub(" ", MENTION.sub(" ", text)).strip()
+
+
+def card_action(button: Mapping[str, Any]) -> Dict[str, str]:
+    """A link opens in the browser; anything else comes back as its title (imBack)."""
+    title = str(button.get("title", ""))
+    if button.get("url"):
+        return {"type": "openUrl", "title": title, "value": str(button["url"])}
+    return {"type": "imBack", "title": title, "value": title}
+
+
+def hero_cards(text: str, buttons: List[Mapping[str, Any]]) -> List[Dict[str, Any]]:
+    """The text with its buttons as Hero cards; buttons beyond six go on follow-up cards."""
+    actions = [card_action(button) for button in buttons]
+    groups = [actions[start:start + MAX_CARD_BUTTONS] for start in range(0, len(actions), MAX_CARD_BUTTONS)]
+    first, *rest = groups or [[]]
+    cards = [{"text": text, "buttons": first}] + [{"buttons": group} for group in rest]
+    return [{"contentType": HERO_CARD, "content": card} for card in cards]
+
+
+@dataclass(frozen=True)
+class ReplyTarget:
+    """Where and to whom replies to one incoming activity go."""
+
+    service_url: str
+    conversation_id: str
+    activity_id: str
+    bot: Dict[str, Any]
+    user: Dict[str, Any]
+
+    @classmethod
+    def of(cls, activity: Mapping[str, Any]) -> "ReplyTarget":
+        return cls(
+            service_url=str(activity["serviceUrl"]),
+            conversation_id=str(activity["conversation"]["id"]),
+            activity_id=str(activity.get("id", "")),
+            bot=dict(activity.get("recipient") or {}),
+            user=dict(activity.get("from") or {}),
+        )
+
+    @property
+    def url(self) -> URL:
+        """POST {serviceUrl}/v3/conversations/{id}/activities/{replyToId}; Teams ids contain ':' and ';'."""
+        conversation = quote(self.conversation_id, safe="")
+        path = f"v3/conversations/{conversation}/activities/{quote(self.activity_id, safe='')}"
+        return URL(f"{self.service_url.rstrip('/')}/{path}", encoded=True)
+
+    def routing(self) -> Dict[str, Any]:
+        return {
+            "from": self.bot,
+            "recipient": self.user,
+            "conversation": {"id": self.conversation_id},
+            "replyToId": self.activity_id,
+        }
+
+
+class TeamsOutput(OutputChannel):
+    """Sends Rasa's replies to one Teams conversation through the Bot Connector."""
+
+    def __init__(self, target: ReplyTarget, tokens: AccessTokens, http: HttpSession,
+                 offered: OfferedButtons) -> None:
+        self._target = target
+        self._tokens = tokens
+        self._http = http
+        self._offered = offered
+
+    @classmethod
+    def name(cls) -> Text:
+        return TeamsInput.name()
+
+    async def send_text_message(self, recipient_id: Text, text: Text, **kwargs: Any) -> None:
+        for chunk in split_text(text):
+            await self._post({"text": chunk})
+
+    async def send_text_with_buttons(self, recipient_id: Text, text: Text, buttons: List[Dict[Text, Any]],
+                                     **kwargs: Any) -> None:
+        *leading, last = split_text(text or "") or [""]
+        for chunk in leading:
+            await self._post({"text": chunk})
+        self._offered.offer(self._target.conversation_id, buttons)
+        await self._post({"attachments": hero_cards(last, buttons), "attachmentLayout": "list"})
+
+    async def send_image_url(self, recipient_id: Text, image: Text, **kwargs: Any) -> None:
+        await self._post({"attachments": [{"contentType": HERO_CARD, "content": {"images": [{"url": image}]}}]})
+
+    async def send_attachment(self, recipient_id: Text, attachment: Any, **kwargs: Any) -> None:
+        """A ready Bot Framework attachment (e.g. an Adaptive Card) as is; anything else as text."""
+        if isinstance(attachment, Mapping) and "contentType" in attachment:
+            await self._post({"attachments": [dict(attachment)]})
+        else:
+            await self.send_text_message(recipient_id, str(attachment))
+
+    async def send_custom_json(self, recipient_id: Text, json_message: Dict[Text, Any], **kwargs: Any) -> None:
+        """Activity fields from a ``custom`` response; it cannot redirect the reply elsewhere."""
+        await self._post(dict(json_message))
+
+    async def _post(self, fields: Dict[str, Any]) -> None:
+        activity = {"type": "message", **fields, **self._target.routing()}
+        try:
+            await self._deliver(activity)
+        except (aiohttp.ClientError, asyncio.TimeoutError, SendError, ValueError) as error:
+            # Never the message text: it may describe a child. The conversation id suffices to trace.
+            logger.error("teams: reply in conversation %s failed: %r", self._target.conversation_id, error)
+
+    async def _deliver(self, activity: Dict[str, Any]) -> None:
+        headers = {"Authorization": f"Bearer {await self._tokens.bearer()}"}
+        async with self._http.get().post(self._target.url, json=activity, headers=headers) as reply:
+            if reply.status < 300:
+                return
+            if reply.status == 401:
+                self._tokens.forget()
+            logger.debug("teams: Bot Connector answered %s: %s", reply.status, await reply.text())
+            raise SendError(f"Bot Connector answered {reply.status}")
+
+
+def sender_id(activity: Mapping[str, Any]) -> str:
+    """The user's Entra object id: the same person in every chat, on every device."""
+    user = activity.get("from") or {}
+    return str(user.get("aadObjectId") or user.get("id") or "")
+
+
+def tenant_id(activity: Mapping[str, Any]) -> Optional[str]:
+    tenant = ((activity.get("channelData") or {}).get("tenant") or {}).get("id")
+    return tenant or (activity.get("conversation") or {}).get("tenantId")
+
+
+class TeamsConnector:
+    """The configured channel: checks a request, then hands the message to Rasa."""
+
+    def __init__(self, settings: TeamsSettings, clock: Callable[[], float] = time.monotonic) -> None:
+        self.settings = settings
+        self.http = HttpSession()
+        self._verifier = RequestVerifier(settings, SigningKeys(settings.openid_metadata_url, self.http, clock))
+        self._tokens = AccessTokens(settings, self.http, clock)
+        self._offered = OfferedButtons()
+
+    async def handle(self, request: Request, on_new_message: Callable[[UserMessage], Awaitable[Any]]
+                     ) -> HTTPResponse:
+        activity = request.json
+        if not isinstance(activity, dict):
+            return response.json({"error": "expected a Bot Framework activity"}, status=400)
+        try:
+            await self._verifier.verify(request.headers.get("Authorization"), activity)
+        except AuthError as error:
+            logger.warning("teams: rejected request: %s", error)
+            return response.json({"error": "unauthorized"}, status=401)
+        except KeysUnavailable:
+            return response.json({"error": "cannot check tokens right now"}, status=503)
+        tenant = tenant_id(activity)
+        if tenant and tenant != self.settings.tenant_id:
+            logger.warning("teams: rejected activity from tenant %s", tenant)
+            return response.json({"error": "unknown tenant"}, status=403)
+        if activity.get("type") == "message":
+            await self._answer(activity, on_new_message)
+        else:
+            logger.debug("teams: ignored %s activity", activity.get("type"))
+        return response.json({})
+
+    async def _answer(self, activity: Dict[str, Any], on_new_message: Callable[[UserMessage], Awaitable[Any]]
+                      ) -> None:
+        target = ReplyTarget.of(activity)
+        output = TeamsOutput(target, self._tokens, self.http, self._offered)
+        user = sender_id(activity)
+        text = clean_text(str(activity.get("text") or ""))
+        if (activity.get("conversation") or {}).get("conversationType") in SHARED_CONVERSATION_TYPES:
+            await output.send_text_message(user, PERSONAL_ONLY_MESSAGE)
+        elif len(text) > MAX_MESSAGE_CHARS:
+            await output.send_text_message(user, TOO_LONG_MESSAGE)
+        elif text:
+            offered = self._offered.take(target.conversation_id)
+            text = offered.get(match_key(text)) or guard_text(text, offered.values())
+            metadata = {"conversation_id": target.conversation_id, "tenant_id": tenant_id(activity)}
+            await self._forward(UserMessage(text, output, user, input_channel=TeamsInput.name(),
+                                            metadata=metadata), on_new_message)
+
+    @staticmethod
+    async def _forward(message: UserMessage, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> None:
+        try:
+            await on_new_message(message)
+        except CancelledError:
+            logger.error("teams: message handling timed out")
+        except Exception:  # noqa: BLE001 - answer 200 anyway: a retry by the Bot Connector would repeat it
+            logger.exception("teams: message handling failed")
+
+
+class TeamsInput(InputChannel):
+    """Rasa input channel ``bot.channels.teams.TeamsInput`` (credentials: see docs/TEAMS.md)."""
+
+    @classmethod
+    def name(cls) -> Text:
+        return "teams"
+
+    @classmethod
+    def from_credentials(cls, credentials: Optional[Dict[Text, Any]]) -> InputChannel:
+        return cls(TeamsSettings.load(credentials or {}, os.environ))
+
+    def __init__(self, settings: Optional[TeamsSettings], clock: Callable[[], float] = time.monotonic) -> None:
+        if settings is None:
+            logger.warning("teams: no app id, password or tenant configured; the Teams webhook is off")
+        self.connector = TeamsConnector(settings, clock) if settings else None
+
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        webhook = Blueprint(f"meldwijzer_{type(self).__name__}", __name__)
+
+        @webhook.route("/", methods=["GET"])
+        async def health(_: Request) -> HTTPResponse:
+            return response.json({"status": "ok" if self.connector else "not configured"})
+
+        @webhook.route("/webhook", methods=["POST"])
+        async def receive(request: Request) -> HTTPResponse:
+            if self.connector is None:
+                return response.json({"error": "Teams channel not configured"}, status=503)
+            return await self.connector.handle(request, on_new_message)
+
+        @webhook.listener("after_server_stop")
+        async def close(*_: Any) -> None:
+            await self.close()
+
+        return webhook
+
+    async def close(self) -> None:
+        if self.connector is not None:
+            await self.connector.http.close()

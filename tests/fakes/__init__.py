@@ -1,0 +1,1 @@
+"""Fake external services for tests (no internet in CI)."""
