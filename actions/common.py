@@ -66,6 +66,11 @@ def current_case(tracker: Tracker) -> Optional[CaseRecord]:
     return store().cases.open_case(tracker.sender_id)
 
 
+def latest_intent(tracker: Tracker) -> str:
+    """The intent of the user's last message as the NLU (or a button payload) set it."""
+    return (tracker.latest_message.get("intent") or {}).get("name") or ""
+
+
 def case_state(case: Optional[CaseRecord]) -> steps.CaseState:
     if case is None:
         return steps.CaseState(step=None)

@@ -21,6 +21,7 @@ from actions.common import (
     case_state,
     current_case,
     guarded,
+    latest_intent,
     organisation,
     payload,
     sources_line,
@@ -159,12 +160,12 @@ def reported_milestone(tracker: Tracker) -> Optional[str]:
     entity = next(tracker.get_latest_entity_values("milestone"), None)
     if entity in steps.milestone_ids():
         return entity
-    return MILESTONE_BY_INTENT.get(tracker.get_intent_of_latest_message() or "")
+    return MILESTONE_BY_INTENT.get(latest_intent(tracker))
 
 
 def step_from_text(text: str) -> Optional[int]:
     """'stap 4', 'stap vier' -> 4. The entity text comes from the NLU; this only reads the number."""
-    match = re.search(r"([1-5]|een|één|twee|drie|vier|vijf)\b", text.lower())
+    match = re.search(r"\b([1-5]|een|één|twee|drie|vier|vijf)\b", text.lower())
     if not match:
         return None
     token = match.group(1)
@@ -256,7 +257,7 @@ class ActionSituation(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
         # Deliberately not @guarded with a generic apology: even on a failure the danger numbers go first.
-        intent = tracker.get_intent_of_latest_message() or ""
+        intent = latest_intent(tracker)
         situation_id = intent if intent in SITUATION_INTENTS else "acute_danger"
         try:
             reply = steps.situation(situation_id, organisation())

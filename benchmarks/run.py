@@ -1,0 +1,104 @@
+"""Benchmarks: figures printed against a baseline measured in the same run (never asserted in tests).
+
+1. NLU parse latency and memory by message length, against a short teacher message as baseline.
+   This is the evidence for the channels' 2,000-character cap (DIET's attention grows quadratically).
+2. Safety-net overhead: the AcuteDangerGuard alone, against the full NLU parse of the same message.
+3. Case store: a progress update on SQLite, against a bare read of the same case.
+
+Run with ``make bench``.
+"""
+from __future__ import annotations
+
+import asyncio
+import resource
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Awaitable, Callable, List
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+BASELINE_TEXT = "ik maak me zorgen over een leerling"
+LONG_UNIT = "De leerling kwam vanochtend te laat en had een blauwe plek op de arm. "
+
+
+def rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def timed(fn: Callable[[], object], repeat: int) -> List[float]:
+    samples = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        samples.append((time.perf_counter() - start) * 1000)
+    return samples
+
+
+async def timed_async(fn: Callable[[], Awaitable[object]], repeat: int) -> List[float]:
+    samples = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        await fn()
+        samples.append((time.perf_counter() - start) * 1000)
+    return samples
+
+
+def row(name: str, samples: List[float], baseline: float) -> str:
+    median = statistics.median(samples)
+    p95 = sorted(samples)[int(len(samples) * 0.95) - 1]
+    return f"{name:38} median {median:8.2f} ms   p95 {p95:8.2f} ms   x{median / baseline:6.2f} baseline"
+
+
+async def bench_nlu() -> None:
+    from rasa.core.agent import Agent
+
+    agent = Agent.load(str(REPO / "models" / "meldwijzer.tar.gz"))
+    await agent.parse_message(BASELINE_TEXT)  # warm-up
+    base = await timed_async(lambda: agent.parse_message(BASELINE_TEXT), 30)
+    baseline = statistics.median(base)
+    print("NLU parse latency by message length (baseline: a 35-character message)")
+    print(row(f"{len(BASELINE_TEXT)} chars (baseline)", base, baseline))
+    for length in (400, 1000, 2000, 4000):
+        text = (LONG_UNIT * (length // len(LONG_UNIT) + 1))[:length]
+        before = rss_mb()
+        samples = await timed_async(lambda: agent.parse_message(text), 10)
+        print(row(f"{length} chars", samples, baseline) + f"   peak RSS +{rss_mb() - before:6.1f} MB")
+
+    from bot.nlu.safety import compile_terms, find_danger
+    from bot.steps import danger_terms
+
+    pattern = compile_terms(danger_terms())
+    guard = timed(lambda: find_danger(BASELINE_TEXT, pattern), 2000)
+    print("\nSafety net alone vs the full NLU parse of the same message")
+    print(row("AcuteDangerGuard term scan", guard, baseline))
+
+
+def bench_store() -> None:
+    import os
+
+    with tempfile.TemporaryDirectory() as tmp:
+        os.environ["MELDWIJZER_DB_URL"] = f"sqlite:///{tmp}/bench.db"
+        from bot.store.db import repositories
+
+        repos = repositories()
+        case = repos.cases.create("bench-user", "national", "Leerling BNCH")
+        reads = timed(lambda: repos.cases.open_case("bench-user"), 200)
+        writes = timed(lambda: repos.cases.update_progress(case.id, 2, ["signals_recorded"]), 200)
+        print("\nCase store on SQLite (baseline: reading the open case)")
+        print(row("read open case (baseline)", reads, statistics.median(reads)))
+        print(row("update progress (write + commit)", writes, statistics.median(reads)))
+
+
+def main() -> None:
+    print(f"peak RSS at start: {rss_mb():.0f} MB")
+    asyncio.run(bench_nlu())
+    bench_store()
+    print(f"\npeak RSS at end: {rss_mb():.0f} MB")
+
+
+if __name__ == "__main__":
+    main()
