@@ -1,0 +1,329 @@
+"""Regional contacts: every gemeente to its Veilig Thuis region, tolerant matching that never guesses a
+wrong region, place extraction from whole messages, and whom to call per step from the sociale kaart."""
+from __future__ import annotations
+
+import csv
+from typing import Dict
+
+import pytest
+
+from bot.contacts import (
+    GEMEENTE_COUNT,
+    REGION_COUNT,
+    SCHOOL_GEMEENTE_ENV,
+    check_contacts,
+    default_region,
+    extract_place,
+    region_answer,
+    region_index,
+    resolve_gemeente,
+    social_map_answer,
+    social_map_lookup,
+    who_to_call,
+)
+from bot.knowledge import SHARED_DIR, KnowledgeBase, check_sources, load_all
+from bot.profiles import Organisation, organisations
+
+CBS_CSV = SHARED_DIR / "domain" / "gemeente_veiligthuisregio_2025.csv"
+# Only the sections this capability reads, so these tests do not depend on other capabilities' files.
+SECTIONS = {
+    "sources.yml": "bot.knowledge:Sources",
+    "organisations/": "bot.profiles:Organisation",
+    "contacts.yml": "bot.contacts:NationalContacts",
+    "regions/": "bot.contacts:RegionFile",
+}
+AMK_NUMBER = "0900-1231230"
+VT_NUMBER = "0800-2000"
+
+
+@pytest.fixture(scope="module")
+def kb() -> KnowledgeBase:
+    return load_all(sections=SECTIONS)
+
+
+@pytest.fixture(scope="module")
+def orgs(kb: KnowledgeBase) -> Dict[str, Organisation]:
+    return organisations(kb)
+
+
+# --- knowledge ---------------------------------------------------------------------------------------
+
+
+def test_knowledge_is_consistent_and_quotes_match_sources(kb):
+    assert check_contacts(kb) == []
+    assert check_sources(kb) == []
+
+
+def test_counts(kb):
+    index = region_index(kb)
+    assert len(index.gemeenten) == GEMEENTE_COUNT == 342
+    assert len(index.regions) == REGION_COUNT == 25
+
+
+@pytest.mark.skipif(not CBS_CSV.exists(), reason="the CBS CSV (../shared) is not on this machine")
+def test_every_gemeente_resolves_to_its_cbs_region(kb):
+    with CBS_CSV.open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert len(rows) == GEMEENTE_COUNT
+    wrong = []
+    for row in rows:
+        result = resolve_gemeente(row["gemeentenaam"], kb)
+        if result.status != "found" or result.gemeente.code != row["gemeentecode"] \
+                or result.region.code != row["veiligthuis_code"]:
+            wrong.append((row["gemeentenaam"], result.status, result.region and result.region.code))
+    assert wrong == []
+
+
+def test_check_reports_a_gemeente_with_an_unknown_region(kb):
+    index = region_index(kb)
+    broken_file = kb.files["regions/"][1] if kb.files["regions/"][1].model.gemeenten else kb.files["regions/"][0]
+    gemeenten = list(broken_file.model.gemeenten)
+    gemeenten[0] = gemeenten[0].copy(update={"vt_code": "VT99"})
+    patched = broken_file.__class__(path=broken_file.path, raw=broken_file.raw,
+                                    model=broken_file.model.copy(update={"gemeenten": gemeenten}))
+    files = dict(kb.files)
+    files["regions/"] = tuple(patched if f is broken_file else f for f in kb.files["regions/"])
+    problems = check_contacts(KnowledgeBase(files=files))
+    assert any("VT99" in p for p in problems)
+    assert len(index.gemeenten) == GEMEENTE_COUNT  # the original base is untouched
+
+
+# --- resolving place names -----------------------------------------------------------------------------
+
+TOLERATED = [
+    ("enschde", "Enschede", "VT19"),
+    ("ENSCHEDE", "Enschede", "VT19"),
+    ("Sudwest Fryslan", "Súdwest-Fryslân", "VT04"),
+    ("sudwest-fryslan", "Súdwest-Fryslân", "VT04"),
+    ("Noardeast-Fryslan", "Noardeast-Fryslân", "VT04"),
+    ("den bosch", "'s-Hertogenbosch", "VT27"),
+    ("s-Hertogenbosch", "'s-Hertogenbosch", "VT27"),
+    ("Den Haag", "'s-Gravenhage", "VT09"),
+    ("'s Gravenhage", "'s-Gravenhage", "VT09"),
+    ("Hengelo", "Hengelo (O.)", "VT19"),
+    ("gemeente Hengelo", "Hengelo (O.)", "VT19"),
+    ("Middelburg", "Middelburg (Z.)", "VT23"),
+    ("Rijswijk", "Rijswijk (ZH.)", "VT09"),
+    ("Amsterdm", "Amsterdam", "VT01"),
+    ("Rotterdm", "Rotterdam", "VT18"),
+    ("Groningn", "Groningen", "VT08"),
+    ("Zwole", "Zwolle", "VT11"),
+    ("Nijmegn", "Nijmegen", "VT06"),
+    ("Apeldorn", "Apeldoorn", "VT14"),
+    ("wijk bij duurstee", "Wijk bij Duurstede", "VT20"),
+    ("Nuenen", "Nuenen, Gerwen en Nederwetten", "VT27"),
+    ("Veghel", "Meierijstad", "VT27"),
+    ("Tietjerksteradeel", "Tytsjerksteradiel", "VT04"),
+    ("Bergen Noord-Holland", "Bergen (NH.)", "VT17"),
+    ("bergen limburg", "Bergen (L.)", "VT13"),
+    ("Bergen op Zoom", "Bergen op Zoom", "VT21"),
+    ("Uitgeest", "Uitgeest", "VT17"),        # veiligheidsregio Kennemerland, but VT Noord-Holland Noord
+    ("Heusden", "Heusden", "VT15"),          # Brabant-Noord, but VT Midden-Brabant
+]
+
+
+@pytest.mark.parametrize("text,name,vt_code", TOLERATED)
+def test_names_aliases_diacritics_and_typos_resolve(kb, text, name, vt_code):
+    result = resolve_gemeente(text, kb)
+    assert (result.status, result.gemeente.name, result.region.code) == ("found", name, vt_code)
+
+
+def test_den_haag_routes_to_veilig_thuis_haaglanden(kb, orgs):
+    answer = region_answer(resolve_gemeente("Den Haag", kb), orgs["national"], kb)
+    assert "'s-Gravenhage" in answer.lines[0] and "Veilig Thuis Haaglanden" in answer.lines[0]
+    assert ("Veilig Thuis Haaglanden", VT_NUMBER) in answer.calls
+
+
+@pytest.mark.parametrize("text", ["Bergen", "bergn"])
+def test_bergen_is_ambiguous_between_two_regions(kb, text):
+    result = resolve_gemeente(text, kb)
+    assert result.status == "ambiguous"
+    assert result.region is None and result.gemeente is None
+    assert set(result.suggestions) == {"Bergen (L.)", "Bergen (NH.)"}
+    for suggestion in result.suggestions:  # each suggestion, sent back as a button, resolves uniquely
+        assert resolve_gemeente(suggestion, kb).status == "found"
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("Capelle", {"Capelle aan den IJssel", "Kapelle"}),   # VT18 vs VT23: never pick the look-alike
+    ("Alphen", {"Alphen aan den Rijn", "Alphen-Chaam"}),
+])
+def test_close_candidates_in_different_regions_are_ambiguous(kb, text, expected):
+    result = resolve_gemeente(text, kb)
+    assert result.status == "ambiguous" and result.region is None
+    assert set(result.suggestions) == expected
+
+
+def test_short_typo_is_not_guessed(kb):
+    result = resolve_gemeente("Eda", kb)  # Ede (VT05) or Edam (VT22)?
+    assert result.status == "unknown" and result.region is None
+    assert {"Ede", "Edam-Volendam"} <= set(result.suggestions)
+
+
+def test_region_names_resolve_to_a_region_without_a_gemeente(kb):
+    result = resolve_gemeente("Veilig Thuis Twente", kb)
+    assert (result.status, result.gemeente, result.region.code) == ("found", None, "VT19")
+
+
+@pytest.mark.parametrize("text", ["xyzzy", "", "   ", "!!!"])
+def test_garbage_is_unknown_without_suggestions(kb, text):
+    assert resolve_gemeente(text, kb).status == "unknown"
+    assert resolve_gemeente(text, kb).suggestions == ()
+
+
+def test_near_miss_is_unknown_with_suggestions(kb):
+    result = resolve_gemeente("Goed", kb)
+    assert result.status == "unknown" and "Goes" in result.suggestions
+
+
+# --- extraction from whole messages -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("message,place,vt_code", [
+    ("veilig thuis nummer voor enschde", "enschde", "VT19"),
+    ("Welk Veilig Thuis hoort bij Hengelo?", "Hengelo", "VT19"),
+    ("school in Sudwest Fryslan", "Sudwest Fryslan", "VT04"),
+    ("Onze school staat in Den Bosch, welk VT?", "Den Bosch", "VT27"),
+    ("Welke Veilig Thuis regio hoort bij 's-Hertogenbosch?", "'s-Hertogenbosch", "VT27"),
+    ("ik werk in de gemeente hengelo", "hengelo", "VT19"),
+    ("nummer veilig thuis zwolle", "zwolle", "VT11"),
+    ("Hoe bereik ik VT vanuit capelle a/d ijssel?", "capelle a/d ijssel", "VT18"),
+    ("school in Nuenen, Gerwen en Nederwetten", "Nuenen, Gerwen en Nederwetten", "VT27"),
+    ("Bergen op Zoom", "Bergen op Zoom", "VT21"),
+    ("den bosch", "den bosch", "VT27"),
+])
+def test_place_is_extracted_from_a_message(kb, message, place, vt_code):
+    extracted = extract_place(message, kb)
+    assert extracted == place
+    assert resolve_gemeente(extracted, kb).region.code == vt_code
+
+
+def test_ambiguous_place_in_a_message_stays_ambiguous(kb):
+    assert resolve_gemeente(extract_place("mijn school zit in bergen", kb), kb).status == "ambiguous"
+
+
+@pytest.mark.parametrize("message", [
+    "Wat is het veilig thuis nummer?",
+    "de buren van de leerling maken vaak ruzie",
+    "ik twijfel over een leerling in groep 5",
+    "wie moet ik bellen in stap 2",
+])
+def test_no_place_in_messages_without_one(kb, message):
+    assert extract_place(message, kb) is None
+
+
+# --- answers --------------------------------------------------------------------------------------------
+
+
+def test_region_answer_for_the_schools_own_region_adds_its_sociale_kaart(kb, orgs):
+    answer = region_answer(resolve_gemeente("enschde", kb), orgs["symbio"], kb)
+    text = "\n".join(answer.lines)
+    assert answer.lines[0].startswith("Enschede hoort bij Veilig Thuis-regio Twente")
+    assert VT_NUMBER in text and "24 uur" in text
+    assert "info@veiligthuistwente.nl" in text          # from Symbio's sociale kaart
+    assert "www.veiligthuistwente.nl" in text and "CBS 2025" in text
+    assert any("CBS" in s for s in answer.sources)
+
+
+@pytest.mark.parametrize("text", ["Bergen", "xyzzy"])
+def test_unresolved_answer_asks_and_still_gives_the_national_number(kb, orgs, text):
+    answer = region_answer(resolve_gemeente(text, kb), orgs["national"], kb)
+    assert answer.lines[0].endswith("?")
+    assert ("Veilig Thuis", VT_NUMBER) in answer.calls
+    assert answer.suggestions == resolve_gemeente(text, kb).suggestions
+
+
+def test_who_to_call_symbio_step_2(kb, orgs):
+    org = orgs["symbio"]
+    answer = who_to_call(2, org, default_region(org, None, kb), "teacher", kb)
+    text = "\n".join(answer.lines)
+    assert answer.lines[0] == "Direct gevaar? Bel 112."
+    assert "SCP-er" in text                                   # the profile's internal contact
+    assert "Veilig Thuis Twente: 0800-2000" in text
+    assert "Zorgloket gemeente Hengelo" in text and "(0)14074" in text
+    assert ("Zorgloket gemeente Hengelo", "(0)14074 (Keuze 1)") in answer.calls
+    assert "protocol Stichting Symbio Hengelo, sociale kaart" in answer.sources
+
+
+def test_who_to_call_symbio_step_1_has_no_zorgloket(kb, orgs):
+    org = orgs["symbio"]
+    answer = who_to_call(1, org, default_region(org, None, kb), "teacher", kb)
+    assert not any("Zorgloket" in line for line in answer.lines)
+
+
+@pytest.mark.parametrize("step", [None, 1, 2, 3, 4, 5])
+def test_onzewijs_never_shows_the_amk_as_current(kb, orgs, step):
+    org = orgs["onzewijs"]
+    answer = who_to_call(step, org, default_region(org, None, kb), "teacher", kb)
+    text = "\n".join(answer.lines)
+    assert AMK_NUMBER not in text and "0118-677688" not in text and "0900 - 222 03 33" not in text
+    assert "Veilig Thuis Zeeland: 0800-2000" in text
+    assert all(phone not in {"0118-677688", "0900 - 222 03 33"} for _, phone in answer.calls)
+    amk_lines = [line for line in answer.lines if "AMK" in line]
+    assert amk_lines and all("sinds 2015 Veilig Thuis (0800-2000)" in line for line in amk_lines)
+
+
+def test_who_to_call_for_the_attention_officer_differs_from_a_teacher(kb, orgs):
+    org = orgs["symbio"]
+    region = default_region(org, None, kb)
+    officer = who_to_call(2, org, region, "attention_officer", kb).lines
+    teacher = who_to_call(2, org, region, "teacher", kb).lines
+    assert any("U bent zelf aanspreekpunt" in line and "SOT" in line for line in officer)
+    assert not any("U bent zelf" in line for line in teacher)
+
+
+def test_one_line_when_first_contact_is_the_attention_officer(kb, orgs):
+    answer = who_to_call(2, orgs["onzewijs"], None, "teacher", kb)
+    assert sum("IB-er" in line for line in answer.lines) == 1
+
+
+def test_without_a_region_the_national_number_is_named(kb, orgs):
+    answer = who_to_call(None, orgs["national"], None, None, kb)
+    assert any(line.startswith("Veilig Thuis: 0800-2000") for line in answer.lines)
+
+
+# --- sociale kaart lookups -------------------------------------------------------------------------------
+
+
+def test_lookup_zorgloket_hengelo(kb, orgs):
+    found = social_map_lookup("Wat is het nummer van de zorgloket in Hengelo?", orgs["symbio"], kb)
+    assert found[0].id == "zorgloket_hengelo"
+    assert "veilig_thuis_twente" not in [e.id for e in found]
+
+
+@pytest.mark.parametrize("query,first", [
+    ("nummer van het wijkteam", "cjg_porthos_middelburg"),
+    ("hoe bereik ik de jeugdarts", "ggd_zeeland"),
+    ("maatschappelijk werk walcheren", "mw_walcheren_middelburg"),
+    ("kindertelefon", "kindertelefoon"),
+])
+def test_lookup_by_kind_words_and_typos(kb, orgs, query, first):
+    assert social_map_lookup(query, orgs["onzewijs"], kb)[0].id == first
+
+
+def test_lookup_of_the_amk_answers_with_veilig_thuis(kb, orgs):
+    answer = social_map_answer("Wat is het nummer van het AMK?", orgs["onzewijs"], kb)
+    assert AMK_NUMBER not in "\n".join(answer.lines)
+    assert "sinds 2015 Veilig Thuis" in answer.lines[0]
+    assert answer.calls[0] == ("Veilig Thuis", VT_NUMBER)
+
+
+def test_lookup_of_something_not_on_the_map(kb, orgs):
+    assert social_map_lookup("tandarts", orgs["onzewijs"], kb) == []
+    answer = social_map_answer("tandarts", orgs["onzewijs"], kb)
+    assert "niet op de sociale kaart" in answer.lines[0] and VT_NUMBER in answer.lines[0]
+
+
+# --- default region --------------------------------------------------------------------------------------
+
+
+def test_default_region_precedence(kb, orgs, monkeypatch):
+    org = orgs["symbio"]  # gemeente Hengelo -> Twente
+    monkeypatch.delenv(SCHOOL_GEMEENTE_ENV, raising=False)
+    assert default_region(org, None, kb).code == "VT19"
+    monkeypatch.setenv(SCHOOL_GEMEENTE_ENV, "Middelburg")
+    assert default_region(org, None, kb).code == "VT23"
+    assert default_region(org, "Den Haag", kb).code == "VT09"
+    assert default_region(org, "Bergen", kb).code == "VT23"  # ambiguous answer: fall back, never guess
+    monkeypatch.delenv(SCHOOL_GEMEENTE_ENV)
+    assert default_region(orgs["national"], None, kb) is None
