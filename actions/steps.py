@@ -120,11 +120,8 @@ class ActionNewCase(Action):
         return start_new_case(dispatcher, tracker, domain)
 
 
-class ActionNextStep(Action):
-    """'Wat moet ik nu doen?' answered from the stored case state."""
-
-    def name(self) -> Text:
-        return "action_next_step"
+class CaseAction(Action):
+    """Base for actions about the user's open case: without a case, offer to start one."""
 
     @guarded
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
@@ -132,27 +129,47 @@ class ActionNextStep(Action):
         if case is None:
             say_no_case(dispatcher)
             return []
+        return self.on_case(dispatcher, tracker, domain, case)
+
+    def on_case(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any],
+                case: CaseRecord) -> List[EventType]:
+        raise NotImplementedError
+
+
+def advance(dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any], case: CaseRecord,
+            state: steps.CaseState, intro: str) -> List[EventType]:
+    """Write the new state through to the store, then say what to do next."""
+    case = store().cases.update_progress(case.id, state.step, sorted(state.done))
+    say_guidance(dispatcher, tracker, domain, case, intro=intro)
+    return case_slots(case)
+
+
+class ActionNextStep(CaseAction):
+    """'Wat moet ik nu doen?' answered from the stored case state."""
+
+    def name(self) -> Text:
+        return "action_next_step"
+
+    def on_case(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any],
+                case: CaseRecord) -> List[EventType]:
         say_guidance(dispatcher, tracker, domain, case)
         return case_slots(case)
 
 
-class ActionProgress(Action):
+class ActionProgress(CaseAction):
     """'Ik heb met de IB'er overlegd': mark the milestone, advance the step, say what is next."""
 
     def name(self) -> Text:
         return "action_progress"
 
-    @guarded
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
-        case = current_case(tracker)
+    def on_case(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any],
+                case: CaseRecord) -> List[EventType]:
         milestone = reported_milestone(tracker)
-        if case is None or milestone is None:
-            say_no_case(dispatcher)
-            return []
+        if milestone is None:
+            say_guidance(dispatcher, tracker, domain, case)
+            return case_slots(case)
         state = steps.record_progress(case_state(case), milestone)
-        case = store().cases.update_progress(case.id, state.step, sorted(state.done))
-        say_guidance(dispatcher, tracker, domain, case, intro=f"Genoteerd: {steps.milestone_label(milestone)}.")
-        return case_slots(case)
+        return advance(dispatcher, tracker, domain, case, state, f"Genoteerd: {steps.milestone_label(milestone)}.")
 
 
 def reported_milestone(tracker: Tracker) -> Optional[str]:
@@ -172,30 +189,25 @@ def step_from_text(text: str) -> Optional[int]:
     return int(token) if token.isdigit() else STEP_WORDS[token]
 
 
-class ActionGoToStep(Action):
+class ActionGoToStep(CaseAction):
     """'We zitten al bij stap 4': the order of the steps is not mandatory (seed 003 §2, seed 004)."""
 
     def name(self) -> Text:
         return "action_go_to_step"
 
-    @guarded
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
-        case = current_case(tracker)
-        if case is None:
-            say_no_case(dispatcher)
-            return []
+    def on_case(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any],
+                case: CaseRecord) -> List[EventType]:
         entity = next(tracker.get_latest_entity_values("step_number"), None)
         number = step_from_text(entity or tracker.latest_message.get("text", ""))
         if number is None:
             dispatcher.utter_message(
                 text="Naar welke stap wilt u?",
-                buttons=[{"title": f"Stap {n}", "payload": payload("go_to_step", step_number=f"stap {n}")} for n in range(1, 6)],
+                buttons=[{"title": f"Stap {n}", "payload": payload("go_to_step", step_number=f"stap {n}")}
+                         for n in range(1, 6)],
             )
             return []
         state = steps.go_to_step(case_state(case), number)
-        case = store().cases.update_progress(case.id, state.step, sorted(state.done))
-        say_guidance(dispatcher, tracker, domain, case, intro=f"Uw casus staat nu op stap {number}.")
-        return case_slots(case)
+        return advance(dispatcher, tracker, domain, case, state, f"Uw casus staat nu op stap {number}.")
 
 
 class ActionSetRole(Action):
