@@ -80,7 +80,7 @@ def run_check() -> int:
     if missing:
         problems.append(f"knowledge/faq.yml: entries without training examples in data/nlu/faq.yml: {missing}")
     if not FAQ_RESPONSES.exists() or FAQ_RESPONSES.read_text(encoding="utf-8") != faq_responses_text(kb):
-        problems.append(f"{FAQ_RESPONSES.relative_to(REPO_ROOT)}: out of date; run `python -m bot sync-faq`")
+        problems.append(f"{FAQ_RESPONSES.name}: out of date; run `python -m bot sync-faq`")
     if problems:
         print("\n".join(problems), file=sys.stderr)
         return 1
