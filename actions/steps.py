@@ -45,8 +45,9 @@ def new_pseudonym() -> str:
 def case_slots(case: Optional[CaseRecord]) -> List[EventType]:
     """Slots mirror the case store for the dialogue; the store stays the source of truth."""
     if case is None:
-        return [SlotSet("case_id", None), SlotSet("case_step", None), SlotSet("pseudonym", None)]
-    return [SlotSet("case_id", case.id), SlotSet("case_step", case.step), SlotSet("pseudonym", case.pseudonym)]
+        return [SlotSet(name, None) for name in ("case_id", "case_step", "pseudonym", "case_done")]
+    return [SlotSet("case_id", case.id), SlotSet("case_step", case.step), SlotSet("pseudonym", case.pseudonym),
+            SlotSet("case_done", sorted(case.done))]
 
 
 def say_guidance(dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any],

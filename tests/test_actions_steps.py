@@ -79,9 +79,11 @@ async def test_start_case_with_an_open_case_asks_whether_it_is_the_same_pupil(st
 async def test_progress_advances_the_stored_step_and_uses_the_profile_words(store, domain) -> None:
     case = store.cases.create("fixture-teacher", "symbio", "Leerling TEST")
     store.cases.update_progress(case.id, 2, ["signals_recorded"])
-    dispatcher, _ = await run(ActionProgress(), tracker("tracker_progress_consulted"), domain)
+    dispatcher, events = await run(ActionProgress(), tracker("tracker_progress_consulted"), domain)
     stored = store.cases.open_case("fixture-teacher")
     assert stored.step == 3 and "colleague_consulted" in stored.done
+    assert {"event": "slot", "name": "case_done", "value": ["colleague_consulted", "signals_recorded"],
+            "timestamp": None} in events
     text = all_text(dispatcher)
     assert "Stap 3" in text and "Bron:" in text
 
