@@ -5,6 +5,7 @@ tracker, call the core, write through to the case store and turn the result into
 """
 from __future__ import annotations
 
+import abc
 import logging
 import re
 import secrets
@@ -121,8 +122,11 @@ class ActionNewCase(Action):
         return start_new_case(dispatcher, tracker, domain)
 
 
-class CaseAction(Action):
-    """Base for actions about the user's open case: without a case, offer to start one."""
+class CaseAction(Action, abc.ABC):
+    """Base for actions about the user's open case: without a case, offer to start one.
+
+    Abstract, so rasa_sdk does not register it as an action of its own.
+    """
 
     @guarded
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
@@ -132,9 +136,10 @@ class CaseAction(Action):
             return []
         return self.on_case(dispatcher, tracker, domain, case)
 
+    @abc.abstractmethod
     def on_case(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any],
                 case: CaseRecord) -> List[EventType]:
-        raise NotImplementedError
+        """Answer for the user's open case."""
 
 
 def advance(dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any], case: CaseRecord,
