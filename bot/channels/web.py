@@ -1,0 +1,190 @@
+"""Web chat channel: Rasa's socket.io protocol for the page at /chat and the embeddable widget.
+
+What it adds to Rasa's ``SocketIOInput`` and why:
+- Origin allowlist. Rasa creates its server with ``cors_allowed_origins=[]``, which *disables* the
+  origin check, so any website a teacher visits could open a chat in their name. Here only the
+  configured origins connect: credentials ``cors_allowed_origins``, else env MELDWIJZER_WEB_ORIGINS
+  (comma-separated), else the server's own http://127.0.0.1:<port> and http://localhost:<port>.
+- Identity. With ``jwt_key`` set (credentials, or env MELDWIJZER_WEB_JWT_KEY and MELDWIJZER_WEB_JWT_METHOD:
+  an HS256 secret or an RS256 public key in PEM), a connection without a valid signed token (``sub``
+  and ``exp`` required) is refused and the sender id is the token's ``sub``: the staff member, whose
+  case follows them between devices and Teams. The client's session id is then never trusted as an identity.
+  Without a key the sender id is the browser's random session id (a 32-hex id; anything else is
+  replaced by a fresh one, so a client cannot pick someone else's readable id).
+- Messages over MAX_MESSAGE_CHARS get a polite Dutch reply and never reach the NLU.
+- Typed ``/intent{...}`` only runs when the bot offered that payload (bot/channels/guard.py).
+- Client-sent metadata is dropped: nothing a browser says may set slots behind the NLU's back.
+- The page and widget files are served at /chat (bot/channels/webpage.py).
+"""
+from __future__ import annotations
+
+import logging
+import os
+import re
+import uuid
+from typing import Any, Awaitable, Callable, Dict, List, Optional, Sequence, Text, Union
+
+import jwt
+from rasa.core.channels.channel import InputChannel, UserMessage
+from rasa.core.channels.socketio import SocketBlueprint, SocketIOInput, SocketIOOutput
+from sanic import Blueprint, Sanic
+from socketio import AsyncServer
+from socketio import exceptions as sio_errors
+
+from bot.channels.guard import guard_text, offered_to
+from bot.channels.limits import MAX_MESSAGE_CHARS, TOO_LONG_MESSAGE
+from bot.channels.webpage import page_blueprint
+
+logger = logging.getLogger(__name__)
+
+ORIGINS_ENV = "MELDWIJZER_WEB_ORIGINS"
+JWT_KEY_ENV = "MELDWIJZER_WEB_JWT_KEY"
+JWT_METHOD_ENV = "MELDWIJZER_WEB_JWT_METHOD"
+SESSION_ID = re.compile(r"[0-9a-f]{32}")
+# Rasa's built-in intent that starts a new dialogue session (default rule -> action_session_start).
+NEW_SESSION_PAYLOAD = "/session_start"
+FAILURE_MESSAGE = "Sorry, er ging bij mij iets mis. Probeer het zo nog eens. Bij acuut gevaar: bel 112."
+JWT_METHODS = ("HS256", "RS256")
+
+
+def parse_origins(value: Union[str, Sequence[str]]) -> List[str]:
+    """Origins as exact ``scheme://host[:port]`` strings; a wildcard is refused, it would undo the check."""
+    items = value.split(",") if isinstance(value, str) else list(value)
+    origins = [item.strip().rstrip("/") for item in items if item and item.strip()]
+    if "*" in origins:
+        raise ValueError("cors_allowed_origins must list origins; '*' would let any website use the chat")
+    return origins
+
+
+def default_origins() -> List[str]:
+    """MELDWIJZER_WEB_ORIGINS, else this server's own loopback origins (port from RASA_PORT)."""
+    configured = os.environ.get(ORIGINS_ENV, "")
+    if configured.strip():
+        return parse_origins(configured)
+    port = os.environ.get("RASA_PORT", "5005")
+    return [f"http://127.0.0.1:{port}", f"http://localhost:{port}"]
+
+
+def token_subject(token: Any, key: str, method: str) -> Optional[str]:
+    """The ``sub`` of a valid token, or None. Expired, unsigned or ``sub``-less tokens are refused."""
+    if not isinstance(token, str) or not token:
+        return None
+    try:
+        claims = jwt.decode(token, key, algorithms=[method], options={"require": ["sub", "exp"]})
+    except jwt.InvalidTokenError as error:
+        logger.info("web: token refused (%s)", type(error).__name__)
+        return None
+    subject = claims.get("sub")
+    return subject if isinstance(subject, str) and subject.strip() else None
+
+
+def session_id_from(data: Any) -> Optional[str]:
+    """The client's stored session id when it has our format, else None (a new session is made)."""
+    requested = data.get("session_id") if isinstance(data, dict) else None
+    return requested if isinstance(requested, str) and SESSION_ID.fullmatch(requested) else None
+
+
+class WebBlueprint(SocketBlueprint):
+    """Rasa's socket.io blueprint that also mounts the page blueprint (its own prefix, /chat)."""
+
+    def __init__(self, sio: AsyncServer, socketio_path: Text, page: Blueprint, *args: Any, **kwargs: Any) -> None:
+        super().__init__(sio, socketio_path, *args, **kwargs)
+        self.ctx.page = page
+
+    def register(self, app: Sanic, options: Dict[Text, Any]) -> None:
+        super().register(app, options)
+        app.blueprint(self.ctx.page)
+
+
+class WebChatInput(SocketIOInput):
+    """The web widget's channel (credentials key ``bot.channels.web.WebChatInput``)."""
+
+    @classmethod
+    def name(cls) -> Text:
+        return "web"
+
+    @classmethod
+    def from_credentials(cls, credentials: Optional[Dict[Text, Any]]) -> InputChannel:
+        credentials = credentials or {}
+        origins = credentials.get("cors_allowed_origins")
+        return cls(
+            allowed_origins=parse_origins(origins) if origins else default_origins(),
+            jwt_key=credentials.get("jwt_key") or os.environ.get(JWT_KEY_ENV) or None,
+            jwt_method=credentials.get("jwt_method") or os.environ.get(JWT_METHOD_ENV) or "HS256",
+            socketio_path=credentials.get("socketio_path", "/socket.io"),
+        )
+
+    def __init__(
+        self,
+        allowed_origins: Sequence[str],
+        jwt_key: Optional[Text] = None,
+        jwt_method: Text = "HS256",
+        socketio_path: Text = "/socket.io",
+    ) -> None:
+        if jwt_method not in JWT_METHODS:
+            raise ValueError(f"jwt_method must be one of {JWT_METHODS}, not {jwt_method!r}")
+        super().__init__(session_persistence=True, socketio_path=socketio_path, jwt_key=jwt_key,
+                         jwt_method=jwt_method)
+        self.allowed_origins = list(allowed_origins)
+
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        sio = AsyncServer(async_mode="sanic", cors_allowed_origins=self.allowed_origins)
+        self.sio = sio
+        webhook = WebBlueprint(sio, self.socketio_path, page_blueprint(self.allowed_origins),
+                               "meldwijzer_web", __name__)
+        self._register_handlers(sio, webhook, on_new_message)
+        return webhook
+
+    def _register_handlers(self, sio: AsyncServer, webhook: Blueprint,
+                           on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> None:
+        """The socket.io events: connect (auth), session_request (identity), user_uttered (message)."""
+
+        @sio.on("connect")
+        async def connect(sid: Text, environ: Dict, auth: Optional[Dict] = None) -> bool:
+            if self.jwt_key:
+                token = auth.get("token") if isinstance(auth, dict) else None
+                subject = token_subject(token, self.jwt_key, self.jwt_algorithm)
+                if subject is None:
+                    raise sio_errors.ConnectionRefusedError("unauthorized")
+                await sio.save_session(sid, {"subject": subject})
+            return True
+
+        @sio.on("session_request")
+        async def session_request(sid: Text, data: Any) -> None:
+            requested = session_id_from(data)
+            session_id = requested or uuid.uuid4().hex
+            async with sio.session(sid) as session:
+                if session.get("sender"):
+                    await sio.leave_room(sid, session["sender"])
+                session["sender"] = session.get("subject") or session_id
+                sender = session["sender"]
+            # Awaited: python-socketio 5.12+ made this a coroutine (Rasa 3.6's own channel forgets to).
+            await sio.enter_room(sid, sender)
+            await sio.emit("session_confirm", session_id, room=sid)
+            if self.jwt_key and requested is None:
+                # A signed-in user keeps their identity; "Nieuw gesprek" starts a new Rasa session.
+                await self._dispatch(on_new_message, sio, NEW_SESSION_PAYLOAD, sender, sid)
+
+        @sio.on(self.user_message_evt)
+        async def handle_message(sid: Text, data: Any) -> None:
+            sender = (await sio.get_session(sid)).get("sender")
+            text = data.get("message") if isinstance(data, dict) else None
+            if sender is None or not isinstance(text, str) or not text.strip():
+                logger.warning("web: message ignored (no session_request yet, or no text)")
+                return
+            if len(text) > MAX_MESSAGE_CHARS:
+                await SocketIOOutput(sio, self.bot_message_evt).send_text_message(sid, TOO_LONG_MESSAGE)
+                return
+            app = next(iter(webhook.apps))
+            text = guard_text(text, await offered_to(app, sender))
+            await self._dispatch(on_new_message, sio, text, sender, sid)
+
+    async def _dispatch(self, on_new_message: Callable[[UserMessage], Awaitable[Any]], sio: AsyncServer,
+                        text: Text, sender: Text, sid: Text) -> None:
+        """Hand one message to Rasa; replies go to the sender's room (all their open tabs)."""
+        output = SocketIOOutput(sio, self.bot_message_evt)
+        try:
+            await on_new_message(UserMessage(text, output, sender, input_channel=self.name()))
+        except Exception:  # noqa: BLE001 - the user must never be left without an answer
+            logger.exception("web: message handling failed")
+            await output.send_text_message(sid, FAILURE_MESSAGE)

@@ -1,0 +1,241 @@
+"""The web chat in a real headless Chromium against the real Rasa and action servers: the page at /chat,
+the one-script-tag widget on an intranet page of another origin, keyboard-only use, a phone-sized
+screen, session persistence, the origin allowlist and signed staff tokens.
+
+Screenshots go to var/screenshots/ (look at them after a layout change).
+"""
+from __future__ import annotations
+
+from typing import Iterator
+
+import pytest
+import requests
+from playwright.sync_api import Browser, BrowserContext, Page, expect
+
+from tests.e2e.conftest import Servers, texts
+from tests.e2e.web_helpers import (ChatPage, IntranetSite, chromium, embed_html, intranet_site, session_id,
+                                   staff_token)
+
+pytestmark = pytest.mark.e2e
+WORRY = "ik maak me zorgen over een leerling"
+DANGER = "het kind bloedt en durft niet naar huis, vader staat bij het hek"
+TEACHER_TITLE = "Leerkracht / docent"
+JWT_KEY = "web-test-secret-that-is-long-enough-for-hs256"
+DESKTOP = {"width": 1280, "height": 800}
+PHONE = {"width": 360, "height": 740}
+
+
+@pytest.fixture(scope="module")
+def site() -> Iterator[IntranetSite]:
+    with intranet_site() as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def web(servers: Servers, site: IntranetSite) -> Iterator[Servers]:
+    """The servers, allowing the chat's own origin and the intranet's 127.0.0.1 origin (not localhost)."""
+    servers.restart(MELDWIJZER_WEB_ORIGINS=f"{servers.base_url},{site.allowed_origin}")
+    try:
+        yield servers
+    finally:
+        servers.restart(MELDWIJZER_WEB_ORIGINS="", MELDWIJZER_WEB_JWT_KEY="")
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with chromium() as running:
+        yield running
+
+
+@pytest.fixture
+def context(browser: Browser) -> Iterator[BrowserContext]:
+    """A fresh browser profile per test (its own localStorage), like a new colleague's laptop."""
+    fresh = browser.new_context(viewport=DESKTOP, locale="nl-NL")
+    try:
+        yield fresh
+    finally:
+        fresh.close()
+
+
+def open_chat(context: BrowserContext, url: str) -> ChatPage:
+    page = context.new_page()
+    page.goto(url)
+    chat = ChatPage(page)
+    chat.wait_connected()
+    return chat
+
+
+def assert_fits_width(page: Page) -> None:
+    """No horizontal scroll, and no chat element cut off at the right edge (the panel clips overflow)."""
+    assert page.evaluate("document.documentElement.scrollWidth <= document.documentElement.clientWidth")
+    cut_off = page.evaluate(
+        """[...document.querySelectorAll('.mw-root *:not(.mw-sr)')]
+             .filter(e => e.getClientRects().length && e.getBoundingClientRect().right > innerWidth + 0.5)
+             .map(e => e.className || e.tagName)"""
+    )
+    assert cut_off == [], cut_off
+
+
+def test_page_shows_the_112_bar_and_a_case_starts_with_buttons(web: Servers, context: BrowserContext) -> None:
+    chat = open_chat(context, f"{web.base_url}/chat")
+    bar = chat.page.locator(".mw-alert")
+    expect(bar).to_be_visible()
+    expect(bar).to_contain_text("Bij acuut gevaar: bel 112")
+    expect(bar.get_by_role("link", name="112")).to_have_attribute("href", "tel:112")
+    expect(bar.get_by_role("link", name="0800-2000")).to_have_attribute("href", "tel:08002000")
+
+    chat.send(WORRY)
+    expect(chat.choices().filter(has_text=TEACHER_TITLE)).to_be_visible()
+    before = chat.bot_messages().count()
+    chat.click_choice(TEACHER_TITLE)
+    assert "Stap 1" in "\n".join(chat.replies_after(before))
+    # The user's bubble shows the button's title, never the payload behind it.
+    expect(chat.log.locator(".mw-msg-user").last).to_have_text(f"U: {TEACHER_TITLE}")
+    expect(chat.log).not_to_contain_text("/inform_role")
+    chat.screenshot("page-desktop")
+
+
+def test_acute_danger_first_reply_names_112(web: Servers, context: BrowserContext) -> None:
+    chat = open_chat(context, f"{web.base_url}/chat")
+    assert "112" in chat.send(DANGER)
+
+
+def test_keyboard_only_user_can_reach_the_input_and_send(web: Servers, context: BrowserContext) -> None:
+    chat = open_chat(context, f"{web.base_url}/chat")
+    page = chat.page
+    for _ in range(10):  # Nieuw gesprek, 112, 0800-2000, the log, then the message field
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.classList.contains('mw-input')"):
+            break
+    assert page.evaluate("document.activeElement.classList.contains('mw-input')"), "Tab never reached the input"
+    assert page.evaluate("getComputedStyle(document.activeElement).outlineStyle") != "none", "no focus style"
+    before = chat.bot_messages().count()
+    page.keyboard.type(WORRY)
+    page.keyboard.press("Enter")
+    chat.reply_after(before)
+    expect(chat.log.locator(".mw-msg-user").last).to_have_text(f"U: {WORRY}")
+    expect(chat.input).to_have_value("")
+
+
+def test_messages_are_text_only_and_limited_to_2000_characters(web: Servers, context: BrowserContext) -> None:
+    chat = open_chat(context, f"{web.base_url}/chat")
+    before = chat.bot_messages().count()
+    chat.input.fill("<b>vet</b><img src=x> zie https://www.vooreenveiligthuis.nl")
+    chat.input.press("Enter")
+    chat.reply_after(before)
+    mine = chat.log.locator(".mw-msg-user").last
+    expect(mine.locator("b, img")).to_have_count(0)
+    expect(mine).to_contain_text("<b>vet</b><img src=x>")
+    expect(mine.get_by_role("link")).to_have_attribute("href", "https://www.vooreenveiligthuis.nl")
+
+    chat.input.focus()
+    chat.page.keyboard.insert_text("a" * 2100)  # typed/pasted input stops at the limit
+    expect(chat.page.locator(".mw-counter")).to_have_text("2000 / 2000 tekens")
+    # A client that ignores the limit is answered politely by the server, without reaching the NLU.
+    chat.page.evaluate("document.querySelector('.mw-input').removeAttribute('maxlength')")
+    assert "te lang" in chat.send("a" * 2001)
+
+
+def test_phone_width_has_no_horizontal_scroll(web: Servers, context: BrowserContext) -> None:
+    chat = open_chat(context, f"{web.base_url}/chat")
+    chat.page.set_viewport_size(PHONE)
+    chat.send(f"{WORRY} https://www.rijksoverheid.nl/onderwerpen/huiselijk-geweld/meldcode-{'x' * 60}")
+    expect(chat.page.locator(".mw-alert")).to_be_in_viewport()
+    expect(chat.input).to_be_in_viewport()
+    assert_fits_width(chat.page)
+    chat.screenshot("page-phone")
+
+
+def test_session_survives_a_reload_and_new_conversation_starts_afresh(web: Servers,
+                                                                     context: BrowserContext) -> None:
+    chat = open_chat(context, f"{web.base_url}/chat")
+    chat.send(WORRY)
+    chat.click_choice(TEACHER_TITLE)
+    first = session_id(chat.page, web.base_url)
+    assert first
+
+    chat.page.reload()
+    chat.wait_connected()
+    assert session_id(chat.page, web.base_url) == first
+    # Without a token the sender id is the browser's session id: the same case over REST.
+    assert "Stap 1" in texts(web.send(first, "wat moet ik nu doen?"))
+
+    chat.page.get_by_role("button", name="Nieuw gesprek").click()
+    expect(chat.bot_messages()).to_have_count(1)  # only the welcome line
+    chat.send(WORRY)
+    second = session_id(chat.page, web.base_url)
+    assert second and second != first
+
+
+def test_widget_embeds_with_one_script_tag_on_an_allowed_intranet(web: Servers, site: IntranetSite,
+                                                                  context: BrowserContext) -> None:
+    site.publish("/intranet.html", embed_html(web.base_url))
+    page = context.new_page()
+    page.goto(f"{site.allowed_origin}/intranet.html")
+    launcher = page.get_by_role("button", name="Meldwijzer")
+    expect(launcher).to_have_attribute("aria-expanded", "false")
+    launcher.click()
+    chat = ChatPage(page)
+    expect(page.locator(".mw-alert")).to_be_visible()
+    expect(chat.input).to_be_focused()
+    chat.wait_connected()
+    chat.send(WORRY)
+    expect(chat.choices().first).to_be_visible()
+    chat.screenshot("widget-desktop")
+
+    page.set_viewport_size(PHONE)
+    assert_fits_width(page)
+    expect(chat.choices().last).to_be_in_viewport()  # the log keeps the latest question in view
+    chat.screenshot("widget-phone")
+    page.keyboard.press("Escape")
+    expect(launcher).to_be_focused()
+    expect(page.locator(".mw-panel")).to_be_hidden()
+
+
+def test_widget_on_a_disallowed_origin_gets_no_connection(web: Servers, site: IntranetSite,
+                                                          context: BrowserContext) -> None:
+    site.publish("/elsewhere.html", embed_html(web.base_url))
+    page = context.new_page()
+    page.goto(f"{site.other_origin}/elsewhere.html")
+    page.get_by_role("button", name="Meldwijzer").click()
+    expect(page.locator(".mw-status")).to_contain_text("Geen verbinding", timeout=30_000)
+    expect(page.locator(".mw-send")).to_be_disabled()
+    assert session_id(page, web.base_url) is None
+    handshake = requests.get(f"{web.base_url}/socket.io/", params={"EIO": "4", "transport": "polling"},
+                             headers={"Origin": site.other_origin}, timeout=30)
+    assert handshake.status_code == 400
+
+
+@pytest.fixture(scope="module")
+def signed_in(web: Servers) -> Servers:
+    """The servers with staff tokens required (the web fixture restores the default afterwards)."""
+    web.restart(MELDWIJZER_WEB_JWT_KEY=JWT_KEY)
+    return web
+
+
+def test_with_tokens_required_a_page_without_token_is_refused(signed_in: Servers, site: IntranetSite,
+                                                              context: BrowserContext) -> None:
+    forged = staff_token("another-key-the-attacker-chose-for-hs256", "staff-forged")
+    for name, token in (("none", None), ("forged", forged)):
+        site.publish(f"/{name}.html", embed_html(signed_in.base_url, token))
+        page = context.new_page()
+        page.goto(f"{site.allowed_origin}/{name}.html")
+        page.get_by_role("button", name="Meldwijzer").click()
+        expect(page.locator(".mw-status")).to_contain_text("weigert", timeout=30_000)
+        assert session_id(page, signed_in.base_url) is None
+
+
+def test_with_a_valid_token_the_sender_is_the_staff_member(signed_in: Servers, site: IntranetSite,
+                                                           context: BrowserContext) -> None:
+    site.publish("/signed-in.html", embed_html(signed_in.base_url, staff_token(JWT_KEY, "staff-web-7")))
+    page = context.new_page()
+    page.goto(f"{site.allowed_origin}/signed-in.html")
+    page.get_by_role("button", name="Meldwijzer").click()
+    chat = ChatPage(page)
+    chat.wait_connected()
+    chat.send(WORRY)
+    chat.click_choice(TEACHER_TITLE)
+    # The case belongs to the token's subject, not to the browser's session id.
+    assert "Stap 1" in texts(signed_in.send("staff-web-7", "wat moet ik nu doen?"))
+    browser_session = session_id(page, signed_in.base_url)
+    assert browser_session and "Stap 1" not in texts(signed_in.send(browser_session, "wat moet ik nu doen?"))

@@ -1,0 +1,102 @@
+"""The web channel's security decisions without a browser: which origins, tokens and session ids pass.
+
+The browser tests (tests/e2e/test_web.py) show the same rules end to end; these pin the edge cases a
+browser cannot easily produce (expired tokens, ``alg: none``, tokens without ``sub``, odd session ids).
+"""
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import time
+
+import jwt
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from bot.channels.web import WebChatInput, default_origins, parse_origins, session_id_from, token_subject
+from bot.channels.webpage import content_security_policy
+
+KEY = "unit-test-secret-long-enough-for-hs256-signing"
+
+
+def hs256(claims: dict, key: str = KEY) -> str:
+    return jwt.encode(claims, key, algorithm="HS256")
+
+
+def forged_hs256(secret: bytes) -> str:
+    """Built by hand: PyJWT itself refuses to use a PEM key as an HMAC secret."""
+    def part(raw: bytes) -> str:
+        return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+    body = part(b'{"alg":"HS256","typ":"JWT"}') + "." + part(b'{"sub":"attacker","exp":%d}' % in_ten_minutes())
+    return body + "." + part(hmac.new(secret, body.encode(), hashlib.sha256).digest())
+
+
+def in_ten_minutes() -> int:
+    return int(time.time()) + 600
+
+
+def test_origins_are_exact_and_a_wildcard_is_refused() -> None:
+    assert parse_origins(" https://intranet.school.nl/ ,http://127.0.0.1:5005,") == [
+        "https://intranet.school.nl", "http://127.0.0.1:5005"]
+    with pytest.raises(ValueError):
+        parse_origins("https://intranet.school.nl,*")
+    with pytest.raises(ValueError):
+        WebChatInput.from_credentials({"cors_allowed_origins": ["*"]})
+
+
+def test_default_origins_are_the_servers_own(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("MELDWIJZER_WEB_ORIGINS", raising=False)
+    monkeypatch.setenv("RASA_PORT", "5123")
+    assert default_origins() == ["http://127.0.0.1:5123", "http://localhost:5123"]
+    monkeypatch.setenv("MELDWIJZER_WEB_ORIGINS", "https://intranet.school.nl")
+    assert WebChatInput.from_credentials(None).allowed_origins == ["https://intranet.school.nl"]
+
+
+def test_token_subject_is_the_staff_member() -> None:
+    assert token_subject(hs256({"sub": "staff-1", "exp": in_ten_minutes()}), KEY, "HS256") == "staff-1"
+
+
+@pytest.mark.parametrize("token", [
+    hs256({"sub": "staff-1", "exp": in_ten_minutes()}, key="a-different-key-of-sufficient-length-x"),
+    hs256({"sub": "staff-1", "exp": int(time.time()) - 60}),         # expired
+    hs256({"sub": "staff-1"}),                                        # never expires: refused
+    hs256({"exp": in_ten_minutes()}),                                 # no subject
+    hs256({"sub": "   ", "exp": in_ten_minutes()}),                   # blank subject
+    jwt.encode({"sub": "staff-1", "exp": in_ten_minutes()}, None, algorithm="none"),  # unsigned
+    "not-a-token",
+    None,
+])
+def test_bad_tokens_give_no_subject(token: object) -> None:
+    assert token_subject(token, KEY, "HS256") is None
+
+
+def test_rs256_tokens_are_checked_with_the_public_key() -> None:
+    private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    public_pem = private.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+    token = jwt.encode({"sub": "staff-rs", "exp": in_ten_minutes()}, private, algorithm="RS256")
+    assert token_subject(token, public_pem, "RS256") == "staff-rs"
+    # Algorithm confusion: an HS256 token "signed" with the (public) key must not pass as RS256.
+    assert token_subject(forged_hs256(public_pem.encode()), public_pem, "RS256") is None
+    with pytest.raises(ValueError):
+        WebChatInput(allowed_origins=[], jwt_key=public_pem, jwt_method="none")
+
+
+@pytest.mark.parametrize("data, expected", [
+    ({"session_id": "0123456789abcdef0123456789abcdef"}, "0123456789abcdef0123456789abcdef"),
+    ({"session_id": "teacher-of-group-7"}, None),   # a readable id someone could guess is replaced
+    ({"session_id": "0123456789ABCDEF0123456789ABCDEF"}, None),
+    ({"session_id": None}, None),
+    ("0123456789abcdef0123456789abcdef", None),
+    (None, None),
+])
+def test_only_random_session_ids_are_kept(data: object, expected: object) -> None:
+    assert session_id_from(data) == expected
+
+
+def test_page_policy_allows_only_this_server_and_the_intranet_to_frame_it() -> None:
+    csp = content_security_policy(["https://intranet.school.nl"])
+    assert "script-src 'self';" in csp and "'unsafe-inline'" not in csp
+    assert csp.endswith("frame-ancestors 'self' https://intranet.school.nl")
