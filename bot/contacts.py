@@ -17,7 +17,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Dict, FrozenSet, Iterable, List, Literal, Optional, Sequence, Tuple
+from typing import Callable, Dict, FrozenSet, Iterable, List, Literal, Optional, Sequence, Tuple, TypeVar
 
 from pydantic import root_validator, validator
 from rapidfuzz import fuzz, process
@@ -49,6 +49,7 @@ SENTENCE_END = frozenset({"?", "!", ";", ":"})
 NER_PLACE_LABELS = frozenset({"LOC", "GPE"})
 SPACY_MODEL = "nl_core_news_sm"
 MAX_PARTNERS = 4
+CLEAR_MATCH = 0.5  # a lookup hit scoring under half the best one matched only a side word ("centrum")
 MIN_QUERY_WORD = 3
 # Words of a lookup question that never name a partner ("wat is het nummer van ...").
 LOOKUP_NOISE = frozenset({"nummer", "telefoonnummer", "telefoon", "bellen", "contact", "adres", "email",
@@ -112,6 +113,7 @@ class Contact(Model):
     audience: Optional[str] = None
     caveat: Optional[str] = None
     urls: List[str] = []
+    words: List[str] = []  # what teachers call it; set only for contacts the sociale-kaart lookup offers
     source: SourceRef
 
 
@@ -295,6 +297,22 @@ def resolve_gemeente(text: str, kb: Optional[KnowledgeBase] = None) -> Resolutio
         return _from_codes(close[:MAX_SUGGESTIONS], index)
     names = tuple(index.gemeenten[code].name for code, _ in scored[:MAX_SUGGESTIONS])
     return Resolution("unknown", None, None, names)
+
+
+# Gemeente names that are also everyday Dutch words ("is dit echt iets voor ..."): left out of the NLU's
+# place lookup table so they do not make ordinary sentences look like place answers. Matching still knows them.
+COMMON_WORD_PLACES = frozenset({"beek", "best", "buren", "duiven", "echt", "huizen", "leek", "putten", "sluis"})
+
+
+def place_lookup_names(kb: Optional[KnowledgeBase] = None) -> List[str]:
+    """Every gemeente name and alias, for the NLU lookup table ``place`` in data/nlu/contacts.yml.
+
+    Why: a teacher answers "In welke gemeente staat uw school?" with a bare name ("Dinkelland") the
+    classifier has never seen; the lookup gives DIET a feature that says "this is a place".
+    """
+    index = region_index(kb)
+    names = {n for g in index.gemeenten.values() for n in [g.name] + g.aliases}
+    return sorted((n for n in names if normalise(n) not in COMMON_WORD_PLACES), key=lambda n: (normalise(n), n))
 
 
 # --- finding the place in a whole message --------------------------------------------------------
@@ -536,8 +554,11 @@ def _query_words(query: str) -> List[str]:
 def _entry_terms(entry: SocialMapEntry, kinds: Dict[str, PartnerKind]) -> List[str]:
     """The words that name an entry: its own name's words and the words for its kind."""
     kind = kinds.get(entry.kind)
-    terms = [w for w in normalise(entry.name).split() if len(w) >= MIN_QUERY_WORD and w not in LOOKUP_NOISE]
-    return terms + ([normalise(w) for w in kind.words] if kind else [])
+    return _name_terms(entry.name) + ([normalise(w) for w in kind.words] if kind else [])
+
+
+def _name_terms(name: str) -> List[str]:
+    return [w for w in normalise(name).split() if len(w) >= MIN_QUERY_WORD and w not in LOOKUP_NOISE]
 
 
 def _lookup_score(words: Sequence[str], terms: Sequence[str]) -> float:
@@ -550,40 +571,98 @@ def _lookup_score(words: Sequence[str], terms: Sequence[str]) -> float:
     return total
 
 
+T = TypeVar("T")
+
+
+def _ranked(words: Sequence[str], items: Sequence[T], terms_of: Callable[[T], List[str]]) -> List[Tuple[float, T]]:
+    """Items with a positive lookup score, best first (ties keep the order of the source list)."""
+    scored = [(_lookup_score(words, terms_of(item)), i, item) for i, item in enumerate(items)]
+    return [(score, item) for score, _, item in sorted(scored, key=lambda s: (-s[0], s[1])) if score > 0]
+
+
 def social_map_lookup(query: str, org: Organisation, kb: Optional[KnowledgeBase] = None) -> List[SocialMapEntry]:
     """Entries of the school's sociale kaart a question names ("het nummer van het zorgloket"), best first."""
+    return [entry for _, entry in _scored_entries(_query_words(query), org, kb)]
+
+
+def _scored_entries(words: Sequence[str], org: Organisation, kb: Optional[KnowledgeBase]
+                    ) -> List[Tuple[float, SocialMapEntry]]:
     kinds = {k.id: k for k in _national(kb).kinds}
-    words = _query_words(query)
-    scored = [(_lookup_score(words, _entry_terms(e, kinds)), i, e) for i, e in enumerate(org.social_map)]
-    return [e for score, _, e in sorted(scored, key=lambda s: (-s[0], s[1])) if score > 0]
+    return _ranked(words, org.social_map, lambda e: _entry_terms(e, kinds))
+
+
+def _scored_contacts(words: Sequence[str], kb: Optional[KnowledgeBase]) -> List[Tuple[float, Contact]]:
+    """National contacts a question names. Only contacts with ``words`` take part: Veilig Thuis and 112
+    have their own routes (region, whom to call), so they never crowd out a local partner."""
+    offered = [c for c in _national(kb).contacts if c.words]
+    return _ranked(words, offered, lambda c: _name_terms(c.name) + [normalise(w) for w in c.words])
+
+
+def _digits(phone: Optional[str]) -> str:
+    return re.sub(r"\D", "", phone or "")
+
+
+def _national_line(contact: Contact) -> str:
+    line = _contact_line(contact.name, contact)
+    return f"{line} Let op: {contact.caveat}." if contact.caveat else line
 
 
 def social_map_answer(query: str, org: Organisation, kb: Optional[KnowledgeBase] = None) -> ContactAnswer:
-    """The matching partners' details; an outdated partner is answered with its successor."""
-    entries = social_map_lookup(query, org, kb)[:MAX_PARTNERS]
-    if not entries:
-        line = f"Dat staat niet op de sociale kaart van {org.name}. {_fallback_line(kb)}"
-        vt = _national(kb).contact("veilig_thuis")
-        return ContactAnswer((line,), ((vt.name, vt.phone),), _labels([vt.source], kb))
+    """The partners a question names, from the school's sociale kaart and the national contacts.
+
+    Both lists are ranked together and only the clear matches are kept: "Centrum Seksueel Geweld"
+    answers with the CSG, not with every partner whose name contains "centrum" or "geweld". An outdated
+    partner is answered with its successor; a national number the kaart already gave is not repeated.
+    """
+    words = _query_words(query)
+    local, national = _scored_entries(words, org, kb), _scored_contacts(words, kb)
+    best = max([score for score, _ in local] + [score for score, _ in national], default=0.0)
+    entries = [e for score, e in local if score >= best * CLEAR_MATCH][:MAX_PARTNERS]
     lines = [_successor_line(e, kb) if _outdated(e, kb) else _entry_line(e) for e in entries]
     calls = [(c.name, c.phone) for c in (_replacement(e, kb) for e in entries if _outdated(e, kb))]
     calls += [(e.name, e.phone) for e in entries if e.phone and not _outdated(e, kb)]
+    known = {_digits(phone) for _, phone in calls}
+    extra = [c for score, c in national if score >= best * CLEAR_MATCH and _digits(c.phone) not in known]
+    extra = extra[:MAX_PARTNERS - len(entries)]
+    if not entries and not extra:
+        line = f"Dat staat niet op de sociale kaart van {org.name}. {_fallback_line(kb)}"
+        vt = _national(kb).contact("veilig_thuis")
+        return ContactAnswer((line,), ((vt.name, vt.phone),), _labels([vt.source], kb))
+    lines += [_national_line(c) for c in extra]
+    calls += [(c.name, c.phone) for c in extra if c.phone]
+    refs = [e.source for e in entries] + [c.source for c in extra]
     return ContactAnswer(tuple(dict.fromkeys(lines)), tuple(dict.fromkeys(calls)),  # type: ignore[arg-type]
-                         _labels([e.source for e in entries], kb))
+                         _labels(refs, kb))
 
 
 # --- the school's region ---------------------------------------------------------------------------
 
 
-def default_region(org: Organisation, user_gemeente: Optional[str], kb: Optional[KnowledgeBase] = None
-                   ) -> Optional[Region]:
-    """The region to use when the user names none: their earlier answer, the deployment, the profile."""
+# Asked when no region is known; the user's next message naming a place answers it (actions/contacts.py).
+# The example steers to a phrasing the NLU reads well; a bare name works too.
+SCHOOL_QUESTION = ("In welke gemeente staat uw school? Dan noem ik de Veilig Thuis van uw regio. "
+                   "Typ bijvoorbeeld: school in Hengelo.")
+
+
+def school_place(org: Organisation, user_gemeente: Optional[str], kb: Optional[KnowledgeBase] = None
+                 ) -> Optional[Resolution]:
+    """Where the school is: the user's earlier answer, else the deployment (env), else the profile.
+
+    Only a place that resolves to one region counts; an ambiguous setting falls through to the next.
+    """
     for candidate in (user_gemeente, os.environ.get(SCHOOL_GEMEENTE_ENV), org.gemeente):
         if candidate:
             resolution = resolve_gemeente(candidate, kb)
             if resolution.status == "found":
-                return resolution.region
+                return resolution
     return None
+
+
+def default_region(org: Organisation, user_gemeente: Optional[str], kb: Optional[KnowledgeBase] = None
+                   ) -> Optional[Region]:
+    """The region to use when the user names none (see ``school_place``)."""
+    resolution = school_place(org, user_gemeente, kb)
+    return resolution.region if resolution else None
 
 
 # --- cross-checks for `python -m bot check` --------------------------------------------------------

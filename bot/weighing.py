@@ -253,6 +253,15 @@ def answer(state: WeighingState, n: int, a: Answer, kb: Optional[KnowledgeBase] 
     return replace(state, answers=answers)
 
 
+def expected_question(state: WeighingState, kb: Optional[KnowledgeBase] = None) -> Optional[int]:
+    """The question that may be answered now: the next one, or the one a running help waits for.
+
+    Why next to :func:`next_question`: the dialogue must tell "the weighing is finished" (None) from
+    "the help runs and question 5 may be answered once the term has passed" (5).
+    """
+    return _walk(state.answers, _weighing(kb)).expects
+
+
 def outcome_id(state: WeighingState, kb: Optional[KnowledgeBase] = None) -> Optional[str]:
     """The id of the outcome reached (for storing and routing), without rendering any text."""
     position = _walk(state.answers, _weighing(kb))
@@ -544,6 +553,20 @@ def _normalise_reply(text: str) -> str:
     words = re.sub(r"[^\w\s]", " ", text.lower()).split()
     stretched = {r"ja+": "ja", r"ne+": "nee", r"neu+h": "neuh", r"ne+j": "nee"}
     return " ".join(next((v for k, v in stretched.items() if re.fullmatch(k, w)), w) for w in words)
+
+
+_POSTPONE = re.compile(
+    r"^(later|straks|stop|stoppen|pauze|overslaan|sla (dit |maar )?over|nog niet( bekend)?|"
+    r"(dat )?weet ik nog niet|volgt( nog)?|doe ik later|later (verder|invullen|aanvullen))$"
+)
+
+
+def is_postponed(text: str) -> bool:
+    """'later', 'sla over', 'weet ik nog niet': the teacher postpones this item; nothing is recorded.
+
+    Checked only after :func:`parse_answer` for a weighing question, so 'weet ik niet' stays doubt.
+    """
+    return bool(_POSTPONE.match(_normalise_reply(text)))
 
 
 def parse_answer(text: str) -> Optional[Answer]:

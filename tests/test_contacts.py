@@ -327,3 +327,28 @@ def test_default_region_precedence(kb, orgs, monkeypatch):
     assert default_region(org, "Bergen", kb).code == "VT23"  # ambiguous answer: fall back, never guess
     monkeypatch.delenv(SCHOOL_GEMEENTE_ENV)
     assert default_region(orgs["national"], None, kb) is None
+
+
+# --- national lines in the lookup --------------------------------------------------------------------------
+
+
+def test_national_lines_are_found_but_veilig_thuis_and_112_keep_their_own_routes(kb, orgs):
+    """Veilig Thuis and 112 are answered by the region and whom-to-call routes, with the right region."""
+    kindertelefoon = social_map_answer("nummer van de Kindertelefoon", orgs["national"], kb)
+    assert kindertelefoon.calls == (("De Kindertelefoon", "0800-0432"),)
+    for query in ("nummer van veilig thuis", "alarmnummer 112"):
+        assert "niet op de sociale kaart" in social_map_answer(query, orgs["national"], kb).lines[0]
+
+
+def test_a_side_word_does_not_pull_in_local_partners(kb, orgs):
+    """'Centrum' (CJG) and 'geweld' (Steunpunt Huiselijk Geweld) alone do not answer a CSG question."""
+    answer = social_map_answer("telefoonnummer Centrum Seksueel Geweld", orgs["onzewijs"], kb)
+    assert answer.lines == ("Centrum Seksueel Geweld: 0800-0188 (24 uur per dag en 7 dagen per week; "
+                            "hulp is het belangrijkst in de eerste 7 dagen).",)
+
+
+def test_a_national_number_the_kaart_already_gives_is_not_repeated(kb, orgs):
+    answer = social_map_answer("nummer kindertelefoon", orgs["onzewijs"], kb)
+    assert len(answer.lines) == 1 and answer.lines[0].startswith("Kindertelefoon: 0800 0432")
+    national = social_map_answer("nummer kindertelefoon", orgs["national"], kb)
+    assert "Let op: de openingstijden verschillen per bron" in national.lines[0]

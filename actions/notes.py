@@ -1,0 +1,280 @@
+"""Dossier note actions: thin adapters between the note form, ``bot.notes``/``bot.privacy`` and the store.
+
+The form ``note_form`` asks, one at a time, only the fields ``bot.notes.missing_fields`` says are
+missing, through one text slot (``note_answer``) whose validation files the answer under the right
+field in ``note_fields``. Every text answer is name-masked before it is kept, a date is parsed (and
+asked again when unclear or in the future), and the note is saved only after the teacher confirmed
+the summary. An answer the NLU hears as a special situation (observations often sound like one) is
+kept, after the situation's own reply. Nothing of the meldcode is decided here.
+"""
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any, Dict, List, Optional, Text, Tuple
+
+from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions.common import current_case, guarded, latest_intent, organisation, payload, store
+from actions.steps import SITUATION_INTENTS, ActionSituation, CaseAction, say_no_case
+from bot import weighing
+from bot.export import CaseHeader, Decision, WeighingAnswer, WeighingTrace, export_markdown
+from bot.knowledge import knowledge
+from bot.notes import (AMSTERDAM, DATETIME, FUTURE, NOTE_KINDS, OK, YES_NO, NoteField, describe_when, is_skip,
+                       missing_fields, moment_of, note_kind, occurred_at, parse_when, parse_yes_no, summary)
+from bot.privacy import describe_replacements, mask_names
+from bot.profiles import render
+from bot.store.repositories import CaseRecord
+
+NOTE_SLOTS = ("note_kind", "note_fields", "note_answer", "note_confirmed")
+YES_BUTTONS = [{"title": "Ja", "payload": payload("affirm")}, {"title": "Nee", "payload": payload("deny")}]
+SKIP_BUTTON = {"title": "Nee / geen", "payload": payload("deny")}
+STOP_BUTTON = {"title": "Stoppen", "payload": payload("stop_note")}
+
+
+def collected(tracker: Tracker) -> Dict[str, Any]:
+    """The answers so far for the kind being recorded; answers of another kind are dropped."""
+    state = tracker.get_slot("note_fields") or {}
+    return dict(state.get("values", {})) if state.get("kind") == tracker.get_slot("note_kind") else {}
+
+
+def next_field(tracker: Tracker) -> Optional[NoteField]:
+    kind = tracker.get_slot("note_kind")
+    if kind not in NOTE_KINDS:
+        return None
+    missing = missing_fields(kind, collected(tracker))
+    return note_kind(kind).field(missing[0]) if missing else None
+
+
+def now() -> datetime:
+    return datetime.now(AMSTERDAM)
+
+
+class ValidateNoteForm(FormValidationAction):
+    """Which slot to ask next, and the parsing, masking and filing of each answer."""
+
+    def name(self) -> Text:
+        return "validate_note_form"
+
+    async def required_slots(self, domain_slots: List[Text], dispatcher: CollectingDispatcher,
+                             tracker: Tracker, domain: DomainDict) -> List[Text]:
+        if tracker.get_slot("case_id") is None:
+            return []  # no case: the form ends at once and action_save_note says how to start one
+        if tracker.get_slot("note_kind") not in NOTE_KINDS:
+            return ["note_kind", "note_answer", "note_confirmed"]
+        return ["note_kind", "note_answer", "note_confirmed"] if next_field(tracker) else \
+            ["note_kind", "note_confirmed"]
+
+    def validate_note_kind(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+                           domain: DomainDict) -> Dict[Text, Any]:
+        return {"note_kind": value if value in NOTE_KINDS else None}
+
+    async def validate_note_answer(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+                                   domain: DomainDict) -> Dict[Text, Any]:
+        """File the answer. When the NLU heard a special situation in it, its reply (112 first) comes
+        before anything else: the danger route is never skipped, and the teacher's text is not lost."""
+        if latest_intent(tracker) in SITUATION_INTENTS:
+            await ActionSituation().run(dispatcher, tracker, domain)
+        field = next_field(tracker)
+        if field is None or not isinstance(value, str):
+            return {"note_answer": None}
+        parsed = self.parse(field, value, dispatcher, tracker)
+        if parsed is None:
+            return {"note_answer": None}  # asked again by action_ask_note_answer
+        values = {**collected(tracker), field.name: parsed[0]}
+        return {"note_answer": None,
+                "note_fields": {"kind": tracker.get_slot("note_kind"), "values": values}}
+
+    @staticmethod
+    def parse(field: NoteField, text: str, dispatcher: CollectingDispatcher,
+              tracker: Tracker) -> Optional[Tuple[Any]]:
+        """(value,) to file, or None after telling the user why the answer is asked again.
+        The tuple tells "no value, and that is the answer" (weet niet) from "ask again"."""
+        intent = latest_intent(tracker)
+        if field.type == YES_NO:
+            answer = {"affirm": True, "deny": False}.get(intent, parse_yes_no(text))
+            if answer is None and not field.required and is_skip(text):
+                return (None,)
+            if answer is None:
+                dispatcher.utter_message(text="Wilt u ja of nee antwoorden?")
+            return None if answer is None else (answer,)
+        if not field.required and (intent == "deny" or is_skip(text)):
+            return ("",)
+        if field.type == DATETIME:
+            return ValidateNoteForm.parse_moment(text, dispatcher)
+        if text.startswith("/"):
+            return None  # a button meant for another question
+        masked = mask_names(text, tracker.get_slot("pseudonym") or "")
+        told = describe_replacements(masked)
+        if told:
+            dispatcher.utter_message(text=told)
+        return (masked.text,)
+
+    @staticmethod
+    def parse_moment(text: str, dispatcher: CollectingDispatcher) -> Optional[Tuple[Any]]:
+        when = parse_when(text, now())
+        if when.status == OK:
+            return (when.to_field(),)
+        if when.status == FUTURE:
+            dispatcher.utter_message(text=f"{describe_when(when)} ligt in de toekomst. Wanneer was het precies?")
+        else:
+            dispatcher.utter_message(text="Die datum kan ik niet zeker lezen. Noem de dag en zo mogelijk de tijd, "
+                                          "bijvoorbeeld 'gisteren om half negen' of '12-11 om 10:15'.")
+        return None
+
+
+class ActionAskNoteKind(Action):
+    def name(self) -> Text:
+        return "action_ask_note_kind"
+
+    @guarded
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
+        dispatcher.utter_message(
+            text="Wat wilt u vastleggen in het dossier?",
+            buttons=[{"title": f"{k.label} ({k.step_label})", "payload": payload("record_note", note_kind=k.id)}
+                     for k in NOTE_KINDS.values()] + [STOP_BUTTON],
+        )
+        return []
+
+
+class ActionAskNoteAnswer(Action):
+    """The question for the next missing field, with buttons where a short answer fits."""
+
+    def name(self) -> Text:
+        return "action_ask_note_answer"
+
+    @guarded
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
+        field = next_field(tracker)
+        if field is None:
+            return []
+        if field.type == YES_NO:
+            buttons = YES_BUTTONS
+        else:
+            buttons = [] if field.required else [SKIP_BUTTON]
+        dispatcher.utter_message(text=field.prompt, buttons=buttons + [STOP_BUTTON])
+        return []
+
+
+class ActionAskNoteConfirmed(Action):
+    """The summary to confirm before anything is stored."""
+
+    def name(self) -> Text:
+        return "action_ask_note_confirmed"
+
+    @guarded
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
+        text = summary(tracker.get_slot("note_kind"), collected(tracker))
+        dispatcher.utter_message(
+            text=f"{text}\nKlopt dit? Dan zet ik het in het dossier van {tracker.get_slot('pseudonym')}.",
+            buttons=[{"title": "Ja, opslaan", "payload": payload("affirm")},
+                     {"title": "Nee, niet opslaan", "payload": payload("deny")}],
+        )
+        return []
+
+
+def reset_note() -> List[EventType]:
+    return [SlotSet(slot, None) for slot in NOTE_SLOTS]
+
+
+class ActionSaveNote(Action):
+    """After the form: store the confirmed note (already masked), or say nothing was stored."""
+
+    def name(self) -> Text:
+        return "action_save_note"
+
+    @guarded
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
+        case = current_case(tracker)
+        if case is None:
+            say_no_case(dispatcher)
+            return reset_note()
+        kind, fields = tracker.get_slot("note_kind"), collected(tracker)
+        if tracker.get_slot("note_confirmed") is not True or kind not in NOTE_KINDS or missing_fields(kind, fields):
+            dispatcher.utter_message(text="Ik heb niets opgeslagen.")
+            return reset_note()
+        store().notes.add(case.id, kind, tracker.sender_id, tracker.get_slot("role"), fields, occurred_at(kind, fields))
+        dispatcher.utter_message(
+            text=f"Opgeslagen in het dossier van {case.pseudonym}.",
+            buttons=[{"title": "Toon mijn dossier", "payload": payload("show_dossier")},
+                     {"title": "Wat moet ik nu doen?", "payload": payload("ask_next_step")}],
+        )
+        return reset_note()
+
+
+class ActionStopNote(Action):
+    def name(self) -> Text:
+        return "action_stop_note"
+
+    @guarded
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
+        dispatcher.utter_message(text="Gestopt. Van deze aantekening is niets opgeslagen.")
+        return reset_note()
+
+
+# --- showing and exporting ---------------------------------------------------------------------
+
+
+def weighing_trace(case: CaseRecord) -> WeighingTrace:
+    """The recorded weighing in the organisation's words, with the decisions of the last run."""
+    org = organisation()
+    records = store().weighing.trace(case.id)
+    labels = weighing.answer_labels()
+    answers = tuple(WeighingAnswer(weighing.question(r.question, org).text, labels.get(r.answer, r.answer),
+                                   r.created_at, None) for r in records)
+    runs = weighing.split_runs([(r.question, r.answer) for r in records])
+    result = weighing.outcome(weighing.WeighingState(answers=runs[-1]), org) if runs else None
+    if result is None:
+        return WeighingTrace(answers=answers)
+    decisions = knowledge().one(weighing.SECTION).decisions
+    decided_at = records[-1].created_at
+    return WeighingTrace(answers=answers, decisions=(
+        Decision(render(decisions.melding.text, org), result.decision_melding, decided_at),
+        Decision(render(decisions.help.text, org), result.decision_help, decided_at),
+    ))
+
+
+def dossier_markdown(tracker: Tracker, case: CaseRecord) -> str:
+    repos = store()
+    notes = repos.notes.list(case.id, tracker.sender_id, tracker.get_slot("role"))
+    # The store lists open follow-ups per user only; those of this case are what the dossier shows.
+    followups = [f for f in repos.followups.open_for(tracker.sender_id, date.today()) if f.case_id == case.id]
+    header = CaseHeader(case.pseudonym, step=f"stap {case.step}", opened_at=case.created_at)
+    return export_markdown(header, notes, weighing_trace(case), followups, organisation())
+
+
+class ActionShowDossier(CaseAction):
+    """'Toon mijn dossier': the timeline of the notes, short."""
+
+    def name(self) -> Text:
+        return "action_show_dossier"
+
+    def on_case(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any],
+                case: CaseRecord) -> List[EventType]:
+        notes = store().notes.list(case.id, tracker.sender_id, tracker.get_slot("role"))
+        if not notes:
+            dispatcher.utter_message(text=f"Het dossier van {case.pseudonym} heeft nog geen aantekeningen.",
+                                     buttons=[{"title": "Signaal vastleggen",
+                                               "payload": payload("record_note", note_kind="signaal")}])
+            return []
+        lines = [f"Dossier van {case.pseudonym}, {len(notes)} aantekening(en):"]
+        lines += [f"- {describe_when(moment_of(n.fields, n.moment))}: {note_kind(n.kind).label}" for n in notes]
+        dispatcher.utter_message(text="\n".join(lines),
+                                 buttons=[{"title": "Exporteer mijn dossier", "payload": payload("export_dossier")}])
+        return []
+
+
+class ActionExportDossier(CaseAction):
+    """'Exporteer mijn dossier': the whole overview as text, to file in the leerlingdossier."""
+
+    def name(self) -> Text:
+        return "action_export_dossier"
+
+    def on_case(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any],
+                case: CaseRecord) -> List[EventType]:
+        dispatcher.utter_message(text=dossier_markdown(tracker, case))
+        dispatcher.utter_message(text="Neem dit overzicht op in het leerlingdossier van uw school. "
+                                      "Het bevat alleen het pseudoniem, geen namen.")
+        return []

@@ -1,0 +1,185 @@
+"""Note form and dossier actions against trackers, a CollectingDispatcher and a real SQLite store."""
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any, Dict, List, Optional
+
+import pytest
+from rasa.shared.core.domain import Domain
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.notes import (ActionAskNoteAnswer, ActionAskNoteConfirmed, ActionExportDossier, ActionSaveNote,
+                           ActionShowDossier, ValidateNoteForm)
+from bot.notes import AMSTERDAM
+from bot.store.db import repositories
+
+REPO = Path(__file__).resolve().parents[1]
+SENDER = "notes-teacher"
+
+
+@pytest.fixture(scope="module")
+def domain() -> Dict[str, Any]:
+    return Domain.load(str(REPO / "domain.yml")).as_dict()
+
+
+@pytest.fixture()
+def store(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
+    monkeypatch.setenv("MELDWIJZER_DB_URL", f"sqlite:///{tmp_path / 'cases.db'}")
+    monkeypatch.setenv("MELDWIJZER_PROFILE", "onzewijs")
+    return repositories()
+
+
+@pytest.fixture()
+def case(store):
+    return store.cases.create(SENDER, "onzewijs", "Leerling K7")
+
+
+def note_tracker(case_id: Optional[str], text: str = "", intent: str = "nlu_fallback",
+                 values: Optional[Dict[str, Any]] = None, kind: str = "signaal",
+                 requested: str = "note_answer", **slots: Any) -> Tracker:
+    """A tracker inside note_form, the way Rasa sends it to the action server: the user's answer was
+    just extracted into note_answer (a slot event after the user event), so the form validates it."""
+    parse = {"intent": {"name": intent, "confidence": 0.9}, "entities": []}
+    events = [{"event": "action", "name": "action_listen"}, {"event": "user", "text": text, "parse_data": parse}]
+    if text:
+        events.append({"event": "slot", "name": "note_answer", "value": text})
+    return Tracker.from_dict({
+        "sender_id": SENDER,
+        "slots": {"role": "teacher", "case_id": case_id, "pseudonym": "Leerling K7", "note_kind": kind,
+                  "note_fields": {"kind": kind, "values": values or {}}, "note_answer": text or None,
+                  "note_confirmed": None, "requested_slot": requested, **slots},
+        "latest_message": {"text": text, "intent": {"name": intent, "confidence": 0.9}, "entities": []},
+        "events": events, "paused": False, "followup_action": None,
+        "active_loop": {"name": "note_form"}, "latest_action_name": "action_listen",
+    })
+
+
+async def run(action: Any, tracker: Tracker, domain: Dict[str, Any]) -> tuple:
+    dispatcher = CollectingDispatcher()
+    events = await action.run(dispatcher, tracker, domain)
+    return dispatcher, events
+
+
+def slot(events: List[Dict[str, Any]], name: str) -> Any:
+    return next(e["value"] for e in events if e.get("event") == "slot" and e.get("name") == name)
+
+
+def asks_next_field(events: List[Dict[str, Any]]) -> bool:
+    """More fields to ask: the form leaves requested_slot to Rasa, which asks the empty note_answer."""
+    return not any(e.get("name") == "requested_slot" for e in events)
+
+
+def texts(dispatcher: CollectingDispatcher) -> str:
+    return "\n".join(m.get("text") or "" for m in dispatcher.messages)
+
+
+SIGNAL = {"moment": "2024-11-12T08:30+01:00", "plaats": "klas", "situatie": "bij binnenkomst",
+          "aanwezigen": "[collega]", "waarnemingen": "Blauwe plek op de wang. Ik denk dat hij geslagen is.",
+          "hypothese": "", "bron": ""}
+
+
+async def test_a_clear_date_is_filed_and_the_next_field_asked(case, domain) -> None:
+    _, events = await run(ValidateNoteForm(), note_tracker(case.id, "gisteren om half negen"), domain)
+    values = slot(events, "note_fields")["values"]
+    yesterday = (datetime.now(AMSTERDAM) - timedelta(days=1)).date().isoformat()
+    assert set(values) == {"moment"}
+    assert re.fullmatch(rf"{yesterday}T08:30\+0[12]:00", values["moment"])
+    assert slot(events, "note_answer") is None
+    assert asks_next_field(events)
+
+
+@pytest.mark.parametrize("answer,reply", [
+    ("ergens vorig jaar", "niet zeker lezen"),
+    ("morgen om negen uur", "in de toekomst"),
+])
+async def test_an_unclear_or_future_date_is_asked_again(case, domain, answer, reply) -> None:
+    dispatcher, events = await run(ValidateNoteForm(), note_tracker(case.id, answer), domain)
+    assert reply in texts(dispatcher)
+    assert slot(events, "note_answer") is None
+    assert not any(e.get("name") == "note_fields" for e in events)
+
+
+async def test_names_are_masked_before_they_are_kept(case, domain) -> None:
+    values = {"moment": "2024-11-12", "plaats": "klas", "situatie": "gym", "aanwezigen": "geen"}
+    dispatcher, events = await run(
+        ValidateNoteForm(), note_tracker(case.id, "Moeder Fatma Yilmaz schreeuwde tegen Youssef.", values=values),
+        domain)
+    kept = slot(events, "note_fields")["values"]["waarnemingen"]
+    assert kept == "[moeder] schreeuwde tegen [persoon]."
+    assert "vervangen door [moeder] en [persoon]" in texts(dispatcher)
+    assert "Fatma" not in texts(dispatcher)
+
+
+async def test_no_to_an_optional_question_is_an_answer(case, domain) -> None:
+    values = {k: v for k, v in SIGNAL.items() if k not in ("hypothese", "bron")}
+    _, events = await run(ValidateNoteForm(), note_tracker(case.id, "nee", intent="deny", values=values), domain)
+    assert slot(events, "note_fields")["values"]["hypothese"] == ""
+    assert asks_next_field(events)  # the source question
+
+
+async def test_when_everything_is_there_the_summary_is_asked(case, domain) -> None:
+    values = {k: v for k, v in SIGNAL.items() if k != "bron"}
+    _, events = await run(ValidateNoteForm(), note_tracker(case.id, "nee", intent="deny", values=values), domain)
+    assert slot(events, "requested_slot") == "note_confirmed"
+
+
+async def test_yes_no_question_offers_buttons_and_rejects_other_text(case, domain) -> None:
+    values = {**SIGNAL, "bron": "de buurvrouw"}
+    dispatcher, _ = await run(ActionAskNoteAnswer(), note_tracker(case.id, values=values), domain)
+    assert dispatcher.messages[0]["text"].startswith("Heeft deze persoon toestemming")
+    assert [b["payload"] for b in dispatcher.messages[0]["buttons"]] == ["/affirm", "/deny", "/stop_note"]
+    dispatcher, events = await run(ValidateNoteForm(), note_tracker(case.id, "de buurvrouw", values=values), domain)
+    assert "ja of nee" in texts(dispatcher) and slot(events, "note_answer") is None
+
+
+async def test_summary_shows_fact_and_hypothesis_apart(case, domain) -> None:
+    dispatcher, _ = await run(ActionAskNoteConfirmed(), note_tracker(case.id, values=SIGNAL,
+                                                                     requested="note_confirmed"), domain)
+    text = texts(dispatcher)
+    assert "- Waarnemingen (feiten): Blauwe plek op de wang." in text
+    assert "- Hypothese of veronderstelling: Ik denk dat hij geslagen is." in text
+    assert [b["payload"] for b in dispatcher.messages[0]["buttons"]] == ["/affirm", "/deny"]
+
+
+async def test_confirmed_note_is_stored_masked_with_its_moment(store, case, domain) -> None:
+    dispatcher, events = await run(ActionSaveNote(), note_tracker(case.id, values=SIGNAL, note_confirmed=True),
+                                   domain)
+    [note] = store.notes.list(case.id, SENDER, "teacher")
+    assert note.kind == "signaal" and note.fields == SIGNAL and note.author_role == "teacher"
+    assert note.occurred_at.isoformat().startswith("2024-11-12T07:30")  # 08:30 Amsterdam, stored in UTC
+    assert "Opgeslagen in het dossier van Leerling K7." in texts(dispatcher)
+    assert slot(events, "note_fields") is None
+
+
+async def test_rejected_summary_stores_nothing(store, case, domain) -> None:
+    dispatcher, _ = await run(ActionSaveNote(), note_tracker(case.id, values=SIGNAL, note_confirmed=False), domain)
+    assert store.notes.list(case.id, SENDER, "teacher") == []
+    assert "niets opgeslagen" in texts(dispatcher)
+
+
+async def test_without_a_case_the_form_asks_nothing(store, domain) -> None:
+    _, events = await run(ValidateNoteForm(), note_tracker(None, "gisteren"), domain)
+    assert slot(events, "requested_slot") is None
+
+
+async def test_show_and_export_the_dossier(store, case, domain) -> None:
+    store.notes.add(case.id, "signaal", SENDER, "teacher", SIGNAL, None)
+    dispatcher, _ = await run(ActionShowDossier(), note_tracker(case.id), domain)
+    assert texts(dispatcher).splitlines() == ["Dossier van Leerling K7, 1 aantekening(en):",
+                                              "- dinsdag 12 november 2024 om 08:30: Signaal"]
+    dispatcher, _ = await run(ActionExportDossier(), note_tracker(case.id), domain)
+    text = texts(dispatcher)
+    assert text.startswith("# Dossieroverzicht meldcode")
+    assert "- **Leerling:** Leerling K7" in text and "Vertrouwelijk — opnemen in het leerlingdossier" in text
+
+
+async def test_an_answer_heard_as_acute_danger_gets_112_first_and_is_kept(case, domain) -> None:
+    values = {k: v for k, v in SIGNAL.items() if k in ("moment", "plaats", "situatie", "aanwezigen")}
+    answer = "Hij had een blauwe plek op zijn wang en moeder was boos bij het hek."
+    dispatcher, events = await run(ValidateNoteForm(),
+                                   note_tracker(case.id, answer, intent="acute_danger", values=values), domain)
+    assert "112" in dispatcher.messages[0]["text"]
+    assert slot(events, "note_fields")["values"]["waarnemingen"] == answer
