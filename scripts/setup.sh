@@ -52,6 +52,12 @@ if ! "$VENV/bin/python" -c "import nl_core_news_sm" 2>/dev/null; then
   fi
 fi
 
+# The dossier PDF needs a Unicode font (names like "Şeyma"); without it fpdf2 falls back to Latin-1.
+if [ ! -d /usr/share/fonts/truetype/dejavu ] && command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+  echo "==> Installing DejaVu fonts for the dossier PDF (Debian package)"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-dejavu-core >/dev/null
+fi
+
 if [ "${1:-}" = "--test" ] && [ ! -x /usr/bin/chromium ]; then
   if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
     echo "==> Installing Chromium and fonts for the browser tests (Debian packages)"
