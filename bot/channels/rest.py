@@ -21,7 +21,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot.channels.guard import guard_text, offered_payloads
+from bot.channels.guard import guard_text, offered_to
 from bot.channels.limits import MAX_MESSAGE_CHARS, MISSING_SENDER_MESSAGE, TOO_LONG_MESSAGE
 
 logger = logging.getLogger(__name__)
@@ -34,17 +34,6 @@ def authorised(header: Optional[str], token: Optional[str]) -> bool:
         return True
     scheme, _, value = (header or "").partition(" ")
     return scheme.lower() == "bearer" and hmac.compare_digest(value.strip(), token)
-
-
-async def offered_in_conversation(request: Request, sender_id: str) -> List[str]:
-    """Payloads the bot offered to this sender, read from the agent's tracker store."""
-    agent = getattr(request.app.ctx, "agent", None)
-    if agent is None or agent.tracker_store is None:
-        return []
-    tracker = await agent.tracker_store.retrieve(sender_id)
-    if tracker is None:
-        return []
-    return offered_payloads([e.as_dict() for e in tracker.events])
 
 
 def bot_reply(sender_id: str, text: str) -> List[Dict[str, str]]:
@@ -79,7 +68,7 @@ class MeldwijzerRestInput(InputChannel):
                 return response.json({"error": "message must be text"}, status=400)
             if len(text) > MAX_MESSAGE_CHARS:
                 return response.json(bot_reply(sender_id, TOO_LONG_MESSAGE), status=413)
-            text = guard_text(text, await offered_in_conversation(request, sender_id))
+            text = guard_text(text, await offered_to(request.app, sender_id))
             collector = CollectingOutputChannel()
             try:
                 await on_new_message(UserMessage(text, collector, sender_id, input_channel=self.name(),
