@@ -8,7 +8,8 @@ from __future__ import annotations
 # the reason, except with CI=true, where a missing service is a failure.
 import os
 import uuid
-from typing import Iterator
+from pathlib import Path
+from typing import Any, Dict, Iterator
 
 import pytest
 import sqlalchemy as sa
@@ -104,3 +105,13 @@ def redis_url() -> str:
         client.close()
     return url
 # === end db fixtures ==============================================================================
+
+
+# === action fixtures (owner: actions/) =============================================================
+@pytest.fixture(scope="session")
+def domain() -> Dict[str, Any]:
+    """The domain as the Rasa server sends it to the action server with every request."""
+    from rasa.shared.core.domain import Domain
+
+    return Domain.load(str(Path(__file__).resolve().parents[1] / "domain.yml")).as_dict()
+# === end action fixtures ==========================================================================

@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional
 
 import pytest
-from rasa.shared.core.domain import Domain
 from rasa.shared.nlu.training_data.loading import load_data
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
@@ -24,11 +23,6 @@ FIXTURES = REPO / "tests" / "fixtures"
 SENDER = "fixture-contacts"
 VT_NUMBER = "0800-2000"
 DIET, PAYLOAD = "DIETClassifier", "RegexMessageHandler"
-
-
-@pytest.fixture(scope="module")
-def domain() -> Dict[str, Any]:
-    return Domain.load(str(REPO / "domain.yml")).as_dict()
 
 
 @pytest.fixture()

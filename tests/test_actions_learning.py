@@ -5,7 +5,6 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional
 
 import pytest
-from rasa.shared.core.domain import Domain
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
@@ -23,13 +22,7 @@ from bot import learning
 from bot.learning import MARKER
 from bot.store.db import repositories
 
-REPO = Path(__file__).resolve().parents[1]
 SENDER = "learning-teacher"
-
-
-@pytest.fixture(scope="module")
-def domain() -> Dict[str, Any]:
-    return Domain.load(str(REPO / "domain.yml")).as_dict()
 
 
 @pytest.fixture()

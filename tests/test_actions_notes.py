@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional
 
 import pytest
-from rasa.shared.core.domain import Domain
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
@@ -16,13 +15,7 @@ from actions.notes import (ActionAskNoteAnswer, ActionAskNoteConfirmed, ActionEx
 from bot.notes import AMSTERDAM
 from bot.store.db import repositories
 
-REPO = Path(__file__).resolve().parents[1]
 SENDER = "notes-teacher"
-
-
-@pytest.fixture(scope="module")
-def domain() -> Dict[str, Any]:
-    return Domain.load(str(REPO / "domain.yml")).as_dict()
 
 
 @pytest.fixture()

@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import Any, Dict, List
 
 import pytest
-from rasa.shared.core.domain import Domain
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
@@ -26,11 +25,6 @@ from bot.store.db import repositories
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = REPO / "tests" / "fixtures"
-
-
-@pytest.fixture(scope="module")
-def domain() -> Dict[str, Any]:
-    return Domain.load(str(REPO / "domain.yml")).as_dict()
 
 
 @pytest.fixture()

@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
 import pytest
-from rasa.shared.core.domain import Domain
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
@@ -33,11 +32,6 @@ REPO = Path(__file__).resolve().parents[1]
 FIXTURES = REPO / "tests" / "fixtures"
 SENDER = "fixture-weigher"
 Slots = Dict[str, Any]
-
-
-@pytest.fixture(scope="module")
-def domain() -> Dict[str, Any]:
-    return Domain.load(str(REPO / "domain.yml")).as_dict()
 
 
 @pytest.fixture()
