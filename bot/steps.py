@@ -18,11 +18,11 @@ from typing import Dict, FrozenSet, Iterable, List, Optional, Sequence, Tuple
 
 from pydantic import validator
 
+from bot.notes import NOTE_KINDS  # the one list of note kinds (seed 002)
 from bot.knowledge import KnowledgeBase, Model, SourceRef, Statement, knowledge, source_label
 from bot.profiles import USER_ROLES, Organisation, render
 
 FIRST_STEP, LAST_STEP = 1, 5
-NOTE_KINDS = ("signaal", "consultatie", "gesprek", "melding", "vervolg")
 FIXED_MOVES = ("weighing:start", "contacts:who_to_call")
 # Whose view guidance takes when the user's role is unknown: most users are teachers.
 DEFAULT_ROLE = "teacher"
