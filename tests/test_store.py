@@ -220,7 +220,7 @@ def test_open_follow_ups_due_first_then_upcoming_only_open_cases_of_the_owner(pe
     upcoming = add(case.id, "check_in", today + timedelta(days=1), "even bij Mo langs")
     due_today = add(case.id, "talk_parents", today, "gesprek met ouders")
     finished = add(case.id, "call_vt", today - timedelta(days=5), "al gedaan")
-    assert people.followups.complete(finished.id).done_at is not None
+    assert people.followups.complete(finished.id, TEACHER, None).done_at is not None
 
     closed = people.cases.create(TEACHER, ORG, "oud")
     add(closed.id, "call_vt", today, "hoort bij een gesloten casus")
@@ -231,6 +231,27 @@ def test_open_follow_ups_due_first_then_upcoming_only_open_cases_of_the_owner(pe
     assert [f.id for f in result] == [overdue.id, due_today.id, upcoming.id, upcoming_far.id]
     assert [f.is_due(today) for f in result] == [True, True, False, False]
     assert result[0].description == "Veilig Thuis terugbellen"
+
+
+def test_the_case_follow_ups_include_done_ones_and_only_readers_may_see_or_complete_them(
+        people: Repositories) -> None:
+    case = people.cases.create(TEACHER, ORG, PSEUDONYM)
+    later = people.followups.add(case.id, "evaluate_help", date(2024, 12, 4), "hulp evalueren")
+    first = people.followups.add(case.id, "vt_feedback", date(2024, 11, 27), "terugkoppeling Veilig Thuis")
+
+    with pytest.raises(AccessDenied):
+        people.followups.complete(first.id, COLLEAGUE, None)
+    with pytest.raises(AccessDenied):
+        people.followups.for_case(case.id, COLLEAGUE, None)
+    done = people.followups.complete(first.id, TEACHER, None)
+    again = people.followups.complete(first.id, TEACHER, None)
+
+    assert again.done_at == done.done_at  # a second click keeps the first moment
+    listed = people.followups.for_case(case.id, TEACHER, None)
+    assert [(f.id, f.done_at is not None) for f in listed] == [(first.id, True), (later.id, False)]
+    assert [f.id for f in people.followups.open_for(TEACHER, date(2024, 12, 31))] == [later.id]
+    with pytest.raises(NotFound):
+        people.followups.complete(999_999, TEACHER, None)
 
 
 # --- practice --------------------------------------------------------------------------------------
@@ -303,8 +324,9 @@ def test_purge_command_reads_the_period_and_uses_the_configured_store(
     repos.cases.close(case.id)
     set_closed_at(repos, case.id, datetime.now(timezone.utc) - timedelta(weeks=30))
 
-    assert purge("31w") == 0
-    assert purge("180d") == 1
+    assert purge("31w").cases == 0
+    result = purge("180d", conversations_older_than="7d")
+    assert (result.cases, result.conversation_events) == (1, 0)  # no conversation stored here
     assert parse_older_than("2y") == timedelta(days=730)
     for wrong in ("180", "6m", "-5d", "d"):
         with pytest.raises(ValueError, match="180d"):

@@ -3,7 +3,9 @@ SQLite and PostgreSQL, and the lock store that uses Redis when MELDWIJZER_REDIS_
 """
 from __future__ import annotations
 
+import time
 import uuid
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -19,6 +21,7 @@ from rasa.shared.core.trackers import DialogueStateTracker
 
 from bot.knowledge import REPO_ROOT
 from bot.store.crypto import EncryptionKeyError
+from bot.store.cli import purge_conversations
 from bot.store.lock_store import EnvLockStore, redis_settings
 from bot.store.tracker_store import EncryptedSQLTrackerStore
 
@@ -34,6 +37,7 @@ slots:
 responses:
   utter_ok: [{text: "Dank u."}]
 """)
+DAY = 24 * 3600
 
 
 def endpoints(tmp_path: Path, body: str) -> AvailableEndpoints:
@@ -124,6 +128,28 @@ async def test_failed_insert_does_not_put_the_message_in_the_log(tracker_store) 
     with pytest.raises(sa.exc.DBAPIError, match="INSERT INTO events") as error:
         await tracker_store.save(conversation("web:abc"))
     assert "Sanne" not in str(error.value) and "acute_danger" not in str(error.value)
+
+
+async def test_retention_purge_deletes_old_conversation_events_and_keeps_recent_ones(tracker_store) -> None:
+    """`python -m bot purge` also empties the conversation history, which holds what was typed."""
+    now = time.time()
+    old, recent = conversation("web:old"), conversation("web:recent")
+    for event in old.events:
+        event.timestamp = now - 40 * DAY
+    await tracker_store.save(old)
+    await tracker_store.save(recent)
+
+    deleted = purge_conversations(timedelta(days=30))
+
+    assert deleted == len(old.events)
+    assert await tracker_store.retrieve_full_tracker("web:old") is None  # nothing of it is left
+    kept = await tracker_store.retrieve("web:recent")
+    assert kept.latest_message.text == SECRET and kept.get_slot("role") == "teacher"
+    assert purge_conversations(timedelta(days=30)) == 0
+
+
+def test_retention_purge_of_a_tracker_database_rasa_never_created_deletes_nothing() -> None:
+    assert purge_conversations(timedelta(days=1)) == 0
 
 
 def test_required_key_missing_stops_the_tracker_store_at_start(tmp_path: Path,

@@ -1,13 +1,34 @@
-"""``python -m bot purge --older-than 180d``: the retention purge, run from cron or by hand."""
+"""``python -m bot purge --older-than 180d``: the retention purge, run from cron or by hand.
+
+Two stores hold a case's text: the case store (notes, weighing, follow-ups) and Rasa's tracker store
+(every message of the conversation, encrypted). Both are purged here: closed cases closed longer ago
+than the period, and conversation events older than the conversation period (by default the same).
+An open case keeps its notes however old; its conversation is only transport and does not need to.
+"""
 from __future__ import annotations
 
+import logging
 import re
-from datetime import timedelta
-from typing import Union
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Optional, Union
 
-from bot.store.db import repositories
+import sqlalchemy as sa
+
+from bot.store.db import get_engine, repositories, tracker_db_url
+from bot.store.models import utcnow
+
+logger = logging.getLogger(__name__)
 
 _UNIT_DAYS = {"d": 1, "w": 7, "y": 365}
+# Rasa's SQLTrackerStore table, as far as the purge needs it (our encrypted store keeps the same shape).
+_EVENTS = sa.table("events", sa.column("timestamp", sa.Float))
+
+
+@dataclass(frozen=True)
+class PurgeResult:
+    cases: int
+    conversation_events: int
 
 
 def parse_older_than(text: str) -> timedelta:
@@ -18,7 +39,32 @@ def parse_older_than(text: str) -> timedelta:
     return timedelta(days=int(match.group(1)) * _UNIT_DAYS[match.group(2)])
 
 
-def purge(older_than: Union[str, timedelta]) -> int:
-    """Delete cases closed longer ago than ``older_than`` from the configured store; returns the count."""
-    period = parse_older_than(older_than) if isinstance(older_than, str) else older_than
-    return repositories().purge_closed_cases(period)
+def _period(value: Union[str, timedelta]) -> timedelta:
+    return parse_older_than(value) if isinstance(value, str) else value
+
+
+def purge_conversations(older_than: timedelta, now: Optional[datetime] = None) -> int:
+    """Delete conversation events older than ``older_than`` from the tracker store; returns the count.
+
+    Why by event time and not per conversation: a conversation with one user goes on for years (the
+    sender id is the person), but a Rasa session ends after an hour of silence, so what is older than
+    any sensible period is a finished session. A database that Rasa never created has nothing to purge.
+    """
+    engine = get_engine(tracker_db_url())
+    if not sa.inspect(engine).has_table("events"):
+        return 0
+    cutoff = ((now or utcnow()) - older_than).timestamp()
+    with engine.begin() as connection:
+        deleted = connection.execute(sa.delete(_EVENTS).where(_EVENTS.c.timestamp < cutoff)).rowcount
+    logger.info("retention purge: deleted %d conversation event(s) older than %s", deleted, older_than)
+    return deleted
+
+
+def purge(older_than: Union[str, timedelta],
+          conversations_older_than: Union[str, timedelta, None] = None) -> PurgeResult:
+    """Delete closed cases closed longer ago than ``older_than`` and conversation events older than
+    ``conversations_older_than`` (default: the same period) from the configured stores."""
+    period = _period(older_than)
+    conversation_period = period if conversations_older_than is None else _period(conversations_older_than)
+    return PurgeResult(cases=repositories().purge_closed_cases(period),
+                       conversation_events=purge_conversations(conversation_period))

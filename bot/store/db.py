@@ -22,6 +22,7 @@ from bot.store.repositories import Repositories
 VAR_DIR = REPO_ROOT / "var"
 ALEMBIC_INI = Path(__file__).resolve().parent / "alembic.ini"
 ENV_DB_URL = "MELDWIJZER_DB_URL"
+ENV_TRACKER_DB_URL = "MELDWIJZER_TRACKER_DB_URL"
 # Any constant works; it only has to be the same in every process migrating the same database.
 _PG_MIGRATION_LOCK = 0x6D656C64
 
@@ -39,6 +40,18 @@ def sqlite_url_in_var(filename: str) -> str:
 def database_url() -> str:
     """``MELDWIJZER_DB_URL``, or ``var/meldwijzer.db`` in the repo."""
     return os.environ.get(ENV_DB_URL) or sqlite_url_in_var("meldwijzer.db")
+
+
+def tracker_db_url(endpoint_url: Optional[str] = None) -> str:
+    """Where Rasa's (encrypted) conversation events live: ``MELDWIJZER_TRACKER_DB_URL`` wins (deployments
+    configure by env), then a full URL from endpoints.yml, else ``var/tracker.db``. Here, not in
+    ``tracker_store``, so the retention purge can find the table without importing Rasa."""
+    from_env = os.environ.get(ENV_TRACKER_DB_URL)
+    if from_env:
+        return from_env
+    if endpoint_url and "://" in endpoint_url:
+        return endpoint_url
+    return sqlite_url_in_var("tracker.db")
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

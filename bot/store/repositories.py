@@ -367,9 +367,22 @@ class FollowUpRepository(_Repository):
 
         return self._run(work)
 
-    def complete(self, followup_id: int) -> FollowUpRecord:
+    def for_case(self, case_id: str, viewer_id: str, viewer_role: Optional[str]) -> List[FollowUpRecord]:
+        """Every follow-up of the case, open and done, by due date: what the dossier export shows."""
+        query = sa.select(FollowUp).where(FollowUp.case_id == case_id).order_by(FollowUp.due_on, FollowUp.id)
+
+        def work(session: Session) -> List[FollowUpRecord]:
+            _readable_case(session, case_id, viewer_id, viewer_role)
+            return [_followup_record(row) for row in session.scalars(query)]
+
+        return self._run(work)
+
+    def complete(self, followup_id: int, viewer_id: str, viewer_role: Optional[str]) -> FollowUpRecord:
+        """Mark done (once: a second click keeps the first time); only someone who may read the case."""
+
         def work(session: Session) -> FollowUpRecord:
             row = _get(session, FollowUp, followup_id)
+            _readable_case(session, row.case_id, viewer_id, viewer_role)
             if row.done_at is None:
                 row.done_at = utcnow()
             session.flush()

@@ -17,7 +17,6 @@ in endpoints.yml. Rasa builds custom stores as ``cls(host=url, domain=..., event
 """
 from __future__ import annotations
 
-import os
 from typing import Any, Optional, Text
 
 import sqlalchemy as sa
@@ -28,20 +27,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import declarative_base
 
 from bot.store import crypto
-from bot.store.db import sqlite_url_in_var
-
-ENV_TRACKER_DB_URL = "MELDWIJZER_TRACKER_DB_URL"
-
-
-def tracker_db_url(endpoint_url: Optional[str]) -> str:
-    """The environment wins (deployments configure by env); then a full URL from endpoints.yml."""
-    from_env = os.environ.get(ENV_TRACKER_DB_URL)
-    if from_env:
-        return from_env
-    if endpoint_url and "://" in endpoint_url:
-        return endpoint_url
-    return sqlite_url_in_var("tracker.db")
-
+from bot.store.db import tracker_db_url
 
 class EncryptedText(sa.types.TypeDecorator):
     """Text stored as a Fernet token (ASCII), decrypted on read; a wrong key raises, never returns garbage."""
