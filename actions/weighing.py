@@ -4,18 +4,15 @@ Every branch, text and number comes from ``bot/weighing.py`` + ``knowledge/weigh
 read the tracker, replay the case's stored trace, write each answer the moment it is given and turn the
 result into messages.
 
-Storage (table ``weighing_answers``, one row per entry, ``details["entry"]`` tells the kind):
-- ``answer``: one answer to one question, with the outcome it led to (None while questions remain);
-  an answer to question 5 also carries the help plan as it stood.
-- ``help_plan``: (parts of) the help plan agreed after question 4 = ja, stored as question 4 / ja /
-  start_help with ``term``, ``casemanager``, ``tasks``; given right after question 4 or added later.
+Storage: table ``weighing_answers``, one row per entry, as ``bot.weighing`` (ENTRY_ANSWER, ENTRY_PLAN)
+describes it and replays it; the outcome each answer led to is stored beside it (None while questions
+remain).
 A weighing without an open case attaches to a new case (pseudonym, step 4): the decision must be
 recorded to be explainable later, and advice is never blocked by a missing case.
 """
 from __future__ import annotations
 
 import logging
-from dataclasses import replace
 from datetime import date
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Text, Tuple
 
@@ -41,12 +38,10 @@ from actions.common import (
 from actions.steps import ActionFaq, case_slots, faq_key, new_pseudonym
 from bot import steps
 from bot import weighing as w
-from bot.store.repositories import CaseRecord, WeighingRecord
+from bot.store.repositories import CaseRecord
 
 logger = logging.getLogger(__name__)
 
-ENTRY_ANSWER = "answer"
-ENTRY_PLAN = "help_plan"
 LATER = "later"
 RESTART = "restart"
 PLAN = "plan"
@@ -63,22 +58,8 @@ KADER_FAQ = "afwegingskader_2019"
 # --- the stored trace ----------------------------------------------------------------------------
 
 
-def stored_state(records: Sequence[WeighingRecord]) -> w.WeighingState:
-    """The case's current weighing (the last run) with its help plan, replayed from the store."""
-    answers = [(r.question, r.answer) for r in records if r.details.get("entry") != ENTRY_PLAN]
-    runs = w.split_runs(answers)
-    state = w.WeighingState(answers=runs[-1] if runs else ())
-    plan: Dict[str, str] = {}
-    for record in records:
-        if record.details.get("entry") == ENTRY_PLAN:
-            plan.update({k: v for k, v in record.details.items() if k in PLAN_SLOTS.values() and v})
-        elif record.question == 1:
-            plan = {}  # a new run starts without the help plan of an earlier one
-    return replace(state, **plan)
-
-
 def case_weighing(case: CaseRecord) -> w.WeighingState:
-    return stored_state(store().weighing.trace(case.id))
+    return w.replay(store().weighing.trace(case.id))
 
 
 def plan_details(state: w.WeighingState) -> Dict[str, Optional[str]]:
@@ -124,7 +105,7 @@ def record_answer(case: CaseRecord, state: w.WeighingState, n: int, reply: w.Ans
     """One answer: replay-checked by bot.weighing, stored, and its milestones and follow-ups recorded."""
     new_state = w.answer(state, n, reply)
     outcome_id = w.outcome_id(new_state)
-    details: Dict[str, Any] = {"entry": ENTRY_ANSWER}
+    details: Dict[str, Any] = {"entry": w.ENTRY_ANSWER}
     if n == 5:
         details.update(plan_details(state))
     store().weighing.add(case.id, n, reply, outcome_id, details)
@@ -143,7 +124,7 @@ def record_plan(case: CaseRecord, state: w.WeighingState, given: Mapping[str, Op
     if not new:
         return state
     updated = w.record_help_plan(state, **new)
-    store().weighing.add(case.id, 4, "ja", w.outcome_id(updated), {"entry": ENTRY_PLAN, **new})
+    store().weighing.add(case.id, 4, "ja", w.outcome_id(updated), {"entry": w.ENTRY_PLAN, **new})
     if "term" in new:
         help_term = [f for f in w.outcome(updated, organisation()).followups if f[0] == "help_term_end"]
         add_followups(case, help_term, date.today())

@@ -18,7 +18,8 @@ import re
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from functools import lru_cache
-from typing import Collection, Dict, FrozenSet, List, Literal, Optional, Sequence, Set, Tuple
+from typing import (Any, Collection, Dict, FrozenSet, List, Literal, Mapping, Optional, Protocol, Sequence,
+                    Set, Tuple)
 
 from pydantic import root_validator, validator
 
@@ -284,6 +285,61 @@ def split_runs(answers: Sequence[Tuple[int, Answer]], kb: Optional[KnowledgeBase
     for run in runs:
         _walk(run, wk)
     return tuple(tuple(run) for run in runs)
+
+
+# --- the stored trace ----------------------------------------------------------------------------
+
+# How the case store keeps a weighing (one row per entry; ``details["entry"]`` tells the kind):
+# ENTRY_ANSWER: one answer to one question; an answer to question 5 also carries the help plan as it was.
+# ENTRY_PLAN: (parts of) the help plan agreed after question 4 = ja, stored as question 4 / ja.
+ENTRY_ANSWER = "answer"
+ENTRY_PLAN = "help_plan"
+PLAN_KEYS = ("term", "casemanager", "tasks")
+
+
+class StoredEntry(Protocol):
+    """One stored row of the trace (bot.store's WeighingRecord has these attributes)."""
+
+    @property
+    def question(self) -> int: ...
+
+    @property
+    def answer(self) -> str: ...
+
+    @property
+    def details(self) -> Mapping[str, Any]: ...
+
+
+def stored_answers(entries: Sequence[StoredEntry]) -> List[StoredEntry]:
+    """The answers only, in order: the help-plan entries are not answers to a question."""
+    return [e for e in entries if e.details.get("entry") != ENTRY_PLAN]
+
+
+def replay(entries: Sequence[StoredEntry], kb: Optional[KnowledgeBase] = None) -> WeighingState:
+    """The case's current weighing (the last run) with its help plan, rebuilt from the stored trace.
+
+    Why replayed and not stored as a state: the trace is the record the school accounts with; the
+    state is derived from it, so the two cannot disagree. A new run starts without an earlier plan.
+    """
+    runs = split_runs([(e.question, e.answer) for e in stored_answers(entries)], kb)
+    plan: Dict[str, str] = {}
+    for entry in entries:
+        if entry.details.get("entry") == ENTRY_PLAN:
+            plan.update({k: v for k, v in entry.details.items() if k in PLAN_KEYS and v})
+        elif entry.question == 1:
+            plan = {}
+    return WeighingState(answers=runs[-1] if runs else (), **plan)
+
+
+def help_plan_lines(state: WeighingState, kb: Optional[KnowledgeBase] = None) -> List[str]:
+    """'Termijn: 6 weken', 'Casemanager: ...', 'Taken: ...' (or 'nog niet afgesproken') for the dossier."""
+    return _help_plan_lines(state, _weighing(kb))
+
+
+def decision_questions(org: Organisation, kb: Optional[KnowledgeBase] = None) -> Tuple[str, str]:
+    """The two step-5 decisions as the kader words them ("Besluit I – ...", "Besluit II – ...")."""
+    decisions = _weighing(kb).decisions
+    return render(decisions.melding.text, org, kb), render(decisions.help.text, org, kb)
 
 
 def record_help_plan(

@@ -22,7 +22,6 @@ from actions.weighing import (
     ActionWeighingStart,
     ActionWeighingWhy,
     ValidateWeighingForm,
-    stored_state,
 )
 from bot import weighing as w
 from bot.store.db import repositories
@@ -184,7 +183,8 @@ async def test_help_starts_with_an_optional_plan_and_question_five_comes_after_t
     text = all_text(await talk.done())
     assert "Termijn: 6 weken" in text and "Casemanager: nog vast te leggen" in text
     kinds = {f.kind: f.due_on for f in store.followups.open_for(SENDER, date.today())}
-    assert kinds == {"help_term_end": date.today() + timedelta(days=42)}
+    assert kinds == {"parents_reached_help": date.today() + timedelta(days=7),
+                     "help_term_end": date.today() + timedelta(days=42)}
     assert store.cases.open_case(SENDER).step == 5
 
     # Later: only the missing part of the plan is asked.
@@ -280,15 +280,15 @@ async def test_acute_danger_in_the_form_fills_nothing_so_the_form_rejects(store,
     assert store.cases.open_case(SENDER) is None
 
 
-def test_stored_state_keeps_the_plan_of_the_current_run_only(store) -> None:
+def test_replay_of_the_stored_trace_keeps_the_plan_of_the_current_run_only(store) -> None:
     case = store.cases.create(SENDER, "national", "Leerling TEST")
     for n, a, o in ((1, "ja", None), (2, "nee", None), (3, "ja", None), (4, "ja", "start_help")):
         store.weighing.add(case.id, n, a, o, {"entry": "answer"})
     store.weighing.add(case.id, 4, "ja", "start_help", {"entry": "help_plan", "term": "4 weken"})
-    state = stored_state(store.weighing.trace(case.id))
+    state = w.replay(store.weighing.trace(case.id))
     assert state.answers == ((1, "ja"), (2, "nee"), (3, "ja"), (4, "ja")) and state.term == "4 weken"
     store.weighing.add(case.id, 1, "ja", None, {"entry": "answer"})
-    state = stored_state(store.weighing.trace(case.id))
+    state = w.replay(store.weighing.trace(case.id))
     assert state.answers == ((1, "ja"),) and state.term is None
 
 

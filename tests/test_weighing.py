@@ -237,12 +237,13 @@ def test_texts_use_the_organisations_own_words(kb):
 
 def test_help_plan_is_optional_recorded_later_and_sets_the_term_follow_up(kb, org):
     state = _state(kb, (1, "ja"), (2, "nee"), (3, "ja"), (4, "ja"))
-    assert w.outcome(state, org, kb).followups == ()
+    # Seed 001: check after one or two weeks whether the parents reached the help (the earliest: 7 days).
+    assert w.outcome(state, org, kb).followups == (("parents_reached_help", 7),)
     state = w.record_help_plan(state, term="6 weken", kb=kb)
     state = w.record_help_plan(state, casemanager="de intern begeleider", kb=kb)
     assert state.term == "6 weken" and state.casemanager == "de intern begeleider" and state.tasks is None
     result = w.outcome(state, org, kb)
-    assert result.followups == (("help_term_end", 42),)
+    assert result.followups == (("parents_reached_help", 7), ("help_term_end", 42))
     assert "Termijn: 6 weken" in result.lines and "Wie doet wat: nog vast te leggen" in result.lines
     with pytest.raises(ValueError):
         w.record_help_plan(_state(kb, (1, "ja"), (2, "ja")), term="6 weken", kb=kb)
