@@ -2,7 +2,8 @@
 
 check            validate every knowledge file and the cross-references (exit 1 with file:line on errors)
 sync-faq         regenerate data/nlu/faq_responses.yml (Rasa's retrieval responses) from knowledge/faq.yml
-purge            delete closed cases older than --older-than (e.g. 180d); deletions are logged without content
+purge            delete closed cases and conversation history older than --older-than (e.g. 180d);
+                 deletions are logged without content
 export CASE      write the dossier of CASE as PDF and Markdown (--out DIR, --viewer USER --role ROLE)
 learning-report  anonymised practice results of the organisation
 nlu-report       5-fold cross-validation of the NLU, prints intent F1 (a report, not a test)
@@ -97,12 +98,29 @@ def run_sync_faq() -> int:
 
 
 def parse_age(text: str) -> timedelta:
-    """'180d', '26w', '2y' -> a timedelta (years counted as 365 days)."""
-    match = re.fullmatch(r"(\d+)([dwy])", text.strip())
-    if not match:
-        raise argparse.ArgumentTypeError("use a number followed by d, w or y, e.g. 180d")
-    days = int(match.group(1)) * {"d": 1, "w": 7, "y": 365}[match.group(2)]
-    return timedelta(days=days)
+    """argparse type for '180d', '26w', '2y' (the store's own parser, with argparse's error)."""
+    from bot.store.cli import parse_older_than
+
+    try:
+        return parse_older_than(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from error
+
+
+def run_export(case_id: str, out_dir: Path, viewer_id: str, viewer_role: Optional[str]) -> int:
+    """Write the case's dossier as PDF and Markdown, read as ``viewer_id`` (the store checks access)."""
+    from bot.dossier import export_case_files
+    from bot.store.db import repositories
+    from bot.store.repositories import AccessDenied, NotFound
+
+    try:
+        paths = export_case_files(repositories(), case_id, out_dir, viewer_id, viewer_role)
+    except (AccessDenied, NotFound) as error:
+        print(f"cannot export case {case_id}: {error}", file=sys.stderr)
+        return 1
+    for path in paths:
+        print(f"wrote {path}")
+    return 0
 
 
 def run_nlu_report(folds: int) -> int:
@@ -129,7 +147,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     sub.add_parser("check")
     sub.add_parser("sync-faq")
     purge = sub.add_parser("purge")
-    purge.add_argument("--older-than", type=parse_age, required=True)
+    purge.add_argument("--older-than", type=parse_age, required=True, help="closed cases, e.g. 180d")
+    purge.add_argument("--conversations-older-than", type=parse_age, default=None,
+                       help="conversation history (default: the same period)")
     export = sub.add_parser("export")
     export.add_argument("case_id")
     export.add_argument("--out", type=Path, default=Path("."))
@@ -146,16 +166,13 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     if args.command == "sync-faq":
         return run_sync_faq()
     if args.command == "purge":
-        from bot.store.cli import purge as purge_cases
+        from bot.store.cli import purge as purge_stores
 
-        print(f"deleted {purge_cases(args.older_than)} closed case(s)")
+        result = purge_stores(args.older_than, args.conversations_older_than)
+        print(f"deleted {result.cases} closed case(s) and {result.conversation_events} conversation event(s)")
         return 0
     if args.command == "export":
-        from bot.export import export_case_files
-
-        for path in export_case_files(args.case_id, args.out, viewer_id=args.viewer, viewer_role=args.role):
-            print(f"wrote {path}")
-        return 0
+        return run_export(args.case_id, args.out, args.viewer, args.role)
     if args.command == "learning-report":
         from bot.learning import report_for_organisation
 

@@ -99,6 +99,7 @@ class Decision:
 class WeighingTrace:
     answers: Tuple[WeighingAnswer, ...] = ()
     decisions: Tuple[Decision, ...] = ()
+    help_plan: Tuple[str, ...] = ()  # "Termijn: 6 weken", ... while the help runs (question 4 = ja)
 
 
 # --- the document, independent of the format ------------------------------------------------------
@@ -170,10 +171,11 @@ def _weighing(trace: WeighingTrace) -> Section:
         + (f" ({_moment(d.decided_at)})" if d.decided_at else "")
         for d in trace.decisions
     )
-    return Section("Weging en besluiten (stap 4 en 5)", (
-        Block("Afwegingsvragen", answers or ("Nog niet gewogen.",)),
-        Block("Besluiten", decisions or ("Nog geen besluit genomen.",)),
-    ))
+    blocks = [Block("Afwegingsvragen", answers or ("Nog niet gewogen.",)),
+              Block("Besluiten", decisions or ("Nog geen besluit genomen.",))]
+    if trace.help_plan:
+        blocks.append(Block("Afspraken over de hulp", tuple(_one_line(line) for line in trace.help_plan)))
+    return Section("Weging en besluiten (stap 4 en 5)", tuple(blocks))
 
 
 def _contacts(notes: Sequence[NoteLike]) -> Section:

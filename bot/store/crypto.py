@@ -13,11 +13,12 @@ on first run with mode 0600, unless ``MELDWIJZER_REQUIRE_KEY=1`` says a key must
 from __future__ import annotations
 
 import errno
+import json
 import os
 import stat
 from functools import lru_cache
 from pathlib import Path
-from typing import Optional, Tuple
+from typing import Any, Dict, Optional, Tuple
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
@@ -115,3 +116,22 @@ def decrypt(token: bytes) -> bytes:
             f"was written with (check {ENV_KEY} / {ENV_KEY_FILE}; after a rotation keep the old key "
             "listed after the new one)."
         ) from error
+
+
+def seal(claims: Dict[str, Any]) -> str:
+    """An opaque, authenticated, timestamped token for ``claims`` (a download link, say).
+
+    Why Fernet and not a JWT: a JWT's claims are readable by anyone who sees the URL (a proxy log);
+    this token shows nothing, and its built-in timestamp gives the expiry that ``unseal`` checks.
+    """
+    return encrypt(json.dumps(claims, separators=(",", ":")).encode("utf-8")).decode("ascii")
+
+
+def unseal(token: str, max_age_seconds: int) -> Optional[Dict[str, Any]]:
+    """The claims of a token from ``seal`` not older than ``max_age_seconds``; None when it is forged,
+    damaged, expired or from another key. Unlike stored data, a bad token is the visitor's problem."""
+    try:
+        claims = json.loads(cipher().decrypt(token.encode("ascii"), ttl=max_age_seconds))
+    except (InvalidToken, UnicodeEncodeError, ValueError):
+        return None
+    return claims if isinstance(claims, dict) else None
