@@ -7,13 +7,13 @@
 - Messages over MAX_MESSAGE_CHARS are refused politely before they reach the NLU.
 - ``/intent{...}`` typed by a user only runs when it is a payload the bot offered (bot/channels/guard.py).
 - Message text never goes to the logs (Rasa's RestInput logs it on failure).
+- A request that yields no reply (action server down) gets an apology with the numbers (delivery.py).
 """
 from __future__ import annotations
 
 import hmac
 import logging
 import os
-from asyncio import CancelledError
 from typing import Any, Awaitable, Callable, Dict, List, Optional, Text
 
 from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
@@ -21,6 +21,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from bot.channels.delivery import CountingOutput, deliver
 from bot.channels.guard import guard_text, offered_to
 from bot.channels.limits import MAX_MESSAGE_CHARS, MISSING_SENDER_MESSAGE, TOO_LONG_MESSAGE
 
@@ -38,6 +39,10 @@ def authorised(header: Optional[str], token: Optional[str]) -> bool:
 
 def bot_reply(sender_id: str, text: str) -> List[Dict[str, str]]:
     return [{"recipient_id": sender_id, "text": text}]
+
+
+class RestOutput(CountingOutput, CollectingOutputChannel):
+    """Collects the replies for the HTTP response, and counts them (an empty answer gets the apology)."""
 
 
 class MeldwijzerRestInput(InputChannel):
@@ -69,14 +74,9 @@ class MeldwijzerRestInput(InputChannel):
             if len(text) > MAX_MESSAGE_CHARS:
                 return response.json(bot_reply(sender_id, TOO_LONG_MESSAGE), status=413)
             text = guard_text(text, await offered_to(request.app, sender_id))
-            collector = CollectingOutputChannel()
-            try:
-                await on_new_message(UserMessage(text, collector, sender_id, input_channel=self.name(),
-                                                 metadata=body.get("metadata")))
-            except CancelledError:
-                logger.error("rest: message handling timed out")
-            except Exception:  # noqa: BLE001 - the user still gets whatever was collected
-                logger.exception("rest: message handling failed")
+            collector = RestOutput()
+            await deliver(UserMessage(text, collector, sender_id, input_channel=self.name(),
+                                      metadata=body.get("metadata")), on_new_message, "rest")
             return response.json(collector.messages)
 
         return webhook

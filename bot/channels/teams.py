@@ -22,7 +22,6 @@ import logging
 import os
 import re
 import time
-from asyncio import CancelledError
 from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any, Awaitable, Callable, Dict, Iterable, List, Mapping, Optional, Text, Tuple
@@ -38,6 +37,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from yarl import URL
 
+from bot.channels.delivery import CountingOutput, deliver
 from bot.channels.guard import guard_text
 from bot.channels.limits import MAX_MESSAGE_CHARS, TOO_LONG_MESSAGE
 
@@ -409,7 +409,7 @@ class ReplyTarget:
         }
 
 
-class TeamsOutput(OutputChannel):
+class TeamsOutput(CountingOutput, OutputChannel):
     """Sends Rasa's replies to one Teams conversation through the Bot Connector."""
 
     def __init__(self, target: ReplyTarget, tokens: AccessTokens, http: HttpSession,
@@ -525,17 +525,9 @@ class TeamsConnector:
             offered = self._offered.take(target.conversation_id)
             text = offered.get(match_key(text)) or guard_text(text, offered.values())
             metadata = {"conversation_id": target.conversation_id, "tenant_id": tenant_id(activity)}
-            await self._forward(UserMessage(text, output, user, input_channel=TeamsInput.name(),
-                                            metadata=metadata), on_new_message)
-
-    @staticmethod
-    async def _forward(message: UserMessage, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> None:
-        try:
-            await on_new_message(message)
-        except CancelledError:
-            logger.error("teams: message handling timed out")
-        except Exception:  # noqa: BLE001 - answer 200 anyway: a retry by the Bot Connector would repeat it
-            logger.exception("teams: message handling failed")
+            # Errors are answered inside (HTTP 200 anyway: a retry by the Bot Connector would repeat it).
+            await deliver(UserMessage(text, output, user, input_channel=TeamsInput.name(), metadata=metadata),
+                          on_new_message, "teams")
 
 
 class TeamsInput(InputChannel):

@@ -31,6 +31,8 @@ from sanic import Blueprint, Sanic
 from socketio import AsyncServer
 from socketio import exceptions as sio_errors
 
+from bot.channels import WEB_CHANNEL
+from bot.channels.delivery import CountingOutput, deliver
 from bot.channels.guard import guard_text, offered_to
 from bot.channels.limits import MAX_MESSAGE_CHARS, TOO_LONG_MESSAGE
 from bot.channels.webpage import page_blueprint
@@ -43,7 +45,6 @@ JWT_METHOD_ENV = "MELDWIJZER_WEB_JWT_METHOD"
 SESSION_ID = re.compile(r"[0-9a-f]{32}")
 # Rasa's built-in intent that starts a new dialogue session (default rule -> action_session_start).
 NEW_SESSION_PAYLOAD = "/session_start"
-FAILURE_MESSAGE = "Sorry, er ging bij mij iets mis. Probeer het zo nog eens. Bij acuut gevaar: bel 112."
 JWT_METHODS = ("HS256", "RS256")
 
 
@@ -84,6 +85,10 @@ def session_id_from(data: Any) -> Optional[str]:
     return requested if isinstance(requested, str) and SESSION_ID.fullmatch(requested) else None
 
 
+class WebOutput(CountingOutput, SocketIOOutput):
+    """Rasa's socket.io output, counting replies (an empty answer gets the apology)."""
+
+
 class WebBlueprint(SocketBlueprint):
     """Rasa's socket.io blueprint that also mounts the page blueprint (its own prefix, /chat)."""
 
@@ -101,7 +106,7 @@ class WebChatInput(SocketIOInput):
 
     @classmethod
     def name(cls) -> Text:
-        return "web"
+        return WEB_CHANNEL
 
     @classmethod
     def from_credentials(cls, credentials: Optional[Dict[Text, Any]]) -> InputChannel:
@@ -182,9 +187,5 @@ class WebChatInput(SocketIOInput):
     async def _dispatch(self, on_new_message: Callable[[UserMessage], Awaitable[Any]], sio: AsyncServer,
                         text: Text, sender: Text, sid: Text) -> None:
         """Hand one message to Rasa; replies go to the sender's room (all their open tabs)."""
-        output = SocketIOOutput(sio, self.bot_message_evt)
-        try:
-            await on_new_message(UserMessage(text, output, sender, input_channel=self.name()))
-        except Exception:  # noqa: BLE001 - the user must never be left without an answer
-            logger.exception("web: message handling failed")
-            await output.send_text_message(sid, FAILURE_MESSAGE)
+        output = WebOutput(sio, self.bot_message_evt)
+        await deliver(UserMessage(text, output, sender, input_channel=self.name()), on_new_message, "web")

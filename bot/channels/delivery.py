@@ -1,0 +1,51 @@
+"""Every message gets an answer, even when the action server is down or Rasa fails.
+
+Why: when the action server cannot be reached, Rasa logs the error, drops that action's events and
+carries on, so the user would get no reply at all: silence in a stressful moment. Rasa calls
+``send_response`` on the output channel once per bot message; ``CountingOutput`` counts those calls and
+``deliver`` apologises when a message produced none. What the user had typed is not lost: the message
+and the form's slots are in the tracker, so the next try carries on where this one stopped.
+"""
+from __future__ import annotations
+
+import logging
+from asyncio import CancelledError
+from typing import Any, Awaitable, Callable, Dict, Text
+
+from rasa.core.channels.channel import OutputChannel, UserMessage
+
+logger = logging.getLogger(__name__)
+
+NO_ANSWER_MESSAGE = (
+    "Sorry, er ging bij mij iets mis. Wat u al had ingevoerd is niet verloren; probeer het over een "
+    "minuut nog eens. Bij acuut gevaar: bel 112. Advies of melding: Veilig Thuis 0800-2000 (gratis, 24/7)."
+)
+
+
+class CountingOutput(OutputChannel):
+    """Mixin for an output channel: counts the bot messages Rasa hands it (``replies``)."""
+
+    replies: int = 0
+
+    async def send_response(self, recipient_id: Text, message: Dict[Text, Any]) -> None:
+        self.replies += 1
+        await super().send_response(recipient_id, message)
+
+
+async def deliver(message: UserMessage, on_new_message: Callable[[UserMessage], Awaitable[Any]],
+                  channel: str) -> None:
+    """Hand the message to Rasa; if that fails or yields no reply, send the apology with the numbers.
+
+    ``message.output_channel`` must be a ``CountingOutput``. Errors are logged without message text.
+    """
+    output = message.output_channel
+    before = output.replies
+    try:
+        await on_new_message(message)
+    except CancelledError:
+        logger.error("%s: message handling timed out", channel)
+    except Exception:  # noqa: BLE001 - the user must never be left without an answer
+        logger.exception("%s: message handling failed", channel)
+    if output.replies == before:
+        logger.warning("%s: no reply was produced; the apology was sent instead", channel)
+        await output.send_text_message(message.sender_id, NO_ANSWER_MESSAGE)

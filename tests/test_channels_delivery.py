@@ -1,0 +1,54 @@
+"""Every channel answers every message: bot/channels/delivery.py with the REST, web and Teams outputs."""
+from __future__ import annotations
+
+from typing import Any, List
+
+import pytest
+from rasa.core.channels.channel import UserMessage
+
+from bot.channels.delivery import NO_ANSWER_MESSAGE, deliver
+from bot.channels.rest import RestOutput
+
+
+async def answers(message: UserMessage) -> None:
+    await message.output_channel.send_response(message.sender_id, {"text": "Stap 1: ..."})
+
+
+async def silent(message: UserMessage) -> None:
+    """What Rasa does when the action server is down: it logs, drops the events and sends nothing."""
+
+
+async def crashes(message: UserMessage) -> None:
+    await message.output_channel.send_response(message.sender_id, {"text": "eerste deel"})
+    raise RuntimeError("boom")
+
+
+async def crashes_before_answering(message: UserMessage) -> None:
+    raise RuntimeError("Sanne zei dat ...")
+
+
+async def run(handler: Any) -> List[str]:
+    output = RestOutput()
+    await deliver(UserMessage("ik maak me zorgen", output, "rest-1", input_channel="rest"), handler, "rest")
+    return [m.get("text") for m in output.messages]
+
+
+async def test_a_normal_answer_is_passed_on_unchanged() -> None:
+    assert await run(answers) == ["Stap 1: ..."]
+
+
+@pytest.mark.parametrize("handler", [silent, crashes_before_answering])
+async def test_no_answer_at_all_becomes_the_apology_with_the_numbers(handler: Any) -> None:
+    replies = await run(handler)
+    assert replies == [NO_ANSWER_MESSAGE]
+    assert "112" in NO_ANSWER_MESSAGE and "0800-2000" in NO_ANSWER_MESSAGE and "niet verloren" in NO_ANSWER_MESSAGE
+
+
+async def test_a_crash_after_a_partial_answer_keeps_what_was_said(caplog: pytest.LogCaptureFixture) -> None:
+    assert await run(crashes) == ["eerste deel"]
+
+
+async def test_the_log_holds_no_message_text(caplog: pytest.LogCaptureFixture) -> None:
+    await run(crashes_before_answering)
+    assert "message handling failed" in caplog.text
+    assert "zorgen" not in caplog.text
