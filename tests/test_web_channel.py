@@ -8,15 +8,21 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import io
 import time
+from datetime import timedelta
 
 import jwt
 import pytest
+from pypdf import PdfReader
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from bot import dossier
+from bot.channels.download import EXPIRED_MESSAGE, download
 from bot.channels.web import WebChatInput, default_origins, parse_origins, session_id_from, token_subject
 from bot.channels.webpage import content_security_policy
+from bot.store.db import repositories
 
 KEY = "unit-test-secret-long-enough-for-hs256-signing"
 
@@ -100,3 +106,33 @@ def test_page_policy_allows_only_this_server_and_the_intranet_to_frame_it() -> N
     csp = content_security_policy(["https://intranet.school.nl"])
     assert "script-src 'self';" in csp and "'unsafe-inline'" not in csp
     assert csp.endswith("frame-ancestors 'self' https://intranet.school.nl")
+
+
+# --- dossier download (GET /chat/dossier/<token>/<pdf|md>) -------------------------------------------
+
+async def test_a_download_link_gives_the_file_to_its_holder_without_caching() -> None:
+    repos = repositories()
+    case = repos.cases.create("web:abc", "national", "Leerling QX7P")
+    token = dossier.download_token(dossier.Grant(case.id, "web:abc", None))
+
+    pdf = await download(None, token, "pdf")
+    assert pdf.status == 200 and pdf.content_type == "application/pdf"
+    assert pdf.headers["Cache-Control"] == "no-store"
+    assert pdf.headers["Content-Disposition"].startswith('attachment; filename="dossier-leerling-qx7p-')
+    assert "Leerling QX7P" in PdfReader(io.BytesIO(pdf.body)).pages[0].extract_text()
+    md = await download(None, token, "md")
+    assert md.status == 200 and md.body.decode().startswith("# Dossieroverzicht meldcode")
+
+
+async def test_a_bad_or_foreign_download_link_is_refused_in_dutch() -> None:
+    repos = repositories()
+    case = repos.cases.create("web:abc", "national", "Leerling QX7P")
+    assert (await download(None, "vervalst", "pdf")).status == 410
+    good = dossier.download_token(dossier.Grant(case.id, "web:abc", None))
+    assert (await download(None, good, "exe")).status == 404
+    stolen = dossier.download_token(dossier.Grant(case.id, "web:someone-else", None))
+    refused = await download(None, stolen, "pdf")
+    assert refused.status == 404 and refused.body.decode() == EXPIRED_MESSAGE
+    repos.cases.close(case.id)
+    repos.purge_closed_cases(timedelta(0))
+    assert (await download(None, good, "pdf")).status == 404  # purged since the link was made

@@ -39,7 +39,8 @@
     notSent: "Niet verstuurd: er is geen verbinding.",
     botPrefix: "Meldwijzer: ",
     userPrefix: "U: ",
-    choices: "Keuzes"
+    choices: "Keuzes",
+    downloads: "Downloads"
   };
 
   var script = document.currentScript;
@@ -183,9 +184,32 @@
       ui.log.querySelectorAll(".mw-choices").forEach(function (group) { group.remove(); });
     }
 
+    /** Download links (dossier export): only relative URLs, resolved against this chat's own server. */
+    function addDownloads(files) {
+      var base = config.server + "/chat/";
+      var list = el("ul", { class: "mw-downloads", "aria-label": TEXT.downloads });
+      files.forEach(function (file) {
+        if (!file || typeof file.title !== "string" || typeof file.url !== "string") { return; }
+        if (/^[a-z][a-z0-9+.-]*:|^\/\//i.test(file.url)) { return; }
+        var href = new URL(file.url, base);
+        if (href.origin !== new URL(base).origin) { return; }
+        list.append(el("li", {}, [el("a", { href: href.href, text: file.title, download: "",
+          class: "mw-download", rel: "noopener noreferrer" })]));
+      });
+      if (!list.childElementCount) { return; }
+      var message = el("div", { class: "mw-msg mw-msg-bot" },
+        [el("span", { class: "mw-sr", text: TEXT.botPrefix }), list]);
+      ui.log.append(message);
+      scrollToEnd();
+    }
+
     function onBotUttered(data) {
       if (!data || typeof data !== "object") { return; }
       setStatus(TEXT.connected);
+      var attachment = data.attachment;
+      if (attachment && attachment.type === "download" && Array.isArray(attachment.files)) {
+        addDownloads(attachment.files);
+      }
       var choices = [].concat(data.quick_replies || [], data.buttons || []);
       if (typeof data.text !== "string" && !choices.length) { return; }
       var message = addMessage("bot", typeof data.text === "string" ? data.text : "");

@@ -2,7 +2,8 @@
 
 Why served by Rasa itself: one process, one port (``make run`` prints http://127.0.0.1:5005/chat), and
 the page's origin is then the socket.io server's own origin, which the channel allows by default.
-Only the fixed files below are served (no directory listing, no path from the URL touches the disk).
+Only the fixed files below are served (no directory listing, no path from the URL touches the disk),
+plus the dossier download, which renders from the store (``download.py``).
 The page gets a strict Content-Security-Policy: scripts and styles only from this server, no inline
 code, connections only back to this server, framing only by the allowed intranet origins.
 """
@@ -14,6 +15,8 @@ from typing import Awaitable, Callable, Dict, Iterable, NamedTuple
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
+
+from bot.channels.download import add_download_route
 
 WEB_DIR = Path(__file__).resolve().parents[2] / "web"
 PAGE_PREFIX = "/chat"
@@ -62,7 +65,8 @@ def serve(body: bytes, asset: Asset, headers: Dict[str, str]) -> Callable[[Reque
 
 
 def page_blueprint(frame_ancestors: Iterable[str]) -> Blueprint:
-    """GET /chat, /chat/widget.js, /chat/widget.css, /chat/vendor/socket.io.min.js.
+    """GET /chat, /chat/widget.js, /chat/widget.css, /chat/vendor/socket.io.min.js, and the dossier
+    download /chat/dossier/<token>/<pdf|md> (``download.py``).
 
     Files are read once here, so a missing web/ directory fails at start-up, not on a teacher's click.
     """
@@ -72,4 +76,5 @@ def page_blueprint(frame_ancestors: Iterable[str]) -> Blueprint:
         body = (WEB_DIR / asset.file).read_bytes()
         page.add_route(serve(body, asset, asset_headers(asset, csp)), f"/{route}", methods=["GET"],
                        name=f"asset_{route.replace('/', '_').replace('.', '_') or 'page'}")
+    add_download_route(page)
     return page
