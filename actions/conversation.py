@@ -9,6 +9,7 @@ from rasa_sdk.events import ActionExecuted, EventType, SessionStarted, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import DANGER_LINE, current_case, guarded, payload, store
+from actions.notes import say_open_followups
 from actions.steps import case_slots
 
 
@@ -38,8 +39,7 @@ class ActionSessionStart(Action):
         if case is not None:
             due = repos.followups.open_for(tracker.sender_id, date.today())
             if due:
-                lines = [f"- {f.due_on:%d-%m-%Y}: {f.description}" for f in due]
-                dispatcher.utter_message(text="Welkom terug. Openstaande afspraken:\n" + "\n".join(lines))
+                say_open_followups(dispatcher, due, "Welkom terug. Openstaande afspraken:")
         return events
 
 

@@ -10,7 +10,7 @@ kept, after the situation's own reply. Nothing of the meldcode is decided here.
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any, Dict, List, Optional, Text, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Text, Tuple
 
 from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import EventType, SlotSet
@@ -18,15 +18,14 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.common import current_case, guarded, latest_intent, organisation, payload, store
-from actions.steps import SITUATION_INTENTS, ActionSituation, CaseAction, say_no_case
-from bot import weighing
-from bot.export import CaseHeader, Decision, WeighingAnswer, WeighingTrace, export_markdown
-from bot.knowledge import knowledge
+from actions.steps import ACUTE_DANGER, SITUATION_INTENTS, ActionSituation, CaseAction, say_no_case
+from bot import dossier
+from bot.channels import WEB_CHANNEL
+from bot.export import render_markdown
 from bot.notes import (AMSTERDAM, DATETIME, FUTURE, NOTE_KINDS, OK, YES_NO, NoteField, describe_when, is_skip,
-                       missing_fields, moment_of, note_kind, occurred_at, parse_when, parse_yes_no, summary)
+                       missing_fields, note_kind, occurred_at, parse_when, parse_yes_no, summary)
 from bot.privacy import describe_replacements, mask_names
-from bot.profiles import render
-from bot.store.repositories import CaseRecord
+from bot.store.repositories import AccessDenied, CaseRecord, FollowUpRecord, NotFound
 
 NOTE_SLOTS = ("note_kind", "note_fields", "note_answer", "note_confirmed")
 YES_BUTTONS = [{"title": "Ja", "payload": payload("affirm")}, {"title": "Nee", "payload": payload("deny")}]
@@ -74,10 +73,13 @@ class ValidateNoteForm(FormValidationAction):
     async def validate_note_answer(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                                    domain: DomainDict) -> Dict[Text, Any]:
         """File the answer. When the NLU heard a special situation in it, its reply (112 first) comes
-        before anything else: the danger route is never skipped, and the teacher's text is not lost."""
-        if latest_intent(tracker) in SITUATION_INTENTS:
-            await ActionSituation().run(dispatcher, tracker, domain)
+        before anything else: the danger route is never skipped, and the teacher's text is not lost.
+        Only acute danger counts in an answer that names people by role ("een collega" is not a
+        suspicion against staff)."""
         field = next_field(tracker)
+        intent = latest_intent(tracker)
+        if intent == ACUTE_DANGER or (intent in SITUATION_INTENTS and not (field and field.roles)):
+            await ActionSituation().run(dispatcher, tracker, domain)
         if field is None or not isinstance(value, str):
             return {"note_answer": None}
         parsed = self.parse(field, value, dispatcher, tracker)
@@ -217,34 +219,6 @@ class ActionStopNote(Action):
 # --- showing and exporting ---------------------------------------------------------------------
 
 
-def weighing_trace(case: CaseRecord) -> WeighingTrace:
-    """The recorded weighing in the organisation's words, with the decisions of the last run."""
-    org = organisation()
-    records = store().weighing.trace(case.id)
-    labels = weighing.answer_labels()
-    answers = tuple(WeighingAnswer(weighing.question(r.question, org).text, labels.get(r.answer, r.answer),
-                                   r.created_at, None) for r in records)
-    runs = weighing.split_runs([(r.question, r.answer) for r in records])
-    result = weighing.outcome(weighing.WeighingState(answers=runs[-1]), org) if runs else None
-    if result is None:
-        return WeighingTrace(answers=answers)
-    decisions = knowledge().one(weighing.SECTION).decisions
-    decided_at = records[-1].created_at
-    return WeighingTrace(answers=answers, decisions=(
-        Decision(render(decisions.melding.text, org), result.decision_melding, decided_at),
-        Decision(render(decisions.help.text, org), result.decision_help, decided_at),
-    ))
-
-
-def dossier_markdown(tracker: Tracker, case: CaseRecord) -> str:
-    repos = store()
-    notes = repos.notes.list(case.id, tracker.sender_id, tracker.get_slot("role"))
-    # The store lists open follow-ups per user only; those of this case are what the dossier shows.
-    followups = [f for f in repos.followups.open_for(tracker.sender_id, date.today()) if f.case_id == case.id]
-    header = CaseHeader(case.pseudonym, step=f"stap {case.step}", opened_at=case.created_at)
-    return export_markdown(header, notes, weighing_trace(case), followups, organisation())
-
-
 class ActionShowDossier(CaseAction):
     """'Toon mijn dossier': the timeline of the notes, short."""
 
@@ -253,28 +227,104 @@ class ActionShowDossier(CaseAction):
 
     def on_case(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any],
                 case: CaseRecord) -> List[EventType]:
-        notes = store().notes.list(case.id, tracker.sender_id, tracker.get_slot("role"))
-        if not notes:
+        repos, role = store(), tracker.get_slot("role")
+        notes = repos.notes.list(case.id, tracker.sender_id, role)
+        entries = dossier.timeline(notes, repos.weighing.trace(case.id), organisation())
+        if not entries:
             dispatcher.utter_message(text=f"Het dossier van {case.pseudonym} heeft nog geen aantekeningen.",
                                      buttons=[{"title": "Signaal vastleggen",
                                                "payload": payload("record_note", note_kind="signaal")}])
             return []
-        lines = [f"Dossier van {case.pseudonym}, {len(notes)} aantekening(en):"]
-        lines += [f"- {describe_when(moment_of(n.fields, n.moment))}: {note_kind(n.kind).label}" for n in notes]
+        lines = [f"Dossier van {case.pseudonym}, {len(notes)} aantekening(en):"] + [f"- {e}" for e in entries]
+        open_ = [f for f in repos.followups.for_case(case.id, tracker.sender_id, role) if f.done_at is None]
+        if open_:
+            lines += ["Openstaande afspraken:"] + [followup_line(f, date.today()) for f in open_]
         dispatcher.utter_message(text="\n".join(lines),
-                                 buttons=[{"title": "Exporteer mijn dossier", "payload": payload("export_dossier")}])
+                                 buttons=[{"title": "Exporteer mijn dossier", "payload": payload("export_dossier")}]
+                                 + followup_buttons(open_))
         return []
 
 
 class ActionExportDossier(CaseAction):
-    """'Exporteer mijn dossier': the whole overview as text, to file in the leerlingdossier."""
+    """'Exporteer mijn dossier': the overview to file in the leerlingdossier. The web widget gets download
+    links (PDF and Markdown, valid for a short time); channels without downloads get the text itself."""
 
     def name(self) -> Text:
         return "action_export_dossier"
 
     def on_case(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any],
                 case: CaseRecord) -> List[EventType]:
-        dispatcher.utter_message(text=dossier_markdown(tracker, case))
+        grant = dossier.Grant(case.id, tracker.sender_id, tracker.get_slot("role"))
+        if tracker.get_latest_input_channel() == WEB_CHANNEL:
+            links = dossier.download_links(dossier.download_token(grant))
+            dispatcher.utter_message(
+                text=f"Het dossieroverzicht van {case.pseudonym} staat klaar. De links werken "
+                     f"{dossier.DOWNLOAD_MINUTES} minuten; vraag daarna gewoon opnieuw.")
+            dispatcher.utter_message(attachment={"type": "download", "files": links})
+        else:
+            _, overview = dossier.load(store(), grant.case_id, grant.viewer_id, grant.viewer_role, organisation())
+            dispatcher.utter_message(text=render_markdown(overview))
         dispatcher.utter_message(text="Neem dit overzicht op in het leerlingdossier van uw school. "
                                       "Het bevat alleen het pseudoniem, geen namen.")
+        return []
+
+
+# --- follow-ups ------------------------------------------------------------------------------------
+
+MAX_FOLLOWUP_BUTTONS = 4
+
+
+def followup_line(followup: FollowUpRecord, today: date) -> str:
+    """'- vandaag: ...', '- 27-11-2026 (verlopen): ...': the date first, as in a diary."""
+    if followup.due_on == today:
+        when = "vandaag"
+    else:
+        when = f"{followup.due_on:%d-%m-%Y}" + (" (verlopen)" if followup.due_on < today else "")
+    return f"- {when}: {followup.description}"
+
+
+def followup_buttons(followups: Sequence[FollowUpRecord]) -> List[Dict[str, str]]:
+    """One 'Gedaan' button per follow-up (the first few, due first), to tick it off with one click."""
+    return [{"title": f"Gedaan: afspraak van {f.due_on:%d-%m}",
+             "payload": payload("complete_followup", followup_id=str(f.id))}
+            for f in followups[:MAX_FOLLOWUP_BUTTONS]]
+
+
+def say_open_followups(dispatcher: CollectingDispatcher, followups: Sequence[FollowUpRecord], intro: str) -> None:
+    today = date.today()
+    dispatcher.utter_message(text="\n".join([intro] + [followup_line(f, today) for f in followups]),
+                             buttons=followup_buttons(followups))
+
+
+class ActionCompleteFollowUp(Action):
+    """'Die afspraak is gedaan': tick off the follow-up the button names, or ask which one.
+
+    Ticking off is not the record of what came of it; that is a vervolg note, offered right away.
+    """
+
+    def name(self) -> Text:
+        return "action_complete_followup"
+
+    @guarded
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
+        repos = store()
+        chosen = next(tracker.get_latest_entity_values("followup_id"), None)
+        if chosen is None or not str(chosen).isdigit():
+            open_ = repos.followups.open_for(tracker.sender_id, date.today())
+            if not open_:
+                dispatcher.utter_message(text="U heeft geen openstaande afspraken.",
+                                         buttons=[{"title": "Wat moet ik nu doen?", "payload": payload("ask_next_step")}])
+            else:
+                say_open_followups(dispatcher, open_, "Welke afspraak is gedaan?")
+            return []
+        try:
+            done = repos.followups.complete(int(chosen), tracker.sender_id, tracker.get_slot("role"))
+        except (AccessDenied, NotFound):
+            dispatcher.utter_message(text="Die afspraak kan ik niet (meer) vinden. Er is niets veranderd.")
+            return []
+        dispatcher.utter_message(
+            text=f"Afgevinkt: {done.description}\nLeg vast wat eruit kwam, dan staat het in het dossier.",
+            buttons=[{"title": "Vervolg vastleggen", "payload": payload("record_note", note_kind="vervolg")},
+                     {"title": "Wat moet ik nu doen?", "payload": payload("ask_next_step")}],
+        )
         return []

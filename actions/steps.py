@@ -264,7 +264,8 @@ def faq_key(tracker: Tracker) -> Optional[str]:
     return key if key in steps.faq_ids() else None
 
 
-SITUATION_INTENTS = frozenset({"acute_danger", "honour_based", "staff_suspect", "pupil_violence"})
+ACUTE_DANGER = "acute_danger"
+SITUATION_INTENTS = frozenset({ACUTE_DANGER, "honour_based", "staff_suspect", "pupil_violence"})
 
 
 class ActionSituation(Action):
@@ -276,7 +277,7 @@ class ActionSituation(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
         # Deliberately not @guarded with a generic apology: even on a failure the danger numbers go first.
         intent = latest_intent(tracker)
-        situation_id = intent if intent in SITUATION_INTENTS else "acute_danger"
+        situation_id = intent if intent in SITUATION_INTENTS else ACUTE_DANGER
         try:
             reply = steps.situation(situation_id, organisation())
             text = "\n".join([*reply.lines, sources_line(reply.sources)])

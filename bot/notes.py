@@ -39,6 +39,8 @@ class NoteField:
     ``required_if`` names an earlier field: this field is only asked when that one has a non-empty
     answer (the consent question only when a third party is named as source).
     ``factual`` marks fields that must be facts: the summary separates hypotheses out of them.
+    ``roles`` marks fields answered with people's roles ("een collega", "de gymdocent"): such an answer
+    names who was there, it does not report a suspicion, so the dialogue does not read it as one.
     """
 
     name: str
@@ -48,6 +50,7 @@ class NoteField:
     required: bool = True
     required_if: Optional[str] = None
     factual: bool = False
+    roles: bool = False
 
 
 @dataclass(frozen=True)
@@ -92,7 +95,8 @@ NOTE_KINDS: Dict[str, NoteKind] = {
                 NoteField("situatie", "Situatie", "In welke situatie was dit? Bijvoorbeeld tijdens de gymles of bij het brengen.",
                           factual=True),
                 NoteField("aanwezigen", "Aanwezig",
-                          "Wie waren er nog meer bij? Noem rollen, geen namen (bijvoorbeeld 'een collega')."),
+                          "Wie waren er nog meer bij? Noem rollen, geen namen (bijvoorbeeld 'een collega').",
+                          roles=True),
                 NoteField("waarnemingen", "Waarnemingen",
                           "Wat heeft u gezien of gehoord? Beschrijf alleen feiten.", factual=True),
                 NoteField("hypothese", "Hypothese of veronderstelling",
@@ -100,7 +104,8 @@ NOTE_KINDS: Dict[str, NoteKind] = {
                           "Typ 'nee' als u die niet heeft.", required=False),
                 NoteField("bron", "Bron (informatie van derden)",
                           "Komt een deel van deze informatie van iemand anders? Noem dan de rol, bijvoorbeeld "
-                          "'de buurvrouw'. Typ 'nee' als u alles zelf heeft waargenomen.", required=False),
+                          "'de buurvrouw'. Typ 'nee' als u alles zelf heeft waargenomen.", required=False,
+                          roles=True),
                 NoteField("toestemming_bron", "Toestemming van de bron om vast te leggen",
                           "Heeft deze persoon toestemming gegeven om de informatie in het dossier vast te leggen?",
                           type=YES_NO, required=False, required_if="bron"),
@@ -116,7 +121,7 @@ NOTE_KINDS: Dict[str, NoteKind] = {
                 _moment("Wanneer was het overleg?"),
                 NoteField("met_wie", "Met wie",
                           "Met wie heeft u overlegd? Noem de functie of organisatie, bijvoorbeeld de intern "
-                          "begeleider of Veilig Thuis."),
+                          "begeleider of Veilig Thuis.", roles=True),
                 NoteField("anoniem", "Leerling anoniem besproken", "Heeft u de leerling anoniem besproken?",
                           type=YES_NO),
                 NoteField("advies", "Advies", "Welk advies kreeg u?"),
@@ -135,7 +140,7 @@ NOTE_KINDS: Dict[str, NoteKind] = {
                 _moment("Wanneer was het gesprek?"),
                 NoteField("met_wie", "Met wie",
                           "Met wie heeft u gesproken, en wie waren er verder bij? Noem rollen, bijvoorbeeld "
-                          "'moeder en de intern begeleider'."),
+                          "'moeder en de intern begeleider'.", roles=True),
                 NoteField("doel", "Doel van het gesprek", "Welk doel van het gesprek heeft u uitgelegd?"),
                 NoteField("feiten", "Gedeelde feiten", "Welke feiten en waarnemingen heeft u besproken?",
                           factual=True),
@@ -155,7 +160,7 @@ NOTE_KINDS: Dict[str, NoteKind] = {
                 _moment("Wanneer is de weging gemaakt?"),
                 NoteField("betrokkenen", "Gewogen door",
                           "Wie hebben samen gewogen? Noem functies, bijvoorbeeld 'intern begeleider en "
-                          "aandachtsfunctionaris'."),
+                          "aandachtsfunctionaris'.", roles=True),
                 NoteField("veilig_thuis_geraadpleegd", "Veilig Thuis geraadpleegd",
                           "Is Veilig Thuis bij de weging geraadpleegd?", type=YES_NO),
                 NoteField("besluit", "Besluit en toelichting",
@@ -170,7 +175,7 @@ NOTE_KINDS: Dict[str, NoteKind] = {
             contact_field="door_wie",
             fields=(
                 _moment("Wanneer is de melding gedaan?"),
-                NoteField("door_wie", "Gemeld door", "Wie heeft de melding gedaan? Noem de functie."),
+                NoteField("door_wie", "Gemeld door", "Wie heeft de melding gedaan? Noem de functie.", roles=True),
                 NoteField("besproken_met_ouder", "Vooraf besproken met ouder",
                           "Is de melding vooraf met de ouder besproken?", type=YES_NO),
                 NoteField("kenmerk", "Kenmerk Veilig Thuis",

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
@@ -10,8 +10,9 @@ import pytest
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.notes import (ActionAskNoteAnswer, ActionAskNoteConfirmed, ActionExportDossier, ActionSaveNote,
-                           ActionShowDossier, ValidateNoteForm)
+from actions.notes import (ActionAskNoteAnswer, ActionAskNoteConfirmed, ActionCompleteFollowUp, ActionExportDossier,
+                           ActionSaveNote, ActionShowDossier, ValidateNoteForm)
+from bot import dossier
 from bot.notes import AMSTERDAM
 from bot.store.db import repositories
 
@@ -176,3 +177,83 @@ async def test_an_answer_heard_as_acute_danger_gets_112_first_and_is_kept(case, 
                                    note_tracker(case.id, answer, intent="acute_danger", values=values), domain)
     assert "112" in dispatcher.messages[0]["text"]
     assert slot(events, "note_fields")["values"]["waarnemingen"] == answer
+
+
+def channel_tracker(case_id: str, channel: str, intent: str = "export_dossier",
+                    entities: Optional[List[Dict[str, Any]]] = None) -> Tracker:
+    """A tracker outside any form whose last message came in over ``channel``."""
+    data = note_tracker(case_id).current_state()
+    parse = {"intent": {"name": intent, "confidence": 1.0}, "entities": entities or []}
+    data.update(active_loop={}, latest_message={"text": "", **parse},
+                events=[{"event": "user", "text": "", "parse_data": parse, "input_channel": channel}])
+    return Tracker.from_dict(data)
+
+
+async def test_the_web_channel_gets_download_links_that_open_this_case_for_this_user(store, case, domain) -> None:
+    store.notes.add(case.id, "signaal", SENDER, "teacher", SIGNAL, None)
+    dispatcher, _ = await run(ActionExportDossier(), channel_tracker(case.id, "web"), domain)
+    attachment = next(m["attachment"] for m in dispatcher.messages if m.get("attachment"))
+    assert attachment["type"] == "download"
+    urls = [f["url"] for f in attachment["files"]]
+    assert [u.rsplit("/", 1)[1] for u in urls] == ["pdf", "md"]
+    token = urls[0].split("/")[1]
+    assert dossier.read_download_token(token) == dossier.Grant(case.id, SENDER, "teacher")
+    assert "# Dossieroverzicht" not in texts(dispatcher)  # the file, not a wall of text
+    assert "15 minuten" in texts(dispatcher)
+
+
+async def test_other_channels_get_the_text(store, case, domain) -> None:
+    dispatcher, _ = await run(ActionExportDossier(), channel_tracker(case.id, "msteams"), domain)
+    assert texts(dispatcher).startswith("# Dossieroverzicht meldcode")
+    assert not any(m.get("attachment") for m in dispatcher.messages)
+
+
+async def test_a_follow_up_is_ticked_off_by_its_button_and_then_shows_as_done(store, case, domain) -> None:
+    followup = store.followups.add(case.id, "vt_feedback", date.today(), "Veilig Thuis laat binnen 5 werkdagen ...")
+    button = [{"entity": "followup_id", "value": str(followup.id)}]
+    dispatcher, _ = await run(ActionCompleteFollowUp(), channel_tracker(case.id, "rest", "complete_followup", button),
+                              domain)
+    assert texts(dispatcher).startswith("Afgevinkt: Veilig Thuis laat")
+    assert '/record_note{"note_kind": "vervolg"}' in [b["payload"] for b in dispatcher.messages[0]["buttons"]]
+    assert store.followups.open_for(SENDER, date.today()) == []
+    done = store.followups.for_case(case.id, SENDER, "teacher")
+    assert done[0].done_at is not None
+
+
+async def test_typed_completion_asks_which_follow_up_and_foreign_ids_change_nothing(store, case, domain) -> None:
+    mine = store.followups.add(case.id, "vt_feedback", date.today(), "terugkoppeling Veilig Thuis")
+    other_case = store.cases.create("someone-else", "onzewijs", "Leerling ZZ")
+    foreign = store.followups.add(other_case.id, "vt_feedback", date.today(), "niet van u")
+
+    dispatcher, _ = await run(ActionCompleteFollowUp(), channel_tracker(case.id, "rest", "complete_followup"), domain)
+    assert texts(dispatcher).startswith("Welke afspraak is gedaan?")
+    assert [b["payload"] for b in dispatcher.messages[0]["buttons"]] == \
+        [f'/complete_followup{{"followup_id": "{mine.id}"}}']
+
+    button = [{"entity": "followup_id", "value": str(foreign.id)}]
+    dispatcher, _ = await run(ActionCompleteFollowUp(), channel_tracker(case.id, "rest", "complete_followup", button),
+                              domain)
+    assert "niet (meer) vinden" in texts(dispatcher)
+    assert store.followups.for_case(other_case.id, "someone-else", None)[0].done_at is None
+
+
+async def test_the_dossier_view_lists_open_follow_ups_with_their_buttons(store, case, domain) -> None:
+    store.notes.add(case.id, "signaal", SENDER, "teacher", SIGNAL, None)
+    store.followups.add(case.id, "vt_feedback", date.today(), "terugkoppeling Veilig Thuis")
+    dispatcher, _ = await run(ActionShowDossier(), note_tracker(case.id), domain)
+    assert "Openstaande afspraken:\n- vandaag: terugkoppeling Veilig Thuis" in texts(dispatcher)
+    assert any(b["payload"].startswith("/complete_followup") for b in dispatcher.messages[0]["buttons"])
+
+
+async def test_a_role_heard_as_staff_suspicion_is_just_filed_but_acute_danger_still_comes_first(case, domain) -> None:
+    values = {k: v for k, v in SIGNAL.items() if k in ("moment", "plaats", "situatie")}
+    dispatcher, events = await run(ValidateNoteForm(),
+                                   note_tracker(case.id, "een collega", intent="staff_suspect", values=values), domain)
+    assert dispatcher.messages == []
+    assert slot(events, "note_fields")["values"]["aanwezigen"] == "een collega"
+
+    dispatcher, events = await run(ValidateNoteForm(),
+                                   note_tracker(case.id, "vader met een mes bij het hek", intent="acute_danger",
+                                                values=values), domain)
+    assert "112" in dispatcher.messages[0]["text"]
+    assert slot(events, "note_fields")["values"]["aanwezigen"] == "vader met een mes bij het hek"

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any, Dict, List
 
@@ -135,6 +136,17 @@ async def test_session_start_restores_role_and_case_from_the_store(store, domain
     slots = {e["name"]: e["value"] for e in events if e["event"] == "slot"}
     assert slots["role"] == "ib" and slots["case_id"] == case.id and slots["case_step"] == 1
     assert events[0]["event"] == "session_started" and events[-1]["name"] == "action_listen"
+
+
+async def test_session_start_lists_open_follow_ups_with_a_button_to_tick_each_off(store, domain) -> None:
+    case = store.cases.create("fixture-teacher", "symbio", "Leerling TEST")
+    overdue = store.followups.add(case.id, "vt_feedback", date.today() - timedelta(days=2), "Veilig Thuis laat ...")
+    dispatcher, _ = await run(ActionSessionStart(), tracker("tracker_progress_consulted"), domain)
+    message = dispatcher.messages[0]
+    assert message["text"].startswith("Welkom terug. Openstaande afspraken:")
+    assert "(verlopen): Veilig Thuis laat ..." in message["text"]
+    assert message["buttons"] == [{"title": f"Gedaan: afspraak van {overdue.due_on:%d-%m}",
+                                   "payload": f'/complete_followup{{"followup_id": "{overdue.id}"}}'}]
 
 
 async def test_fallback_always_offers_options(store, domain) -> None:
