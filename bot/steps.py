@@ -133,7 +133,8 @@ class Situation(Model):
     call: List[Call] = []
     first: Statement
     reply: List[Statement]
-    danger_terms: List[str] = []
+    danger_terms: List[str] = []  # acute_danger only: always win, whatever the classifier said
+    signal_terms: List[str] = []  # other situations: route here when the classifier is unsure
 
     @validator("first")
     def _names_every_number(cls, value: Statement, values: Dict) -> Statement:
@@ -154,6 +155,8 @@ class SituationsKnowledge(Model):
             raise ValueError(f"situation ids must be unique and include {list(REQUIRED_SITUATIONS)}")
         if not next(s for s in value if s.id == "acute_danger").danger_terms:
             raise ValueError("acute_danger needs danger_terms (the safety net must never miss it)")
+        if any(s.danger_terms for s in value if s.id != "acute_danger"):
+            raise ValueError("only acute_danger has danger_terms; other situations use signal_terms")
         return value
 
 
@@ -378,6 +381,11 @@ def danger_terms(kb: Optional[KnowledgeBase] = None) -> Tuple[str, ...]:
     """Words that signal acute danger; the safety-net NLU component must never miss these."""
     acute = next(s for s in _situations(kb).situations if s.id == "acute_danger")
     return tuple(acute.danger_terms)
+
+
+def signal_terms(kb: Optional[KnowledgeBase] = None) -> Dict[str, Tuple[str, ...]]:
+    """Per special situation (not acute danger), words that point to it when the classifier is unsure."""
+    return {s.id: tuple(s.signal_terms) for s in _situations(kb).situations if s.signal_terms}
 
 
 def milestone_label(milestone: str, kb: Optional[KnowledgeBase] = None) -> str:

@@ -9,7 +9,7 @@ from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
 from bot.nlu.safety import AcuteDangerGuard, compile_terms, find_danger, normalise
-from bot.steps import danger_terms
+from bot.steps import danger_terms, signal_terms
 
 MODEL = Path(__file__).resolve().parents[1] / "models" / "meldwijzer.tar.gz"
 
@@ -49,6 +49,18 @@ def test_guard_overrules_a_wrong_prediction_but_not_other_urgent_routes() -> Non
     assert wrong.get("safety_net")["overruled"] == "progress_pupil_talk"
     assert urgent.get(INTENT)[INTENT_NAME_KEY] == "honour_based"
     assert calm.get(INTENT)[INTENT_NAME_KEY] == "progress_parents_talk"
+
+
+def test_signal_terms_decide_only_when_the_classifier_is_unsure() -> None:
+    guard = AcuteDangerGuard(compile_terms(["bloedt"]), [("honour_based", compile_terms(signal_terms()["honour_based"]))])
+    unsure = _message("ze moet deze zomer trouwen met een neef", "nlu_fallback")
+    sure = _message("wat zegt de meldcode over meisjesbesnijdenis?", "faq")
+    acute = _message("ze bloedt en ze moet trouwen", "nlu_fallback")
+    guard.process([unsure, sure, acute])
+    assert unsure.get(INTENT)[INTENT_NAME_KEY] == "honour_based"
+    assert unsure.get("safety_net") == {"term": "trouwen", "overruled": "nlu_fallback"}
+    assert sure.get(INTENT)[INTENT_NAME_KEY] == "faq"
+    assert acute.get(INTENT)[INTENT_NAME_KEY] == "acute_danger"  # danger terms come first
 
 
 @pytest.fixture(scope="module")
