@@ -96,6 +96,7 @@ def test_an_expired_forged_or_foreign_token_grants_nothing(case: CaseRecord, mon
     assert dossier.read_download_token(token) is None
     monkeypatch.undo()
     assert dossier.read_download_token(token[:-4] + "AAAA") is None
+    assert dossier.read_download_token(token + "x") is None  # base64 would silently ignore the extra text
     assert dossier.read_download_token("niet-een-token") is None
     assert dossier.read_download_token("ö") is None
     # Sealed with this key but for another purpose: refused.

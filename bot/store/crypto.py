@@ -15,6 +15,7 @@ from __future__ import annotations
 import errno
 import json
 import os
+import re
 import stat
 from functools import lru_cache
 from pathlib import Path
@@ -29,6 +30,7 @@ DEFAULT_KEY_FILE = REPO_ROOT / "var" / "secret.key"
 ENV_KEY = "MELDWIJZER_SECRET_KEY"
 ENV_KEY_FILE = "MELDWIJZER_KEY_FILE"
 ENV_REQUIRE_KEY = "MELDWIJZER_REQUIRE_KEY"
+_TOKEN = re.compile(r"[A-Za-z0-9_-]+={0,2}")  # url-safe base64, as Fernet writes it
 
 
 class EncryptionKeyError(RuntimeError):
@@ -130,6 +132,8 @@ def seal(claims: Dict[str, Any]) -> str:
 def unseal(token: str, max_age_seconds: int) -> Optional[Dict[str, Any]]:
     """The claims of a token from ``seal`` not older than ``max_age_seconds``; None when it is forged,
     damaged, expired or from another key. Unlike stored data, a bad token is the visitor's problem."""
+    if not _TOKEN.fullmatch(token) or len(token) % 4:
+        return None  # base64 decoding would ignore trailing characters; a token must be exactly ours
     try:
         claims = json.loads(cipher().decrypt(token.encode("ascii"), ttl=max_age_seconds))
     except (InvalidToken, UnicodeEncodeError, ValueError):
