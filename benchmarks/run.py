@@ -4,6 +4,8 @@
    This is the evidence for the channels' 2,000-character cap (DIET's attention grows quadratically).
 2. Safety-net overhead: the AcuteDangerGuard alone, against the full NLU parse of the same message.
 3. Case store: a progress update on SQLite, against a bare read of the same case.
+4. Dossier export of a case with 30 notes: the PDF (what a web download renders per click) and the
+   whole download path (store read as the viewer + PDF), against the Markdown text of the same case.
 
 Run with ``make bench``.
 """
@@ -16,7 +18,10 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Awaitable, Callable, List
+from typing import TYPE_CHECKING, Awaitable, Callable, List
+
+if TYPE_CHECKING:
+    from bot.store.repositories import Repositories
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -91,6 +96,30 @@ def bench_store() -> None:
         print("\nCase store on SQLite (baseline: reading the open case)")
         print(row("read open case (baseline)", reads, statistics.median(reads)))
         print(row("update progress (write + commit)", writes, statistics.median(reads)))
+        bench_dossier(repos, case.id)
+
+
+def bench_dossier(repos: "Repositories", case_id: str) -> None:
+    from datetime import datetime, timedelta, timezone
+
+    from bot import dossier
+
+    start = datetime(2026, 9, 1, 8, 30, tzinfo=timezone.utc)
+    for n in range(30):
+        repos.notes.add(case_id, "signaal", "bench-user", "teacher", {
+            "moment": (start + timedelta(days=n)).isoformat(), "plaats": "klas", "situatie": "bij binnenkomst",
+            "aanwezigen": "een collega", "waarnemingen": LONG_UNIT * 3, "hypothese": "", "bron": ""}, None)
+    grant = dossier.Grant(case_id, "bench-user", "teacher")
+    case, overview = dossier.load(repos, case_id, grant.viewer_id, grant.viewer_role)
+    now = datetime.now(timezone.utc)
+    markdown = timed(lambda: dossier.to_file(overview, case.pseudonym, dossier.MARKDOWN, now), 20)
+    pdf = timed(lambda: dossier.to_file(overview, case.pseudonym, dossier.PDF, now), 20)
+    download = timed(lambda: dossier.export_file(repos, grant, dossier.PDF), 20)
+    base = statistics.median(markdown)
+    print("\nDossier export, 30 notes (baseline: rendering the Markdown text)")
+    print(row("Markdown text (baseline)", markdown, base))
+    print(row("PDF", pdf, base))
+    print(row("web download (store read + PDF)", download, base))
 
 
 def main() -> None:

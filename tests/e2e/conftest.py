@@ -65,11 +65,17 @@ class Servers:
         return subprocess.Popen(args, cwd=REPO, env=env, stdout=handle, stderr=subprocess.STDOUT,
                                 start_new_session=True)
 
+    def _env(self) -> Dict[str, str]:
+        return {**os.environ, **self.env, "RASA_PORT": str(self.rasa_port),
+                "ACTIONS_PORT": str(self.actions_port), "SANIC_HOST": "127.0.0.1"}
+
+    def _spawn_actions(self) -> subprocess.Popen:
+        return self._spawn([str(VENV_BIN / "rasa"), "run", "actions", "--port", str(self.actions_port),
+                            "--actions", "actions"], "actions.log", self._env())
+
     def start(self) -> None:
-        env = {**os.environ, **self.env, "RASA_PORT": str(self.rasa_port),
-               "ACTIONS_PORT": str(self.actions_port), "SANIC_HOST": "127.0.0.1"}
-        actions = self._spawn([str(VENV_BIN / "rasa"), "run", "actions", "--port", str(self.actions_port),
-                               "--actions", "actions"], "actions.log", env)
+        env = self._env()
+        actions = self._spawn_actions()
         rasa = self._spawn([str(VENV_BIN / "rasa"), "run", "--model", str(MODEL), "--endpoints", "endpoints.yml",
                             "--credentials", "credentials.yml", "--interface", "127.0.0.1",
                             "--port", str(self.rasa_port)], "rasa.log", env)
@@ -98,6 +104,11 @@ class Servers:
         """Kill only the action server, hard (as a crash would)."""
         os.killpg(self.procs[0].pid, signal.SIGKILL)
         self.procs[0].wait()
+
+    def start_actions(self) -> None:
+        """Bring a killed action server back on the same port; the Rasa server keeps running."""
+        self.procs[0] = self._spawn_actions()
+        wait_for(f"http://127.0.0.1:{self.actions_port}/health", self.procs[0], self.workdir / "actions.log")
 
     def send(self, sender: str, message: str, token: Optional[str] = None, expect: int = 200) -> List[dict]:
         headers = {"Authorization": f"Bearer {token}"} if token else {}

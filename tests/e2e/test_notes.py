@@ -1,9 +1,13 @@
 """Dossier notes over real HTTP: a signal recorded field by field (a name masked, an unclear date asked
-again), confirmed, read back and exported with the pseudonym only."""
+again), confirmed, read back and exported with the pseudonym only; every kind of note; and nothing lost
+when the action server dies around the moment the teacher confirms."""
 from __future__ import annotations
+
+from typing import List
 
 import pytest
 
+from bot.notes import NOTE_KINDS
 from tests.e2e.conftest import Servers, button_payloads, texts
 
 pytestmark = pytest.mark.e2e
@@ -48,3 +52,96 @@ def test_stopping_a_note_stores_nothing(servers: Servers) -> None:
     servers.send(sender, "vanochtend")
     assert "niets opgeslagen" in texts(servers.send(sender, "/stop_note"))
     assert "nog geen aantekeningen" in texts(servers.send(sender, "toon mijn dossier"))
+
+
+# What a teacher would answer to each question, by the start of the question (bot/notes.py prompts).
+ANSWERS = {
+    "Wanneer": "gisteren om tien uur",
+    "Waar was dit": "in de klas",
+    "In welke situatie": "tijdens de rekenles",
+    "Wie waren er nog meer bij": "een onderwijsassistent",
+    "Wat heeft u gezien": "Een blauwe plek op zijn arm; hij trok snel zijn mouw omlaag.",
+    "Met wie heeft u overlegd": "met de intern begeleider",
+    "Welk advies": "een gesprek met moeder voeren",
+    "Met wie heeft u gesproken": "moeder en de intern begeleider",
+    "Welk doel": "onze zorgen delen en samen kijken wat nodig is",
+    "Welke feiten": "de blauwe plekken van vorige week",
+    "Hoe reageerde": "moeder schrok en vertelde over spanningen thuis",
+    "Welke afspraken zijn gemaakt": "moeder neemt contact op met het wijkteam",
+    "Wie hebben samen gewogen": "intern begeleider en aandachtsfunctionaris",
+    "Wat is besloten": "hulp organiseren via het wijkteam, omdat moeder meewerkt",
+    "Wie heeft de melding gedaan": "de aandachtsfunctionaris",
+    "Wat is met Veilig Thuis afgesproken": "de school blijft de leerling volgen en belt na een week",
+    "Hoe gaat het nu": "hij is rustiger in de klas en eet weer mee",
+}
+
+
+def answer_for(replies: List[dict]) -> str:
+    """The reply to the last question: a typed answer, else Ja for a yes/no question, else 'geen'."""
+    question = next(r["text"] for r in reversed(replies) if r.get("text"))
+    for start, answer in ANSWERS.items():
+        if start in question:
+            return answer
+    payloads = button_payloads(replies)
+    if "/affirm" in payloads:
+        return "/affirm"
+    assert "/deny" in payloads, f"no answer known for: {question}"
+    return "/deny"
+
+
+def record_to_summary(servers: Servers, sender: str, kind: str) -> List[dict]:
+    """Start a note of ``kind`` by its button and answer every question until the summary is shown."""
+    replies = servers.send(sender, "ik wil iets vastleggen in het dossier")
+    button = next(p for p in button_payloads(replies) if f'"{kind}"' in p)
+    replies = servers.send(sender, button)
+    for _ in range(12):
+        if "Klopt dit?" in texts(replies):
+            return replies
+        replies = servers.send(sender, answer_for(replies))
+    raise AssertionError(f"no summary for {kind}: {texts(replies)}")
+
+
+def open_case(servers: Servers, sender: str) -> None:
+    servers.send(sender, "ik maak me zorgen over een leerling")
+    servers.send(sender, TEACHER)
+
+
+def test_every_kind_of_note_is_recorded_and_shown_in_the_dossier(servers: Servers) -> None:
+    sender = "rest-notes-kinds"
+    open_case(servers, sender)
+    for kind in NOTE_KINDS:
+        summary = texts(record_to_summary(servers, sender, kind))
+        assert NOTE_KINDS[kind].label in summary
+        assert "Opgeslagen in het dossier" in texts(servers.send(sender, "/affirm"))
+
+    shown = texts(servers.send(sender, "toon mijn dossier"))
+    assert f"{len(NOTE_KINDS)} aantekening(en)" in shown
+    for kind in NOTE_KINDS.values():
+        assert f": {kind.label}" in shown
+    exported = texts(servers.send(sender, "exporteer mijn dossier"))
+    assert "moeder neemt contact op met het wijkteam" in exported and "de aandachtsfunctionaris" in exported
+
+
+def test_nothing_is_lost_when_the_action_server_dies_around_the_confirmation(servers: Servers) -> None:
+    sender = "rest-notes-crash"
+    open_case(servers, sender)
+
+    # Killed right after the teacher confirmed: the note was stored before the answer came.
+    record_to_summary(servers, sender, "signaal")
+    assert "Opgeslagen in het dossier" in texts(servers.send(sender, "/affirm"))
+    servers.kill_actions()
+    servers.start_actions()
+    assert "1 aantekening(en)" in texts(servers.send(sender, "toon mijn dossier"))
+
+    # Killed just before the confirmation arrives: the teacher gets an answer, and the note waits.
+    record_to_summary(servers, sender, "consultatie")
+    servers.kill_actions()
+    try:
+        down = texts(servers.send(sender, "/affirm"))
+        assert "niet verloren" in down and "112" in down
+    finally:
+        servers.start_actions()
+    retried = texts(servers.send(sender, "/affirm"))
+    assert "Opgeslagen in het dossier" in retried
+    shown = texts(servers.send(sender, "toon mijn dossier"))
+    assert "2 aantekening(en)" in shown and f": {NOTE_KINDS['consultatie'].label}" in shown

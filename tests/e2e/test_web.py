@@ -6,11 +6,13 @@ Screenshots go to var/screenshots/ (look at them after a layout change).
 """
 from __future__ import annotations
 
+import re
 from typing import Iterator
 
 import pytest
 import requests
 from playwright.sync_api import Browser, BrowserContext, Page, expect
+from pypdf import PdfReader
 
 from tests.e2e.conftest import Servers, texts
 from tests.e2e.web_helpers import (ChatPage, IntranetSite, chromium, embed_html, intranet_site, session_id,
@@ -134,6 +136,32 @@ def test_messages_are_text_only_and_limited_to_2000_characters(web: Servers, con
     # A client that ignores the limit is answered politely by the server, without reaching the NLU.
     chat.page.evaluate("document.querySelector('.mw-input').removeAttribute('maxlength')")
     assert "te lang" in chat.send("a" * 2001)
+
+
+def test_the_dossier_is_downloaded_as_a_pdf_from_the_chat(web: Servers, context: BrowserContext) -> None:
+    chat = open_chat(context, f"{web.base_url}/chat")
+    chat.send(WORRY)
+    chat.click_choice(TEACHER_TITLE)
+    reply = chat.send("exporteer mijn dossier")
+    pseudonym = re.search(r"van (Leerling \w+) staat klaar", reply).group(1)
+    link = chat.log.get_by_role("link", name="Dossier als PDF")
+    expect(link).to_be_visible()
+    expect(chat.log.get_by_role("link", name="Dossier als Markdown-tekst")).to_be_visible()
+    chat.screenshot("dossier-download")
+    with chat.page.expect_download() as info:
+        link.click()
+    download = info.value
+    assert download.suggested_filename.startswith(f"dossier-{pseudonym.lower().replace(' ', '-')}-")
+    text = "\n".join(page.extract_text() for page in PdfReader(download.path()).pages)
+    assert "Dossieroverzicht meldcode" in text and pseudonym in text
+    # A damaged link (a changed character, or characters added) gets the Dutch explanation, not a file.
+    href = link.get_attribute("href")
+    token = href.rsplit("/", 2)[1]
+    middle = len(token) // 2
+    damaged = token[:middle] + ("B" if token[middle] == "A" else "A") + token[middle + 1:]
+    for url in (href.replace(token, damaged), href.replace("/pdf", "x/pdf")):
+        broken = requests.get(url, timeout=30)
+        assert broken.status_code == 410 and "Exporteer mijn dossier" in broken.text
 
 
 def test_phone_width_has_no_horizontal_scroll(web: Servers, context: BrowserContext) -> None:
