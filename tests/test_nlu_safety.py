@@ -24,6 +24,7 @@ UNSEEN_ACUTE = [
     "ACUUT GEVAAR groep 3",
     "Het kind is nu in gevaar want de vader gaat haar vandaag nog meenemen",
     "mijn leerling wordt vanavond meegenomen naar het buitenland om te trouwen",
+    "zijn vader heeft gedreigd hem vanavond iets aan te doen",
 ]
 
 
