@@ -248,9 +248,36 @@ class ActionFaq(Action):
         if key is None:
             dispatcher.utter_message(text="Die vraag kan ik niet goed plaatsen. Kunt u hem anders formuleren?")
             return []
+        if faq_is_guess(tracker):
+            ask_which_question(dispatcher, key)
+            return []
         answer, sources = steps.faq_answer(key, organisation())
         dispatcher.utter_message(text=f"{answer}\n{sources_line(sources)}")
         return []
+
+
+def ask_which_question(dispatcher: CollectingDispatcher, key: str) -> None:
+    """A guessed FAQ is offered, not answered: a worry told in words the model never saw ("moeder ruikt
+    elke ochtend naar drank") must not get an answer to another question as if it were the reply."""
+    dispatcher.utter_message(
+        text="Ik weet niet zeker wat u bedoelt. Kies wat het beste past. " + DANGER_LINE,
+        buttons=[{"title": steps.faq_question(key), "payload": payload("faq", faq_key=key)},
+                 {"title": "Ik maak me zorgen over een leerling", "payload": payload("start_case")},
+                 {"title": "Wat kunt u allemaal?", "payload": payload("help")}],
+    )
+
+
+# Below this ResponseSelector confidence the chosen FAQ entry is a guess (answers to real questions
+# score above 0.8; a signal described in unseen words scored 0.12).
+FAQ_MIN_CONFIDENCE = 0.5
+
+
+def faq_is_guess(tracker: Tracker) -> bool:
+    """True when no button named the entry and the ResponseSelector chose it with low confidence."""
+    if next(tracker.get_latest_entity_values("faq_key"), None) is not None:
+        return False
+    response = tracker.latest_message.get("response_selector", {}).get("faq", {}).get("response", {})
+    return float(response.get("confidence", 1.0)) < FAQ_MIN_CONFIDENCE
 
 
 def faq_key(tracker: Tracker) -> Optional[str]:

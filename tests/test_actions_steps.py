@@ -129,6 +129,21 @@ async def test_faq_uses_the_response_selector_key_and_names_the_source(store, do
     assert "anoniem" in text.lower() and "Bron:" in text
 
 
+async def test_a_guessed_faq_is_offered_not_answered(store, domain) -> None:
+    """A worry in unseen words reached the FAQ with a low selector confidence: ask, do not answer."""
+    guessed = {"text": "moeder ruikt elke ochtend naar drank", "intent": {"name": "faq", "confidence": 1.0},
+               "entities": [], "response_selector": {"faq": {"response": {
+                   "intent_response_key": "faq/order_of_steps", "confidence": 0.12}, "ranking": []}}}
+    dispatcher, _ = await run(ActionFaq(), tracker("tracker_faq_selector", latest_message=guessed), domain)
+    message = dispatcher.messages[0]
+    assert message["text"].startswith("Ik weet niet zeker wat u bedoelt") and "112" in message["text"]
+    assert [b["payload"] for b in message["buttons"]] == ['/faq{"faq_key": "order_of_steps"}', "/start_case", "/help"]
+
+    clicked = {**guessed, "entities": [{"entity": "faq_key", "value": "order_of_steps"}]}
+    dispatcher, _ = await run(ActionFaq(), tracker("tracker_faq_selector", latest_message=clicked), domain)
+    assert "volgorde" in all_text(dispatcher)  # the button names the entry: answered
+
+
 async def test_session_start_restores_role_and_case_from_the_store(store, domain) -> None:
     store.users.upsert("fixture-teacher", organisation_id="symbio", role="ib")
     case = store.cases.create("fixture-teacher", "symbio", "Leerling TEST")

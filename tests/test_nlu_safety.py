@@ -8,6 +8,7 @@ import pytest
 from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
+from actions.steps import FAQ_MIN_CONFIDENCE
 from bot.nlu.safety import AcuteDangerGuard, compile_terms, find_danger, normalise
 from bot.steps import danger_terms, signal_terms
 
@@ -76,3 +77,34 @@ def agent():
 async def test_trained_model_never_misses_acute_danger(agent, text: str) -> None:
     parsed = await agent.parse_message(text)
     assert parsed["intent"]["name"] in {"acute_danger", "honour_based"}, parsed["intent"]
+
+
+# The way in: however the NLU data grows (the FAQ is one large retrieval intent that pulls unseen
+# statements towards it), the sentences a teacher starts with must start a case, and a signal told in
+# words the model never saw must lead to one: directly, or through the question ActionFaq asks when its
+# FAQ choice is a guess (with the button "Ik maak me zorgen over een leerling").
+ENTRY = ["ik maak me zorgen over een leerling", "ik maak me zorgen", "Ik heb zorgen over een kind uit mijn groep",
+         "er is iets niet pluis met een leerling"]
+UNSEEN_SIGNALS = [
+    "moeder ruikt elke ochtend naar drank",
+    "de vader van een kleuter schreeuwt elke dag tegen hem bij het hek",
+    "een leerling eet bijna niets meer en is erg mager geworden",
+    "ze heeft steeds nieuwe blauwe plekken op haar benen",
+    "hij vertelt dat hij 's avonds vaak alleen thuis is met zijn zusje van twee",
+]
+
+
+@pytest.mark.parametrize("text", ENTRY)
+async def test_the_usual_first_sentences_start_a_case(agent, text: str) -> None:
+    parsed = await agent.parse_message(text)
+    assert parsed["intent"]["name"] == "start_case", parsed["intent_ranking"][:3]
+
+
+@pytest.mark.parametrize("text", UNSEEN_SIGNALS)
+async def test_an_unseen_signal_leads_to_a_case(agent, text: str) -> None:
+    parsed = await agent.parse_message(text)
+    intent = parsed["intent"]["name"]
+    selector = parsed.get("response_selector", {}).get("faq", {}).get("response", {})
+    guessed_faq = intent == "faq" and selector.get("confidence", 1.0) < FAQ_MIN_CONFIDENCE
+    assert intent in {"start_case", "acute_danger", "honour_based", "nlu_fallback"} or guessed_faq, \
+        (intent, selector)
