@@ -59,7 +59,12 @@ def row(name: str, samples: List[float], baseline: float) -> str:
 
 
 async def bench_nlu() -> None:
+    import logging
+
     from rasa.core.agent import Agent
+    from rasa.utils.log_utils import configure_structlog
+
+    configure_structlog(logging.WARNING)  # Rasa's debug default would print every parsed text
 
     agent = Agent.load(str(REPO / "models" / "meldwijzer.tar.gz"))
     await agent.parse_message(BASELINE_TEXT)  # warm-up
