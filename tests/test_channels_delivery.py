@@ -52,3 +52,11 @@ async def test_the_log_holds_no_message_text(caplog: pytest.LogCaptureFixture) -
     await run(crashes_before_answering)
     assert "message handling failed" in caplog.text
     assert "zorgen" not in caplog.text
+
+
+async def test_a_session_start_may_be_silent_but_not_fail() -> None:
+    output = RestOutput()
+    await deliver(UserMessage("/session_start", output, "web-1"), silent, "web", expect_reply=False)
+    assert output.messages == []
+    await deliver(UserMessage("/session_start", output, "web-1"), crashes_before_answering, "web", expect_reply=False)
+    assert [m["text"] for m in output.messages] == [NO_ANSWER_MESSAGE]

@@ -33,19 +33,22 @@ class CountingOutput(OutputChannel):
 
 
 async def deliver(message: UserMessage, on_new_message: Callable[[UserMessage], Awaitable[Any]],
-                  channel: str) -> None:
+                  channel: str, expect_reply: bool = True) -> None:
     """Hand the message to Rasa; if that fails or yields no reply, send the apology with the numbers.
 
     ``message.output_channel`` must be a ``CountingOutput``. Errors are logged without message text.
+    ``expect_reply=False`` (a session start the channel sends itself) apologises only for a failure.
     """
     output = message.output_channel
     before = output.replies
+    failed = True
     try:
         await on_new_message(message)
+        failed = False
     except CancelledError:
         logger.error("%s: message handling timed out", channel)
     except Exception:  # noqa: BLE001 - the user must never be left without an answer
         logger.exception("%s: message handling failed", channel)
-    if output.replies == before:
+    if output.replies == before and (failed or expect_reply):
         logger.warning("%s: no reply was produced; the apology was sent instead", channel)
         await output.send_text_message(message.sender_id, NO_ANSWER_MESSAGE)

@@ -168,7 +168,7 @@ class WebChatInput(SocketIOInput):
             await sio.emit("session_confirm", session_id, room=sid)
             if self.jwt_key and requested is None:
                 # A signed-in user keeps their identity; "Nieuw gesprek" starts a new Rasa session.
-                await self._dispatch(on_new_message, sio, NEW_SESSION_PAYLOAD, sender, sid)
+                await self._dispatch(on_new_message, sio, NEW_SESSION_PAYLOAD, sender, sid, expect_reply=False)
 
         @sio.on(self.user_message_evt)
         async def handle_message(sid: Text, data: Any) -> None:
@@ -185,7 +185,9 @@ class WebChatInput(SocketIOInput):
             await self._dispatch(on_new_message, sio, text, sender, sid)
 
     async def _dispatch(self, on_new_message: Callable[[UserMessage], Awaitable[Any]], sio: AsyncServer,
-                        text: Text, sender: Text, sid: Text) -> None:
-        """Hand one message to Rasa; replies go to the sender's room (all their open tabs)."""
+                        text: Text, sender: Text, sid: Text, expect_reply: bool = True) -> None:
+        """Hand one message to Rasa; replies go to the sender's room (all their open tabs). A new
+        session may rightly say nothing (no open follow-ups), so it gets no apology for silence."""
         output = WebOutput(sio, self.bot_message_evt)
-        await deliver(UserMessage(text, output, sender, input_channel=self.name()), on_new_message, "web")
+        await deliver(UserMessage(text, output, sender, input_channel=self.name()), on_new_message, "web",
+                      expect_reply=expect_reply)
