@@ -5,7 +5,7 @@ from datetime import date
 from typing import Any, Dict, List, Text
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import ActionExecuted, EventType, SessionStarted, SlotSet
+from rasa_sdk.events import ActionExecuted, EventType, SessionStarted, SlotSet, UserUtteranceReverted
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import DANGER_LINE, current_case, guarded, payload, store
@@ -44,7 +44,12 @@ class ActionSessionStart(Action):
 
 
 class ActionFallback(Action):
-    """Unclear or off-topic input: say so briefly and offer the main routes, never silence."""
+    """Unclear or off-topic input: say so briefly and offer the main routes, never silence.
+
+    It is also RulePolicy's core fallback (no policy sure of the next action). Like Rasa's own
+    action_default_fallback it reverts the user's message: otherwise the unchanged state predicts the
+    fallback again, and the teacher got the same answer ten times in a row.
+    """
 
     def name(self) -> Text:
         return "action_fallback"
@@ -60,4 +65,4 @@ class ActionFallback(Action):
                 {"title": "Wat kunt u allemaal?", "payload": payload("help")},
             ],
         )
-        return []
+        return [UserUtteranceReverted()]

@@ -164,9 +164,10 @@ async def test_session_start_lists_open_follow_ups_with_a_button_to_tick_each_of
                                    "payload": f'/complete_followup{{"followup_id": "{overdue.id}"}}'}]
 
 
-async def test_fallback_always_offers_options(store, domain) -> None:
-    dispatcher, _ = await run(ActionFallback(), tracker("tracker_progress_consulted"), domain)
+async def test_fallback_always_offers_options_and_reverts_the_message(store, domain) -> None:
+    dispatcher, events = await run(ActionFallback(), tracker("tracker_progress_consulted"), domain)
     assert len(dispatcher.messages[0]["buttons"]) >= 3
+    assert events == [{"event": "rewind", "timestamp": None}]  # else the core fallback repeats itself
 
 
 @pytest.mark.parametrize("text,expected", [("stap 4", 4), ("stap vier", 4), ("Stap 1", 1), ("stap vijf", 5), ("stap 9", None), ("geen", None)])
