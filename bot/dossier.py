@@ -115,13 +115,16 @@ def export_file(repos: Repositories, grant: Grant, fmt: str, org: Optional[Organ
 
 def export_case_files(repos: Repositories, case_id: str, out_dir: Path, viewer_id: str,
                       viewer_role: Optional[str], org: Optional[Organisation] = None) -> List[Path]:
-    """``python -m bot export``: write the PDF and the Markdown file into ``out_dir``; returns the paths."""
-    grant = Grant(case_id, viewer_id, viewer_role)
+    """``python -m bot export``: write the PDF and the Markdown file into ``out_dir``; returns the paths.
+
+    The store is read once (as the viewer) before anything is written, so a refusal leaves no folder.
+    """
     generated = datetime.now(AMSTERDAM)
+    case, overview = load(repos, case_id, viewer_id, viewer_role, org, generated)
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = []
     for fmt in (PDF, MARKDOWN):
-        file = export_file(repos, grant, fmt, org, generated)
+        file = to_file(overview, case.pseudonym, fmt, generated)
         path = out_dir / file.filename
         path.write_bytes(file.data)
         paths.append(path)
