@@ -230,13 +230,6 @@ def render_markdown(dossier: Dossier) -> str:
     return "\n".join(out)
 
 
-def export_markdown(case: CaseHeader, notes: Iterable[NoteLike], trace: WeighingTrace,
-                    followups: Sequence[FollowUpLike], org: OrganisationLike,
-                    generated_at: Optional[datetime] = None) -> str:
-    """The dossier overview as Markdown (REST channel and text download)."""
-    return render_markdown(build_dossier(case, notes, trace, followups, org, generated_at))
-
-
 # --- PDF -----------------------------------------------------------------------------------------
 
 _LATIN1 = str.maketrans({"—": "-", "–": "-", "‘": "'", "’": "'", "“": '"', "”": '"', "…": "...", "•": "-"})
@@ -297,11 +290,3 @@ def render_pdf(dossier: Dossier, generated_at: datetime, unicode_font: Optional[
             for line in block.lines:
                 pdf.paragraph(f"• {line}", 10, indent=4)
     return bytes(pdf.output())
-
-
-def export_pdf(case: CaseHeader, notes: Iterable[NoteLike], trace: WeighingTrace,
-               followups: Sequence[FollowUpLike], org: OrganisationLike,
-               generated_at: Optional[datetime] = None) -> bytes:
-    """The dossier overview as PDF bytes (web download)."""
-    generated = generated_at or datetime.now(AMSTERDAM)
-    return render_pdf(build_dossier(case, notes, trace, followups, org, generated), generated)

@@ -8,10 +8,18 @@ import pytest
 from pypdf import PdfReader
 
 from bot.export import (FOOTER, TITLE, CaseHeader, Decision, WeighingAnswer, WeighingTrace,
-                        _unicode_font_available, build_dossier, export_markdown, export_pdf, render_pdf)
+                        _unicode_font_available, build_dossier, render_markdown, render_pdf)
 from bot.notes import AMSTERDAM, FieldValue
 
 NOW = datetime(2024, 11, 20, 16, 45, tzinfo=AMSTERDAM)
+
+
+def export_markdown(*args, **kwargs) -> str:
+    return render_markdown(build_dossier(*args, **kwargs))
+
+
+def export_pdf(*args, generated_at: datetime, **kwargs) -> bytes:
+    return render_pdf(build_dossier(*args, generated_at=generated_at, **kwargs), generated_at)
 
 
 @dataclass(frozen=True)
