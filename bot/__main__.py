@@ -1,7 +1,8 @@
 """Command line: ``python -m bot <command>``.
 
 check            validate every knowledge file and the cross-references (exit 1 with file:line on errors)
-sync-faq         regenerate data/nlu/faq_responses.yml (Rasa's retrieval responses) from knowledge/faq.yml
+sync-faq         regenerate data/nlu/faq_responses.yml and data/nlu/faq.yml (responses and training
+                 examples of the retrieval intent) from knowledge/faq/*.yml
 purge            delete closed cases and conversation history older than --older-than (e.g. 180d);
                  deletions are logged without content
 export CASE      write the dossier of CASE as PDF and Markdown (--out DIR, --viewer USER --role ROLE)
@@ -12,12 +13,11 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import re
 import subprocess
 import sys
 from datetime import timedelta
 from pathlib import Path
-from typing import Callable, List, Optional, Sequence
+from typing import Callable, List, Optional, Sequence, Tuple
 
 from bot.knowledge import REPO_ROOT, SECTIONS, KnowledgeBase, KnowledgeError, check_sources, load_all
 
@@ -38,27 +38,49 @@ def _resolve(target: str) -> Optional[Callable[[KnowledgeBase], List[str]]]:
     return getattr(importlib.import_module(module_name), func_name, None)
 
 
+def _dump(header: str, data: dict) -> str:
+    from ruamel.yaml import YAML
+    import io
+
+    out = io.StringIO()
+    yaml = YAML()
+    yaml.width = 4096
+    yaml.dump(data, out)
+    return header + out.getvalue()
+
+
 def faq_responses_text(kb: KnowledgeBase) -> str:
     """The generated Rasa responses for the retrieval intent, one per FAQ entry (national wording)."""
     from bot import profiles, steps
     from ruamel.yaml.scalarstring import LiteralScalarString
-    from ruamel.yaml import YAML
-    import io
 
     national = profiles.profile(profiles.NATIONAL_PROFILE, kb)
     responses = {}
     for faq_id in steps.faq_ids(kb):
         answer, sources = steps.faq_answer(faq_id, national, kb)
         responses[f"utter_faq/{faq_id}"] = [{"text": LiteralScalarString(f"{answer}\nBron: {'; '.join(sources)}.")}]
-    out = io.StringIO()
-    yaml = YAML()
-    yaml.width = 4096
-    yaml.dump({"version": "3.1", "responses": responses}, out)
-    return "# Generated from knowledge/faq.yml by `python -m bot sync-faq`. Do not edit.\n" + out.getvalue()
+    return _dump(f"{GENERATED}\n", {"version": "3.1", "responses": responses})
 
 
-def faq_keys_in_nlu() -> List[str]:
-    return re.findall(r"^- intent: faq/(\w+)", FAQ_NLU.read_text(encoding="utf-8"), flags=re.M)
+def faq_nlu_text(kb: KnowledgeBase) -> str:
+    """The generated training examples of ``faq/<id>``: the canonical question and its variants."""
+    from bot import steps
+    from ruamel.yaml.scalarstring import LiteralScalarString
+
+    items = []
+    for entry in steps.faq_entries(kb):
+        examples = list(dict.fromkeys([entry.question, *entry.variants]))
+        items.append({"intent": f"faq/{entry.id}",
+                      "examples": LiteralScalarString("".join(f"- {e}\n" for e in examples))})
+    return _dump(f"{GENERATED}\n", {"version": "3.1", "nlu": items})
+
+
+GENERATED = "# Generated from knowledge/faq/*.yml by `python -m bot sync-faq`. Do not edit."
+
+
+def generated_files() -> Tuple[Tuple[Path, Callable[[KnowledgeBase], str]], ...]:
+    """Rasa data derived from knowledge/: written by ``sync-faq``, compared by ``check``."""
+    return ((FAQ_RESPONSES, faq_responses_text), (FAQ_NLU, faq_nlu_text))
 
 
 def run_check() -> int:
@@ -72,16 +94,9 @@ def run_check() -> int:
         check = _resolve(target)
         if check is not None:
             problems.extend(check(kb))
-    from bot import steps
-
-    unknown = sorted(set(faq_keys_in_nlu()) - set(steps.faq_ids(kb)))
-    if unknown:
-        problems.append(f"data/nlu/faq.yml: retrieval intents without an entry in knowledge/faq.yml: {unknown}")
-    missing = sorted(set(steps.faq_ids(kb)) - set(faq_keys_in_nlu()))
-    if missing:
-        problems.append(f"knowledge/faq.yml: entries without training examples in data/nlu/faq.yml: {missing}")
-    if not FAQ_RESPONSES.exists() or FAQ_RESPONSES.read_text(encoding="utf-8") != faq_responses_text(kb):
-        problems.append(f"{FAQ_RESPONSES.name}: out of date; run `python -m bot sync-faq`")
+    for path, render in generated_files():
+        if not path.exists() or path.read_text(encoding="utf-8") != render(kb):
+            problems.append(f"{path.name}: out of date; run `python -m bot sync-faq`")
     if problems:
         print("\n".join(problems), file=sys.stderr)
         return 1
@@ -91,9 +106,10 @@ def run_check() -> int:
 
 
 def run_sync_faq() -> int:
-    kb = load_all(sections={key: SECTIONS[key] for key in ("sources.yml", "faq.yml", "organisations/")})
-    FAQ_RESPONSES.write_text(faq_responses_text(kb), encoding="utf-8")
-    print(f"wrote {FAQ_RESPONSES.relative_to(REPO_ROOT)}")
+    kb = load_all(sections={key: SECTIONS[key] for key in ("sources.yml", "faq/", "organisations/")})
+    for path, render in generated_files():
+        path.write_text(render(kb), encoding="utf-8")
+        print(f"wrote {path.relative_to(REPO_ROOT)}")
     return 0
 
 

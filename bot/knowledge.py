@@ -49,13 +49,17 @@ class SourceRef(Model):
     """Where a statement comes from: a document id from ``sources.yml`` and a section in it.
 
     ``quote`` is an optional verbatim excerpt; when the document's text is available (the seeds in
-    ../shared), ``check`` verifies that the quote really occurs in it.
+    ../shared, the national excerpts in ``knowledge/sources/``), ``check`` verifies that the quote really
+    occurs in it. ``local`` marks a statement that is one organisation's own addition to the national
+    rule (its roles, bodies, contacts or extra care): only such a statement may rest on a school protocol
+    alone in the national-rule files (see ``NATIONAL_RULE_SECTIONS``).
     """
 
     doc: str
     section: str
     quote: Optional[str] = None
     label: Optional[str] = None
+    local: bool = False
 
 
 class Statement(Model):
@@ -67,7 +71,12 @@ class Statement(Model):
 
 
 class Document(Model):
-    """A source document: a seed protocol, a domain data file or a national text."""
+    """A source document: a seed protocol, a domain data file or a national text.
+
+    ``file`` is relative to ../shared for seeds and domain data; a national document's ``file`` is its
+    stored excerpt in this repository (``knowledge/sources/<id>.md``), so its quotes are checkable on
+    every machine, with the public ``url``, ``publisher``, ``date`` and the ``retrieved`` date beside it.
+    """
 
     id: str
     title: str
@@ -75,13 +84,25 @@ class Document(Model):
     kind: str
     file: Optional[str] = None
     url: Optional[str] = None
+    publisher: Optional[str] = None
     date: Optional[str] = None
+    retrieved: Optional[str] = None
     note: Optional[str] = None
 
     @validator("kind")
     def _known_kind(cls, value: str) -> str:
         if value not in {"seed", "domain", "national"}:
             raise ValueError("kind must be seed, domain or national")
+        return value
+
+    @validator("retrieved", always=True)
+    def _national_is_traceable(cls, value: Optional[str], values: Dict[str, Any]) -> Optional[str]:
+        if values.get("kind") == "national":
+            missing = [name for name in ("url", "publisher", "date") if not values.get(name)]
+            if not value:
+                missing.append("retrieved")
+            if missing:
+                raise ValueError(f"a national document needs {', '.join(missing)}")
         return value
 
 
@@ -92,12 +113,32 @@ class Sources(Model):
         return next((d for d in self.documents if d.id == doc_id), None)
 
 
+class NationalExcerpt(Model):
+    """``knowledge/sources/<id>.md``: the front matter describes the document, the body is its excerpt."""
+
+    id: str
+    title: str
+    label: str
+    publisher: str
+    date: str
+    url: str
+    retrieved: str
+    note: Optional[str] = None
+
+    def document(self, file: str) -> Document:
+        return Document(kind="national", file=file, **self.dict())
+
+
+EXCERPTS_DIR = "sources"
+FRONT_MATTER = re.compile(r"\A---\n(.*?)\n---\n(.*)\Z", re.S)
+
+
 # file (relative to knowledge/) or folder (every *.yml in it) -> "module:Model"
 SECTIONS: Dict[str, str] = {
     "sources.yml": "bot.knowledge:Sources",
     "steps.yml": "bot.steps:StepsKnowledge",
     "situations.yml": "bot.steps:SituationsKnowledge",
-    "faq.yml": "bot.steps:FaqKnowledge",
+    "faq/": "bot.steps:FaqKnowledge",
     "organisations/": "bot.profiles:Organisation",
     "weighing.yml": "bot.weighing:WeighingKnowledge",
     "contacts.yml": "bot.contacts:NationalContacts",
@@ -212,9 +253,50 @@ def load_all(root: Path = KNOWLEDGE_DIR, sections: Optional[Mapping[str, str]] =
             except KnowledgeError as exc:
                 problems.extend(exc.problems)
         files[section] = tuple(loaded)
+    if "sources.yml" in files and not problems:
+        try:
+            files["sources.yml"] = (_with_excerpts(files["sources.yml"][0], root),)
+        except KnowledgeError as exc:
+            problems.extend(exc.problems)
     if problems:
         raise KnowledgeError(problems)
     return KnowledgeBase(files=files)
+
+
+def _excerpt_document(path: Path, root: Path) -> Document:
+    """One national excerpt file as a Document; its front matter must describe it fully."""
+    rel = _display_path(path)
+    match = FRONT_MATTER.match(path.read_text(encoding="utf-8"))
+    if not match:
+        raise KnowledgeError([f"{rel}:1: expected '---' front matter, then the excerpt"])
+    try:
+        meta = NationalExcerpt.parse_obj(_to_plain(_yaml.load(match.group(1))))
+    except ValidationError as exc:
+        raise KnowledgeError([f"{rel}: {'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()]) from exc
+    except Exception as exc:  # ruamel's syntax errors
+        raise KnowledgeError([f"{rel}: front matter: {exc}"]) from exc
+    if meta.id != path.stem:
+        raise KnowledgeError([f"{rel}:2: id '{meta.id}' must equal the file name '{path.stem}'"])
+    if not match.group(2).strip():
+        raise KnowledgeError([f"{rel}: the excerpt is empty"])
+    return meta.document(str(_display_path(path)))
+
+
+def _with_excerpts(loaded: LoadedFile, root: Path) -> LoadedFile:
+    """``sources.yml`` plus one document per ``knowledge/sources/*.md``; ids must stay unique."""
+    problems: List[str] = []
+    extra: List[Document] = []
+    for path in sorted((root / EXCERPTS_DIR).glob("*.md")):
+        try:
+            extra.append(_excerpt_document(path, root))
+        except KnowledgeError as exc:
+            problems.extend(exc.problems)
+    known = {d.id for d in loaded.model.documents}
+    problems += [f"knowledge/sources/{d.id}.md: id also in sources.yml" for d in extra if d.id in known]
+    if problems:
+        raise KnowledgeError(problems)
+    return LoadedFile(path=loaded.path, raw=loaded.raw,
+                      model=Sources(documents=[*loaded.model.documents, *extra]))
 
 
 @lru_cache(maxsize=1)
@@ -244,18 +326,37 @@ def _normalise(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip().lower()
 
 
+def _document_path(doc: Document) -> Path:
+    """National excerpts live in the repo; seeds and domain data in ../shared."""
+    return (REPO_ROOT if doc.kind == "national" else SHARED_DIR) / doc.file
+
+
 @lru_cache(maxsize=None)
-def document_text(file: str) -> Optional[str]:
-    """Normalised text of a source document in ../shared, or None when it is not on this machine."""
-    path = SHARED_DIR / file
-    return _normalise(path.read_text(encoding="utf-8")) if path.exists() else None
+def _text_at(path: Path) -> Optional[str]:
+    if not path.exists():
+        return None
+    text = path.read_text(encoding="utf-8")
+    match = FRONT_MATTER.match(text)
+    return _normalise(match.group(2) if match else text)
+
+
+def document_text(doc: Document) -> Optional[str]:
+    """Normalised text of a source document (an excerpt's body), or None when it is not on this machine."""
+    return _text_at(_document_path(doc)) if doc.file else None
+
+
+# Files whose statements are national rules: they must cite a national document, or be marked
+# ``local: true`` (one organisation's own addition, sourced to its protocol).
+NATIONAL_RULE_SECTIONS = ("steps.yml", "situations.yml", "weighing.yml", "faq/")
 
 
 def check_sources(kb: KnowledgeBase) -> List[str]:
-    """Every SourceRef must name a known document; every quote must occur in that document."""
+    """Every SourceRef names a known document and its quote occurs there; a national rule cites a
+    national document unless it is marked local (then it must cite a seed, the organisation's own text)."""
     sources = kb.sources()
     problems = []
     for section, loaded_files in kb.files.items():
+        national_rules = section in NATIONAL_RULE_SECTIONS
         for loaded in loaded_files:
             for loc, value in iter_models(loaded.model):
                 if not isinstance(value, SourceRef):
@@ -266,9 +367,15 @@ def check_sources(kb: KnowledgeBase) -> List[str]:
                     problems.append(f"{where}: unknown source document '{value.doc}'")
                     continue
                 if value.quote and doc.file:
-                    text = document_text(doc.file)
+                    text = document_text(doc)
                     if text is not None and _normalise(value.quote) not in text:
                         problems.append(f"{where}: quote not found in {doc.file}: {value.quote!r}")
+                if national_rules and value.local and doc.kind != "seed":
+                    problems.append(f"{where}: 'local: true' is for a school protocol's own addition; "
+                                    f"'{value.doc}' is not a seed")
+                if national_rules and not value.local and doc.kind != "national":
+                    problems.append(f"{where}: a national rule must cite a national source, not "
+                                    f"'{value.doc}' ({doc.kind}); or mark it 'local: true'")
     return problems
 
 

@@ -2,7 +2,7 @@
 
 Why this module exists: a teacher with a worried feeling about a pupil needs to know, for *this* case,
 what to do now, who does it at their school, and what not to do. The protocol itself lives in
-``knowledge/steps.yml``, ``situations.yml`` and ``faq.yml`` (every statement sourced); this module
+``knowledge/steps.yml``, ``situations.yml`` and ``faq/*.yml`` (every statement sourced); this module
 only validates that data and turns it into short, role-tailored replies in the school's own words.
 No Rasa import: the actions layer calls these pure functions and maps move ids to buttons.
 
@@ -29,6 +29,8 @@ DEFAULT_ROLE = "teacher"
 MAX_ACTIONS = 3
 MAX_LINES = 6
 MAX_MOVES = 4
+# Fewer phrasings than this and neither the classifier nor the retrieval index learns how staff ask it.
+MIN_FAQ_VARIANTS = 5
 REQUIRED_SITUATIONS = ("acute_danger", "honour_based", "staff_suspect", "pupil_violence")
 SNAKE_CASE = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)*$")
 # Fixed frames around the protocol statements (not protocol content themselves).
@@ -161,28 +163,40 @@ class SituationsKnowledge(Model):
 
 
 class FaqEntry(Model):
+    """One question staff ask, answered short first (``answer``), then ``detail``, every sentence sourced.
+
+    ``variants`` are other real ways to ask it: the training examples of ``faq/<id>`` and retrieval
+    documents, generated into Rasa's data from here so the two never drift apart.
+    """
+
     id: str
     question: str
+    variants: List[str]
     answer: List[Statement]
+    detail: List[Statement] = []
 
     _snake_case = validator("id", allow_reuse=True)(lambda cls, value: _snake_case_id(value))
 
     @validator("answer")
-    def _not_empty(cls, value: List[Statement]) -> List[Statement]:
-        if not value:
-            raise ValueError("an answer needs at least one statement")
+    def _short_answer(cls, value: List[Statement]) -> List[Statement]:
+        if not 1 <= len(value) <= 2:
+            raise ValueError("the short answer is one or two statements; put the rest in 'detail'")
         return value
+
+    @validator("variants")
+    def _enough_variants(cls, value: List[str]) -> List[str]:
+        if len(value) < MIN_FAQ_VARIANTS:
+            raise ValueError(f"an entry needs at least {MIN_FAQ_VARIANTS} variants of its question")
+        return value
+
+    def statements(self) -> List[Statement]:
+        return [*self.answer, *self.detail]
 
 
 class FaqKnowledge(Model):
-    faq: List[FaqEntry]
+    """One file of ``knowledge/faq/``; ids are unique across all of them (see ``faq_entries``)."""
 
-    @validator("faq")
-    def _unique_ids(cls, value: List[FaqEntry]) -> List[FaqEntry]:
-        repeated = _repeated([f.id for f in value])
-        if repeated:
-            raise ValueError(f"faq ids must be unique, repeated: {repeated}")
-        return value
+    faq: List[FaqEntry]
 
 
 def _steps(kb: Optional[KnowledgeBase]) -> StepsKnowledge:
@@ -193,8 +207,9 @@ def _situations(kb: Optional[KnowledgeBase]) -> SituationsKnowledge:
     return (kb or knowledge()).one("situations.yml")
 
 
-def _faq(kb: Optional[KnowledgeBase]) -> FaqKnowledge:
-    return (kb or knowledge()).one("faq.yml")
+def faq_entries(kb: Optional[KnowledgeBase] = None) -> Tuple[FaqEntry, ...]:
+    """Every FAQ entry of every file in ``knowledge/faq/``, in file order."""
+    return tuple(entry for part in (kb or knowledge()).many("faq/") for entry in part.faq)
 
 
 def _step(number: int, kb: Optional[KnowledgeBase]) -> Step:
@@ -356,7 +371,7 @@ def situation(situation_id: str, org: Organisation, kb: Optional[KnowledgeBase] 
 
 
 def _faq_entry(faq_id: str, kb: Optional[KnowledgeBase]) -> FaqEntry:
-    entry = next((f for f in _faq(kb).faq if f.id == faq_id), None)
+    entry = next((f for f in faq_entries(kb) if f.id == faq_id), None)
     if entry is None:
         raise ValueError(f"unknown faq '{faq_id}'")
     return entry
@@ -364,8 +379,8 @@ def _faq_entry(faq_id: str, kb: Optional[KnowledgeBase]) -> FaqEntry:
 
 def faq_answer(faq_id: str, org: Organisation, kb: Optional[KnowledgeBase] = None) -> Tuple[str, Tuple[str, ...]]:
     """The answer to one FAQ in the organisation's words, with its source labels."""
-    entry = _faq_entry(faq_id, kb)
-    return " ".join(render(s.text, org, kb) for s in entry.answer), _labels(entry.answer, kb)
+    statements = _faq_entry(faq_id, kb).statements()
+    return " ".join(render(s.text, org, kb) for s in statements), _labels(statements, kb)
 
 
 def faq_question(faq_id: str, kb: Optional[KnowledgeBase] = None) -> str:
@@ -374,7 +389,7 @@ def faq_question(faq_id: str, kb: Optional[KnowledgeBase] = None) -> str:
 
 
 def faq_ids(kb: Optional[KnowledgeBase] = None) -> Tuple[str, ...]:
-    return tuple(f.id for f in _faq(kb).faq)
+    return tuple(f.id for f in faq_entries(kb))
 
 
 def danger_terms(kb: Optional[KnowledgeBase] = None) -> Tuple[str, ...]:
@@ -414,6 +429,9 @@ def check_steps(kb: KnowledgeBase) -> List[str]:
     something to do in every step, pitfall school types are known. (Unknown statement roles
     and placeholders are found by ``bot.profiles.check_profiles``.)"""
     problems: List[str] = []
+    repeated = _repeated(list(faq_ids(kb)))
+    if repeated:
+        problems.append(f"knowledge/faq/: ids must be unique across the files, repeated: {repeated}")
     valid = _valid_moves(kb)
     for step in _steps(kb).steps:
         where = f"knowledge/steps.yml: step {step.number}"

@@ -7,7 +7,7 @@ from typing import Dict
 from bot.knowledge import KNOWLEDGE_DIR, SECTIONS, KnowledgeBase, load_all
 
 STEPS_SECTIONS: Dict[str, str] = {
-    name: SECTIONS[name] for name in ("sources.yml", "steps.yml", "situations.yml", "faq.yml", "organisations/")
+    name: SECTIONS[name] for name in ("sources.yml", "steps.yml", "situations.yml", "faq/", "organisations/")
 }
 
 
@@ -28,4 +28,8 @@ def copy_sections(target: Path) -> Path:
             dest = target / path.relative_to(KNOWLEDGE_DIR)
             dest.parent.mkdir(parents=True, exist_ok=True)
             dest.write_text(path.read_text(encoding="utf-8"), encoding="utf-8")
+    for path in sorted((KNOWLEDGE_DIR / "sources").glob("*.md")):  # national excerpts belong to sources.yml
+        dest = target / "sources" / path.name
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        dest.write_text(path.read_text(encoding="utf-8"), encoding="utf-8")
     return target

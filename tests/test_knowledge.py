@@ -45,10 +45,6 @@ def test_every_statement_has_a_readable_source_label():
 # (file, text to replace, replacement, words the problem must contain, line of the problem relative
 # to the replaced text: a missing key is reported on its parent's line, one above)
 BROKEN = {
-    "missing_source": (
-        "faq.yml",
-        '        source: {doc: lucstevens, section: Meldrecht, quote: "De meldcode is nadrukkelijk geen meldplicht"}\n',
-        "", "field required", -1),
     "unknown_document": (
         "steps.yml", 'source: {doc: onzewijs, section: Stap 1, quote: "De leerkracht vraagt',
         'source: {doc: onze_wijs, section: Stap 1, quote: "De leerkracht vraagt',
@@ -99,13 +95,24 @@ def test_duplicate_milestone_ids_are_rejected(tmp_path):
     assert any("milestone ids must be unique" in p and "parents_talked" in p for p in all_problems(root))
 
 
-def test_a_missing_file_is_reported(tmp_path):
+def test_a_statement_without_source_is_reported_on_its_line(tmp_path):
     root = copy_sections(tmp_path)
-    (root / "faq.yml").unlink()
-    assert "knowledge/faq.yml: missing" in all_problems(root)
+    path = root / "faq" / "law.yml"
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    first = next(i for i, line in enumerate(lines) if line.strip().startswith("source:"))
+    path.write_text("".join(lines[:first] + lines[first + 1:]), encoding="utf-8")
+    # a missing key is reported on its parent's line: the statement's `- text:` just above
+    assert any(f"faq/law.yml:{first}:" in p and "field required" in p for p in all_problems(root))
+
+
+def test_a_missing_folder_is_reported(tmp_path):
+    root = copy_sections(tmp_path)
+    for path in (root / "faq").glob("*.yml"):
+        path.unlink()
+    assert "knowledge/faq/: missing" in all_problems(root)
 
 
 def test_yaml_syntax_error_names_the_file(tmp_path):
     root = copy_sections(tmp_path)
-    break_file(root, "faq.yml", "faq:\n", "faq: [\n")
-    assert any("faq.yml" in p and "YAML syntax error" in p for p in all_problems(root))
+    break_file(root, "faq/law.yml", "faq:\n", "faq: [\n")
+    assert any("faq/law.yml" in p and "YAML syntax error" in p for p in all_problems(root))

@@ -93,7 +93,7 @@ def _normalised(text: str) -> str:
 
 @pytest.mark.parametrize("org_id", SEED_PROFILES)
 def test_social_map_contacts_are_exactly_as_in_the_seed(org_id):
-    seed = document_text(KB.sources().get(org_id).file)
+    seed = document_text(KB.sources().get(org_id))
     if seed is None:
         pytest.skip("seed texts (../shared/seeds) not on this machine")
     for entry in ORGS[org_id].social_map:
