@@ -70,8 +70,16 @@ class Statement(Model):
     roles: List[str] = []
 
 
+# seed: a school's protocol; domain: national data files (CBS regions, national contacts); national: an
+# official national text (law, framework, Veilig Thuis); reference: our own summaries (the glossary),
+# useful for words but never the source of a rule.
+DOCUMENT_KINDS = frozenset({"seed", "domain", "national", "reference"})
+# What a national rule may rest on.
+NATIONAL_KINDS = frozenset({"national", "domain"})
+
+
 class Document(Model):
-    """A source document: a seed protocol, a domain data file or a national text.
+    """A source document: a seed protocol, national data, a national text or a reference summary.
 
     ``file`` is relative to ../shared for seeds and domain data; a national document's ``file`` is its
     stored excerpt in this repository (``knowledge/sources/<id>.md``), so its quotes are checkable on
@@ -91,8 +99,8 @@ class Document(Model):
 
     @validator("kind")
     def _known_kind(cls, value: str) -> str:
-        if value not in {"seed", "domain", "national"}:
-            raise ValueError("kind must be seed, domain or national")
+        if value not in DOCUMENT_KINDS:
+            raise ValueError(f"kind must be one of {sorted(DOCUMENT_KINDS)}")
         return value
 
     @validator("retrieved", always=True)
@@ -373,7 +381,7 @@ def check_sources(kb: KnowledgeBase) -> List[str]:
                 if national_rules and value.local and doc.kind != "seed":
                     problems.append(f"{where}: 'local: true' is for a school protocol's own addition; "
                                     f"'{value.doc}' is not a seed")
-                if national_rules and not value.local and doc.kind != "national":
+                if national_rules and not value.local and doc.kind not in NATIONAL_KINDS:
                     problems.append(f"{where}: a national rule must cite a national source, not "
                                     f"'{value.doc}' ({doc.kind}); or mark it 'local: true'")
     return problems
