@@ -174,6 +174,7 @@ class FaqEntry(Model):
     variants: List[str]
     answer: List[Statement]
     detail: List[Statement] = []
+    asked_at: List[str] = []  # public pages where staff ask this question (why the entry exists)
 
     _snake_case = validator("id", allow_reuse=True)(lambda cls, value: _snake_case_id(value))
 
