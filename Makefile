@@ -1,37 +1,43 @@
-# Meldwijzer. The two commands a new developer needs: `make run` and `make test`.
+# Meldwijzer. The two commands a new developer needs: `make run` and `make test`; `make help` lists the rest.
 SHELL := /bin/bash
 PY := .venv/bin/python
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export TF_CPP_MIN_LOG_LEVEL := 3
 
-.PHONY: run test setup setup-test check train validate test-unit test-stories test-e2e nlu-report teams-package bench
+.PHONY: help run test test-fast setup setup-test check train validate nlu-report teams-package bench
 
-run: setup check train
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
+
+run: setup check train ## set up what is missing, train if the data changed, start both servers
 	@scripts/run.sh
 
-test: setup-test check train
+test: setup-test check train ## everything: unit, actions, Rasa validation, conversations, end-to-end
 	$(PY) -m pytest
 
-setup:
+test-fast: setup ## unit and action tests only: no trained model, no servers (while you work)
+	$(PY) -m pytest -m "not model" -q
+
+setup: ## Python 3.10 venv with the pinned dependencies and the Dutch spaCy model
 	@scripts/setup.sh
 
 setup-test:
 	@scripts/setup.sh --test
 
-check: setup
+check: setup ## validate knowledge/ (schema, sources, quotes, references)
 	$(PY) -m bot check
 
-train: setup
+train: setup ## train the model once per data fingerprint (models/meldwijzer.tar.gz)
 	@scripts/train.sh
 
-validate: setup
+validate: setup ## rasa data validate, warnings as errors
 	.venv/bin/rasa data validate --fail-on-warnings
 
-nlu-report: setup
+nlu-report: setup ## 5-fold cross-validation, intent F1 per intent (a report, not a test)
 	$(PY) -m bot nlu-report
 
-teams-package: setup
+teams-package: setup ## the Teams app zip for an admin to upload (docs/TEAMS.md)
 	$(PY) scripts/teams_package.py
 
-bench: setup train
+bench: setup train ## benchmarks with figures against a baseline
 	$(PY) benchmarks/run.py

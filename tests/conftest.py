@@ -1,6 +1,35 @@
 """Shared pytest fixtures. Each block names its owner; add new blocks below, do not mix them."""
 from __future__ import annotations
 
+# === test tiers (owner: build) =====================================================================
+# The model tier: anything that starts servers, runs `rasa test` or loads the trained model through the
+# `trained_agent` fixture. `make test-fast` runs the rest (no training needed); `make test` runs all.
+from pathlib import Path as _Path
+
+import pytest as _pytest
+
+TESTS_DIR = _Path(__file__).resolve().parent
+MODEL_PATH = TESTS_DIR.parent / "models" / "meldwijzer.tar.gz"
+MODEL_TIER_PATHS = (TESTS_DIR / "e2e", TESTS_DIR / "test_rasa_project.py")
+
+
+def pytest_collection_modifyitems(config: _pytest.Config, items: list) -> None:
+    for item in items:
+        path = _Path(str(item.fspath))
+        if "trained_agent" in item.fixturenames or any(p == path or p in path.parents for p in MODEL_TIER_PATHS):
+            item.add_marker(_pytest.mark.model)
+
+
+@_pytest.fixture(scope="session")
+def trained_agent():
+    """The trained model, loaded once per test run for every NLU-level test (it takes seconds)."""
+    from rasa.core.agent import Agent
+
+    if not MODEL_PATH.exists():
+        _pytest.fail("models/meldwijzer.tar.gz is missing: run `make train` (make test does it for you)")
+    return Agent.load(str(MODEL_PATH))
+# === end test tiers ===============================================================================
+
 # === db fixtures (owner: case store, bot/store) ==================================================
 # Every test runs against its own throw-away stores: a key file, case DB and tracker DB in a temp
 # directory (never var/ or a developer's MELDWIJZER_* settings), and, for `db_url`, a fresh SQLite
