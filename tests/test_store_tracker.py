@@ -191,3 +191,21 @@ def test_redis_url_is_parsed_into_lock_store_settings() -> None:
     assert redis_settings("redis://127.0.0.1")["db"] == 0
     with pytest.raises(ValueError):
         redis_settings("http://127.0.0.1:6379/0")
+
+
+def test_sqlite_tracker_database_uses_wal_and_waits_when_busy(repo_endpoints: AvailableEndpoints) -> None:
+    """Rasa's own engine has no pragmas; ours must, or the purge and a second reader hit 'locked'.
+    (The default tracker database of the test environment is SQLite: conftest's isolated_store_env.)"""
+    store = TrackerStore.create(repo_endpoints.tracker_store, DOMAIN)
+    try:
+        with store.engine.connect() as connection:
+            assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+            assert connection.exec_driver_sql("PRAGMA busy_timeout").scalar() == 5000
+    finally:
+        store.engine.dispose()
+
+
+def test_loading_the_tracker_store_installs_the_prebuilt_action_validator() -> None:
+    from rasa.core.actions.action import RemoteAction
+
+    assert getattr(RemoteAction._validate_action_result, "__wrapped__", None) is not None

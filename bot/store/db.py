@@ -54,11 +54,16 @@ def tracker_db_url(endpoint_url: Optional[str] = None) -> str:
     return sqlite_url_in_var("tracker.db")
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    """SQLite ignores foreign keys unless asked, per connection; WAL lets readers and a writer coexist."""
+SQLITE_BUSY_TIMEOUT_MS = 5000
+
+
+def sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    """SQLite ignores foreign keys unless asked, per connection; WAL lets readers and a writer coexist,
+    and a busy timeout makes a second writer wait briefly instead of failing at once."""
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
     cursor.close()
 
 
@@ -70,7 +75,7 @@ def get_engine(url: Optional[str] = None) -> Engine:
             # hide_parameters: a failed INSERT must not put a note's clear text into the logs.
             engine = sa.create_engine(url, future=True, pool_pre_ping=True, hide_parameters=True)
             if engine.dialect.name == "sqlite":
-                sa.event.listen(engine, "connect", _sqlite_pragmas)
+                sa.event.listen(engine, "connect", sqlite_pragmas)
             _engines[url] = engine
         return _engines[url]
 

@@ -26,8 +26,12 @@ from rasa.shared.core.domain import Domain
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import declarative_base
 
+from bot import server
 from bot.store import crypto
-from bot.store.db import tracker_db_url
+from bot.store.db import sqlite_pragmas, tracker_db_url
+
+# Every Rasa server of ours loads this module (endpoints.yml), so its process adjustments go in here.
+server.install()
 
 class EncryptedText(sa.types.TypeDecorator):
     """Text stored as a Fernet token (ASCII), decrypted on read; a wrong key raises, never returns garbage."""
@@ -79,3 +83,8 @@ class EncryptedSQLTrackerStore(SQLTrackerStore):
     ) -> None:
         crypto.cipher()  # fail at start-up, not at the first message, when the key is missing or malformed
         super().__init__(domain=domain, host=tracker_db_url(host), event_broker=event_broker, **kwargs)
+        if self.engine.dialect.name == "sqlite":
+            # Rasa's engine has no pragmas: WAL and a busy timeout let the purge and a second process
+            # read while Rasa writes, instead of failing with "database is locked".
+            sa.event.listen(self.engine, "connect", sqlite_pragmas)
+            self.engine.dispose()  # the connection Rasa opened to create the table predates the listener
