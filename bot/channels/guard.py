@@ -7,7 +7,10 @@ is removed and the rest goes through the NLU as ordinary text.
 """
 from __future__ import annotations
 
+import unicodedata
 from typing import Any, Iterable, List, Mapping, Sequence
+
+INTENT_PREFIX = "/"
 
 
 def offered_payloads(events: Sequence[Mapping[str, Any]]) -> List[str]:
@@ -22,13 +25,31 @@ def offered_payloads(events: Sequence[Mapping[str, Any]]) -> List[str]:
     return offered
 
 
+def _trimmed(text: str) -> str:
+    """NFKC (a full-width solidus becomes '/') without surrounding white space or invisible format
+    characters (zero-width space, BOM): what Rasa would see once it strips the text itself."""
+    text = unicodedata.normalize("NFKC", text)
+    is_padding = lambda ch: ch.isspace() or unicodedata.category(ch) == "Cf"  # noqa: E731
+    start, end = 0, len(text)
+    while start < end and is_padding(text[start]):
+        start += 1
+    while end > start and is_padding(text[end - 1]):
+        end -= 1
+    return text[start:end]
+
+
 def guard_text(text: str, offered: Iterable[str]) -> str:
-    """The text to hand to Rasa: an offered payload unchanged, anything else without leading '/'."""
-    if not text.startswith("/"):
+    """The text to hand to Rasa: an offered payload as offered, anything that would reach Rasa as an
+    intent otherwise loses every leading '/'. Checked on the normalised text, because Rasa strips the
+    text before it looks for the '/', so " /intent" must count as "/intent"."""
+    trimmed = _trimmed(text)
+    if not trimmed.startswith(INTENT_PREFIX):
         return text
-    if text.strip() in set(offered):
-        return text.strip()
-    return text.lstrip("/").strip()
+    if trimmed in set(offered):
+        return trimmed
+    while trimmed.startswith(INTENT_PREFIX):
+        trimmed = _trimmed(trimmed[len(INTENT_PREFIX):])
+    return trimmed
 
 
 async def offered_to(app: Any, sender_id: str) -> List[str]:
