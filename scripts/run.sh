@@ -6,6 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export RASA_PORT="${RASA_PORT:-5005}" ACTIONS_PORT="${ACTIONS_PORT:-5055}"
 export SANIC_HOST=127.0.0.1            # the action server is internal: never exposed
+export RASA_TELEMETRY_ENABLED=false    # a school's server never phones home
 interface=127.0.0.1
 if [ -n "${MELDWIJZER_API_TOKEN:-}" ]; then interface=0.0.0.0; fi
 mkdir -p var
