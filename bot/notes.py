@@ -524,14 +524,27 @@ def _is_future(value: datetime, precision: str, now: datetime) -> bool:
     return value.date() > now.date() if precision in (DAY, WEEK) else value > now
 
 
+# A note is about a pupil at school: a moment before this is a typo ("1935"), never a signal to file.
+MAX_PAST = timedelta(days=20 * 366)
+YEAR = re.compile(r"(?<![\d:.])(\d{4})(?![\d:.])")
+
+
 def parse_when(text: str, now: datetime) -> ParsedWhen:
     """Parse a free Dutch date/time for an observation or contact that already happened.
 
     ``unclear`` when nothing, or only a month or year, can be read, when a date does not exist
-    ("31-02") or a named weekday does not match the date; ``future`` when the moment is after ``now``.
-    Both mean: ask again. ``now`` may be naive (taken as Amsterdam time) or aware.
+    ("31-02", "9999-12-31", a year the parser had to ignore such as "0000") or lies more than
+    ``MAX_PAST`` back, or a named weekday does not match the date; ``future`` when the moment is after
+    ``now``. Both mean: ask again — a bad date never raises. ``now`` may be naive (Amsterdam) or aware.
     """
     now = now.astimezone(AMSTERDAM) if now.tzinfo else now.replace(tzinfo=AMSTERDAM)
+    try:
+        return _parse_when(text, now)
+    except (OverflowError, ValueError):  # dateparser and datetime arithmetic at the calendar's edges
+        return ParsedWhen(UNCLEAR)
+
+
+def _parse_when(text: str, now: datetime) -> ParsedWhen:
     norm = _normalise_when(text, now)
     if not norm.text:
         return ParsedWhen(UNCLEAR)
@@ -540,6 +553,8 @@ def parse_when(text: str, now: datetime) -> ParsedWhen:
         return ParsedWhen(UNCLEAR)
     parsed = data.date_obj.replace(tzinfo=AMSTERDAM)
     if norm.weekday is not None and parsed.weekday() != norm.weekday:
+        return ParsedWhen(UNCLEAR)
+    if any(int(year) != parsed.year for year in YEAR.findall(norm.text)) or parsed < now - MAX_PAST:
         return ParsedWhen(UNCLEAR)
     if norm.week or data.period == "week":
         value, precision = _at(parsed.date() - timedelta(days=parsed.weekday()), 0), WEEK
