@@ -11,7 +11,7 @@ interface=127.0.0.1
 if [ -n "${MELDWIJZER_API_TOKEN:-}" ]; then interface=0.0.0.0; fi
 mkdir -p var
 
-.venv/bin/rasa run actions --port "$ACTIONS_PORT" --actions actions &
+.venv/bin/python -m actions.server --port "$ACTIONS_PORT" &
 actions_pid=$!
 .venv/bin/rasa run --model models/meldwijzer.tar.gz --endpoints endpoints.yml \
   --credentials credentials.yml --interface "$interface" --port "$RASA_PORT" &

@@ -70,8 +70,8 @@ class Servers:
                 "ACTIONS_PORT": str(self.actions_port), "SANIC_HOST": "127.0.0.1"}
 
     def _spawn_actions(self) -> subprocess.Popen:
-        return self._spawn([str(VENV_BIN / "rasa"), "run", "actions", "--port", str(self.actions_port),
-                            "--actions", "actions"], "actions.log", self._env())
+        return self._spawn([str(VENV_BIN / "python"), "-m", "actions.server", "--port", str(self.actions_port)],
+                           "actions.log", self._env())
 
     def start(self) -> None:
         env = self._env()
