@@ -1,14 +1,19 @@
 #!/usr/bin/env bash
 # Start the action server and the Rasa server together in the foreground; Ctrl-C stops both.
-# Without MELDWIJZER_API_TOKEN both bind to 127.0.0.1 only; with it, Rasa listens on all interfaces
-# and every channel request needs "Authorization: Bearer <token>".
+# Without REST clients (MELDWIJZER_REST_CLIENTS / MELDWIJZER_API_TOKEN) both bind to 127.0.0.1 only and
+# REST serves this machine without a token (local mode, for trying the bot); with clients, Rasa listens
+# on all interfaces and every REST request needs its client's "Authorization: Bearer <token>".
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export RASA_PORT="${RASA_PORT:-5005}" ACTIONS_PORT="${ACTIONS_PORT:-5055}"
 export SANIC_HOST=127.0.0.1            # the action server is internal: never exposed
 export RASA_TELEMETRY_ENABLED=false    # a school's server never phones home
 interface=127.0.0.1
-if [ -n "${MELDWIJZER_API_TOKEN:-}" ]; then interface=0.0.0.0; fi
+if [ -n "${MELDWIJZER_API_TOKEN:-}${MELDWIJZER_REST_CLIENTS:-}" ]; then
+  interface=0.0.0.0
+else
+  export MELDWIJZER_REST_LOCAL=1
+fi
 mkdir -p var
 
 .venv/bin/python -m actions.server --port "$ACTIONS_PORT" &

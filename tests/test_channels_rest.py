@@ -4,12 +4,11 @@ from __future__ import annotations
 import pytest
 
 from bot.channels.guard import guard_text, offered_payloads
-from bot.channels.rest import authorised
+from bot.channels.identity import rest_clients
+from bot.channels.rest import client_of
 
 
 @pytest.mark.parametrize("header,token,expected", [
-    (None, None, True),                      # no token configured: local only, open
-    (None, "", True),
     ("Bearer abc", "abc", True),
     ("bearer abc", "abc", True),
     ("Bearer abc ", "abc", True),
@@ -19,8 +18,9 @@ from bot.channels.rest import authorised
     (None, "abc", False),
     ("Bearer ", "abc", False),
 ])
-def test_authorised(header, token, expected) -> None:
-    assert authorised(header, token) is expected
+def test_a_configured_token_is_required(header, token, expected) -> None:
+    clients = rest_clients({"MELDWIJZER_API_TOKEN": token})
+    assert (client_of(header, clients, "10.1.2.3") == "api") is expected
 
 
 EVENTS = [

@@ -143,7 +143,7 @@ async def test_message_reaches_rasa_as_the_teacher_without_the_mention(teams: Ha
 
     [message] = teams.agent.messages
     assert message.text == "Ik maak me zorgen over een leerling uit groep 5"
-    assert message.sender_id == TEACHER
+    assert message.sender_id == f"teams:{TENANT_ID}:{TEACHER}"  # namespaced: no other channel can name it
     assert message.input_channel == "teams"
     assert message.metadata == {"conversation_id": activity["conversation"]["id"], "tenant_id": TENANT_ID}
 
@@ -152,7 +152,7 @@ async def test_sender_falls_back_to_the_teams_user_id_without_an_aad_object_id(t
     activity = teams.fake.activity("Hallo")
     del activity["from"]["aadObjectId"]
     assert await teams.post(activity) == 200
-    assert teams.agent.messages[0].sender_id == "29:1AbCdEfTeacher"
+    assert teams.agent.messages[0].sender_id == f"teams:{TENANT_ID}:29:1AbCdEfTeacher"
 
 
 # --- outbound: hero card, token, routing ------------------------------------------------------------

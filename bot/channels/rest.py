@@ -1,8 +1,10 @@
 """REST channel at /webhooks/rest/webhook with the checks Rasa's own RestInput lacks.
 
-- Bearer token: when env MELDWIJZER_API_TOKEN is set, every request needs
-  ``Authorization: Bearer <token>`` (401 otherwise, also for a header that is not ASCII). Without a
-  token only loopback clients are served, whatever address the server was bound to.
+- Off unless configured. A REST client is a named integration with its own bearer token
+  (``MELDWIJZER_REST_CLIENTS="name:token,..."``; ``MELDWIJZER_API_TOKEN`` is the client ``api``); its
+  senders live in its own namespace, ``rest:<client>:<sender>`` (bot/channels/identity.py), so no REST
+  caller can reach a Teams or web user's case. ``MELDWIJZER_REST_LOCAL=1`` (``make run``, tests) serves
+  tokenless requests from this machine only, as client ``local``. A header that is not ASCII is a 401.
 - A request without ``sender`` (or one over MAX_SENDER_CHARS) is refused: there is no shared "default"
   conversation in which one teacher could read another's case. Bodies over MAX_BODY_BYTES are refused.
 - Client ``metadata`` is dropped: a REST caller must not be able to pass channel data to the actions.
@@ -13,11 +15,10 @@
 """
 from __future__ import annotations
 
-import hmac
 import ipaddress
 import logging
-import os
-from typing import Any, Awaitable, Callable, Dict, List, Optional, Text, Tuple
+from dataclasses import dataclass
+from typing import Any, Awaitable, Callable, Dict, List, Optional, Text, Union
 
 from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
 from sanic import Blueprint, response
@@ -26,22 +27,24 @@ from sanic.response import HTTPResponse
 
 from bot.channels.delivery import CountingOutput, deliver
 from bot.channels.guard import guard_text, offered_to
+from bot.channels.identity import LOCAL_CLIENT, RestClients, rest_clients, rest_identity
 from bot.channels.limits import MAX_MESSAGE_CHARS, MISSING_SENDER_MESSAGE, TOO_LONG_MESSAGE
 
 logger = logging.getLogger(__name__)
-TOKEN_ENV = "MELDWIJZER_API_TOKEN"
 MAX_BODY_BYTES = 64 * 1024
 MAX_SENDER_CHARS = 128
 
 
-def authorised(header: Optional[str], token: Optional[str]) -> bool:
-    """True when no token is configured, or the header carries exactly that bearer token.
-    Compared as bytes: ``hmac.compare_digest`` raises on non-ASCII text, which would answer 500."""
-    if not token:
-        return True
-    scheme, _, value = (header or "").partition(" ")
-    return scheme.lower() == "bearer" and hmac.compare_digest(
-        value.strip().encode("utf-8", "surrogateescape"), token.encode("utf-8"))
+@dataclass(frozen=True)
+class Refused:
+    status: int
+    error: str
+
+
+@dataclass(frozen=True)
+class Admitted:
+    identity: str
+    text: str
 
 
 def is_loopback(peer: str) -> bool:
@@ -51,24 +54,34 @@ def is_loopback(peer: str) -> bool:
         return False
 
 
-def refusal(auth_header: Optional[str], token: Optional[str], peer: str, body_bytes: int,
-            body: Any) -> Optional[Tuple[int, Dict[str, str]]]:
-    """Why this request is refused (status, JSON body), or None: every check before the NLU runs."""
-    if not token and not is_loopback(peer):
-        return 403, {"error": "REST without MELDWIJZER_API_TOKEN serves only this machine"}
-    if not authorised(auth_header, token):
-        return 401, {"error": "unauthorized"}
+def client_of(auth_header: Optional[str], clients: RestClients, peer: str) -> Union[str, Refused]:
+    """The REST client making the request: by its bearer token, or ``local`` on loopback in local mode."""
+    if not clients.enabled:
+        return Refused(403, "the REST channel is not enabled on this server")
+    if clients.local:
+        return LOCAL_CLIENT if is_loopback(peer) else Refused(403, "REST in local mode serves only this machine")
+    scheme, _, value = (auth_header or "").partition(" ")
+    client = clients.client_for(value.strip()) if scheme.lower() == "bearer" else None
+    return client if client is not None else Refused(401, "unauthorized")
+
+
+def admit(auth_header: Optional[str], clients: RestClients, peer: str, body_bytes: int,
+          body: Any) -> Union[Admitted, Refused]:
+    """Every check before the NLU runs; an admitted request carries its namespaced identity."""
+    client = client_of(auth_header, clients, peer)
+    if isinstance(client, Refused):
+        return client
     if body_bytes > MAX_BODY_BYTES:
-        return 413, {"error": "request body too large"}
+        return Refused(413, "request body too large")
     body = body if isinstance(body, dict) else {}
-    sender_id = body.get("sender")
-    if not isinstance(sender_id, str) or not sender_id.strip():
-        return 400, {"error": MISSING_SENDER_MESSAGE}
-    if len(sender_id) > MAX_SENDER_CHARS:
-        return 400, {"error": f"sender is longer than {MAX_SENDER_CHARS} characters"}
-    if not isinstance(body.get("message"), str):
-        return 400, {"error": "message must be text"}
-    return None
+    sender, text = body.get("sender"), body.get("message")
+    if not isinstance(sender, str) or not sender.strip():
+        return Refused(400, MISSING_SENDER_MESSAGE)
+    if len(sender) > MAX_SENDER_CHARS:
+        return Refused(400, f"sender is longer than {MAX_SENDER_CHARS} characters")
+    if not isinstance(text, str):
+        return Refused(400, "message must be text")
+    return Admitted(rest_identity(client, sender), text)
 
 
 def bot_reply(sender_id: str, text: str) -> List[Dict[str, str]]:
@@ -90,6 +103,10 @@ class RestOutput(CountingOutput, CollectingOutputChannel):
 class MeldwijzerRestInput(InputChannel):
     """Drop-in for Rasa's ``rest`` channel (same URL and JSON) with auth, limits and the guard."""
 
+    def __init__(self, clients: Optional[RestClients] = None) -> None:
+        # Read once at start-up: a malformed client list stops the server instead of refusing later.
+        self.clients = clients if clients is not None else rest_clients()
+
     @classmethod
     def name(cls) -> Text:
         return "rest"
@@ -105,13 +122,11 @@ class MeldwijzerRestInput(InputChannel):
         async def receive(request: Request) -> HTTPResponse:
             size = len(request.body or b"")
             body = _json_or_none(request) if size <= MAX_BODY_BYTES else None
-            refused = refusal(request.headers.get("Authorization"), os.environ.get(TOKEN_ENV),
-                              request.ip, size, body)
-            if refused is not None:
-                status, error = refused
-                headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
-                return response.json(error, status=status, headers=headers)
-            sender_id, text = body["sender"], body["message"]
+            result = admit(request.headers.get("Authorization"), self.clients, request.ip, size, body)
+            if isinstance(result, Refused):
+                headers = {"WWW-Authenticate": "Bearer"} if result.status == 401 else None
+                return response.json({"error": result.error}, status=result.status, headers=headers)
+            sender_id, text = result.identity, result.text
             if len(text) > MAX_MESSAGE_CHARS:
                 return response.json(bot_reply(sender_id, TOO_LONG_MESSAGE), status=413)
             text = guard_text(text, await offered_to(request.app, sender_id))

@@ -39,6 +39,7 @@ from yarl import URL
 
 from bot.channels.delivery import CountingOutput, deliver
 from bot.channels.guard import guard_text
+from bot.channels.identity import teams_identity
 from bot.channels.limits import MAX_MESSAGE_CHARS, TOO_LONG_MESSAGE
 
 logger = logging.getLogger(__name__)
@@ -515,7 +516,7 @@ class TeamsConnector:
                       ) -> None:
         target = ReplyTarget.of(activity)
         output = TeamsOutput(target, self._tokens, self.http, self._offered)
-        user = sender_id(activity)
+        user = teams_identity(tenant_id(activity) or self.settings.tenant_id, sender_id(activity))
         text = clean_text(str(activity.get("text") or ""))
         if (activity.get("conversation") or {}).get("conversationType") in SHARED_CONVERSATION_TYPES:
             await output.send_text_message(user, PERSONAL_ONLY_MESSAGE)

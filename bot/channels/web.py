@@ -34,6 +34,7 @@ from socketio import exceptions as sio_errors
 from bot.channels import WEB_CHANNEL
 from bot.channels.delivery import CountingOutput, deliver
 from bot.channels.guard import guard_text, offered_to
+from bot.channels.identity import web_anonymous_identity, web_identity
 from bot.channels.limits import MAX_MESSAGE_CHARS, TOO_LONG_MESSAGE
 from bot.channels.webpage import page_blueprint
 
@@ -161,7 +162,8 @@ class WebChatInput(SocketIOInput):
             async with sio.session(sid) as session:
                 if session.get("sender"):
                     await sio.leave_room(sid, session["sender"])
-                session["sender"] = session.get("subject") or session_id
+                subject = session.get("subject")
+                session["sender"] = web_identity(subject) if subject else web_anonymous_identity(session_id)
                 sender = session["sender"]
             # Awaited: python-socketio 5.12+ made this a coroutine (Rasa 3.6's own channel forgets to).
             await sio.enter_room(sid, sender)

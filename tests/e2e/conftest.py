@@ -138,6 +138,8 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
         "MELDWIJZER_SECRET_KEY": Fernet.generate_key().decode(),
         "MELDWIJZER_PROFILE": "national",
         "MELDWIJZER_API_TOKEN": "",
+        "MELDWIJZER_REST_CLIENTS": "",
+        "MELDWIJZER_REST_LOCAL": "1",  # tokenless REST from this machine, as `make run` has it
     }
     handle = Servers(workdir=workdir, env=env)
     handle.start()
