@@ -67,9 +67,12 @@ def test_only_the_owner_and_the_attention_officer_of_the_organisation_may_load_i
         repos: Repositories, case: CaseRecord) -> None:
     with pytest.raises(AccessDenied):
         dossier.load(repos, case.id, OTHER, "teacher", profile(ORG_ID))
-    with pytest.raises(AccessDenied):  # the role alone is not enough: the officer must be of this school
+    with pytest.raises(AccessDenied):  # the stated role alone is not enough: the school must grant it
         dossier.load(repos, case.id, OFFICER, "attention_officer", profile(ORG_ID))
     repos.users.upsert(OFFICER, organisation_id=ORG_ID, role="attention_officer")
+    with pytest.raises(AccessDenied):
+        dossier.load(repos, case.id, OFFICER, "attention_officer", profile(ORG_ID))
+    repos.roles.grant(OFFICER, ORG_ID, "attention_officer", actor="admin")
     assert "Leerling K7MQ" in markdown(repos, case, OFFICER, "attention_officer")
 
 

@@ -34,7 +34,8 @@ OFFICER = "teams:officer-1"
 FOREIGN_OFFICER = "teams:officer-9"
 SECRET = "Mo vertelde dat vader hem sloeg met een riem"
 PSEUDONYM = "Leerling Merel-Zeeuw"
-TABLES = {"users", "cases", "weighing_answers", "notes", "followups", "practice_results", "deletion_log"}
+TABLES = {"users", "cases", "weighing_answers", "notes", "followups", "practice_results", "deletion_log",
+          "role_grants", "role_audit"}
 
 
 def note_fields(signal: str = SECRET) -> dict:
@@ -45,11 +46,14 @@ def note_fields(signal: str = SECRET) -> dict:
 
 @pytest.fixture
 def people(repos: Repositories) -> Repositories:
-    """Two teachers and an aandachtsfunctionaris at one school, an aandachtsfunctionaris elsewhere."""
+    """Two teachers and an aandachtsfunctionaris at one school, an aandachtsfunctionaris elsewhere;
+    both officers hold the school's grant (the role they state is only for wording)."""
     repos.users.upsert(TEACHER, organisation_id=ORG, role="teacher")
     repos.users.upsert(COLLEAGUE, organisation_id=ORG, role="teacher")
     repos.users.upsert(OFFICER, organisation_id=ORG, role="attention_officer")
     repos.users.upsert(FOREIGN_OFFICER, organisation_id=OTHER_ORG, role="attention_officer")
+    repos.roles.grant(OFFICER, ORG, "attention_officer", actor="admin")
+    repos.roles.grant(FOREIGN_OFFICER, OTHER_ORG, "attention_officer", actor="admin")
     return repos
 
 

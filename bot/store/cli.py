@@ -68,3 +68,27 @@ def purge(older_than: Union[str, timedelta],
     conversation_period = period if conversations_older_than is None else _period(conversations_older_than)
     return PurgeResult(cases=repositories().purge_closed_cases(period),
                        conversation_events=purge_conversations(conversation_period))
+
+
+def roles_command(action: str, user: Optional[str], role: Optional[str], organisation: str,
+                  actor: Optional[str]) -> str:
+    """``python -m bot roles grant|revoke|list|audit``: what the school assigns, printed for the admin.
+
+    Why a command and not the chat: the aandachtsfunctionaris reads every case of the school, so that
+    role is given by someone the school trusts, on the server, and every change is audited.
+    """
+    roles = repositories().roles
+    if action == "list":
+        grants = roles.list(organisation)
+        return "\n".join(f"{g.user_id}\t{g.role}\t{g.organisation_id}\tgranted by {g.granted_by} "
+                         f"on {g.granted_at:%Y-%m-%d}" for g in grants) or "no roles granted"
+    if action == "audit":
+        return "\n".join(f"{at:%Y-%m-%d %H:%M}\t{what}\t{user_id}\t{role_}\t{org}\tby {who}"
+                         for at, what, user_id, org, role_, who in roles.audit()) or "no changes"
+    if not (user and role and actor):
+        raise ValueError(f"roles {action} needs USER ROLE and --by")
+    changed = (roles.grant if action == "grant" else roles.revoke)(user, organisation, role, actor)
+    logger.info("roles: %s %s for a user in %s by %s (%s)", action, role, organisation, actor,
+                "changed" if changed else "no change")
+    verb = {"grant": ("granted", "already had"), "revoke": ("revoked", "did not have")}[action]
+    return f"{verb[0]}: {role} for {user} in {organisation}" if changed else f"{user} {verb[1]} {role} in {organisation}"

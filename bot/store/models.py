@@ -184,3 +184,34 @@ class DeletionLog(Base):
     notes_deleted = sa.Column(sa.Integer, nullable=False)
     weighing_deleted = sa.Column(sa.Integer, nullable=False)
     followups_deleted = sa.Column(sa.Integer, nullable=False)
+
+
+class RoleGrant(Base):
+    """A role the school assigned to a person (``python -m bot roles grant``): what authorises access.
+
+    The role a user tells the bot is only for wording; reading colleagues' cases needs a grant here.
+    """
+
+    __tablename__ = "role_grants"
+    __table_args__ = (sa.UniqueConstraint("user_id", "organisation_id", "role", name="uq_role_grants"),)
+
+    id = sa.Column(sa.Integer, primary_key=True, autoincrement=True)
+    user_id = sa.Column(sa.String(255), nullable=False, index=True)
+    organisation_id = sa.Column(sa.String(64), nullable=False)
+    role = sa.Column(sa.String(64), nullable=False)
+    granted_by = sa.Column(sa.String(255), nullable=False)
+    granted_at = sa.Column(UTCDateTime, nullable=False, default=utcnow)
+
+
+class RoleAudit(Base):
+    """Every grant and revocation, kept after a revoke: who changed whose access, and when."""
+
+    __tablename__ = "role_audit"
+
+    id = sa.Column(sa.Integer, primary_key=True, autoincrement=True)
+    at = sa.Column(UTCDateTime, nullable=False, default=utcnow)
+    action = sa.Column(sa.String(8), nullable=False)
+    user_id = sa.Column(sa.String(255), nullable=False)
+    organisation_id = sa.Column(sa.String(64), nullable=False)
+    role = sa.Column(sa.String(64), nullable=False)
+    actor = sa.Column(sa.String(255), nullable=False)

@@ -26,6 +26,8 @@ from bot.store.models import (
     FollowUp,
     Note,
     PracticeResult,
+    RoleAudit,
+    RoleGrant,
     User,
     WeighingAnswer,
     utcnow,
@@ -194,19 +196,25 @@ def _ensure_user(session: Session, user_id: str, organisation_id: str) -> None:
         session.flush()
 
 
+def _granted(session: Session, user_id: str, organisation_id: str, role: str) -> bool:
+    """Whether the school granted ``role`` in ``organisation_id`` to this user (``python -m bot roles``)."""
+    query = sa.select(RoleGrant.id).where(RoleGrant.user_id == user_id, RoleGrant.organisation_id == organisation_id,
+                                          RoleGrant.role == role)
+    return session.scalars(query).first() is not None
+
+
 def _readable_case(session: Session, case_id: str, viewer_id: str, viewer_role: Optional[str]) -> Case:
     """The case if the viewer may read it: its owner, or an aandachtsfunctionaris of the same organisation.
 
-    The organisation is the viewer's stored one (``users.upsert``), not a parameter, so no caller can
-    ask for another organisation's dossiers by passing its id.
+    Being aandachtsfunctionaris is a grant by the school (``role_grants``), never the role a user
+    claims in the conversation: ``viewer_role`` only says the viewer asks in that capacity. The
+    organisation is the case's own, so no caller can reach another organisation's dossiers.
     """
     case = _get(session, Case, case_id)
     if case.owner_id == viewer_id:
         return case
-    if viewer_role == ATTENTION_OFFICER:
-        viewer = session.get(User, viewer_id)
-        if viewer is not None and viewer.organisation_id == case.organisation_id:
-            return case
+    if viewer_role == ATTENTION_OFFICER and _granted(session, viewer_id, case.organisation_id, ATTENTION_OFFICER):
+        return case
     raise AccessDenied(f"user may not read case {case_id}")
 
 
@@ -293,10 +301,9 @@ class CaseRepository(_Repository):
 
         def work(session: Session) -> List[CaseRecord]:
             query = sa.select(Case).order_by(Case.created_at.desc(), Case.id)
-            viewer = session.get(User, viewer_id)
-            if viewer_role == ATTENTION_OFFICER and viewer is not None:
-                if viewer.organisation_id != organisation_id:
-                    raise AccessDenied(f"user is not a member of organisation {organisation_id}")
+            if viewer_role == ATTENTION_OFFICER:
+                if not _granted(session, viewer_id, organisation_id, ATTENTION_OFFICER):
+                    raise AccessDenied(f"user is not aandachtsfunctionaris of organisation {organisation_id}")
                 query = query.where(Case.organisation_id == organisation_id)
             else:
                 query = query.where(Case.owner_id == viewer_id)
@@ -443,6 +450,64 @@ class PracticeRepository(_Repository):
         }
 
 
+@dataclass(frozen=True)
+class RoleGrantRecord:
+    user_id: str
+    organisation_id: str
+    role: str
+    granted_by: str
+    granted_at: datetime
+
+
+GRANTABLE_ROLES = (ATTENTION_OFFICER,)
+
+
+class RoleRepository(_Repository):
+    """Roles the school assigns (admin command line), each change written to ``role_audit``."""
+
+    def grant(self, user_id: str, organisation_id: str, role: str, actor: str) -> bool:
+        """Give ``role``; False when it was already granted (nothing changes, nothing is audited)."""
+        if role not in GRANTABLE_ROLES:
+            raise ValueError(f"unknown role {role!r}; grantable: {', '.join(GRANTABLE_ROLES)}")
+
+        def work(session: Session) -> bool:
+            if _granted(session, user_id, organisation_id, role):
+                return False
+            session.add(RoleGrant(user_id=user_id, organisation_id=organisation_id, role=role, granted_by=actor))
+            session.add(RoleAudit(action="grant", user_id=user_id, organisation_id=organisation_id, role=role,
+                                  actor=actor))
+            return True
+
+        return self._run(work)
+
+    def revoke(self, user_id: str, organisation_id: str, role: str, actor: str) -> bool:
+        """Take ``role`` away; False when there was no such grant."""
+
+        def work(session: Session) -> bool:
+            deleted = session.execute(sa.delete(RoleGrant).where(
+                RoleGrant.user_id == user_id, RoleGrant.organisation_id == organisation_id,
+                RoleGrant.role == role)).rowcount
+            if deleted:
+                session.add(RoleAudit(action="revoke", user_id=user_id, organisation_id=organisation_id,
+                                      role=role, actor=actor))
+            return bool(deleted)
+
+        return self._run(work)
+
+    def list(self, organisation_id: Optional[str] = None) -> List[RoleGrantRecord]:
+        query = sa.select(RoleGrant).order_by(RoleGrant.organisation_id, RoleGrant.user_id, RoleGrant.role)
+        if organisation_id is not None:
+            query = query.where(RoleGrant.organisation_id == organisation_id)
+        return self._run(lambda s: [RoleGrantRecord(r.user_id, r.organisation_id, r.role, r.granted_by, r.granted_at)
+                                    for r in s.scalars(query)])
+
+    def audit(self) -> List[Tuple[datetime, str, str, str, str, str]]:
+        """(at, action, user, organisation, role, actor), oldest first."""
+        query = sa.select(RoleAudit).order_by(RoleAudit.id)
+        return self._run(lambda s: [(r.at, r.action, r.user_id, r.organisation_id, r.role, r.actor)
+                                    for r in s.scalars(query)])
+
+
 # --- the whole store -----------------------------------------------------------------------------
 
 _CASE_CHILDREN = {"notes_deleted": Note, "weighing_deleted": WeighingAnswer, "followups_deleted": FollowUp}
@@ -461,6 +526,7 @@ class Repositories:
         self.notes = NoteRepository(sessions)
         self.followups = FollowUpRepository(sessions)
         self.practice = PracticeRepository(sessions)
+        self.roles = RoleRepository(sessions)
 
     def purge_closed_cases(self, older_than: timedelta, now: Optional[datetime] = None) -> int:
         """Delete cases closed longer than ``older_than`` ago, with everything attached. Returns the count.
