@@ -14,6 +14,8 @@ if [ -n "${MELDWIJZER_API_TOKEN:-}${MELDWIJZER_REST_CLIENTS:-}" ]; then
 else
   export MELDWIJZER_REST_LOCAL=1
 fi
+# Without staff tokens the web chat runs as a single-user trial on this machine (docs/WEB.md).
+if [ -z "${MELDWIJZER_WEB_JWT_KEY:-}" ] && [ "$interface" = 127.0.0.1 ]; then export MELDWIJZER_WEB_ANONYMOUS=1; fi
 mkdir -p var
 
 .venv/bin/python -m actions.server --port "$ACTIONS_PORT" &

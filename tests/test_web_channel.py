@@ -57,6 +57,7 @@ def test_default_origins_are_the_servers_own(monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.setenv("RASA_PORT", "5123")
     assert default_origins() == ["http://127.0.0.1:5123", "http://localhost:5123"]
     monkeypatch.setenv("MELDWIJZER_WEB_ORIGINS", "https://intranet.school.nl")
+    monkeypatch.setenv("MELDWIJZER_WEB_ANONYMOUS", "1")
     assert WebChatInput.from_credentials(None).allowed_origins == ["https://intranet.school.nl"]
 
 

@@ -10,8 +10,9 @@
  *
  * It speaks Rasa's socket.io protocol (session_request / session_confirm / user_uttered / bot_uttered).
  * Bot text is rendered as text nodes only (URLs become links); nothing from a message is parsed as HTML.
- * Message text is never stored in the browser: only the random session id is kept (localStorage), so
- * a shared computer does not show the last teacher's conversation.
+ * Message text is never stored in the browser: only the random session id is kept, in sessionStorage
+ * (this tab only), so a shared computer does not show the last teacher's conversation. Without a staff
+ * token the page says it is a trial, and the server ends such a session after 30 minutes of silence.
  */
 (function () {
   "use strict";
@@ -25,6 +26,8 @@
     launcher: "Meldwijzer",
     close: "Sluiten",
     newConversation: "Nieuw gesprek",
+    trial: "Proefgebruik zonder inloggen: dit gesprek hoort bij dit tabblad en stopt na 30 minuten " +
+      "zonder bericht. Op een gedeelde computer: klik op \u2018Nieuw gesprek\u2019 als u klaar bent.",
     inputLabel: "Uw bericht",
     send: "Versturen",
     hint: "Enter verstuurt, Shift+Enter geeft een nieuwe regel. Noem geen namen van leerlingen.",
@@ -106,15 +109,15 @@
     });
   }
 
-  /** localStorage may be unavailable (privacy settings); then every visit is a new conversation. */
+  /** sessionStorage (this tab only) may be unavailable (privacy settings); then every visit is new. */
   var storage = {
-    get: function (key) { try { return window.localStorage.getItem(key); } catch (e) { return null; } },
-    set: function (key, value) { try { window.localStorage.setItem(key, value); } catch (e) { /* none */ } },
-    remove: function (key) { try { window.localStorage.removeItem(key); } catch (e) { /* none */ } }
+    get: function (key) { try { return window.sessionStorage.getItem(key); } catch (e) { return null; } },
+    set: function (key, value) { try { window.sessionStorage.setItem(key, value); } catch (e) { /* none */ } },
+    remove: function (key) { try { window.sessionStorage.removeItem(key); } catch (e) { /* none */ } }
   };
 
   /** The panel's DOM: header, 112 bar, message log, status line, message form. */
-  function buildPanel(id, mode) {
+  function buildPanel(id, mode, signedIn) {
     var heading = el(mode === "page" ? "h1" : "h2", { id: id + "-title", class: "mw-title", text: TEXT.title });
     var newButton = el("button", { type: "button", class: "mw-new", text: TEXT.newConversation });
     var closeButton = el("button", { type: "button", class: "mw-close", text: TEXT.close });
@@ -140,8 +143,10 @@
       el("div", { class: "mw-form-row" }, [counter, sendButton]),
       el("p", { id: id + "-hint", class: "mw-hint", text: TEXT.hint })
     ]);
+    var parts = [header, alertBar];
+    if (!signedIn) { parts.push(el("p", { class: "mw-trial", role: "note", text: TEXT.trial })); }
     var panel = el("section", { id: id + "-panel", class: "mw-panel", "aria-labelledby": id + "-title" },
-      [header, alertBar, log, status, form]);
+      parts.concat([log, status, form]));
     return { panel: panel, log: log, status: status, input: input, counter: counter, form: form,
       sendButton: sendButton, newButton: newButton, closeButton: closeButton };
   }
@@ -314,7 +319,7 @@
   function start() {
     var config = readConfig();
     var id = "mw" + (instance += 1);
-    var ui = buildPanel(id, config.mode);
+    var ui = buildPanel(id, config.mode, Boolean(config.token));
     var root = el("div", { class: "mw-root mw-mode-" + (config.mode === "page" ? "page" : "launcher") });
     root.append(ui.panel);
     if (config.mode === "page") {

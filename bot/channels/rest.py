@@ -26,7 +26,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from bot.channels.delivery import CountingOutput, deliver
-from bot.channels.guard import guard_text, offered_to
+from bot.channels.guard import guard_message
 from bot.channels.identity import LOCAL_CLIENT, RestClients, rest_clients, rest_identity
 from bot.channels.limits import MAX_MESSAGE_CHARS, MISSING_SENDER_MESSAGE, TOO_LONG_MESSAGE
 
@@ -129,7 +129,7 @@ class MeldwijzerRestInput(InputChannel):
             sender_id, text = result.identity, result.text
             if len(text) > MAX_MESSAGE_CHARS:
                 return response.json(bot_reply(sender_id, TOO_LONG_MESSAGE), status=413)
-            text = guard_text(text, await offered_to(request.app, sender_id))
+            text = await guard_message(request.app, sender_id, text)
             collector = RestOutput()
             await deliver(UserMessage(text, collector, sender_id, input_channel=self.name()),
                           on_new_message, "rest")

@@ -9,8 +9,10 @@ What it adds to Rasa's ``SocketIOInput`` and why:
   an HS256 secret or an RS256 public key in PEM), a connection without a valid signed token (``sub``
   and ``exp`` required) is refused and the sender id is the token's ``sub``: the staff member, whose
   case follows them between devices and Teams. The client's session id is then never trusted as an identity.
-  Without a key the sender id is the browser's random session id (a 32-hex id; anything else is
-  replaced by a fresh one, so a client cannot pick someone else's readable id).
+  Without a key (allowed only with MELDWIJZER_WEB_ANONYMOUS=1: a single-user trial on this machine) the
+  sender id is the browser tab's random session id (a 32-hex id; anything else is replaced by a fresh
+  one, so a client cannot pick someone else's readable id); after 30 minutes without a message that
+  session ends and the next visitor starts a new one.
 - Messages over MAX_MESSAGE_CHARS get a polite Dutch reply and never reach the NLU.
 - Typed ``/intent{...}`` only runs when the bot offered that payload (bot/channels/guard.py).
 - Client-sent metadata is dropped: nothing a browser says may set slots behind the NLU's back.
@@ -21,6 +23,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import time
 import uuid
 from typing import Any, Awaitable, Callable, Dict, List, Optional, Sequence, Text, Union
 
@@ -33,7 +36,7 @@ from socketio import exceptions as sio_errors
 
 from bot.channels import WEB_CHANNEL
 from bot.channels.delivery import CountingOutput, deliver
-from bot.channels.guard import guard_text, offered_to
+from bot.channels.guard import guard_message
 from bot.channels.identity import web_anonymous_identity, web_identity
 from bot.channels.limits import MAX_MESSAGE_CHARS, TOO_LONG_MESSAGE
 from bot.channels.webpage import page_blueprint
@@ -43,6 +46,9 @@ logger = logging.getLogger(__name__)
 ORIGINS_ENV = "MELDWIJZER_WEB_ORIGINS"
 JWT_KEY_ENV = "MELDWIJZER_WEB_JWT_KEY"
 JWT_METHOD_ENV = "MELDWIJZER_WEB_JWT_METHOD"
+# Without staff tokens a case is keyed to a browser tab: only for one person trying the bot locally.
+ANONYMOUS_ENV = "MELDWIJZER_WEB_ANONYMOUS"
+ANONYMOUS_IDLE_SECONDS = 30 * 60
 SESSION_ID = re.compile(r"[0-9a-f]{32}")
 # Rasa's built-in intent that starts a new dialogue session (default rule -> action_session_start).
 NEW_SESSION_PAYLOAD = "/session_start"
@@ -55,6 +61,9 @@ def parse_origins(value: Union[str, Sequence[str]]) -> List[str]:
     origins = [item.strip().rstrip("/") for item in items if item and item.strip()]
     if "*" in origins:
         raise ValueError("cors_allowed_origins must list origins; '*' would let any website use the chat")
+    if not origins:
+        raise ValueError(f"{ORIGINS_ENV} (or cors_allowed_origins) lists no origin; an empty list would "
+                         "switch the origin check off")
     return origins
 
 
@@ -78,6 +87,17 @@ def token_subject(token: Any, key: str, method: str) -> Optional[str]:
         return None
     subject = claims.get("sub")
     return subject if isinstance(subject, str) and subject.strip() else None
+
+
+async def idle_too_long(app: Any, session_id: str, now: Optional[float] = None) -> bool:
+    """Whether an anonymous session's last event is more than ANONYMOUS_IDLE_SECONDS old."""
+    agent = getattr(app.ctx, "agent", None)
+    if agent is None or agent.tracker_store is None:
+        return False
+    tracker = await agent.tracker_store.retrieve(web_anonymous_identity(session_id))
+    if tracker is None or not tracker.events:
+        return False
+    return (now or time.time()) - tracker.events[-1].timestamp > ANONYMOUS_IDLE_SECONDS
 
 
 def session_id_from(data: Any) -> Optional[str]:
@@ -113,9 +133,13 @@ class WebChatInput(SocketIOInput):
     def from_credentials(cls, credentials: Optional[Dict[Text, Any]]) -> InputChannel:
         credentials = credentials or {}
         origins = credentials.get("cors_allowed_origins")
+        jwt_key = credentials.get("jwt_key") or os.environ.get(JWT_KEY_ENV) or None
+        if jwt_key is None and os.environ.get(ANONYMOUS_ENV) != "1":
+            raise ValueError(f"the web chat needs {JWT_KEY_ENV} (signed staff tokens, docs/WEB.md), or "
+                             f"{ANONYMOUS_ENV}=1 for a single-user trial on this machine")
         return cls(
             allowed_origins=parse_origins(origins) if origins else default_origins(),
-            jwt_key=credentials.get("jwt_key") or os.environ.get(JWT_KEY_ENV) or None,
+            jwt_key=jwt_key,
             jwt_method=credentials.get("jwt_method") or os.environ.get(JWT_METHOD_ENV) or "HS256",
             socketio_path=credentials.get("socketio_path", "/socket.io"),
         )
@@ -158,6 +182,8 @@ class WebChatInput(SocketIOInput):
         @sio.on("session_request")
         async def session_request(sid: Text, data: Any) -> None:
             requested = session_id_from(data)
+            if requested and not self.jwt_key and await idle_too_long(next(iter(webhook.apps)), requested):
+                requested = None  # a shared PC's next user must not continue the previous teacher's case
             session_id = requested or uuid.uuid4().hex
             async with sio.session(sid) as session:
                 if session.get("sender"):
@@ -183,7 +209,7 @@ class WebChatInput(SocketIOInput):
                 await SocketIOOutput(sio, self.bot_message_evt).send_text_message(sid, TOO_LONG_MESSAGE)
                 return
             app = next(iter(webhook.apps))
-            text = guard_text(text, await offered_to(app, sender))
+            text = await guard_message(app, sender, text)
             await self._dispatch(on_new_message, sio, text, sender, sid)
 
     async def _dispatch(self, on_new_message: Callable[[UserMessage], Awaitable[Any]], sio: AsyncServer,

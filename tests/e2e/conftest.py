@@ -140,6 +140,7 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
         "MELDWIJZER_API_TOKEN": "",
         "MELDWIJZER_REST_CLIENTS": "",
         "MELDWIJZER_REST_LOCAL": "1",  # tokenless REST from this machine, as `make run` has it
+        "MELDWIJZER_WEB_ANONYMOUS": "1",  # the web chat's single-user trial mode, as `make run` has it
     }
     handle = Servers(workdir=workdir, env=env)
     handle.start()

@@ -153,4 +153,4 @@ class ChatPage:
 
 def session_id(page: Page, server: str) -> Optional[str]:
     """The session id the widget stored for ``server`` (None when it has none)."""
-    return page.evaluate("key => window.localStorage.getItem(key)", f"meldwijzer.session@{server}")
+    return page.evaluate("key => window.sessionStorage.getItem(key)", f"meldwijzer.session@{server}")
