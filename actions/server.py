@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import traceback
 from typing import Any, Optional, Sequence
 
 from rasa_sdk import endpoint, utils
@@ -21,21 +20,17 @@ from sanic import Sanic, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from bot.errors import describe
+
 logger = logging.getLogger(__name__)
 ACTIONS_PACKAGE = "actions"
 DEFAULT_PORT = 5055
 INTERNAL_ERROR = {"error": "internal error in the action server"}
 
 
-def where(exception: BaseException) -> str:
-    """``file:line`` of the innermost frame: enough to find the bug, with no values from the request."""
-    frames = traceback.extract_tb(exception.__traceback__)
-    return f"{frames[-1].filename}:{frames[-1].lineno}" if frames else "unknown"
-
-
 async def internal_error(request: Request, exception: Exception) -> HTTPResponse:
     """Replaces rasa_sdk's handler, which echoes the request body and logs the request."""
-    logger.error("action server: %s at %s", type(exception).__name__, where(exception))
+    logger.error("action server: %s", describe(exception))
     return response.json(INTERNAL_ERROR, status=500)
 
 

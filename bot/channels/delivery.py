@@ -3,8 +3,11 @@
 Why: when the action server cannot be reached, Rasa logs the error, drops that action's events and
 carries on, so the user would get no reply at all: silence in a stressful moment. Rasa calls
 ``send_response`` on the output channel once per bot message; ``CountingOutput`` counts those calls and
-``deliver`` apologises when a message produced none. What the user had typed is not lost: the message
-and the form's slots are in the tracker, so the next try carries on where this one stopped.
+``deliver`` apologises when a message produced none. Two cases, two texts:
+- Rasa handled the message but an action produced nothing (action server down): what the user typed is
+  in the tracker, with the form's slots, so the next try carries on where this one stopped.
+- Rasa itself failed (lock store, tracker store, database): the message may not have been stored at
+  all, so the user is asked to send it again — never told that nothing was lost.
 """
 from __future__ import annotations
 
@@ -14,8 +17,14 @@ from typing import Any, Awaitable, Callable, Dict, Text
 
 from rasa.core.channels.channel import OutputChannel, UserMessage
 
+from bot.errors import describe
+
 logger = logging.getLogger(__name__)
 
+NOT_PROCESSED_MESSAGE = (
+    "Sorry, uw bericht kon ik nu niet verwerken. Wilt u het over een minuut opnieuw sturen? "
+    "Bij acuut gevaar: bel 112. Advies of melding: Veilig Thuis 0800-2000 (gratis, 24/7)."
+)
 NO_ANSWER_MESSAGE = (
     "Sorry, er ging bij mij iets mis. Wat u al had ingevoerd is niet verloren; probeer het over een "
     "minuut nog eens. Bij acuut gevaar: bel 112. Advies of melding: Veilig Thuis 0800-2000 (gratis, 24/7)."
@@ -47,8 +56,8 @@ async def deliver(message: UserMessage, on_new_message: Callable[[UserMessage], 
         failed = False
     except CancelledError:
         logger.error("%s: message handling timed out", channel)
-    except Exception:  # noqa: BLE001 - the user must never be left without an answer
-        logger.exception("%s: message handling failed", channel)
+    except Exception as error:  # noqa: BLE001 - the user must never be left without an answer
+        logger.error("%s: message handling failed: %s", channel, describe(error))
     if output.replies == before and (failed or expect_reply):
         logger.warning("%s: no reply was produced; the apology was sent instead", channel)
-        await output.send_text_message(message.sender_id, NO_ANSWER_MESSAGE)
+        await output.send_text_message(message.sender_id, NOT_PROCESSED_MESSAGE if failed else NO_ANSWER_MESSAGE)
