@@ -20,11 +20,23 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from bot import dossier
 from bot.channels.download import EXPIRED_MESSAGE, download
-from bot.channels.web import WebChatInput, default_origins, parse_origins, session_id_from, token_subject
+from bot.channels.web import (TokenPolicy, WebChatInput, default_origins, parse_origins, session_id_from,
+                              verify_token)
 from bot.channels.webpage import content_security_policy
 from bot.store.db import repositories
 
 KEY = "unit-test-secret-long-enough-for-hs256-signing"
+AUD, ISS = "meldwijzer", "https://intranet.school.nl"
+POLICY = TokenPolicy(KEY, "HS256", AUD, ISS)
+
+
+def token_subject(token: object, policy: TokenPolicy = POLICY):
+    staff = verify_token(token, policy)
+    return staff.subject if staff else None
+
+
+def claims(**extra: object) -> dict:
+    return {"aud": AUD, "iss": ISS, **extra}
 
 
 def hs256(claims: dict, key: str = KEY) -> str:
@@ -35,7 +47,8 @@ def forged_hs256(secret: bytes) -> str:
     """Built by hand: PyJWT itself refuses to use a PEM key as an HMAC secret."""
     def part(raw: bytes) -> str:
         return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
-    body = part(b'{"alg":"HS256","typ":"JWT"}') + "." + part(b'{"sub":"attacker","exp":%d}' % in_ten_minutes())
+    payload = ('{"sub":"attacker","exp":%d,"aud":"%s","iss":"%s"}' % (in_ten_minutes(), AUD, ISS)).encode()
+    body = part(b'{"alg":"HS256","typ":"JWT"}') + "." + part(payload)
     return body + "." + part(hmac.new(secret, body.encode(), hashlib.sha256).digest())
 
 
@@ -62,31 +75,36 @@ def test_default_origins_are_the_servers_own(monkeypatch: pytest.MonkeyPatch) ->
 
 
 def test_token_subject_is_the_staff_member() -> None:
-    assert token_subject(hs256({"sub": "staff-1", "exp": in_ten_minutes()}), KEY, "HS256") == "staff-1"
+    assert token_subject(hs256(claims(sub="staff-1", exp=in_ten_minutes()))) == "staff-1"
 
 
 @pytest.mark.parametrize("token", [
-    hs256({"sub": "staff-1", "exp": in_ten_minutes()}, key="a-different-key-of-sufficient-length-x"),
-    hs256({"sub": "staff-1", "exp": int(time.time()) - 60}),         # expired
-    hs256({"sub": "staff-1"}),                                        # never expires: refused
-    hs256({"exp": in_ten_minutes()}),                                 # no subject
-    hs256({"sub": "   ", "exp": in_ten_minutes()}),                   # blank subject
-    jwt.encode({"sub": "staff-1", "exp": in_ten_minutes()}, None, algorithm="none"),  # unsigned
+    hs256(claims(sub="staff-1", exp=in_ten_minutes()), key="a-different-key-of-sufficient-length-x"),
+    hs256(claims(sub="staff-1", exp=int(time.time()) - 60)),         # expired
+    hs256(claims(sub="staff-1")),                                     # never expires: refused
+    hs256(claims(exp=in_ten_minutes())),                              # no subject
+    hs256(claims(sub="   ", exp=in_ten_minutes())),                   # blank subject
+    hs256({"sub": "staff-1", "exp": in_ten_minutes(), "iss": ISS}),    # no audience
+    hs256({"sub": "staff-1", "exp": in_ten_minutes(), "aud": AUD}),    # no issuer
+    hs256(claims(sub="staff-1", exp=in_ten_minutes(), aud="another-app")),   # signed for another app
+    hs256(claims(sub="staff-1", exp=in_ten_minutes(), iss="https://elsewhere.example")),
+    jwt.encode(claims(sub="staff-1", exp=in_ten_minutes()), None, algorithm="none"),  # unsigned
     "not-a-token",
     None,
 ])
 def test_bad_tokens_give_no_subject(token: object) -> None:
-    assert token_subject(token, KEY, "HS256") is None
+    assert token_subject(token) is None
 
 
 def test_rs256_tokens_are_checked_with_the_public_key() -> None:
     private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     public_pem = private.public_key().public_bytes(
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode()
-    token = jwt.encode({"sub": "staff-rs", "exp": in_ten_minutes()}, private, algorithm="RS256")
-    assert token_subject(token, public_pem, "RS256") == "staff-rs"
+    token = jwt.encode(claims(sub="staff-rs", exp=in_ten_minutes()), private, algorithm="RS256")
+    rs256 = TokenPolicy(public_pem, "RS256", AUD, ISS)
+    assert token_subject(token, rs256) == "staff-rs"
     # Algorithm confusion: an HS256 token "signed" with the (public) key must not pass as RS256.
-    assert token_subject(forged_hs256(public_pem.encode()), public_pem, "RS256") is None
+    assert token_subject(forged_hs256(public_pem.encode()), rs256) is None
     with pytest.raises(ValueError):
         WebChatInput(allowed_origins=[], jwt_key=public_pem, jwt_method="none")
 

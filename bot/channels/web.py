@@ -6,8 +6,9 @@ What it adds to Rasa's ``SocketIOInput`` and why:
   configured origins connect: credentials ``cors_allowed_origins``, else env MELDWIJZER_WEB_ORIGINS
   (comma-separated), else the server's own http://127.0.0.1:<port> and http://localhost:<port>.
 - Identity. With ``jwt_key`` set (credentials, or env MELDWIJZER_WEB_JWT_KEY and MELDWIJZER_WEB_JWT_METHOD:
-  an HS256 secret or an RS256 public key in PEM), a connection without a valid signed token (``sub``
-  and ``exp`` required) is refused and the sender id is the token's ``sub``: the staff member, whose
+  an HS256 secret or an RS256 public key in PEM), a connection without a valid signed token (``sub``,
+  ``exp`` and the configured ``aud`` and ``iss`` required: MELDWIJZER_WEB_JWT_AUDIENCE, _ISSUER) is
+  refused, ``exp`` is checked again on every message, and the sender id is ``web:<sub>``: the staff member, whose
   case follows them between devices and Teams. The client's session id is then never trusted as an identity.
   Without a key (allowed only with MELDWIJZER_WEB_ANONYMOUS=1: a single-user trial on this machine) the
   sender id is the browser tab's random session id (a 32-hex id; anything else is replaced by a fresh
@@ -25,6 +26,7 @@ import os
 import re
 import time
 import uuid
+from dataclasses import dataclass
 from typing import Any, Awaitable, Callable, Dict, List, Optional, Sequence, Text, Union
 
 import jwt
@@ -46,6 +48,9 @@ logger = logging.getLogger(__name__)
 ORIGINS_ENV = "MELDWIJZER_WEB_ORIGINS"
 JWT_KEY_ENV = "MELDWIJZER_WEB_JWT_KEY"
 JWT_METHOD_ENV = "MELDWIJZER_WEB_JWT_METHOD"
+JWT_AUDIENCE_ENV = "MELDWIJZER_WEB_JWT_AUDIENCE"
+JWT_ISSUER_ENV = "MELDWIJZER_WEB_JWT_ISSUER"
+EXPIRED_MESSAGE = "Uw aanmelding is verlopen. Laad de pagina opnieuw om verder te gaan; er is niets verloren."
 # Without staff tokens a case is keyed to a browser tab: only for one person trying the bot locally.
 ANONYMOUS_ENV = "MELDWIJZER_WEB_ANONYMOUS"
 ANONYMOUS_IDLE_SECONDS = 30 * 60
@@ -76,17 +81,49 @@ def default_origins() -> List[str]:
     return [f"http://127.0.0.1:{port}", f"http://localhost:{port}"]
 
 
-def token_subject(token: Any, key: str, method: str) -> Optional[str]:
-    """The ``sub`` of a valid token, or None. Expired, unsigned or ``sub``-less tokens are refused."""
+@dataclass(frozen=True)
+class TokenPolicy:
+    """How staff tokens are checked: the key, its algorithm, and the audience and issuer they must name
+    (a token the intranet signed for another application must not open the chat)."""
+
+    key: str
+    method: str
+    audience: str
+    issuer: str
+
+
+@dataclass(frozen=True)
+class StaffToken:
+    subject: str
+    expires_at: float
+
+
+def verify_token(token: Any, policy: TokenPolicy) -> Optional[StaffToken]:
+    """The staff member of a valid token, or None. Expired, unsigned, ``sub``-less tokens and tokens
+    for another audience or from another issuer are refused."""
     if not isinstance(token, str) or not token:
         return None
     try:
-        claims = jwt.decode(token, key, algorithms=[method], options={"require": ["sub", "exp"]})
+        claims = jwt.decode(token, policy.key, algorithms=[policy.method], audience=policy.audience,
+                            issuer=policy.issuer, options={"require": ["sub", "exp", "aud", "iss"]})
     except jwt.InvalidTokenError as error:
         logger.info("web: token refused (%s)", type(error).__name__)
         return None
     subject = claims.get("sub")
-    return subject if isinstance(subject, str) and subject.strip() else None
+    if not isinstance(subject, str) or not subject.strip():
+        return None
+    return StaffToken(subject, float(claims["exp"]))
+
+
+def token_policy(key: Optional[str], method: str) -> Optional[TokenPolicy]:
+    """The policy from the environment; a key without audience and issuer is a start-up error."""
+    if key is None:
+        return None
+    audience, issuer = os.environ.get(JWT_AUDIENCE_ENV, "").strip(), os.environ.get(JWT_ISSUER_ENV, "").strip()
+    if not audience or not issuer:
+        raise ValueError(f"{JWT_KEY_ENV} needs {JWT_AUDIENCE_ENV} and {JWT_ISSUER_ENV}: the 'aud' and 'iss' "
+                         "every staff token must carry")
+    return TokenPolicy(key, method, audience, issuer)
 
 
 async def idle_too_long(app: Any, session_id: str, now: Optional[float] = None) -> bool:
@@ -156,6 +193,7 @@ class WebChatInput(SocketIOInput):
         super().__init__(session_persistence=True, socketio_path=socketio_path, jwt_key=jwt_key,
                          jwt_method=jwt_method)
         self.allowed_origins = list(allowed_origins)
+        self.token_policy = token_policy(jwt_key, jwt_method)
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         sio = AsyncServer(async_mode="sanic", cors_allowed_origins=self.allowed_origins)
@@ -171,12 +209,12 @@ class WebChatInput(SocketIOInput):
 
         @sio.on("connect")
         async def connect(sid: Text, environ: Dict, auth: Optional[Dict] = None) -> bool:
-            if self.jwt_key:
+            if self.token_policy:
                 token = auth.get("token") if isinstance(auth, dict) else None
-                subject = token_subject(token, self.jwt_key, self.jwt_algorithm)
-                if subject is None:
+                staff = verify_token(token, self.token_policy)
+                if staff is None:
                     raise sio_errors.ConnectionRefusedError("unauthorized")
-                await sio.save_session(sid, {"subject": subject})
+                await sio.save_session(sid, {"subject": staff.subject, "expires_at": staff.expires_at})
             return True
 
         @sio.on("session_request")
@@ -200,10 +238,16 @@ class WebChatInput(SocketIOInput):
 
         @sio.on(self.user_message_evt)
         async def handle_message(sid: Text, data: Any) -> None:
-            sender = (await sio.get_session(sid)).get("sender")
+            session = await sio.get_session(sid)
+            sender = session.get("sender")
             text = data.get("message") if isinstance(data, dict) else None
             if sender is None or not isinstance(text, str) or not text.strip():
                 logger.warning("web: message ignored (no session_request yet, or no text)")
+                return
+            if session.get("expires_at") is not None and time.time() >= session["expires_at"]:
+                # The token was valid at connect; a socket kept open must not outlive it.
+                await SocketIOOutput(sio, self.bot_message_evt).send_text_message(sid, EXPIRED_MESSAGE)
+                await sio.disconnect(sid)
                 return
             if len(text) > MAX_MESSAGE_CHARS:
                 await SocketIOOutput(sio, self.bot_message_evt).send_text_message(sid, TOO_LONG_MESSAGE)

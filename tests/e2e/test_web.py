@@ -15,7 +15,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, expect
 from pypdf import PdfReader
 
 from tests.e2e.conftest import Servers, texts
-from tests.e2e.web_helpers import (ChatPage, IntranetSite, chromium, embed_html, intranet_site, session_id,
+from tests.e2e.web_helpers import (JWT_AUDIENCE, JWT_ISSUER, ChatPage, IntranetSite, chromium, embed_html, intranet_site, session_id,
                                    staff_token)
 
 pytestmark = pytest.mark.e2e
@@ -237,7 +237,8 @@ def test_widget_on_a_disallowed_origin_gets_no_connection(web: Servers, site: In
 @pytest.fixture(scope="module")
 def signed_in(web: Servers) -> Servers:
     """The servers with staff tokens required (the web fixture restores the default afterwards)."""
-    web.restart(MELDWIJZER_WEB_JWT_KEY=JWT_KEY)
+    web.restart(MELDWIJZER_WEB_JWT_KEY=JWT_KEY, MELDWIJZER_WEB_JWT_AUDIENCE=JWT_AUDIENCE,
+                MELDWIJZER_WEB_JWT_ISSUER=JWT_ISSUER)
     return web
 
 

@@ -40,9 +40,13 @@ def chromium() -> Iterator[Browser]:
             browser.close()
 
 
+JWT_AUDIENCE, JWT_ISSUER = "meldwijzer", "https://intranet.test"
+
+
 def staff_token(key: str, subject: str, minutes: int = 10) -> str:
-    """An HS256 token as an intranet would sign it for a signed-in staff member."""
-    return jwt.encode({"sub": subject, "exp": int(time.time()) + minutes * 60}, key, algorithm="HS256")
+    """An HS256 token as an intranet would sign it for a signed-in staff member of this application."""
+    return jwt.encode({"sub": subject, "exp": int(time.time()) + minutes * 60, "aud": JWT_AUDIENCE,
+                       "iss": JWT_ISSUER}, key, algorithm="HS256")
 
 
 def embed_html(server: str, token: Optional[str] = None) -> str:

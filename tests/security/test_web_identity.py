@@ -24,6 +24,8 @@ def test_without_tokens_the_web_chat_refuses_to_start_unless_the_trial_mode_is_a
     assert WebChatInput.from_credentials(None).jwt_key is None
     monkeypatch.delenv("MELDWIJZER_WEB_ANONYMOUS")
     monkeypatch.setenv("MELDWIJZER_WEB_JWT_KEY", "a-staff-token-key-of-sufficient-length")
+    monkeypatch.setenv("MELDWIJZER_WEB_JWT_AUDIENCE", "meldwijzer")
+    monkeypatch.setenv("MELDWIJZER_WEB_JWT_ISSUER", "https://intranet.school.nl")
     assert WebChatInput.from_credentials(None).jwt_key
 
 
@@ -52,3 +54,13 @@ async def test_an_anonymous_session_idle_for_30_minutes_is_not_continued() -> No
     assert await idle_too_long(app_with(stale), SESSION, now) is True
     assert await idle_too_long(app_with(fresh), SESSION, now) is False
     assert stale.asked == [web_anonymous_identity(SESSION)]
+
+
+def test_a_token_key_without_audience_and_issuer_is_a_start_up_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MELDWIJZER_WEB_JWT_KEY", "a-staff-token-key-of-sufficient-length")
+    monkeypatch.delenv("MELDWIJZER_WEB_JWT_AUDIENCE", raising=False)
+    monkeypatch.setenv("MELDWIJZER_WEB_JWT_ISSUER", "https://intranet.school.nl")
+    with pytest.raises(ValueError, match="MELDWIJZER_WEB_JWT_AUDIENCE"):
+        WebChatInput.from_credentials(None)
+    monkeypatch.setenv("MELDWIJZER_WEB_JWT_AUDIENCE", "meldwijzer")
+    assert WebChatInput.from_credentials(None).token_policy.audience == "meldwijzer"
