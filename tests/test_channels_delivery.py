@@ -66,3 +66,26 @@ async def test_a_session_start_may_be_silent_but_not_fail() -> None:
     assert output.messages == []
     await deliver(UserMessage("/session_start", output, "web-1"), crashes_before_answering, "web", expect_reply=False)
     assert [m["text"] for m in output.messages] == [NOT_PROCESSED_MESSAGE]
+
+
+async def test_under_overload_the_message_is_not_handed_to_rasa_and_the_busy_answer_is_sent(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import asyncio
+
+    from bot.channels import admission as gate
+
+    monkeypatch.setattr(gate, "admission", lambda: full)
+    full, release, handled = gate.Admission(limit=1, queue=0, max_wait=5), asyncio.Event(), []
+
+    async def slow(message: UserMessage) -> None:
+        handled.append(message.text)
+        await release.wait()
+        await answers(message)
+
+    first_output, second_output = RestOutput(), RestOutput()
+    first = asyncio.create_task(deliver(UserMessage("eerste", first_output, "rest-1"), slow, "rest"))
+    await asyncio.sleep(0.01)
+    assert await deliver(UserMessage("tweede", second_output, "rest-2"), slow, "rest") is False
+    assert [m["text"] for m in second_output.messages] == [gate.BUSY_MESSAGE] and handled == ["eerste"]
+    release.set()
+    assert await first is True

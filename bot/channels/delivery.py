@@ -17,6 +17,7 @@ from typing import Any, Awaitable, Callable, Dict, Text
 
 from rasa.core.channels.channel import OutputChannel, UserMessage
 
+from bot.channels.admission import BUSY_MESSAGE, Busy, admission
 from bot.errors import describe
 
 logger = logging.getLogger(__name__)
@@ -42,8 +43,10 @@ class CountingOutput(OutputChannel):
 
 
 async def deliver(message: UserMessage, on_new_message: Callable[[UserMessage], Awaitable[Any]],
-                  channel: str, expect_reply: bool = True) -> None:
+                  channel: str, expect_reply: bool = True) -> bool:
     """Hand the message to Rasa; if that fails or yields no reply, send the apology with the numbers.
+    Under overload (``admission``) the message is not handed over: the busy answer is sent and False
+    returned, so a channel that can (REST) answers 503 and the client knows to send it again.
 
     ``message.output_channel`` must be a ``CountingOutput``. Errors are logged without message text.
     ``expect_reply=False`` (a session start the channel sends itself) apologises only for a failure.
@@ -52,8 +55,13 @@ async def deliver(message: UserMessage, on_new_message: Callable[[UserMessage], 
     before = output.replies
     failed = True
     try:
-        await on_new_message(message)
+        async with admission().admitted():
+            await on_new_message(message)
         failed = False
+    except Busy:
+        logger.warning("%s: refused a message under overload (busy answer sent)", channel)
+        await output.send_text_message(message.sender_id, BUSY_MESSAGE)
+        return False
     except CancelledError:
         logger.error("%s: message handling timed out", channel)
     except Exception as error:  # noqa: BLE001 - the user must never be left without an answer
@@ -61,3 +69,4 @@ async def deliver(message: UserMessage, on_new_message: Callable[[UserMessage], 
     if output.replies == before and (failed or expect_reply):
         logger.warning("%s: no reply was produced; the apology was sent instead", channel)
         await output.send_text_message(message.sender_id, NOT_PROCESSED_MESSAGE if failed else NO_ANSWER_MESSAGE)
+    return True

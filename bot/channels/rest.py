@@ -12,6 +12,8 @@
 - ``/intent{...}`` typed by a user only runs when it is a payload the bot offered (bot/channels/guard.py).
 - Message text never goes to the logs (Rasa's RestInput logs it on failure).
 - A request that yields no reply (action server down) gets an apology with the numbers (delivery.py).
+- Under overload the request is answered at once with 503, Retry-After and the Dutch busy text
+  (admission.py), instead of waiting behind everyone else.
 """
 from __future__ import annotations
 
@@ -25,6 +27,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from bot.channels.admission import RETRY_AFTER_S
 from bot.channels.delivery import CountingOutput, deliver
 from bot.channels.guard import guard_message
 from bot.channels.identity import LOCAL_CLIENT, RestClients, rest_clients, rest_identity
@@ -131,8 +134,10 @@ class MeldwijzerRestInput(InputChannel):
                 return response.json(bot_reply(sender_id, TOO_LONG_MESSAGE), status=413)
             text = await guard_message(request.app, sender_id, text)
             collector = RestOutput()
-            await deliver(UserMessage(text, collector, sender_id, input_channel=self.name()),
-                          on_new_message, "rest")
+            handled = await deliver(UserMessage(text, collector, sender_id, input_channel=self.name()),
+                                    on_new_message, "rest")
+            if not handled:
+                return response.json(collector.messages, status=503, headers={"Retry-After": str(RETRY_AFTER_S)})
             return response.json(collector.messages)
 
         return webhook
