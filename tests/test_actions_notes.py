@@ -102,8 +102,8 @@ async def test_names_are_masked_before_they_are_kept(case, domain) -> None:
         ValidateNoteForm(), note_tracker(case.id, "Moeder Fatma Yilmaz schreeuwde tegen Youssef.", values=values),
         domain)
     kept = slot(events, "note_fields")["values"]["waarnemingen"]
-    assert kept == "[moeder] schreeuwde tegen [persoon]."
-    assert "vervangen door [moeder] en [persoon]" in texts(dispatcher)
+    assert kept == "[moeder] schreeuwde tegen [persoon 1]."  # one number per person within the case
+    assert "vervangen door [moeder] en [persoon 1]" in texts(dispatcher)
     assert "Fatma" not in texts(dispatcher)
 
 
@@ -146,6 +146,23 @@ async def test_confirmed_note_is_stored_masked_with_its_moment(store, case, doma
     assert note.occurred_at.isoformat().startswith("2024-11-12T07:30")  # 08:30 Amsterdam, stored in UTC
     assert "Opgeslagen in het dossier van Leerling K7." in texts(dispatcher)
     assert slot(events, "note_fields") is None
+
+
+async def test_a_saved_conversation_note_moves_the_case_so_what_now_is_no_longer_step_1(store, case,
+                                                                                      domain) -> None:
+    talk = {"moment": "2024-11-12T08:30+01:00", "met_wie": "moeder en de intern begeleider", "doel": "zorgen delen",
+            "feiten": "blauwe plekken op de arm", "reactie": "moeder schrok", "afspraken": "geen",
+            "ondertekend": False}
+    dispatcher, events = await run(ActionSaveNote(), note_tracker(case.id, values=talk, kind="gesprek",
+                                                                  note_confirmed=True), domain)
+    stored = store.cases.open_case(SENDER)
+    assert "parents_talked" in stored.done and stored.step == 4
+    assert slot(events, "case_step") == 4
+    assert "Gesprek met de ouders gevoerd" in texts(dispatcher) and "stap 4" in texts(dispatcher)
+
+    from actions.steps import ActionNextStep
+    dispatcher, _ = await run(ActionNextStep(), note_tracker(case.id), domain)
+    assert "Stap 4" in texts(dispatcher) and "Stap 1" not in texts(dispatcher)
 
 
 async def test_rejected_summary_stores_nothing(store, case, domain) -> None:
