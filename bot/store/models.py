@@ -139,8 +139,11 @@ class Note(CaseChild, Base):
     """A dossier note; all its fields (date, place, signals, sources...) are one encrypted JSON blob."""
 
     __tablename__ = "notes"
+    __table_args__ = (sa.UniqueConstraint("case_id", "save_key", name="uq_notes_save_key"),)
 
     kind = sa.Column(sa.String(32), nullable=False)
+    # Fixed when the teacher is shown the summary: saving the same summary again stores nothing twice.
+    save_key = sa.Column(sa.String(64))
     author_id = sa.Column(sa.String(255), nullable=False)
     author_role = sa.Column(sa.String(64))
     content_encrypted = sa.Column(Encrypted, nullable=False)

@@ -182,6 +182,10 @@ def _get(session: Session, model: type, row_id: Any) -> Any:
     return row
 
 
+def _missing_note(case_id: str) -> NoteRecord:
+    raise NotFound(f"notes: the concurrent save of case {case_id} is not there")
+
+
 def _insert(session: Session, row: Any, convert: Callable[[Any], T]) -> T:
     """Add a new row and return its record, with the ids and defaults the database filled in."""
     session.add(row)
@@ -332,16 +336,33 @@ class WeighingRepository(_Repository):
 
 class NoteRepository(_Repository):
     def add(self, case_id: str, kind: str, author_id: str, author_role: Optional[str],
-            fields: Mapping[str, Any], occurred_at: Optional[datetime]) -> NoteRecord:
-        """Only someone who may read the case may add to its dossier."""
+            fields: Mapping[str, Any], occurred_at: Optional[datetime],
+            save_key: Optional[str] = None) -> NoteRecord:
+        """Only someone who may read the case may add to its dossier.
+
+        ``save_key`` makes the save idempotent: a retry after a lost reply (the same confirmation sent
+        again, or by two replicas at once) returns the note already stored instead of a second one.
+        """
+
+        def existing(session: Session) -> Optional[NoteRecord]:
+            row = session.scalars(sa.select(Note).where(Note.case_id == case_id, Note.save_key == save_key)).first()
+            return _or_none(_note_record, row)
 
         def work(session: Session) -> NoteRecord:
             _readable_case(session, case_id, author_id, author_role)
+            stored = existing(session) if save_key is not None else None
+            if stored is not None:
+                return stored
             row = Note(case_id=case_id, kind=kind, author_id=author_id, author_role=author_role,
-                       content_encrypted=dict(fields), occurred_at=occurred_at)
+                       content_encrypted=dict(fields), occurred_at=occurred_at, save_key=save_key)
             return _insert(session, row, _note_record)
 
-        return self._run(work)
+        try:
+            return self._run(work)
+        except sa.exc.IntegrityError:
+            if save_key is None:
+                raise
+            return self._run(lambda s: existing(s) or _missing_note(case_id))
 
     def list(self, case_id: str, viewer_id: str, viewer_role: Optional[str]) -> List[NoteRecord]:
         """The dossier in the order things happened (notes without a time: when they were written)."""
