@@ -6,7 +6,7 @@ export TF_CPP_MIN_LOG_LEVEL := 3
 # A school's server never phones home: Rasa's usage telemetry is off for every command run from here.
 export RASA_TELEMETRY_ENABLED := false
 
-.PHONY: help run test test-fast setup setup-test check train validate nlu-report teams-package bench
+.PHONY: help run test test-fast setup setup-test check train validate nlu-report nlu-eval teams-package bench bench-load
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -38,8 +38,14 @@ validate: setup ## rasa data validate, warnings as errors
 nlu-report: setup ## 5-fold cross-validation, intent F1 per intent (a report, not a test)
 	$(PY) -m bot nlu-report
 
+nlu-eval: setup train ## intent F1 (5-fold CV), held-out accuracy with/without retrieval, calibration (a report)
+	$(PY) -m bot nlu-eval
+
 teams-package: setup ## the Teams app zip for an admin to upload (docs/TEAMS.md)
 	$(PY) scripts/teams_package.py
 
 bench: setup train ## benchmarks with figures against a baseline
 	$(PY) benchmarks/run.py
+
+bench-load: setup train ## Meldwijzer against a stock `rasa init` bot under 10 and 50 concurrent users
+	$(PY) benchmarks/load.py
