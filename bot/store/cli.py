@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import logging
 import re
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Optional, Union
+from typing import Iterator, Optional, Union
 
 import sqlalchemy as sa
+from sqlalchemy.engine import Engine
 
-from bot.store.db import get_engine, repositories, tracker_db_url
+from bot.store.db import database_url, get_engine, repositories, tracker_db_url
 from bot.store.models import utcnow
 
 logger = logging.getLogger(__name__)
@@ -23,12 +25,37 @@ logger = logging.getLogger(__name__)
 _UNIT_DAYS = {"d": 1, "w": 7, "y": 365}
 # Rasa's SQLTrackerStore table, as far as the purge needs it (our encrypted store keeps the same shape).
 _EVENTS = sa.table("events", sa.column("timestamp", sa.Float))
+# Session-level advisory lock on the case store: one purge at a time across all replicas.
+_PG_PURGE_LOCK = 0x6D777075
 
 
 @dataclass(frozen=True)
 class PurgeResult:
     cases: int
     conversation_events: int
+    skipped: bool = False  # another process (replica) held the purge lock
+
+
+@contextmanager
+def purge_lock(engine: Engine) -> Iterator[bool]:
+    """Whether this process may purge now: on PostgreSQL, only the holder of an advisory lock may.
+
+    Why: every replica has the purge timer, and the admin should not have to pick one. The lock is
+    tried, not waited for: a replica that finds it taken skips, because the holder is doing the work.
+    It lives on one open connection, so a purge killed half-way frees it with its connection. SQLite
+    is one server's file: nothing else can purge it at the same time.
+    """
+    if engine.dialect.name != "postgresql":
+        yield True
+        return
+    with engine.connect() as connection:
+        acquired = bool(connection.execute(sa.text("SELECT pg_try_advisory_lock(:key)"),
+                                           {"key": _PG_PURGE_LOCK}).scalar())
+        try:
+            yield acquired
+        finally:
+            if acquired:
+                connection.execute(sa.text("SELECT pg_advisory_unlock(:key)"), {"key": _PG_PURGE_LOCK})
 
 
 def parse_older_than(text: str) -> timedelta:
@@ -66,8 +93,12 @@ def purge(older_than: Union[str, timedelta],
     ``conversations_older_than`` (default: the same period) from the configured stores."""
     period = _period(older_than)
     conversation_period = period if conversations_older_than is None else _period(conversations_older_than)
-    return PurgeResult(cases=repositories().purge_closed_cases(period),
-                       conversation_events=purge_conversations(conversation_period))
+    with purge_lock(get_engine(database_url())) as acquired:
+        if not acquired:
+            logger.info("retention purge: skipped, another replica is purging")
+            return PurgeResult(cases=0, conversation_events=0, skipped=True)
+        return PurgeResult(cases=repositories().purge_closed_cases(period),
+                           conversation_events=purge_conversations(conversation_period))
 
 
 def roles_command(action: str, user: Optional[str], role: Optional[str], organisation: str,

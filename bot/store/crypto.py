@@ -19,7 +19,7 @@ import re
 import stat
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Dict, Optional, Tuple
+from typing import Any, Dict, Mapping, Optional, Tuple
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
@@ -37,9 +37,10 @@ class EncryptionKeyError(RuntimeError):
     """The encryption key is missing, malformed, unsafe, or does not match the stored data."""
 
 
-def key_file_path() -> Path:
+def key_file_path(environ: Optional[Mapping[str, str]] = None) -> Path:
     """Where the key file lives (``MELDWIJZER_KEY_FILE`` or ``var/secret.key`` in the repo)."""
-    return Path(os.environ.get(ENV_KEY_FILE) or DEFAULT_KEY_FILE)
+    env = os.environ if environ is None else environ
+    return Path(env.get(ENV_KEY_FILE) or DEFAULT_KEY_FILE)
 
 
 def _create_key_file(path: Path) -> None:
@@ -94,12 +95,14 @@ def _cipher_for(env_keys: Optional[str], key_file: Path, require: bool) -> Multi
     return MultiFernet(_parse_keys(_read_key_file(key_file, require), str(key_file)))
 
 
-def cipher() -> MultiFernet:
-    """The cipher for the current environment (re-read when the configuration changes)."""
+def cipher(environ: Optional[Mapping[str, str]] = None) -> MultiFernet:
+    """The cipher for the current environment (re-read when the configuration changes), or for
+    ``environ`` (the production runner's start-up check validates a configuration before using it)."""
+    env = os.environ if environ is None else environ
     return _cipher_for(
-        os.environ.get(ENV_KEY) or None,
-        key_file_path(),
-        os.environ.get(ENV_REQUIRE_KEY) == "1",
+        env.get(ENV_KEY) or None,
+        key_file_path(env),
+        env.get(ENV_REQUIRE_KEY) == "1",
     )
 
 
