@@ -209,3 +209,60 @@ def test_loading_the_tracker_store_installs_the_prebuilt_action_validator() -> N
     from rasa.core.actions.action import RemoteAction
 
     assert getattr(RemoteAction._validate_action_result, "__wrapped__", None) is not None
+
+
+# --- the per-process tracker cache ----------------------------------------------------------------------
+
+def _turn(tracker: DialogueStateTracker, text: str) -> None:
+    for event in (UserUttered(text, intent={"name": "start_case", "confidence": 0.9}),
+                  ActionExecuted("action_next_step"), BotUttered("Stap 1"), ActionExecuted("action_listen")):
+        tracker.update(event)
+
+
+def _as_dicts(tracker: DialogueStateTracker) -> list:
+    return [e.as_dict() for e in tracker.events]
+
+
+async def test_a_saved_tracker_is_served_from_memory_and_equals_a_fresh_load(tracker_store) -> None:
+    await tracker_store.save(conversation("cache-1"))
+    first = await tracker_store.retrieve("cache-1")  # loaded as Rasa loads it (the latest session)
+    _turn(first, "ik maak me zorgen")
+    await tracker_store.save(first)
+    assert await tracker_store.retrieve("cache-1") is first  # no decrypting and replaying every event again
+    fresh = await EncryptedSQLTrackerStore(domain=DOMAIN).retrieve("cache-1")
+    assert _as_dicts(await tracker_store.retrieve("cache-1")) == _as_dicts(fresh)
+
+
+async def test_another_replicas_write_is_seen(tracker_store) -> None:
+    await tracker_store.save(conversation("cache-2"))
+    mine = await tracker_store.retrieve("cache-2")
+    await tracker_store.save(mine)
+    assert await tracker_store.retrieve("cache-2") is mine
+    other_replica = EncryptedSQLTrackerStore(domain=DOMAIN)  # same database (MELDWIJZER_TRACKER_DB_URL)
+    theirs = await other_replica.retrieve("cache-2")
+    _turn(theirs, "bericht via de andere replica")
+    await other_replica.save(theirs)
+    again = await tracker_store.retrieve("cache-2")
+    assert again is not mine and _as_dicts(again) == _as_dicts(theirs)
+
+
+async def test_a_tracker_changed_in_memory_but_never_saved_is_not_served(tracker_store) -> None:
+    """A turn that failed half-way left events in the object that never reached the database."""
+    await tracker_store.save(conversation("cache-3"))
+    tracker = await tracker_store.retrieve("cache-3")
+    stored = _as_dicts(tracker)
+    _turn(tracker, "deze beurt mislukte")
+    assert _as_dicts(await tracker_store.retrieve("cache-3")) == stored
+
+
+async def test_a_new_session_is_loaded_as_rasa_does(tracker_store) -> None:
+    tracker = conversation("cache-4")
+    await tracker_store.save(tracker)
+    time.sleep(0.01)
+    for event in (ActionExecuted("action_session_start"), SessionStarted(), ActionExecuted("action_listen")):
+        tracker.update(event)
+    await tracker_store.save(tracker)
+    current = await tracker_store.retrieve("cache-4")
+    fresh = await EncryptedSQLTrackerStore(domain=DOMAIN).retrieve("cache-4")
+    assert _as_dicts(current) == _as_dicts(fresh)
+    assert [e["event"] for e in _as_dicts(current)] == ["session_started", "action"]  # the latest session only

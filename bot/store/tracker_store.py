@@ -17,14 +17,17 @@ in endpoints.yml. Rasa builds custom stores as ``cls(host=url, domain=..., event
 """
 from __future__ import annotations
 
-from typing import Any, Optional, Text
+from collections import OrderedDict
+from typing import Any, Optional, Text, Tuple
 
 import sqlalchemy as sa
 from rasa.core.brokers.broker import EventBroker
 from rasa.core.tracker_store import SQLTrackerStore, _create_sequence
 from rasa.shared.core.domain import Domain
+from rasa.shared.core.trackers import DialogueStateTracker
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import declarative_base
+from sqlalchemy.pool import QueuePool
 
 from bot import server
 from bot.store import crypto
@@ -32,6 +35,16 @@ from bot.store.db import sqlite_pragmas, tracker_db_url
 
 # Every Rasa server of ours loads this module (endpoints.yml), so its process adjustments go in here.
 server.install()
+
+# Trackers kept in memory per process (the most recently used conversations).
+RECENT_TRACKERS = 500
+
+
+def _relaxed_sync(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
 
 class EncryptedText(sa.types.TypeDecorator):
     """Text stored as a Fernet token (ASCII), decrypted on read; a wrong key raises, never returns garbage."""
@@ -83,8 +96,56 @@ class EncryptedSQLTrackerStore(SQLTrackerStore):
     ) -> None:
         crypto.cipher()  # fail at start-up, not at the first message, when the key is missing or malformed
         super().__init__(domain=domain, host=tracker_db_url(host), event_broker=event_broker, **kwargs)
+        self._recent: "OrderedDict[str, Tuple[Tuple[int, int], DialogueStateTracker]]" = OrderedDict()
         if self.engine.dialect.name == "sqlite":
-            # Rasa's engine has no pragmas: WAL and a busy timeout let the purge and a second process
-            # read while Rasa writes, instead of failing with "database is locked".
-            sa.event.listen(self.engine, "connect", sqlite_pragmas)
-            self.engine.dispose()  # the connection Rasa opened to create the table predates the listener
+            self._tune_sqlite()
+
+    # --- the per-process tracker cache -------------------------------------------------------------
+    # Why: Rasa's retrieve decrypts and replays every event of the session on every message, so a turn
+    # costs more the longer the conversation runs (and the payload guard reads the tracker again). The
+    # tracker this process saved last is kept, with the stored (count, last id) it corresponds to; one
+    # cheap query tells whether the stored conversation is still exactly that. Another replica's write,
+    # a new session, or a tracker changed in memory but never saved (a failed turn) all change the
+    # stamp or the length, and the tracker is loaded from the database as before.
+
+    async def retrieve(self, sender_id: Text) -> Optional[DialogueStateTracker]:
+        stamp = self._stamp(sender_id)
+        remembered = self._recent.get(sender_id)
+        if remembered is not None and remembered[0] == stamp and len(remembered[1].events) == stamp[0]:
+            self._recent.move_to_end(sender_id)
+            return remembered[1]
+        tracker = await super().retrieve(sender_id)
+        self._remember(sender_id, stamp, tracker)
+        return tracker
+
+    async def save(self, tracker: DialogueStateTracker) -> None:
+        await super().save(tracker)
+        self._remember(tracker.sender_id, self._stamp(tracker.sender_id), tracker)
+
+    def _stamp(self, sender_id: Text) -> Tuple[int, int]:
+        """(events in the latest session, highest event id) as stored now: one aggregate query."""
+        with self.session_scope() as session:
+            events = self._event_query(session, sender_id, fetch_events_from_all_sessions=False).subquery()
+            count, last = session.execute(sa.select(sa.func.count(events.c.id), sa.func.max(events.c.id))).one()
+        return int(count), int(last or 0)
+
+    def _remember(self, sender_id: Text, stamp: Tuple[int, int], tracker: Optional[DialogueStateTracker]) -> None:
+        self._recent.pop(sender_id, None)
+        if tracker is not None and len(tracker.events) == stamp[0]:
+            self._recent[sender_id] = (stamp, tracker)
+            while len(self._recent) > RECENT_TRACKERS:
+                self._recent.popitem(last=False)
+
+    def _tune_sqlite(self) -> None:
+        """Rasa's SQLite engine opens a new connection for every session (SQLAlchemy 1.4's NullPool for
+        files) and sets no pragmas. Ours keeps a small pool, and uses WAL with a busy timeout (the purge
+        and a second process can read while Rasa writes) and synchronous=NORMAL: in WAL mode that cannot
+        corrupt the file, and at worst loses the last conversation events on a power cut — the case store,
+        the source of truth, keeps full durability."""
+        url = self.engine.url
+        self.engine.dispose()
+        self.engine = sa.create_engine(url, poolclass=QueuePool, pool_size=4, max_overflow=4,
+                                       connect_args={"check_same_thread": False})
+        sa.event.listen(self.engine, "connect", sqlite_pragmas)
+        sa.event.listen(self.engine, "connect", _relaxed_sync)
+        self.sessionmaker = sa.orm.session.sessionmaker(bind=self.engine)
