@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 from datetime import date
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Text, Tuple
+from typing import Any, Collection, Dict, List, Mapping, Optional, Sequence, Text, Tuple
 
 from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import EventType, SlotSet
@@ -38,7 +38,8 @@ from actions.common import (
 from actions.steps import ActionFaq, case_slots, faq_key, new_pseudonym
 from bot import steps
 from bot import weighing as w
-from bot.store.repositories import CaseRecord
+from bot.privacy import masker_for, masker_state
+from bot.store.repositories import CaseRecord, FollowUpRecord
 
 logger = logging.getLogger(__name__)
 
@@ -101,33 +102,59 @@ def add_followups(case: CaseRecord, followups: Sequence[Tuple[str, int]], today:
         store().followups.add(case.id, followup[0], w.due_date(today, followup), w.followup_text(followup[0], org))
 
 
+def open_followups(case: CaseRecord) -> List[FollowUpRecord]:
+    """The case's follow-ups not yet done (the store lists them per owner)."""
+    return [f for f in store().followups.open_for(case.owner_id, date.today()) if f.case_id == case.id]
+
+
+def settle_followups(case: CaseRecord, kinds: Collection[str]) -> None:
+    """Mark the case's open follow-ups of these kinds done: what they asked for has happened."""
+    for followup in open_followups(case):
+        if followup.kind in kinds:
+            store().followups.complete(followup.id, case.owner_id, None)
+
+
 def record_answer(case: CaseRecord, state: w.WeighingState, n: int, reply: w.Answer) -> w.WeighingState:
-    """One answer: replay-checked by bot.weighing, stored, and its milestones and follow-ups recorded."""
+    """One answer: replay-checked by bot.weighing, stored, and its milestones and follow-ups recorded.
+
+    Question 1 starts a new weighing, which settles a pending 'weigh again'; the follow-ups that depend
+    on the help plan are set once the plan has been asked (:func:`sync_plan_followups`).
+    """
     new_state = w.answer(state, n, reply)
     outcome_id = w.outcome_id(new_state)
     details: Dict[str, Any] = {"entry": w.ENTRY_ANSWER}
     if n == 5:
         details.update(plan_details(state))
     store().weighing.add(case.id, n, reply, outcome_id, details)
+    if n == 1:
+        settle_followups(case, w.followups_settled_by("new_weighing"))
     milestones = milestones_for(n, reply, outcome_id)
     if milestones:
         record_milestones(case, milestones)
     if outcome_id is not None:
         result = w.outcome(new_state, organisation())
-        add_followups(case, [f for f in result.followups if f[0] != "help_term_end"], date.today())
+        plan_kinds = w.plan_followup_kinds()
+        add_followups(case, [f for f in result.followups if f[0] not in plan_kinds], date.today())
     return new_state
 
 
+def sync_plan_followups(case: CaseRecord, state: w.WeighingState) -> None:
+    """After the help plan was asked: the plan's follow-ups become what the outcome lists now (a reminder
+    to agree a term, or the end of the agreed term); one it no longer lists is settled."""
+    plan_kinds = w.plan_followup_kinds()
+    wanted = [f for f in w.outcome(state, organisation()).followups if f[0] in plan_kinds]
+    settle_followups(case, plan_kinds - {kind for kind, _ in wanted})
+    present = {f.kind for f in open_followups(case)}
+    add_followups(case, [f for f in wanted if f[0] not in present], date.today())
+
+
 def record_plan(case: CaseRecord, state: w.WeighingState, given: Mapping[str, Optional[str]]) -> w.WeighingState:
-    """Store the parts of the help plan given now; an agreed term sets the 'end of help term' follow-up."""
+    """Store the parts of the help plan given now, then bring the plan's follow-ups up to date."""
     new = {key: value for key, value in given.items() if value and not getattr(state, key)}
-    if not new:
-        return state
-    updated = w.record_help_plan(state, **new)
-    store().weighing.add(case.id, 4, "ja", w.outcome_id(updated), {"entry": w.ENTRY_PLAN, **new})
-    if "term" in new:
-        help_term = [f for f in w.outcome(updated, organisation()).followups if f[0] == "help_term_end"]
-        add_followups(case, help_term, date.today())
+    updated = w.record_help_plan(state, **new) if new else state
+    if new:
+        store().weighing.add(case.id, 4, "ja", w.outcome_id(updated), {"entry": w.ENTRY_PLAN, **new})
+    sync_plan_followups(case, updated)
     return updated
 
 
@@ -321,7 +348,13 @@ class ValidateWeighingForm(FormValidationAction):
                 **{slot: None for slot in PLAN_SLOTS}}
 
     def _plan_part(self, slot: str, value: Any, tracker: Tracker) -> Dict[Text, Any]:
-        return {slot: read_plan_part(tracker, str(value or ""))}
+        """The plan part, masked like a note (names and identifiers out, the case's placeholders kept)."""
+        part, case_id = read_plan_part(tracker, str(value or "")), tracker.get_slot("case_id")
+        if part == LATER:
+            return {slot: part}
+        masked, known = masker_for(tracker.get_slot("case_masker"), case_id,
+                                   tracker.get_slot("pseudonym") or "").mask(part)
+        return {slot: masked.text, "case_masker": masker_state(case_id, known)}
 
     async def validate_weighing_term(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                                      domain: DomainDict) -> Dict[Text, Any]:

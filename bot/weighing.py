@@ -109,10 +109,16 @@ class Contact(Model):
     source: SourceRef
 
 
+# What settles a follow-up without the teacher clicking "Gedaan": a new weighing (question 1 answered
+# again) or a help term agreed with a duration. The dialogue closes such reminders when that happens.
+SettledBy = Literal["new_weighing", "term_agreed"]
+
+
 class FollowupKind(Model):
     kind: str
     unit: Literal["werkdagen", "dagen"]
     text: Statement
+    settled_by: Optional[SettledBy] = None
 
 
 class AgeRule(Model):
@@ -419,10 +425,26 @@ def _help_plan_lines(state: WeighingState, wk: WeighingKnowledge) -> List[str]:
             ((labels.term, state.term), (labels.casemanager, state.casemanager), (labels.tasks, state.tasks))]
 
 
-def _followups(spec: OutcomeSpec, state: WeighingState) -> Tuple[Tuple[str, int], ...]:
-    """Follow-ups with a known number of days; the help term counts only once it is agreed."""
-    pairs = ((f.kind, f.days if f.days is not None else parse_term(state.term or "")) for f in spec.followups)
+def _followups(spec: OutcomeSpec, state: WeighingState, wk: WeighingKnowledge) -> Tuple[Tuple[str, int], ...]:
+    """Follow-ups with a known number of days: the end of the help term counts only once a term with a
+    duration is agreed, and the reminder to agree one stands only until then."""
+    term_days = parse_term(state.term or "")
+    pairs = ((f.kind, f.days if f.days is not None else term_days) for f in spec.followups
+             if not (term_days is not None and wk.followup_kind(f.kind).settled_by == "term_agreed"))
     return tuple((kind, days) for kind, days in pairs if days is not None)
+
+
+def plan_followup_kinds(kb: Optional[KnowledgeBase] = None) -> FrozenSet[str]:
+    """Follow-ups of a running help that depend on its plan: the end of the agreed term and the reminder
+    to agree one. Why separate: they can only be set once the plan has been asked, not with the answer."""
+    wk = _weighing(kb)
+    return frozenset(f.kind for o in wk.outcomes if o.waits_for is not None for f in o.followups
+                     if f.days is None or wk.followup_kind(f.kind).settled_by == "term_agreed")
+
+
+def followups_settled_by(event: SettledBy, kb: Optional[KnowledgeBase] = None) -> FrozenSet[str]:
+    """The follow-up kinds that ``event`` makes obsolete ('weigh again' once the teacher weighs again)."""
+    return frozenset(k.kind for k in _weighing(kb).followup_kinds if k.settled_by == event)
 
 
 def _call_line(contact: Contact, org: Organisation, kb: Optional[KnowledgeBase]) -> str:
@@ -455,7 +477,7 @@ def outcome(state: WeighingState, org: Organisation, kb: Optional[KnowledgeBase]
         decision_help=render(decision_help.text, org, kb),
         lines=tuple(lines),
         call=tuple(_call_line(wk.contact(c), org, kb) for c in spec.call),
-        followups=_followups(spec, state),
+        followups=_followups(spec, state, wk),
         waiting_for_q5=spec.waits_for is not None,
         sources=_labels_of(refs + [wk.contact(c).source for c in spec.call], kb),
     )

@@ -134,7 +134,8 @@ async def test_without_a_case_the_weighing_starts_in_a_new_case_at_step_4(store,
 async def test_the_first_question_is_asked_with_ja_nee_twijfel_later_and_uitleg(store, domain) -> None:
     tracker = Tracker.from_dict({**fixture("tracker_weighing_answer"), "slots": {"weighing_question": 1.0}})
     dispatcher, _ = await run(ActionAskWeighingAnswer(), tracker, domain)
-    assert all_text(dispatcher).startswith("Vraag 1 van 5: Heeft u na stap 1 tot en met 3 een sterk vermoeden")
+    # The kader asks whether there is a vermoeden at all (issue 11: not a "sterk" vermoeden).
+    assert all_text(dispatcher).startswith("Vraag 1 van 5: Heeft u na stap 1 tot en met 3 een vermoeden")
     assert payloads(dispatcher) == ['/weighing_reply{"weighing_value": "ja"}', '/weighing_reply{"weighing_value": "nee"}',
                                     '/weighing_reply{"weighing_value": "twijfel"}', '/weighing_reply{"weighing_value": "later"}',
                                     "/weighing_explain"]
@@ -236,6 +237,48 @@ async def test_doubt_about_the_suspicion_asks_advice_first_and_is_not_a_finished
     await talk.start(entities=button("restart"))
     await talk.say("nee")
     assert trace(store)[-1] == (1, "nee", "no_action_close")
+
+
+def open_kinds(store: Repositories) -> Dict[str, date]:
+    return {f.kind: f.due_on for f in store.followups.open_for(SENDER, date.today())}
+
+
+async def test_doubt_about_the_suspicion_reminds_to_weigh_again_until_weighed_again(store, domain) -> None:
+    talk = Conversation(domain)
+    await talk.start()
+    await talk.say("twijfel")
+    assert open_kinds(store) == {"weigh_again": w.add_working_days(date.today(), 2)}
+    await talk.start(entities=button("restart"))
+    await talk.say("nee")
+    assert "weigh_again" not in open_kinds(store)
+
+
+async def test_help_without_a_term_reminds_to_agree_one_until_it_is_agreed(store, domain) -> None:
+    talk = Conversation(domain)
+    await talk.start()
+    for reply in ("ja", "nee", "ja", "ja"):
+        await talk.say(reply)
+    assert "set_help_term" not in open_kinds(store)  # the plan is asked first
+    for _ in range(3):
+        await talk.say("/weighing_reply", entities=button("later"))
+    await talk.done()
+    assert open_kinds(store) == {"parents_reached_help": date.today() + timedelta(days=7),
+                                 "set_help_term": w.add_working_days(date.today(), 5)}
+    await talk.start(entities=button("plan"))
+    await talk.say("4 weken")
+    for _ in range(2):
+        await talk.say("/weighing_reply", entities=button("later"))
+    await talk.done()
+    assert open_kinds(store) == {"parents_reached_help": date.today() + timedelta(days=7),
+                                 "help_term_end": date.today() + timedelta(days=28)}
+
+
+async def test_question_one_no_says_there_is_no_suspicion(store, domain) -> None:
+    talk = Conversation(domain)
+    await talk.start()
+    await talk.say("nee")
+    text = all_text(await talk.done())
+    assert "Uitkomst: Geen vermoeden" in text and "geen vermoeden" in text and "sterk" not in text
 
 
 async def test_why_explains_the_stored_trace(store, domain) -> None:

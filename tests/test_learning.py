@@ -35,6 +35,7 @@ def kb() -> KnowledgeBase:
 def _copy(tmp_path: Path) -> Path:
     for name in LEARNING_SECTIONS:
         (tmp_path / name).write_text((KNOWLEDGE_DIR / name).read_text(encoding="utf-8"), encoding="utf-8")
+    (tmp_path / "sources").symlink_to(KNOWLEDGE_DIR / "sources")  # the national excerpts cases cite
     return tmp_path
 
 
@@ -183,6 +184,46 @@ def test_cases_follow_the_current_national_numbers(kb: KnowledgeBase) -> None:
                     assert not option.best and "0800-2000" in option.feedback
                 if option.best:
                     assert "AMK" not in option.text
+
+
+EDUCATION_LAWS = {"wpo_art_4a", "wvo_art_3", "wec_art_4a"}
+
+
+def _texts(case: learning.PracticeCase) -> List[str]:
+    return [case.vignette] + [t for q in case.questions for o in q.options for t in (q.text, o.text, o.feedback)]
+
+
+def test_staff_suspect_cases_follow_the_education_laws(kb: KnowledgeBase) -> None:
+    """Issue 11: every staff member informs the bevoegd gezag onverwijld and directly (not via the
+    schoolleider, not first the vertrouwenspersoon); on a zedendelict the board must consult the
+    vertrouwensinspecteur and, on a redelijk vermoeden, files aangifte after informing parents and accused."""
+    staff = [c for c in learning.cases(kb) if "staff_suspect" in c.themes]
+    assert staff
+    for case in staff:
+        first = next(q for q in case.questions if q.kind == "first_action")
+        best = next(o for o in first.options if o.best)
+        assert "bevoegd gezag" in best.text and "die het bestuur" not in best.text, case.id
+        assert "rechtstreeks" in best.feedback and ("onverwijld" in best.feedback or "onmiddellijk" in best.feedback), case.id
+        if "sexual_abuse" in case.themes:
+            assert first.source.doc in EDUCATION_LAWS, case.id
+            contact_or_decision = [q for q in case.questions if "vertrouwensinspecteur" in " ".join(
+                o.feedback for o in q.options if o.best)]
+            assert contact_or_decision and all(q.source.doc in EDUCATION_LAWS for q in contact_or_decision), case.id
+    aangifte = [o for c in staff for q in c.questions for o in q.options if o.best and "aangifte" in o.text]
+    assert aangifte and all("ouders" in o.text or "ouders" in o.feedback for o in aangifte)
+
+
+def test_practice_texts_carry_none_of_the_errors_issue_11_names(kb: KnowledgeBase) -> None:
+    for case in learning.cases(kb):
+        for text in _texts(case):
+            lowered = text.lower()
+            assert "sterk vermoeden" not in lowered and "0800-8051" not in text, case.id
+            # Advice may be anonymous; a melding by a professional is not.
+            assert not re.search(r"anoniem(e)? (melden|melding)|melding[^.]*anoniem", lowered), case.id
+            assert not re.search(r"veilig thuis neemt .*over", lowered), case.id
+            assert "uitdrukkelijk niet" not in lowered, case.id  # pupils who are (ex-)partners: huiselijk geweld
+    pupil = [c for c in learning.cases(kb) if "pupil_violence" in c.themes]
+    assert all(any("(ex-)partners" in t for t in _texts(c)) for c in pupil)
 
 
 # --- choosing a case -------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ import pytest
 
 from bot import weighing as w
 from bot.knowledge import KNOWLEDGE_DIR, REPO_ROOT, SECTIONS, KnowledgeBase, KnowledgeError, check_sources, load_all
-from bot.profiles import Organisation, profile
+from bot.profiles import Organisation, profile, render
 
 MY_SECTIONS = {k: SECTIONS[k] for k in ("sources.yml", "weighing.yml", "organisations/")}
 VT_NUMBER = "0800-2000"
@@ -60,6 +60,7 @@ TERMINAL_PATHS = [seq for seq in ALL_SEQUENCES if isinstance(_expected(seq)[0], 
 def _knowledge_root(tmp: Path, weighing_yml: Optional[str] = None) -> Path:
     """A knowledge folder with only this capability's files and the national profile they render with."""
     (tmp / "sources.yml").symlink_to(KNOWLEDGE_DIR / "sources.yml")
+    (tmp / "sources").symlink_to(KNOWLEDGE_DIR / "sources")  # the national excerpts the quotes come from
     if weighing_yml is None:
         (tmp / "weighing.yml").symlink_to(KNOWLEDGE_DIR / "weighing.yml")
     else:
@@ -216,6 +217,96 @@ def test_every_melding_outcome_names_veilig_thuis_and_decides_help_with_them(kb,
     assert melding_ids == {k for k, (melding, _) in DECISIONS.items() if melding}
 
 
+def _rendered(statement, org, kb) -> str:
+    return render(statement.text, org, kb)
+
+
+# --- issue 11: fidelity to the national afwegingskader ------------------------------------------
+
+
+def test_question_one_asks_whether_there_is_a_suspicion_at_all(kb, org):
+    """The kader asks after steps 1-3 whether there is a vermoeden at all; 'nee' closes only then."""
+    q1 = w.question(1, org, kb)
+    assert "vermoeden" in q1.text and "sterk" not in (q1.text + q1.explanation).lower()
+    closed = w.outcome(_state(kb, (1, "nee")), org, kb)
+    assert "geen vermoeden" in closed.title.lower()
+    assert any("geen vermoeden" in line for line in closed.lines)
+    assert "geen vermoeden" in w.explain_trace([(1, "nee")], org, kb)
+    assert all("sterk vermoeden" not in line for line in w.explain_trace([(1, "ja")], org, kb).splitlines())
+
+
+def test_a_melding_by_a_professional_is_not_anonymous(kb, org):
+    """Only advice is anonymous: the reporter's name is known to Veilig Thuis, kept from the family only by exception."""
+    for result in _all_outcomes(kb, org):
+        text = " ".join(result.lines)
+        assert "zo nodig anoniem" not in text and "(anoniem) melding" not in text, result.id
+        if result.melding_needed:
+            assert any("uw eigen naam" in line and "uitzondering" in line for line in result.lines), result.id
+
+
+def test_question_three_is_about_second_line_help_not_the_teacher_alone(kb, org):
+    q3 = w.question(3, org, kb)
+    assert not q3.text.startswith("Kunt u") and "uzelf" not in q3.explanation
+    assert org.terms["ib"] in q3.text and org.terms["board"] in q3.explanation
+    assert "niet om hulp die u als" in q3.explanation
+
+
+@pytest.mark.parametrize("n", [3, 4, 5])
+def test_doubt_at_questions_three_to_five_means_calling_veilig_thuis_who_can_take_the_melding(kb, org, n):
+    reason = _rendered(kb.one("weighing.yml").question(n).answers["twijfel"].reason, org, kb)
+    assert "geen antwoord 'twijfel'" in reason and "Veilig Thuis" in reason and "hetzelfde gesprek" in reason
+
+
+def test_doubt_about_the_suspicion_sets_a_reminder_to_weigh_again(kb, org):
+    result = w.outcome(_state(kb, (1, "twijfel")), org, kb)
+    assert [kind for kind, _ in result.followups] == ["weigh_again"]
+    assert "opnieuw" in w.followup_text("weigh_again", org, kb)
+
+
+def test_help_without_a_term_sets_a_reminder_to_agree_one(kb, org):
+    state = _state(kb, (1, "ja"), (2, "nee"), (3, "ja"), (4, "ja"))
+    assert "set_help_term" in dict(w.outcome(state, org, kb).followups)
+    assert "termijn" in w.followup_text("set_help_term", org, kb)
+    vague = w.record_help_plan(state, term="na de herfstvakantie", kb=kb)  # no duration: still no reminder date
+    assert "set_help_term" in dict(w.outcome(vague, org, kb).followups)
+    agreed = w.record_help_plan(state, term="6 weken", kb=kb)
+    assert "set_help_term" not in dict(w.outcome(agreed, org, kb).followups)
+    assert w.plan_followup_kinds(kb) == frozenset({"set_help_term", "help_term_end"})
+    assert w.followups_settled_by("new_weighing", kb) == frozenset({"weigh_again"})
+    assert w.followups_settled_by("term_agreed", kb) == frozenset({"set_help_term"})
+
+
+def test_pupils_from_twelve_are_always_involved_and_advice_needs_no_consent(kb, org):
+    twelve_to_fifteen = " ".join(w.parental_talk_advice(org, 14, kb))
+    assert "ouders alleen" not in twelve_to_fifteen and "altijd" in twelve_to_fifteen
+    sixteen = " ".join(w.parental_talk_advice(org, 16, kb))
+    assert "toestemming" in sixteen and "de leerling zelf" in sixteen
+    advice = w.outcome(_state(kb, (1, "twijfel")), org, kb)
+    assert any("geen toestemming" in line for line in advice.lines)
+
+
+def test_after_a_melding_the_school_stays_involved(kb, org):
+    for result in _all_outcomes(kb, org):
+        if result.melding_needed:
+            assert "blijft betrokken" in result.decision_help, result.id
+            assert any("opnieuw" in line and "meld" in line for line in result.lines), result.id
+
+
+def test_acute_outcome_separates_direct_danger_from_reporting(kb, org):
+    result = w.outcome(_state(kb, (1, "ja"), (2, "ja")), org, kb)
+    assert any("direct gevaar" in line and "112" in line for line in result.lines)
+    assert not any("zonder direct gevaar" in line for line in result.lines)
+
+
+def test_answers_start_with_ja_or_nee_only_for_their_own_yes_no_question(kb, org):
+    """A reason for 'nee' does not open with 'Ja' and vice versa; decisions answer their own question."""
+    wk = kb.one("weighing.yml")
+    for q in wk.questions:
+        for a, route in q.answers.items():
+            first = route.reason.text.split()[0].strip(".,").lower()
+            assert first not in {"ja", "nee"} or first == a, (q.number, a)
+
+
 def test_suspicion_requires_the_school_leader_to_know(kb, org):
     result = w.outcome(_state(kb, (1, "ja"), (2, "nee"), (3, "nee")), org, kb)
     leader = org.terms["school_leader"]
@@ -225,7 +316,7 @@ def test_suspicion_requires_the_school_leader_to_know(kb, org):
 
 
 def test_texts_use_the_organisations_own_words(kb):
-    consent = Organisation(id="consent", name="Stichting Consent", school_types=["PO"],
+    consent = Organisation(id="consent", name="Stichting Consent", school_types=["PO"], checked=date(2026, 12, 1),
                            terms={"school_leader": "schoolleider", "veilig_thuis": "Veilig Thuis Twente",
                                   "care_team": "zorgadviesteam"})
     q2 = w.question(2, consent, kb)
@@ -237,8 +328,9 @@ def test_texts_use_the_organisations_own_words(kb):
 
 def test_help_plan_is_optional_recorded_later_and_sets_the_term_follow_up(kb, org):
     state = _state(kb, (1, "ja"), (2, "nee"), (3, "ja"), (4, "ja"))
-    # Seed 001: check after one or two weeks whether the parents reached the help (the earliest: 7 days).
-    assert w.outcome(state, org, kb).followups == (("parents_reached_help", 7),)
+    # Seed 001: check after one or two weeks whether the parents reached the help (the earliest: 7 days);
+    # until a term is agreed, a reminder to agree one (issue 11).
+    assert w.outcome(state, org, kb).followups == (("parents_reached_help", 7), ("set_help_term", 5))
     state = w.record_help_plan(state, term="6 weken", kb=kb)
     state = w.record_help_plan(state, casemanager="de intern begeleider", kb=kb)
     assert state.term == "6 weken" and state.casemanager == "de intern begeleider" and state.tasks is None
@@ -288,7 +380,8 @@ def test_explain_trace_names_each_question_answer_and_the_deciding_one(kb, org):
         assert f"Uw antwoord: {a}." in text
     assert "Doorslaggevend was vraag 3 (twijfel)." in text
     assert w.outcome(_state(kb, *trace), org, kb).title in text.splitlines()[0]
-    assert "Bron: protocol Stichting Consent" in text
+    sources = text.splitlines()[-1]
+    assert sources.startswith("Bron: ") and "Afwegingskader onderwijs en leerplicht (2019), afweging 3, hulp" in sources
 
 
 def test_explain_trace_of_an_unfinished_weighing_names_the_next_question(kb, org):

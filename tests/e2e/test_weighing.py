@@ -64,7 +64,7 @@ def test_advice_first_no_action_no_help_and_help_refused(servers: Servers) -> No
     assert "Uitkomst: Eerst advies vragen" in texts(advice) and RESTART in button_payloads(advice)
 
     servers.send(sender, RESTART)
-    assert "Uitkomst: Geen actie nodig" in texts(servers.send(sender, "nee"))
+    assert "Uitkomst: Geen vermoeden" in texts(servers.send(sender, "nee"))
 
     servers.send(sender, "Ik wil de afwegingsvragen doorlopen")
     no_help = texts(answers(servers, sender, ["ja", "nee", "nee"]))
