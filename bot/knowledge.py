@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import importlib
 import re
+import threading
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -162,7 +163,10 @@ class LoadedFile:
     model: Model
 
 
-_yaml = YAML(typ="rt")
+def _yaml() -> YAML:
+    """A round-trip reader per load: ruamel's YAML object keeps parser state and is not thread-safe
+    (the retrieval index warms up in a background thread while a request loads the knowledge)."""
+    return YAML(typ="rt")
 
 
 def _model_class(target: str) -> Type[Model]:
@@ -210,7 +214,7 @@ def load_file(path: Path, model_cls: Type[Model]) -> LoadedFile:
     """Parse and validate one YAML file; raise KnowledgeError with ``file:line`` on any problem."""
     rel = _display_path(path)
     try:
-        raw = _yaml.load(path.read_text(encoding="utf-8"))
+        raw = _yaml().load(path.read_text(encoding="utf-8"))
     except Exception as exc:  # ruamel raises several unrelated types for syntax errors
         raise KnowledgeError([f"{rel}: YAML syntax error: {exc}"]) from exc
     try:
@@ -278,7 +282,7 @@ def _excerpt_document(path: Path, root: Path) -> Document:
     if not match:
         raise KnowledgeError([f"{rel}:1: expected '---' front matter, then the excerpt"])
     try:
-        meta = NationalExcerpt.parse_obj(_to_plain(_yaml.load(match.group(1))))
+        meta = NationalExcerpt.parse_obj(_to_plain(_yaml().load(match.group(1))))
     except ValidationError as exc:
         raise KnowledgeError([f"{rel}: {'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()]) from exc
     except Exception as exc:  # ruamel's syntax errors
@@ -307,10 +311,19 @@ def _with_excerpts(loaded: LoadedFile, root: Path) -> LoadedFile:
                       model=Sources(documents=[*loaded.model.documents, *extra]))
 
 
+_knowledge_lock = threading.Lock()
+
+
 @lru_cache(maxsize=1)
-def knowledge() -> KnowledgeBase:
-    """The knowledge base of this checkout, loaded once per process (it is read-only)."""
+def _loaded() -> KnowledgeBase:
     return load_all()
+
+
+def knowledge() -> KnowledgeBase:
+    """The knowledge base of this checkout, loaded once per process (it is read-only). The lock makes
+    a second thread wait for the first load instead of loading (and validating) it again."""
+    with _knowledge_lock:
+        return _loaded()
 
 
 # --- cross-file checks -------------------------------------------------------------------------
