@@ -99,6 +99,14 @@ class ActionRegion(Action):
     def name(self) -> Text:
         return "action_region"
 
+    @staticmethod
+    def _is_answer(tracker: Tracker) -> bool:
+        """A button the bot offered for our question is an answer; typed text must state the school's place."""
+        entities = tracker.latest_message.get("entities") or []
+        if any(e.get("extractor") == PAYLOAD_EXTRACTOR for e in entities):
+            return True
+        return contacts.states_school_place(tracker.latest_message.get("text") or "")
+
     @guarded
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
         org = organisation()
@@ -117,6 +125,11 @@ class ActionRegion(Action):
         if pending is None:
             say(dispatcher, contacts.region_answer(resolution, org))
             return [SlotSet(PENDING_SLOT, None)]
+        if not self._is_answer(tracker):
+            # "En in Sneek?" right after our question: answer it, store nothing, keep our question open.
+            say(dispatcher, contacts.region_answer(resolution, org))
+            dispatcher.utter_message(text=contacts.SCHOOL_QUESTION)
+            return [SlotSet(PENDING_SLOT, pending)]
         intro = f"Genoteerd: uw school staat in {remember_school_place(tracker, org, resolution)}."
         if pending == WHO_TO_CALL:
             say_who_to_call(dispatcher, tracker, org, resolution.region, intro)

@@ -5,9 +5,13 @@ sync-faq         regenerate data/nlu/faq_responses.yml and data/nlu/faq.yml (res
                  examples of the retrieval intent) from knowledge/faq/*.yml
 purge            delete closed cases and conversation history older than --older-than (e.g. 180d);
                  deletions are logged without content
+keys             generate a new encryption key; rotate: re-encrypt all stored data under the first key
+roles            grant, revoke, list or audit the roles the school assigns (aandachtsfunctionaris)
 export CASE      write the dossier of CASE as PDF and Markdown (--out DIR, --viewer USER --role ROLE)
 learning-report  anonymised practice results of the organisation
 nlu-report       5-fold cross-validation of the NLU, prints intent F1 (a report, not a test)
+nlu-eval         intent F1 (5-fold CV), held-out accuracy of the intents alone and with retrieval, and the
+                 retrieval calibration, as tables (a report, not a test; --no-cv skips the CV)
 """
 from __future__ import annotations
 
@@ -97,6 +101,9 @@ def run_check() -> int:
     for path, render in generated_files():
         if not path.exists() or path.read_text(encoding="utf-8") != render(kb):
             problems.append(f"{path.name}: out of date; run `python -m bot sync-faq`")
+    from bot.profiles import checked_lines
+
+    print("\n".join(checked_lines(kb)))  # when each sociale kaart was last checked, pass or fail
     if problems:
         print("\n".join(problems), file=sys.stderr)
         return 1
@@ -121,6 +128,18 @@ def parse_age(text: str) -> timedelta:
         return parse_older_than(text)
     except ValueError as error:
         raise argparse.ArgumentTypeError(str(error)) from error
+
+
+def run_roles(args: argparse.Namespace) -> int:
+    from bot.profiles import profile
+    from bot.store.cli import roles_command
+
+    try:
+        print(roles_command(args.action, args.user, args.role, args.organisation or profile().id, args.actor))
+    except ValueError as error:
+        print(f"roles: {error}", file=sys.stderr)
+        return 2
+    return 0
 
 
 def run_export(case_id: str, out_dir: Path, viewer_id: str, viewer_role: Optional[str]) -> int:
@@ -156,6 +175,123 @@ def run_nlu_report(folds: int) -> int:
     return 0
 
 
+def _cv_intent_f1(folds: int) -> Tuple[float, float, float]:
+    """5-fold cross-validated intent F1 of config.yml: (weighted F1, macro F1, seconds)."""
+    import json
+    import time
+
+    out = REPO_ROOT / "results" / "nlu-eval-cv"
+    cmd = [str(REPO_ROOT / ".venv" / "bin" / "rasa"), "test", "nlu", "--nlu", "data", "--config", "config.yml",
+           "--cross-validation", "--runs", "1", "--folds", str(folds), "--out", str(out)]
+    start = time.perf_counter()
+    subprocess.run(cmd, cwd=REPO_ROOT, check=True, stdout=subprocess.DEVNULL)
+    report = json.loads((out / "intent_report.json").read_text())
+    return (report["weighted avg"]["f1-score"], report["macro avg"]["f1-score"], time.perf_counter() - start)
+
+
+def _heldout_parses(model: Path, texts: Sequence[str]) -> List[dict]:
+    """The NLU parse of every held-out text by the trained model (no server, no dialogue)."""
+    import asyncio
+    import logging
+
+    from rasa.core.agent import Agent
+    from rasa.utils.log_utils import configure_structlog
+
+    configure_structlog(logging.WARNING)  # no debug line per parsed message in the report
+    logging.getLogger("rasa").setLevel(logging.WARNING)
+    agent = Agent.load(str(model))
+    return asyncio.run(_parse_all(agent, texts))
+
+
+async def _parse_all(agent: object, texts: Sequence[str]) -> List[dict]:
+    return [await agent.parse_message(text) for text in texts]  # type: ignore[attr-defined]
+
+
+def _calibration_table() -> List[str]:
+    """K-fold over the FAQ variants plus out-of-scope probes: top-1/top-3 per fusion method and the
+    thresholds at 80% and 90% precision (the figures behind bot.retrieval.ANSWER_THRESHOLD)."""
+    from bot import retrieval
+
+    items = retrieval.topics()
+    lines = [f"retrieval calibration: 5-fold over FAQ variants + {len(retrieval.OUT_OF_SCOPE)} out-of-scope "
+             f"probes (knowledge {retrieval.fingerprint(items)}); answered = share of in-scope probes "
+             "answered right at that threshold",
+             f"{'fusion':8} {'dense':7} {'top-1':>6} {'top-3':>6}   {'t@80%':>6} {'answered':>8}   "
+             f"{'t@90%':>6} {'answered':>8}"]
+    folds = retrieval.variant_folds(items, 5)
+    probes_oos = [retrieval.Probe(t, None) for t in retrieval.OUT_OF_SCOPE]
+    for method, dense in (("convex", "logreg"), ("rrf", "logreg"), ("dense", "logreg"), ("bm25", "-"),
+                          ("convex", "knn"), ("dense", "knn")):
+        outcomes = []
+        for kept, probes in folds:
+            idx = retrieval.Index(kept, method=method, dense=dense if dense != "-" else "knn")
+            outcomes += retrieval.run_probes(idx, [*probes, *probes_oos])
+        in_scope = [o for o in outcomes if o.expected is not None]
+        top1 = sum(o.top == o.expected for o in in_scope) / len(in_scope)
+        top3 = sum(o.in_top3 for o in in_scope) / len(in_scope)
+        t80, _, covered80 = retrieval.threshold_at_precision(outcomes, 0.8)
+        t90, _, covered90 = retrieval.threshold_at_precision(outcomes, 0.9)
+        lines.append(f"{method:8} {dense:7} {top1:6.3f} {top3:6.3f}   {t80:6.3f} {covered80:8.3f}   "
+                     f"{t90:6.3f} {covered90:8.3f}")
+        if (method, dense) == ("convex", "logreg"):
+            scores = sorted(o.score for o in outcomes if o.expected is None)
+            lines.append(f"{'':17}out-of-scope probes: max score {scores[-1]:.3f}, "
+                         f"median {scores[len(scores) // 2]:.3f}")
+    return lines
+
+
+def run_nlu_eval(folds: int, with_cv: bool, model: Path) -> int:
+    """The NLU quality report of issue 12 §4: CV intent F1, then the held-out set answered by the
+    intents alone and with retrieval, then the retrieval calibration."""
+    import time
+
+    from bot import retrieval
+
+    if with_cv:
+        weighted, macro, seconds = _cv_intent_f1(folds)
+        print(f"intent F1, {folds}-fold CV of config.yml: weighted {weighted:.3f}, macro {macro:.3f} ({seconds:.0f} s)")
+    if not retrieval.HELDOUT_PATH.exists() or not model.exists():
+        print(f"held-out set or model missing ({retrieval.HELDOUT_PATH.name}, {model.name}): no held-out figures")
+    else:
+        rows = retrieval.load_heldout()
+        start = time.perf_counter()
+        parses = _heldout_parses(model, [r.text for r in rows])
+        parsed_in = time.perf_counter() - start
+        ways = {"intents alone": [retrieval.answered_by_intents(p) for p in parses],
+                "intents + retrieval": [retrieval.answered_with_retrieval(p) for p in parses]}
+        known = retrieval.known_labels(retrieval.topics())
+        findable = [i for i, r in enumerate(rows) if retrieval.retrievable(r, known)]
+        print(f"held-out: {len(rows)} rows, parsed in {parsed_in:.0f} s; {len(findable)} have a retrievable topic")
+        print(f"{'answered by':22} {'right':>6} {'fallback':>8} {'offered':>8}   {'right (retrievable rows)':>24}")
+        for name, answers in ways.items():
+            total = retrieval.score(rows, answers)
+            sub = retrieval.score([rows[i] for i in findable], [answers[i] for i in findable])
+            print(f"{name:22} {total.accuracy:6.3f} {total.fallback_rate:8.3f} "
+                  f"{total.offered_right / max(total.rows, 1):8.3f}   {sub.accuracy:24.3f}")
+        alone = retrieval.score([rows[i] for i in findable],
+                                [retrieval.answered_by_retrieval_alone(rows[i].text) for i in findable])
+        top1 = sum(1 for i in findable if rows[i].right(retrieval.hit_label(retrieval.search(rows[i].text)[0])))
+        print(f"{'retrieval alone':22} {'':6} {'':8} {'':8}   {alone.accuracy:24.3f}"
+              f"  (top-1 whatever the score: {top1 / max(len(findable), 1):.3f})")
+        faq_ids = {t.id.partition(":")[2] for t in retrieval.topics() if t.id.startswith("faq:")}
+        faq_rows = [(r, p) for r, p in zip(rows, parses) if r.expected in faq_ids]
+        firsts = {
+            "selector": [retrieval.selector_pick(p)[0] for _, p in faq_rows],
+            "retrieval": [retrieval.search(r.text, 1, (retrieval.FAQ,))[0].key for r, _ in faq_rows],
+            "both (choose_faq)": [retrieval.choose_faq(r.text, *retrieval.selector_pick(p)).key for r, p in faq_rows],
+        }
+        shares = ", ".join(
+            f"{name} {sum(1 for (r, _), k in zip(faq_rows, keys) if r.right(k or '')) / len(faq_rows):.3f}"
+            for name, keys in firsts.items())
+        print(f"FAQ rows ({len(faq_rows)}), entry ranked first by: {shares}")
+        answers = ways["intents + retrieval"]
+        acute = [(r, a) for r, a in zip(rows, answers) if r.kind == "acute"]
+        reached = sum(1 for r, a in acute if a.label == "acute_danger" or r.right(a.label))
+        print(f"acute rows on the acute route (acute_danger or their own urgent route): {reached}/{len(acute)}")
+    print("\n".join(_calibration_table()))
+    return 0
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -171,10 +307,22 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     export.add_argument("--out", type=Path, default=Path("."))
     export.add_argument("--viewer", required=True, help="user id of the person exporting")
     export.add_argument("--role", default=None, help="their role (attention_officer may export others' cases)")
+    keys = sub.add_parser("keys", help="encryption keys: generate a new one, rotate stored data to it")
+    keys.add_argument("action", choices=("generate", "rotate"))
+    roles = sub.add_parser("roles", help="roles the school assigns (audited)")
+    roles.add_argument("action", choices=("grant", "revoke", "list", "audit"))
+    roles.add_argument("user", nargs="?", help="the user's identity, e.g. teams:<tenant>:<object id>")
+    roles.add_argument("role", nargs="?", help="attention_officer")
+    roles.add_argument("--organisation", default=None, help="organisation id (default: this deployment's profile)")
+    roles.add_argument("--by", dest="actor", default=None, help="who makes the change (kept in the audit)")
     report = sub.add_parser("learning-report")
     report.add_argument("--organisation", default=None)
     nlu = sub.add_parser("nlu-report")
     nlu.add_argument("--folds", type=int, default=5)
+    nlu_eval = sub.add_parser("nlu-eval")
+    nlu_eval.add_argument("--folds", type=int, default=5)
+    nlu_eval.add_argument("--no-cv", dest="with_cv", action="store_false", help="skip the cross-validation")
+    nlu_eval.add_argument("--model", type=Path, default=REPO_ROOT / "models" / "meldwijzer.tar.gz")
     args = parser.parse_args(argv)
 
     if args.command == "check":
@@ -189,11 +337,24 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return 0
     if args.command == "export":
         return run_export(args.case_id, args.out, args.viewer, args.role)
+    if args.command == "roles":
+        return run_roles(args)
+    if args.command == "keys":
+        from bot.store import keys as key_admin
+
+        if args.action == "generate":
+            print(key_admin.generate())
+        else:
+            counts = key_admin.rotate()
+            print("\n".join(f"re-encrypted {n} value(s) in {where}" for where, n in counts.items()))
+        return 0
     if args.command == "learning-report":
         from bot.learning import report_for_organisation
 
         print(report_for_organisation(args.organisation))
         return 0
+    if args.command == "nlu-eval":
+        return run_nlu_eval(args.folds, args.with_cv, args.model)
     return run_nlu_report(args.folds)
 
 

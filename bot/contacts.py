@@ -6,7 +6,9 @@ follows the CBS division of 342 gemeenten (``knowledge/regions/``). Teachers typ
 speak them (Den Bosch, Sudwest Fryslan, "enschde"), so matching tolerates spelling, but it must never
 answer with a wrong region: when in doubt it asks, with suggestions. Local partners come from each
 school's own sociale kaart (``knowledge/organisations/``); organisations that no longer exist (AMK,
-Steunpunt Huiselijk Geweld) are never shown as current, only their successor.
+Steunpunt Huiselijk Geweld, Bureau Jeugdzorg, Intervence, Porthos) are never shown as current, only what
+replaced them. Staff also name woonplaatsen ("Goor", "Sneek") rather than gemeenten: an exact woonplaats
+name resolves to its gemeente; gemeente names always win over a village of the same name.
 
 No Rasa import: ``actions/contacts.py`` calls these pure functions and turns suggestions into buttons.
 """
@@ -23,7 +25,8 @@ from pydantic import root_validator, validator
 from rapidfuzz import fuzz, process
 
 from bot.knowledge import KnowledgeBase, Model, SourceRef, Statement, knowledge, source_label
-from bot.profiles import Organisation, SocialMapEntry, organisations, placeholders_in, render, terms
+from bot.profiles import (Organisation, SocialMapEntry, one_phone_number, organisations, placeholders_in, render,
+                          terms)
 
 GEMEENTE_COUNT, REGION_COUNT = 342, 25
 SCHOOL_GEMEENTE_ENV = "MELDWIJZER_SCHOOL_GEMEENTE"
@@ -39,6 +42,18 @@ PREFIX_SCORE = 90.0
 MIN_FUZZY_CHARS = 4
 EXTRACT_SCORE = 85.0  # stricter: a whole message has many word groups that could match by chance
 MAX_SUGGESTIONS, MAX_NGRAM, SHORT_MESSAGE = 4, 5, 4
+# A woonplaats matches only exactly (2,500 village names would drown the fuzzy gemeente matching) and, inside
+# a sentence, only from this length: short village names are everyday words ("Ee", "Nes", "Wel").
+MIN_WOONPLAATS_CHARS = 4
+# Woonplaats names that mean something else to a teacher: "Veilig Thuis in Nederland" is the country, not
+# the village Nederland in Steenwijkerland.
+NOT_A_WOONPLAATS = frozenset({"nederland"})
+# Words that make a message a question about a place rather than a statement of where the school is
+# ("En in Sneek?", "welk Veilig Thuis hoort bij Goor"): such a place is answered, never stored.
+ASKING_WORDS = frozenset({"welk", "welke", "wat", "hoe", "wie", "waar", "hoort", "horen", "geldt", "en", "ook",
+                          "anders"})
+# A website as the region overview may show it: a bare domain, optionally with a path.
+WEBSITE = re.compile(r"(?:www\.)?[a-z0-9-]+(?:\.[a-z0-9-]+)+(?:/[\w/-]*)?")
 # Words that introduce a place in a Dutch sentence ("voor enschede", "bij Hengelo", "gemeente Oss").
 # "Veilig Thuis Zwolle" / "VT Zwolle" name the place right after the organisation.
 PLACE_CUES = frozenset({"in", "bij", "voor", "uit", "vanuit", "te", "van", "rond", "naar", "nabij", "buurt",
@@ -71,6 +86,18 @@ class Region(Model):
     extra: Optional[str] = None
     source_url: str
 
+    @validator("website")
+    def _bare_domain(cls, value: Optional[str]) -> Optional[str]:
+        if value is not None and not WEBSITE.fullmatch(value):
+            raise ValueError(f"website '{value}' must be a bare domain (no dates or remarks; those go nowhere)")
+        return value
+
+
+def cbs_code(value: str) -> str:
+    if not re.fullmatch(r"GM\d{4}", value):
+        raise ValueError("gemeente code must look like GM0153")
+    return value
+
 
 class Gemeente(Model):
     """A gemeente with its CBS code, its Veilig Thuis region and the other names people use for it."""
@@ -80,26 +107,38 @@ class Gemeente(Model):
     vt_code: str
     aliases: List[str] = []
 
-    @validator("code")
-    def _cbs_code(cls, value: str) -> str:
-        if not re.fullmatch(r"GM\d{4}", value):
-            raise ValueError("gemeente code must look like GM0153")
-        return value
+    _code = validator("code", allow_reuse=True)(cbs_code)
+
+
+class Woonplaats(Model):
+    """A woonplaats (BAG) and the gemeente it lies in; ``also`` holds its other official spelling
+    (Frisian woonplaatsen have two: "Aalsum / Ealsum")."""
+
+    name: str
+    also: List[str] = []
+    gemeente: str
+
+    _gemeente_code = validator("gemeente", allow_reuse=True)(cbs_code)
+
+
+REGION_FILE_KINDS = ("regions", "gemeenten", "woonplaatsen")
 
 
 class RegionFile(Model):
-    """A file in knowledge/regions/: either the regions or the gemeenten, each with its provenance."""
+    """A file in knowledge/regions/: the regions, the gemeenten or the woonplaatsen, each with its provenance."""
 
     source: SourceRef
     data_date: str
     alias_note: Optional[str] = None
+    source_note: Optional[str] = None
     regions: List[Region] = []
     gemeenten: List[Gemeente] = []
+    woonplaatsen: List[Woonplaats] = []
 
     @root_validator(skip_on_failure=True)
     def _one_kind(cls, values: Dict) -> Dict:
-        if bool(values.get("regions")) == bool(values.get("gemeenten")):
-            raise ValueError("a region file holds either `regions:` or `gemeenten:`, not both or neither")
+        if sum(bool(values.get(kind)) for kind in REGION_FILE_KINDS) != 1:
+            raise ValueError("a region file holds exactly one of `regions:`, `gemeenten:` or `woonplaatsen:`")
         return values
 
 
@@ -109,24 +148,46 @@ class Contact(Model):
     id: str
     name: str
     phone: Optional[str] = None
+    alt_phone: Optional[str] = None  # a second number for the same service (113 and 0800-0113)
     availability: Optional[str] = None
+    availability_source: Optional[SourceRef] = None  # when the availability text rests on another document
     audience: Optional[str] = None
     caveat: Optional[str] = None
     urls: List[str] = []
     words: List[str] = []  # what teachers call it; set only for contacts the sociale-kaart lookup offers
     source: SourceRef
 
+    _phones = validator("phone", "alt_phone", allow_reuse=True)(one_phone_number)
+
+    @property
+    def phones(self) -> Tuple[str, ...]:
+        return tuple(p for p in (self.phone, self.alt_phone) if p)
+
 
 class Successor(Model):
-    """An organisation older seeds still name, and the contact that replaced it."""
+    """An organisation older seeds still name, and what replaced it.
+
+    ``replaced_by`` lists national contacts that took over (AMK -> Veilig Thuis); a profile entry may name
+    its own local successors instead (Bureau Jeugdzorg Utrecht -> Samen Veilig, Buurtteam). ``now`` says in
+    words what happened when it was more than a new name ({placeholders} allowed); without it the line
+    reads "dat heet sinds <since> <successor>".
+    """
 
     id: str
     name: str
     names: List[str]
     old_phone: Optional[str] = None
-    replaced_by: str
+    replaced_by: List[str] = []
     since: int
+    now: Optional[str] = None
+    urls: List[str] = []
     source: SourceRef
+
+    @root_validator(skip_on_failure=True)
+    def _says_what_replaced_it(cls, values: Dict) -> Dict:
+        if not values.get("now") and len(values.get("replaced_by") or []) != 1:
+            raise ValueError("a successor without `now` must name exactly one contact in `replaced_by`")
+        return values
 
 
 class GuidanceLine(Statement):
@@ -181,7 +242,11 @@ def normalise(text: str) -> str:
 
 @dataclass(frozen=True)
 class RegionIndex:
-    """Gemeenten and regions by code, plus every normalised name/alias -> the gemeente codes using it."""
+    """Gemeenten and regions by code, plus every normalised name/alias -> the gemeente codes using it.
+
+    ``woonplaatsen`` maps a normalised woonplaats name to its gemeente codes, only for names that are not
+    already a gemeente name or alias (those mean the gemeente); ``woonplaats_names`` keeps the spelling.
+    """
 
     regions: Dict[str, Region]
     gemeenten: Dict[str, Gemeente]
@@ -190,6 +255,9 @@ class RegionIndex:
     keys: Tuple[str, ...]
     data_date: str
     sources: Tuple[SourceRef, ...]
+    woonplaatsen: Dict[str, FrozenSet[str]]
+    woonplaats_names: Dict[str, str]
+    woonplaats_sources: Tuple[SourceRef, ...]
 
 
 def _build_index(kb: KnowledgeBase) -> RegionIndex:
@@ -201,10 +269,21 @@ def _build_index(kb: KnowledgeBase) -> RegionIndex:
         for name in [gemeente.name] + gemeente.aliases:
             names.setdefault(normalise(name), set()).add(gemeente.code)
     region_names = {normalise(n): r.code for r in regions.values() for n in (r.cbs_name, r.organisation)}
+    places: Dict[str, set] = {}
+    spelling: Dict[str, str] = {}
+    for place in (w for f in files for w in f.woonplaatsen):
+        for name in [place.name] + place.also:
+            key = normalise(name)
+            if key and key not in names and key not in region_names and key not in NOT_A_WOONPLAATS:
+                places.setdefault(key, set()).add(place.gemeente)
+                spelling.setdefault(key, name)
+    division = [f for f in files if not f.woonplaatsen]
     return RegionIndex(
         regions=regions, gemeenten=gemeenten, names={k: frozenset(v) for k, v in names.items()},
-        region_names=region_names, keys=tuple(names), data_date=max(f.data_date for f in files),
-        sources=tuple(f.source for f in files),
+        region_names=region_names, keys=tuple(names), data_date=max(f.data_date for f in division),
+        sources=tuple(f.source for f in division),
+        woonplaatsen={k: frozenset(v) for k, v in places.items()}, woonplaats_names=spelling,
+        woonplaats_sources=tuple(f.source for f in files if f.woonplaatsen),
     )
 
 
@@ -236,6 +315,7 @@ class Resolution:
     gemeente: Optional[Gemeente]
     region: Optional[Region]
     suggestions: Tuple[str, ...] = ()
+    woonplaats: Optional[str] = None  # set when the user named a woonplaats, not the gemeente itself
 
 
 def _shared_region(codes: Iterable[str], index: RegionIndex) -> Optional[Region]:
@@ -244,12 +324,13 @@ def _shared_region(codes: Iterable[str], index: RegionIndex) -> Optional[Region]
     return index.regions[vt_codes.pop()] if len(vt_codes) == 1 else None
 
 
-def _from_codes(codes: Sequence[str], index: RegionIndex) -> Resolution:
+def _from_codes(codes: Sequence[str], index: RegionIndex, woonplaats: Optional[str] = None) -> Resolution:
+    """One gemeente: found. Several (Bergen; a village name in four gemeenten): ask, offering the gemeenten."""
     if len(codes) == 1:
         gemeente = index.gemeenten[codes[0]]
-        return Resolution("found", gemeente, index.regions[gemeente.vt_code])
+        return Resolution("found", gemeente, index.regions[gemeente.vt_code], woonplaats=woonplaats)
     names = tuple(sorted(index.gemeenten[c].name for c in codes))[:MAX_SUGGESTIONS]
-    return Resolution("ambiguous", None, _shared_region(codes, index), names)
+    return Resolution("ambiguous", None, _shared_region(codes, index), names, woonplaats=woonplaats)
 
 
 def _exact(query: str, index: RegionIndex) -> Optional[Resolution]:
@@ -261,6 +342,15 @@ def _exact(query: str, index: RegionIndex) -> Optional[Resolution]:
         if region_code:
             return Resolution("found", None, index.regions[region_code])
     return None
+
+
+def _woonplaats(query: str, index: RegionIndex) -> Optional[Resolution]:
+    """An exact woonplaats name ("Goor"), unless it is also the first word of a gemeente name: "Alphen"
+    then stays the question between Alphen aan den Rijn and Alphen-Chaam that staff usually mean."""
+    places = index.woonplaatsen.get(query)
+    if not places or any(key.startswith(query + " ") for key in index.keys):
+        return None
+    return _from_codes(sorted(places), index, index.woonplaats_names[query])
 
 
 def _scored(query: str, index: RegionIndex, cutoff: float) -> List[Tuple[str, float]]:
@@ -277,8 +367,9 @@ def _scored(query: str, index: RegionIndex, cutoff: float) -> List[Tuple[str, fl
 def resolve_gemeente(text: str, kb: Optional[KnowledgeBase] = None) -> Resolution:
     """Match a place name to a gemeente and its Veilig Thuis region; ask rather than guess.
 
-    Exact names and aliases win (a name two gemeenten share, Bergen, is ambiguous). Otherwise the
-    closest names by edit similarity: found only when the best is clearly ahead of the runner-up.
+    Exact names and aliases win (a name two gemeenten share, Bergen, is ambiguous), then an exact
+    woonplaats (a village in several gemeenten is ambiguous too). Otherwise the closest gemeente names by
+    edit similarity: found only when the best is clearly ahead of the runner-up.
     """
     index = region_index(kb)
     query = normalise(text)
@@ -288,6 +379,9 @@ def resolve_gemeente(text: str, kb: Optional[KnowledgeBase] = None) -> Resolutio
     if exact:
         return exact
     query = LEADING_FILLER.sub("", query)
+    place = _woonplaats(query, index)
+    if place:
+        return place
     scored = _scored(query, index, SUGGEST_SCORE)
     if not scored:
         return Resolution("unknown", None, None)
@@ -344,6 +438,8 @@ def _place_score(text: str, index: RegionIndex) -> float:
     query = normalise(text)
     if not query or query in index.region_names or query in index.names:
         return 100.0 if query else 0.0
+    if query in index.woonplaatsen and len(query) >= MIN_WOONPLAATS_CHARS and query not in COMMON_WORD_PLACES:
+        return 100.0
     match = process.extractOne(query, index.keys, scorer=fuzz.ratio, score_cutoff=EXTRACT_SCORE)
     return match[1] if match else 0.0
 
@@ -388,15 +484,39 @@ def _labels(refs: Iterable[SourceRef], kb: Optional[KnowledgeBase]) -> Tuple[str
     return tuple(dict.fromkeys(source_label(r, kb) for r in refs))
 
 
+def phone_text(phone: str) -> str:
+    """A phone number as shown and dialled: the seeds' stray spaces around hyphens dropped ("0900 -8844")."""
+    return re.sub(r"\s*-\s*", "-", phone.strip())
+
+
 def _contact_line(name: str, contact: Contact) -> str:
     """'Veilig Thuis Twente: 0800-2000 (gratis, ...).' for a national contact under a local name."""
     details = "; ".join(p for p in (contact.availability, contact.audience) if p)
-    return f"{name}: {contact.phone}" + (f" ({details})." if details else ".")
+    numbers = " of ".join(phone_text(p) for p in contact.phones)
+    return f"{name}: {numbers}" + (f" ({details})." if details else ".")
+
+
+def _contact_calls(name: str, contact: Contact) -> List[Tuple[str, str]]:
+    return [(name, phone_text(p)) for p in contact.phones]
+
+
+def _entry_phone(entry: SocialMapEntry) -> Optional[str]:
+    if not entry.phone:
+        return None
+    return phone_text(entry.phone) + (f" ({entry.phone_note})" if entry.phone_note else "")
 
 
 def _entry_line(entry: SocialMapEntry) -> str:
-    parts = [p for p in (entry.phone, entry.email, entry.website, entry.address) if p]
+    parts = [p for p in (_entry_phone(entry), entry.email, entry.website, entry.address) if p]
     return f"{entry.name}: {', '.join(parts)}." if parts else f"{entry.name}."
+
+
+def _entry_call(entry: SocialMapEntry) -> Tuple[str, str]:
+    return entry.name, phone_text(entry.phone or "")
+
+
+def _availability_refs(contact: Contact) -> List[SourceRef]:
+    return [contact.source] + ([contact.availability_source] if contact.availability_source else [])
 
 
 def _region_of(org: Organisation, kb: Optional[KnowledgeBase]) -> Optional[Region]:
@@ -446,7 +566,8 @@ def region_answer(resolution: Resolution, org: Organisation, kb: Optional[Knowle
     index = region_index(kb)
     national = _national(kb)
     vt = national.contact("veilig_thuis")
-    sources = _labels(list(index.sources) + [vt.source], kb)
+    woonplaats_refs = list(index.woonplaats_sources) if resolution.woonplaats else []
+    sources = _labels(list(index.sources) + woonplaats_refs + _availability_refs(vt), kb)
     region = resolution.region
     if resolution.status != "found" or region is None:
         question = ("Welke gemeente bedoelt u?" if resolution.suggestions
@@ -458,6 +579,8 @@ def region_answer(resolution: Resolution, org: Organisation, kb: Optional[Knowle
             lines.append(_fallback_line(kb))
         return ContactAnswer(tuple(lines), ((vt.name, vt.phone),), sources, resolution.suggestions)
     where = resolution.gemeente.name if resolution.gemeente else region.cbs_name
+    if resolution.woonplaats and resolution.gemeente:
+        where = f"{resolution.woonplaats} (gemeente {resolution.gemeente.name})"
     lines = [f"{where} hoort bij Veilig Thuis-regio {region.cbs_name}: {region.organisation}."]
     lines += _vt_lines(region, org, kb) + _region_detail_lines(region)
     lines.append(f"Indeling volgens CBS {index.data_date}.")
@@ -468,29 +591,85 @@ def region_answer(resolution: Resolution, org: Organisation, kb: Optional[Knowle
 
 
 def _successor_for(entry: SocialMapEntry, kb: Optional[KnowledgeBase]) -> Optional[Successor]:
-    """The successor record of an outdated entry: by ``replaced_by`` or, as a safety net, by its name."""
-    name = normalise(entry.name)
-    for successor in _national(kb).successors:
-        if any(re.search(rf"\b{re.escape(normalise(n))}\b", name) for n in successor.names):
-            return successor
-    return None
+    """The successor record of an outdated entry: by its ``successor`` id or, as a safety net, by its name."""
+    if entry.successor:
+        return next((r for r in _national(kb).successors if r.id == entry.successor), None)
+    return _successor_by_name(entry.name, kb)
+
+
+def _successor_by_name(name: str, kb: Optional[KnowledgeBase]) -> Optional[Successor]:
+    plain = normalise(name)
+    return next((r for r in _national(kb).successors
+                 if any(re.search(rf"\b{re.escape(normalise(n))}\b", plain) for n in r.names)), None)
+
+
+def outdated_names(kb: Optional[KnowledgeBase] = None) -> List[str]:
+    """Every normalised name of an organisation that no longer exists (for checks and tests)."""
+    return sorted({normalise(n) for r in _national(kb).successors for n in r.names})
 
 
 def _outdated(entry: SocialMapEntry, kb: Optional[KnowledgeBase]) -> bool:
-    return entry.replaced_by is not None or _successor_for(entry, kb) is not None
+    return _successor_for(entry, kb) is not None
 
 
-def _replacement(entry: SocialMapEntry, kb: Optional[KnowledgeBase]) -> Contact:
-    """The current national contact that replaced an outdated entry."""
+@dataclass(frozen=True)
+class Replacement:
+    """A current contact shown instead of an outdated partner: a national contact or a sociale-kaart entry."""
+
+    name: str
+    kind_label: Optional[str]
+    details: str  # phone(s), else website
+    calls: Tuple[Tuple[str, str], ...]
+
+
+def _replacements(entry: SocialMapEntry, org: Organisation, kb: Optional[KnowledgeBase]) -> List[Replacement]:
+    """What to contact instead: the entry's own ``replaced_by`` (local successors first), else the record's."""
     successor = _successor_for(entry, kb)
-    return _national(kb).contact(entry.replaced_by or successor.replaced_by)  # type: ignore[union-attr]
+    national = _national(kb)
+    kinds = {k.id: k.label for k in national.kinds}
+    local = {e.id: e for e in org.social_map}
+    found: List[Replacement] = []
+    for target in entry.replaced_by or (successor.replaced_by if successor else []):
+        if target in local:
+            item = local[target]
+            details = ", ".join(p for p in (_entry_phone(item), item.website) if p)
+            calls = (_entry_call(item),) if item.phone else ()
+            label = kinds.get(item.kind)
+            shown_label = label if label and normalise(label) not in normalise(item.name) else None
+            found.append(Replacement(item.name, shown_label, details, calls))
+        else:
+            contact = national.contact(target)
+            numbers = " of ".join(phone_text(p) for p in contact.phones)
+            found.append(Replacement(contact.name, None, numbers, tuple(_contact_calls(contact.name, contact))))
+    return found
 
 
-def _successor_line(entry: SocialMapEntry, kb: Optional[KnowledgeBase]) -> str:
+def _successor_line(entry: SocialMapEntry, org: Organisation, kb: Optional[KnowledgeBase]) -> str:
+    """'Uw protocol noemt nog X; dat heet sinds 2015 Veilig Thuis (0800-2000).' for a new name, or
+    '...; dat bestaat sinds 2015 niet meer. <what happened>. Nu: A (kind): number.' for a dissolved body."""
     successor = _successor_for(entry, kb)
-    target = _replacement(entry, kb)
-    since = f"sinds {successor.since} " if successor else ""
-    return f"Uw protocol noemt nog '{entry.name}'; dat heet {since}{target.name} ({target.phone})."
+    targets = _replacements(entry, org, kb)
+    opening = f"Uw protocol noemt nog '{entry.name}'; "
+    if successor is None or successor.now is None:
+        target = targets[0]
+        since = f"sinds {successor.since} " if successor else ""
+        return f"{opening}dat heet {since}{target.name} ({target.details})."
+    line = f"{opening}dat bestaat sinds {successor.since} niet meer. {render(successor.now, org, kb)}"
+    if targets:
+        named = [f"{t.name}" + (f" ({t.kind_label})" if t.kind_label else "") + (f": {t.details}" if t.details else "")
+                 for t in targets]
+        line += f" Nu: {'; '.join(named)}."
+    return line
+
+
+def _successor_calls(entry: SocialMapEntry, org: Organisation, kb: Optional[KnowledgeBase]
+                     ) -> List[Tuple[str, str]]:
+    return [call for target in _replacements(entry, org, kb) for call in target.calls]
+
+
+def _successor_refs(entry: SocialMapEntry, kb: Optional[KnowledgeBase]) -> List[SourceRef]:
+    successor = _successor_for(entry, kb)
+    return [successor.source] if successor else []
 
 
 def _step_entries(org: Organisation, step: Optional[int]) -> List[SocialMapEntry]:
@@ -521,24 +700,34 @@ def who_to_call(step: Optional[int], org: Organisation, region: Optional[Region]
                 kb: Optional[KnowledgeBase] = None) -> ContactAnswer:
     """Whom to call now: 112 in danger, the internal contact, Veilig Thuis, the step's local partners.
 
-    Outdated partners (AMK, Steunpunt Huiselijk Geweld) are replaced by a line naming their
-    successor, so a teacher whose protocol still says AMK learns the number that works today.
+    Outdated partners (AMK, Bureau Jeugdzorg, Intervence ...) are replaced by a line naming what replaced
+    them, so a teacher whose protocol still says AMK learns the number that works today.
     """
     national = _national(kb)
     emergency, vt = national.contact("emergency"), national.contact("veilig_thuis")
     internal = _internal_lines(_guidance("internal", user_role, kb), org, kb)
     vt_notes = _guidance("veilig_thuis", user_role, kb)
     entries = _step_entries(org, step)
+    outdated = [e for e in entries if _outdated(e, kb)]
     current = [e for e in entries if not _outdated(e, kb) and e.kind != "veilig_thuis"][:MAX_PARTNERS]
     lines = [f"Direct gevaar? Bel {emergency.phone}."] + [render(g.text, org, kb) for g in internal]
     lines += _vt_lines(region, org, kb) + [render(g.text, org, kb) for g in vt_notes]
     lines += [_entry_line(e) for e in current]
-    lines += list(dict.fromkeys(_successor_line(e, kb) for e in entries if _outdated(e, kb)))
+    lines += list(dict.fromkeys(_successor_line(e, org, kb) for e in outdated))
     vt_name = region.organisation if region else vt.name
-    calls = ((emergency.name, emergency.phone), (vt_name, vt.phone)) + tuple(
-        (e.name, e.phone) for e in current if e.phone)
-    refs = [emergency.source, vt.source] + [g.source for g in internal + vt_notes] + [e.source for e in entries]
-    return ContactAnswer(tuple(lines), calls, _labels(refs, kb))
+    calls = [(emergency.name, emergency.phone), (vt_name, vt.phone)] + [_entry_call(e) for e in current if e.phone]
+    calls += [c for e in outdated for c in _successor_calls(e, org, kb)]
+    refs = [emergency.source] + _availability_refs(vt) + [g.source for g in internal + vt_notes]
+    refs += [e.source for e in entries] + [r for e in outdated for r in _successor_refs(e, kb)]
+    return ContactAnswer(tuple(lines), _unique_calls(calls), _labels(refs, kb))
+
+
+def _unique_calls(calls: Iterable[Tuple[str, str]]) -> Tuple[Tuple[str, str], ...]:
+    """One button per number: Veilig Thuis named twice (its region and an AMK successor) is one call."""
+    seen: Dict[str, Tuple[str, str]] = {}
+    for name, phone in calls:
+        seen.setdefault(_digits(phone), (name, phone))
+    return tuple(seen.values())
 
 
 # --- the sociale kaart ---------------------------------------------------------------------------
@@ -618,21 +807,22 @@ def social_map_answer(query: str, org: Organisation, kb: Optional[KnowledgeBase]
     local, national = _scored_entries(words, org, kb), _scored_contacts(words, kb)
     best = max([score for score, _ in local] + [score for score, _ in national], default=0.0)
     entries = [e for score, e in local if score >= best * CLEAR_MATCH][:MAX_PARTNERS]
-    lines = [_successor_line(e, kb) if _outdated(e, kb) else _entry_line(e) for e in entries]
-    calls = [(c.name, c.phone) for c in (_replacement(e, kb) for e in entries if _outdated(e, kb))]
-    calls += [(e.name, e.phone) for e in entries if e.phone and not _outdated(e, kb)]
+    lines = [_successor_line(e, org, kb) if _outdated(e, kb) else _entry_line(e) for e in entries]
+    calls = [c for e in entries if _outdated(e, kb) for c in _successor_calls(e, org, kb)]
+    calls += [_entry_call(e) for e in entries if e.phone and not _outdated(e, kb)]
     known = {_digits(phone) for _, phone in calls}
-    extra = [c for score, c in national if score >= best * CLEAR_MATCH and _digits(c.phone) not in known]
+    extra = [c for score, c in national
+             if score >= best * CLEAR_MATCH and not any(_digits(p) in known for p in c.phones)]
     extra = extra[:MAX_PARTNERS - len(entries)]
     if not entries and not extra:
         line = f"Dat staat niet op de sociale kaart van {org.name}. {_fallback_line(kb)}"
         vt = _national(kb).contact("veilig_thuis")
-        return ContactAnswer((line,), ((vt.name, vt.phone),), _labels([vt.source], kb))
+        return ContactAnswer((line,), ((vt.name, vt.phone),), _labels(_availability_refs(vt), kb))
     lines += [_national_line(c) for c in extra]
-    calls += [(c.name, c.phone) for c in extra if c.phone]
-    refs = [e.source for e in entries] + [c.source for c in extra]
-    return ContactAnswer(tuple(dict.fromkeys(lines)), tuple(dict.fromkeys(calls)),  # type: ignore[arg-type]
-                         _labels(refs, kb))
+    calls += [call for c in extra for call in _contact_calls(c.name, c)]
+    refs = [e.source for e in entries] + [r for e in entries for r in _successor_refs(e, kb)]
+    refs += [r for c in extra for r in _availability_refs(c)]
+    return ContactAnswer(tuple(dict.fromkeys(lines)), _unique_calls(calls), _labels(refs, kb))
 
 
 # --- the school's region ---------------------------------------------------------------------------
@@ -656,6 +846,17 @@ def school_place(org: Organisation, user_gemeente: Optional[str], kb: Optional[K
             if resolution.status == "found":
                 return resolution
     return None
+
+
+def states_school_place(message: str) -> bool:
+    """Whether a message that names a place says it is the school's ("Goor", "onze school staat in Sneek")
+    rather than asks about another place ("En in Sneek?", "welk Veilig Thuis hoort bij Goor?").
+
+    Why: only the user's statement may change the school's stored gemeente; a question about a place is
+    answered and forgotten (issue 12: "En in Sneek?" overwrote the school's gemeente).
+    """
+    words = set(normalise(message).split())
+    return "?" not in message and not words & ASKING_WORDS
 
 
 def default_region(org: Organisation, user_gemeente: Optional[str], kb: Optional[KnowledgeBase] = None
@@ -682,34 +883,46 @@ def _check_regions(index: RegionIndex) -> List[str]:
         if count == 0 or count != region.gemeente_count:
             problems.append(f"{where}/regions.yml: {region.code} has {count} gemeenten, "
                             f"gemeente_count says {region.gemeente_count}")
+        claims = [int(n) for n in re.findall(r"(\d+)\s+gemeenten", region.extra or "")]
+        problems += [f"{where}/regions.yml: {region.code}: a note says {n} gemeenten, the mapping has {count}"
+                     for n in claims if n != count]
+    unknown = sorted({c for codes in index.woonplaatsen.values() for c in codes if c not in index.gemeenten})
+    problems += [f"{where}/woonplaatsen.yml: unknown gemeente code {code}" for code in unknown]
     return problems
 
 
 def _check_national(national: NationalContacts) -> List[str]:
     ids = {c.id for c in national.contacts}
-    problems = [f"knowledge/contacts.yml: successor {s.id}: unknown replaced_by '{s.replaced_by}'"
-                for s in national.successors if s.replaced_by not in ids]
-    problems += [f"knowledge/contacts.yml: {c.id}: the quote must contain the phone number {c.phone}"
-                 for c in national.contacts if c.phone and c.phone not in (c.source.quote or "")]
+    problems = [f"knowledge/contacts.yml: successor {s.id}: unknown replaced_by '{target}'"
+                for s in national.successors for target in s.replaced_by if target not in ids]
+    problems += [f"knowledge/contacts.yml: {c.id}: the quote must contain the phone number {phone}"
+                 for c in national.contacts for phone in c.phones if phone not in (c.source.quote or "")]
     return problems
 
 
 def _check_social_maps(kb: KnowledgeBase, national: NationalContacts) -> List[str]:
+    """Every outdated partner is marked with its successor record, and every replacement id is known."""
     contact_ids = {c.id for c in national.contacts}
+    successor_ids = {s.id for s in national.successors}
     kinds = {k.id for k in national.kinds}
     problems = []
     for org in organisations(kb).values():
         where = f"knowledge/organisations/{org.id}.yml"
+        local_ids = {e.id for e in org.social_map}
         if org.gemeente and resolve_gemeente(org.gemeente, kb).status != "found":
             problems.append(f"{where}: gemeente '{org.gemeente}' does not resolve to one gemeente")
         for entry in org.social_map:
-            if entry.replaced_by and entry.replaced_by not in contact_ids:
-                problems.append(f"{where}: {entry.id}: unknown replaced_by '{entry.replaced_by}'")
+            problems += [f"{where}: {entry.id}: unknown replaced_by '{target}'"
+                         for target in entry.replaced_by if target not in contact_ids | local_ids]
+            if entry.successor and entry.successor not in successor_ids:
+                problems.append(f"{where}: {entry.id}: unknown successor '{entry.successor}'")
+            if entry.replaced_by and not entry.successor:
+                problems.append(f"{where}: {entry.id}: replaced_by without successor")
             if entry.kind not in kinds:
                 problems.append(f"{where}: {entry.id}: unknown kind '{entry.kind}' (kinds in contacts.yml)")
-            if entry.replaced_by is None and _successor_for(entry, kb):
+            if entry.successor is None and _successor_by_name(entry.name, kb):
                 problems.append(f"{where}: {entry.id}: names an organisation that no longer exists; "
-                                "set replaced_by")
+                                "set successor")
     return problems
 
 

@@ -8,6 +8,8 @@ national rule. Texts in knowledge/ use placeholders like ``{attention_officer}``
 from __future__ import annotations
 
 import os
+import re
+from datetime import date
 from typing import Dict, List, Optional
 
 from pydantic import validator
@@ -32,6 +34,30 @@ TERM_KEYS = (
     "veilig_thuis",       # "Veilig Thuis", or the regional name ("Veilig Thuis Twente")
 )
 
+# One Dutch phone number as the protocols write it: digits with spaces or hyphens, optionally an area code
+# in parentheses ("(0118) 751400"). A second number, a menu choice or words are separate fields (``note``),
+# so a call button never dials "0900-8844 of 112".
+PHONE_NUMBER = re.compile(r"(?:\(0\d{2,3}\)\s*-?\s*)?\d[\d\s-]*\d|\d{3}")
+# Digit counts: numbers with a leading 0 have 8 (0800-2000) to 11 (0900-111 3 111) digits; short numbers
+# (112, 113, 14 + area code) have 3 to 6.
+LONG_DIGITS, SHORT_DIGITS = (8, 11), (3, 6)
+
+
+def is_one_phone_number(value: str) -> bool:
+    """True when ``value`` is exactly one phone number (112, 14074, 0800-2000, (0118) 751400)."""
+    digits = re.sub(r"\D", "", value)
+    low, high = LONG_DIGITS if digits.startswith("0") else SHORT_DIGITS
+    return bool(PHONE_NUMBER.fullmatch(value.strip())) and low <= len(digits) <= high
+
+
+def one_phone_number(value: Optional[str]) -> Optional[str]:
+    """Validator body shared by every phone field of the knowledge (profiles and national contacts)."""
+    if value is not None and not is_one_phone_number(value):
+        raise ValueError(f"'{value}': a phone field holds one phone number; put a second number in its own "
+                         "field or entry and words in `note`")
+    return value
+
+
 # The roles a user can have; used to tailor "who does what" in each step.
 USER_ROLES: Dict[str, str] = {
     "teacher": "leerkracht of docent",
@@ -50,13 +76,19 @@ class SocialMapEntry(Model):
     name: str
     kind: str
     phone: Optional[str] = None
+    phone_note: Optional[str] = None  # what the protocol writes beside the number ("Keuze 1", "gratis nummer")
     address: Optional[str] = None
     email: Optional[str] = None
     website: Optional[str] = None
     note: Optional[str] = None
-    replaced_by: Optional[str] = None  # id of a current contact when the seed entry is outdated (AMK)
+    # An organisation that no longer exists: the id of its record in contacts.yml `successors`, and the
+    # current contacts to show instead (ids on this sociale kaart or national contacts; empty = the record's).
+    successor: Optional[str] = None
+    replaced_by: List[str] = []
     steps: List[int] = []
     source: SourceRef
+
+    _phone = validator("phone", allow_reuse=True)(one_phone_number)
 
 
 class Organisation(Model):
@@ -67,6 +99,7 @@ class Organisation(Model):
     school_types: List[str]
     gemeente: Optional[str] = None
     source_doc: Optional[str] = None
+    checked: date  # when someone last checked that the partners on the sociale kaart still exist
     terms: Dict[str, str]
     social_map: List[SocialMapEntry] = []
     notes: List[str] = []
@@ -137,6 +170,16 @@ def check_profiles(kb: KnowledgeBase) -> List[str]:
                     if bad_roles:
                         problems.append(f"{location(loaded, loc + ('roles',))}: unknown user roles {bad_roles}")
     return problems
+
+
+def checked_lines(kb: Optional[KnowledgeBase] = None) -> List[str]:
+    """One line per profile with the date its partners were checked, for ``python -m bot check``.
+
+    Why: partners merge and disappear (Bureau Jeugdzorg, Intervence, Porthos); the date tells a reviewer
+    which sociale kaart is due for another look.
+    """
+    return [f"profile {o.id} ({o.name}): partners checked {o.checked.isoformat()}"
+            for o in sorted(organisations(kb).values(), key=lambda o: o.id)]
 
 
 def user_role_label(role: str) -> str:

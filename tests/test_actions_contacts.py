@@ -180,8 +180,8 @@ async def test_the_deployment_gemeente_beats_the_profile(store, domain, monkeypa
 
 
 @pytest.mark.parametrize("profile,text,expected,absent", [
-    ("symbio", "Wat is het nummer van de zorgloket in Hengelo?", "(0)14074", "Veilig Thuis Twente"),
-    ("onzewijs", "hoe bereik ik het CJG", "Porthos Middelburg: (0118) 751400", "GGD"),
+    ("symbio", "Wat is het nummer van de zorgloket in Hengelo?", "14074 (Keuze 1)", "Veilig Thuis Twente"),
+    ("onzewijs", "hoe bereik ik het CJG", "bestaat sinds 2020 niet meer", "(0118) 751400"),
     ("onzewijs", "telefoonnummer GGD", "Jeugdgezondheidszorg GGD Zeeland: 0113-249400", "Porthos"),
     ("onzewijs", "telefoonnummer Centrum Seksueel Geweld", "Centrum Seksueel Geweld: 0800-0188", "Porthos"),
     ("national", "nummer van de Kindertelefoon", "De Kindertelefoon: 0800-0432", "niet op de sociale kaart"),
@@ -219,3 +219,37 @@ def test_the_nlu_place_lookup_table_is_the_gemeente_table() -> None:
         "data/nlu/contacts.yml `lookup: place` is out of date; replace it with the output of: .venv/bin/python -c "
         "\"from bot.contacts import place_lookup_names; print('\\n'.join('    - ' + n for n in place_lookup_names()))\"")
     assert "Echt" not in tables["place"]  # an everyday word would make ordinary sentences look like places
+
+
+# --- a place the user only asks about is never stored (issue 12) -----------------------------------------
+
+
+@pytest.mark.parametrize("text", ["En in Sneek?", "en in goor?", "Welk Veilig Thuis hoort bij Sneek?",
+                                  "En voor Delden dan?"])
+async def test_a_question_about_another_place_does_not_become_the_schools_gemeente(store, domain, text) -> None:
+    """Right after "In welke gemeente staat uw school?", a question about a place answers the question
+    asked, keeps our question open, and stores nothing."""
+    message = tracker("tracker_contacts_followup", text, "ask_region")
+    dispatcher, events = await run(ActionRegion(), message, domain)
+    answer = all_text(dispatcher)
+    assert "Genoteerd" not in answer and "hoort bij Veilig Thuis-regio" in answer
+    assert store.users.get(SENDER) is None
+    assert pending(events) == "who_to_call"
+
+
+async def test_a_stored_gemeente_survives_a_question_about_another_place(store, domain) -> None:
+    store.users.upsert(SENDER, organisation_id="national", role="teacher", gemeente="Hengelo (O.)")
+    message = tracker("tracker_contacts_followup", "En in Sneek?", "ask_region")
+    dispatcher, _ = await run(ActionRegion(), message, domain)
+    assert "Friesland" in all_text(dispatcher)
+    assert store.users.get(SENDER).gemeente == "Hengelo (O.)"
+
+
+@pytest.mark.parametrize("text,stored", [("Goor", "Hof van Twente"), ("onze school staat in Sneek", "Súdwest-Fryslân"),
+                                         ("gemeente Zwolle", "Zwolle")])
+async def test_an_answer_that_names_the_schools_place_is_stored(store, domain, text, stored) -> None:
+    message = tracker("tracker_contacts_followup", text, "ask_region")
+    dispatcher, events = await run(ActionRegion(), message, domain)
+    assert all_text(dispatcher).startswith(f"Genoteerd: uw school staat in {stored}.")
+    assert store.users.get(SENDER).gemeente == stored
+    assert pending(events) is None

@@ -3,17 +3,23 @@ wrong region, place extraction from whole messages, and whom to call per step fr
 from __future__ import annotations
 
 import csv
+import re
+from collections import Counter
 from typing import Dict
 
 import pytest
+from pydantic import ValidationError
 
 from bot.contacts import (
+    Contact,
     GEMEENTE_COUNT,
     REGION_COUNT,
     SCHOOL_GEMEENTE_ENV,
     check_contacts,
     default_region,
     extract_place,
+    normalise,
+    outdated_names,
     region_answer,
     region_index,
     resolve_gemeente,
@@ -21,8 +27,8 @@ from bot.contacts import (
     social_map_lookup,
     who_to_call,
 )
-from bot.knowledge import SHARED_DIR, KnowledgeBase, check_sources, load_all
-from bot.profiles import Organisation, organisations
+from bot.knowledge import NATIONAL_KINDS, SHARED_DIR, KnowledgeBase, check_sources, load_all
+from bot.profiles import Organisation, SocialMapEntry, is_one_phone_number, organisations
 
 CBS_CSV = SHARED_DIR / "domain" / "gemeente_veiligthuisregio_2025.csv"
 # Only the sections this capability reads, so these tests do not depend on other capabilities' files.
@@ -240,8 +246,8 @@ def test_who_to_call_symbio_step_2(kb, orgs):
     assert answer.lines[0] == "Direct gevaar? Bel 112."
     assert "SCP-er" in text                                   # the profile's internal contact
     assert "Veilig Thuis Twente: 0800-2000" in text
-    assert "Zorgloket gemeente Hengelo" in text and "(0)14074" in text
-    assert ("Zorgloket gemeente Hengelo", "(0)14074 (Keuze 1)") in answer.calls
+    assert "Zorgloket gemeente Hengelo: 14074 (Keuze 1)" in text   # one number; the menu choice beside it
+    assert ("Zorgloket gemeente Hengelo", "14074") in answer.calls
     assert "protocol Stichting Symbio Hengelo, sociale kaart" in answer.sources
 
 
@@ -352,3 +358,193 @@ def test_a_national_number_the_kaart_already_gives_is_not_repeated(kb, orgs):
     assert len(answer.lines) == 1 and answer.lines[0].startswith("Kindertelefoon: 0800 0432")
     national = social_map_answer("nummer kindertelefoon", orgs["national"], kb)
     assert "Let op: de openingstijden verschillen per bron" in national.lines[0]
+
+
+# --- fidelity of the contact data (issue 11) -------------------------------------------------------------
+
+STEPS = (None, 1, 2, 3, 4, 5)
+YEAR_MARK = re.compile(r"\((?:19|20)\d\d\)")
+COUNT_CLAIM = re.compile(r"(\d+)\s+gemeenten")
+
+
+def _national_contacts(kb):
+    return kb.one("contacts.yml")
+
+
+def test_113_zelfmoordpreventie_is_a_national_contact_with_both_numbers(kb, orgs):
+    contact = _national_contacts(kb).contact("suicide_prevention")
+    assert (contact.phone, contact.alt_phone) == ("113", "0800-0113")
+    assert "24 uur" in contact.availability
+    answer = social_map_answer("nummer van 113 zelfmoordpreventie", orgs["national"], kb)
+    text = "\n".join(answer.lines)
+    assert "113" in text and "0800-0113" in text
+    assert ("113 Zelfmoordpreventie", "113") in answer.calls and ("113 Zelfmoordpreventie", "0800-0113") in answer.calls
+
+
+@pytest.mark.parametrize("value", ["0900 -8844 of 112", "(0)14074 (Keuze 1)", "0800 0432 (gratis nummer)",
+                                   "112 / 0900-8844", "0800-2000, 112", "bel de wijkagent"])
+def test_a_phone_field_with_more_than_one_number_or_words_is_rejected(value):
+    assert not is_one_phone_number(value)
+    with pytest.raises(ValidationError, match="one phone number"):
+        SocialMapEntry.parse_obj({"id": "x", "name": "X", "kind": "police", "phone": value,
+                                  "source": {"doc": "symbio", "section": "x"}})
+    with pytest.raises(ValidationError, match="one phone number"):
+        Contact.parse_obj({"id": "x", "name": "X", "phone": value, "source": {"doc": "symbio", "section": "x"}})
+
+
+@pytest.mark.parametrize("value", ["112", "113", "14074", "0800-2000", "0900-111 3 111", "088-669 60 60",
+                                   "(0118) 751400", "(0118)-751400", "030- 250 02 50", "0113- 267000"])
+def test_one_phone_number_in_the_usual_dutch_spellings_is_accepted(value):
+    assert is_one_phone_number(value)
+
+
+def test_every_phone_field_in_the_knowledge_holds_one_number(kb, orgs):
+    phones = [(c.id, p) for c in _national_contacts(kb).contacts for p in (c.phone, c.alt_phone) if p]
+    phones += [(f"{o.id}/{e.id}", e.phone) for o in orgs.values() for e in o.social_map if e.phone]
+    assert [(where, phone) for where, phone in phones if not is_one_phone_number(phone)] == []
+
+
+def _rendered(org, kb):
+    """Everything a user can see of a profile's contacts: whom to call per step and every kaart lookup."""
+    region = default_region(org, None, kb)
+    answers = [who_to_call(step, org, region, role, kb) for step in STEPS for role in ("teacher", None)]
+    answers += [social_map_answer(entry.name, org, kb) for entry in org.social_map]
+    return answers
+
+
+def test_no_profile_shows_a_dissolved_organisation_as_current(kb, orgs):
+    """A dissolved body (AMK, Steunpunt, Bureau Jeugdzorg, Intervence, Porthos) may be named only in the line
+    that says it no longer exists; its old numbers never appear, neither in a line nor on a call button."""
+    names = outdated_names(kb)
+    assert {"bureau jeugdzorg", "intervence", "porthos", "amk", "mee zeeland"} <= set(names)
+    entries = [e for o in orgs.values() for e in o.social_map if e.phone]
+    dissolved = [e for e in entries if any(n in normalise(e.name) for n in names)]
+    # A number a current partner on the kaart also lists (MW Walcheren sat in the Porthos building) stays.
+    current = {e.phone for e in entries if e not in dissolved}
+    old_phones = {e.phone for e in dissolved} - current
+    assert {"030- 250 02 50", "0118-677600", "0118-677688", "0118-432000"} <= old_phones
+    shown_as_current = []
+    for org in orgs.values():
+        for answer in _rendered(org, kb):
+            for line in answer.lines:
+                named = [n for n in names if re.search(rf"\b{n}\b", normalise(line))]
+                if named and not line.startswith("Uw protocol noemt nog"):
+                    shown_as_current.append((org.id, line))
+                if any(phone in line for phone in old_phones):
+                    shown_as_current.append((org.id, line))
+            shown_as_current += [(org.id, call) for call in answer.calls if call[1] in old_phones]
+    assert shown_as_current == []
+
+
+def test_bureau_jeugdzorg_utrecht_points_to_samen_veilig_and_the_buurtteam(kb, orgs):
+    org = orgs["lucstevens"]
+    answer = who_to_call(5, org, default_region(org, None, kb), "teacher", kb)
+    line = next(line for line in answer.lines if "Bureau Jeugdzorg" in line)
+    assert "bestaat sinds 2015 niet meer" in line
+    assert "Samen Veilig Midden Nederland" in line and "030-242 7800" in line and "Buurtteam Utrecht" in line
+    lookup = social_map_answer("nummer van bureau jeugdzorg", org, kb)
+    assert "bestaat sinds 2015 niet meer" in lookup.lines[0]
+    assert ("Samen Veilig Midden Nederland", "030-242 7800") in lookup.calls
+
+
+def test_intervence_is_named_with_jeugdbescherming_west_and_never_as_a_crisis_service(kb, orgs):
+    org = orgs["onzewijs"]
+    text = "\n".join(line for a in _rendered(org, kb) for line in a.lines)
+    intervence = [line for line in text.splitlines() if "Intervence" in line]
+    assert intervence and all("Jeugdbescherming west" in line and "geen crisisdienst" in line for line in intervence)
+    assert not any(e.note and "crisisdienst bij noodsituaties" in e.note for e in org.social_map)
+
+
+def test_porthos_points_to_the_municipal_desks_that_replaced_it(kb, orgs):
+    answer = social_map_answer("hoe bereik ik het CJG", orgs["onzewijs"], kb)
+    line = next(line for line in answer.lines if "Porthos" in line)
+    assert "TIM" in line and "Team Wmo & Jeugd" in line
+    assert "(0118) 751400" not in "\n".join(answer.lines)
+
+
+@pytest.mark.skipif(not CBS_CSV.exists(), reason="the CBS CSV (../shared) is not on this machine")
+def test_region_notes_shown_to_users_agree_with_the_mapping_and_carry_no_dated_claims(kb, orgs):
+    with CBS_CSV.open(encoding="utf-8", newline="") as handle:
+        counts = Counter(row["veiligthuis_code"] for row in csv.DictReader(handle))
+    index = region_index(kb)
+    wrong = []
+    for region in index.regions.values():
+        if region.gemeente_count != counts[region.code]:
+            wrong.append((region.code, "gemeente_count", region.gemeente_count, counts[region.code]))
+        if region.website and not re.fullmatch(r"(?:www\.)?[a-z0-9-]+(?:\.[a-z0-9-]+)+(?:/[\w/-]*)?", region.website):
+            wrong.append((region.code, "website", region.website))
+        gemeente = next(g for g in index.gemeenten.values() if g.vt_code == region.code)
+        text = "\n".join(region_answer(resolve_gemeente(gemeente.name, kb), orgs["national"], kb).lines)
+        if YEAR_MARK.search(text) or "seed" in text or "CBS-naam" in text:
+            wrong.append((region.code, "dated or internal note", text))
+        wrong += [(region.code, "count claim", int(n)) for n in COUNT_CLAIM.findall(text) if int(n) != counts[region.code]]
+    assert wrong == []
+
+
+def test_veilig_thuis_says_it_answers_mostly_urgent_matters_outside_office_hours(kb, orgs):
+    contact = _national_contacts(kb).contact("veilig_thuis")
+    assert "24 uur" in contact.availability and "buiten kantooruren" in contact.availability
+    assert contact.availability_source is not None
+    answer = who_to_call(None, orgs["national"], None, None, kb)
+    assert any("buiten kantooruren" in line for line in answer.lines)
+    assert "Veilig Thuis, advies of melding" in "; ".join(answer.sources)
+
+
+@pytest.mark.parametrize("step", STEPS)
+def test_the_national_profile_cites_only_national_sources(kb, orgs, step):
+    """No school protocol and no glossary behind what the national profile shows."""
+    org = orgs["national"]
+    forbidden = {d.label for d in kb.sources().documents if d.kind not in NATIONAL_KINDS}
+    assert {"protocol Stichting Symbio Hengelo", "begrippenlijst meldcode"} <= forbidden
+    answers = [who_to_call(step, org, None, role, kb) for role in ("teacher", "attention_officer", None)]
+    answers += [region_answer(resolve_gemeente("Zwolle", kb), org, kb),
+                social_map_answer("nummer kindertelefoon", org, kb)]
+    labels = {label for answer in answers for label in answer.sources}
+    assert [label for label in labels if any(label.startswith(f) for f in forbidden)] == []
+
+
+# --- woonplaatsen: places staff name that are not gemeenten (issue 12) ------------------------------------
+
+
+@pytest.mark.parametrize("text,gemeente,vt_code", [
+    ("Goor", "Hof van Twente", "VT19"),
+    ("goor", "Hof van Twente", "VT19"),
+    ("Sneek", "Súdwest-Fryslân", "VT04"),
+    ("Delden", "Hof van Twente", "VT19"),
+    ("Drachten", "Smallingerland", "VT04"),
+])
+def test_a_woonplaats_resolves_to_its_gemeente_and_region(kb, text, gemeente, vt_code):
+    result = resolve_gemeente(text, kb)
+    assert (result.status, result.gemeente.name, result.region.code) == ("found", gemeente, vt_code)
+
+
+def test_a_gemeente_name_wins_over_a_woonplaats_of_the_same_name(kb):
+    """Hengelo is also a village in Bronckhorst; the gemeente Hengelo (O.) is what staff mean."""
+    assert resolve_gemeente("Hengelo", kb).gemeente.name == "Hengelo (O.)"
+
+
+def test_the_answer_names_the_woonplaats_and_its_gemeente(kb, orgs):
+    answer = region_answer(resolve_gemeente("Goor", kb), orgs["national"], kb)
+    assert answer.lines[0].startswith("Goor (gemeente Hof van Twente) hoort bij Veilig Thuis-regio Twente")
+
+
+def test_a_woonplaats_in_several_gemeenten_asks_which_gemeente(kb):
+    result = resolve_gemeente("Alteveer", kb)
+    assert result.status == "ambiguous" and len(result.suggestions) >= 2
+    assert all(resolve_gemeente(s, kb).status == "found" for s in result.suggestions)
+
+
+@pytest.mark.parametrize("message,place", [
+    ("En in Sneek?", "Sneek"),
+    ("en in goor?", "goor"),
+    ("Welk Veilig Thuis hoort bij Goor?", "Goor"),
+    ("onze school staat in Delden", "Delden"),
+])
+def test_a_woonplaats_is_extracted_from_a_message(kb, message, place):
+    assert extract_place(message, kb) == place
+
+
+def test_the_woonplaats_table_is_large_and_every_row_points_at_a_known_gemeente(kb):
+    index = region_index(kb)
+    assert len(index.woonplaatsen) >= 2000
+    assert all(code in index.gemeenten for codes in index.woonplaatsen.values() for code in codes)

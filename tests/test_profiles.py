@@ -1,6 +1,7 @@
 """Organisation profiles: complete national defaults, each school's own words, and sociale kaarten
 copied exactly from the seed protocols (a wrong phone number on a worried teacher's screen is a harm)."""
 import re
+from datetime import date
 
 import pytest
 from pydantic import ValidationError
@@ -42,7 +43,7 @@ def test_school_types_and_gemeente(org_id, school_types, gemeente):
     ("lucstevens", "attention_officer", "coördinator huiselijk geweld en kindermishandeling"),
     ("lucstevens", "care_team", "Commissie van Begeleiding"), ("lucstevens", "municipal_team", "Buurtteam Utrecht"),
     ("onzewijs", "ib", "IB-er"), ("onzewijs", "social_work", "SMW"), ("onzewijs", "care_team", "MDO"),
-    ("onzewijs", "municipal_team", "CJG"), ("consent", "care_team", "ZAT"), ("consent", "care_team", "diepteteam"),
+    ("onzewijs", "municipal_team", "TIM"), ("consent", "care_team", "ZAT"), ("consent", "care_team", "diepteteam"),
     ("consent", "first_contact", "interne vertrouwenspersoon"), ("vo_school", "attention_officer", "zorgcoördinator"),
     ("vo_school", "teacher", "mentor"),
 ])
@@ -112,9 +113,14 @@ def test_social_maps_list_the_seed_partners():
     assert ids["vo_school"] == set()
 
 
-def test_outdated_amk_and_steunpunt_point_to_veilig_thuis():
-    outdated = {e.id: e.replaced_by for e in ORGS["onzewijs"].social_map if e.replaced_by}
-    assert outdated == {"amk": "veilig_thuis", "shg_zeeland": "veilig_thuis"}
+def test_outdated_partners_name_their_successor():
+    outdated = {e.id: (e.successor, e.replaced_by) for e in ORGS["onzewijs"].social_map if e.successor}
+    assert outdated == {"amk": ("amk", ["veilig_thuis"]), "shg_zeeland": ("shg", ["veilig_thuis"]),
+                        "intervence": ("intervence", []), "cjg_porthos_middelburg": ("porthos", []),
+                        "cjg_porthos_vlissingen": ("porthos", []),
+                        "mee_zeeland": ("mee_zeeland", ["mw_walcheren_middelburg", "mw_walcheren_vlissingen"])}
+    jeugdzorg = next(e for e in ORGS["lucstevens"].social_map if e.id == "bureau_jeugdzorg_utrecht")
+    assert (jeugdzorg.successor, jeugdzorg.replaced_by) == ("bureau_jeugdzorg", ["samen_veilig", "buurtteam_utrecht"])
 
 
 @pytest.mark.parametrize("org_id", SEED_PROFILES)
@@ -123,3 +129,26 @@ def test_social_map_entries_are_unique_and_name_real_steps(org_id):
     assert len({e.id for e in entries}) == len(entries)
     assert all(1 <= n <= 5 for e in entries for n in e.steps)
     assert all(e.source.doc == org_id for e in entries)
+
+
+# --- when the partners were last checked (issue 11) ------------------------------------------------------
+
+
+def test_every_profile_says_when_its_partners_were_checked():
+    today = date.today()
+    assert all(ORGS[org_id].checked <= today for org_id in ORGS)
+
+
+def test_a_profile_without_a_checked_date_is_rejected():
+    with pytest.raises(ValidationError, match="checked"):
+        Organisation.parse_obj({"id": "x", "name": "X", "school_types": ["PO"], "terms": {}})
+
+
+def test_bot_check_prints_the_checked_date_of_every_profile(capsys):
+    from bot.__main__ import run_check
+
+    run_check()
+    out = capsys.readouterr().out
+    lines = [line for line in out.splitlines() if line.startswith("profile ")]
+    assert len(lines) == len(organisations()) and all("partners checked 20" in line for line in lines)
+    assert any(line.startswith("profile lucstevens (Luc Stevensschool Utrecht): partners checked ") for line in lines)

@@ -69,7 +69,7 @@ def test_school_gemeente_from_the_deployment_and_the_schools_sociale_kaart(serve
         who = texts(servers.send(sender, "wie moet ik bellen?"))
         assert "Veilig Thuis Haaglanden: 0800-2000" in who and "SCP-er" in who
         assert SCHOOL_QUESTION not in who
-        assert "(0)14074" in texts(servers.send(sender, "Wat is het nummer van de zorgloket in Hengelo?"))
+        assert "14074 (Keuze 1)" in texts(servers.send(sender, "Wat is het nummer van de zorgloket in Hengelo?"))
         assert "Zorgloket gemeente Hengelo" in texts(servers.send(sender, "hoe bereik ik het CJG"))
         ggd = texts(servers.send(sender, "telefoonnummer GGD"))
         assert "niet op de sociale kaart" in ggd and VT_NUMBER in ggd  # never an invented number
