@@ -13,14 +13,15 @@ Move ids returned in ``Guidance.next_moves`` (the Rasa layer maps them to button
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass, replace
-from typing import Dict, FrozenSet, Iterable, List, Optional, Sequence, Tuple
+from typing import Dict, FrozenSet, Iterable, List, Mapping, Optional, Pattern, Sequence, Tuple, TypeVar
 
 from pydantic import validator
 
 from bot.notes import NOTE_KINDS  # the one list of note kinds (seed 002)
 from bot.knowledge import KnowledgeBase, Model, SourceRef, Statement, knowledge, source_label
-from bot.profiles import USER_ROLES, Organisation, render
+from bot.profiles import USER_ROLES, Organisation, organisations, render
 
 FIRST_STEP, LAST_STEP = 1, 5
 FIXED_MOVES = ("weighing:start", "contacts:who_to_call")
@@ -31,7 +32,12 @@ MAX_LINES = 6
 MAX_MOVES = 4
 # Fewer phrasings than this and neither the classifier nor the retrieval index learns how staff ask it.
 MIN_FAQ_VARIANTS = 5
-REQUIRED_SITUATIONS = ("acute_danger", "honour_based", "staff_suspect", "pupil_violence")
+REQUIRED_SITUATIONS = ("acute_danger", "sexual_violence", "suicide_risk", "honour_based", "staff_suspect",
+                       "pupil_violence")
+ACUTE_DANGER = "acute_danger"
+# Urgent pitfalls shown per step: more would push the actions out of the six lines.
+MAX_URGENT_PITFALLS = 1
+StatementT = TypeVar("StatementT", bound=Statement)
 SNAKE_CASE = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)*$")
 # Fixed frames around the protocol statements (not protocol content themselves).
 PITFALL_PREFIX = "Let op: "
@@ -63,9 +69,13 @@ class Milestone(Model):
 
 
 class Pitfall(Statement):
-    """A common mistake in a step; ``school_types`` limits it (e.g. normvervaging in SO/SBO)."""
+    """A common mistake in a step. ``school_types`` limits it to profiles all of whose school types it
+    names (normvervaging in SO/SBO is no warning for a PO school, nor for the national profile that
+    covers every type). ``urgent``: a mistake that can endanger the child (talking to the parents before
+    calling Veilig Thuis about VGV); shown first whenever it fits, not only when it is first in the list."""
 
     school_types: List[str] = []
+    urgent: bool = False
 
 
 class Decision(Statement):
@@ -126,23 +136,47 @@ class Call(Model):
     source: SourceRef
 
 
+class TermPairs(Model):
+    """Two word lists that signal something only together, in one message: a staff member ('de juf')
+    and an act of harm ('trok aan zijn oor'); neither word alone says enough."""
+
+    first: List[str]
+    second: List[str]
+
+
+class AcuteContext(Model):
+    """What makes a conversation acute across turns (acute_danger only): after an earlier message that
+    signals abuse, a message with an ``immediacy`` phrase, or with a ``soon`` and a ``contact`` word
+    ('vanavond' + 'past op'), needs the acute route, though neither message alone says 'gevaar'."""
+
+    immediacy: List[str]
+    soon: List[str]
+    contact: List[str]
+    abuse_terms: List[str]
+
+
 class Situation(Model):
     """A route that overrides the normal flow. ``first`` names whom to call, before anything else."""
 
     id: str
     title: str
     urgent: bool
+    acute: bool = False  # an acute route: 112 first, its danger terms win whatever the classifier said
     call: List[Call] = []
     first: Statement
     reply: List[Statement]
-    danger_terms: List[str] = []  # acute_danger only: always win, whatever the classifier said
+    danger_terms: List[str] = []  # acute routes only
     signal_terms: List[str] = []  # other situations: route here when the classifier is unsure
+    signal_pairs: Optional[TermPairs] = None  # the same, for words that only count together
+    context: Optional[AcuteContext] = None  # acute_danger only
 
     @validator("first")
     def _names_every_number(cls, value: Statement, values: Dict) -> Statement:
         missing = [c.phone for c in values.get("call", []) if c.phone not in value.text]
         if missing:
             raise ValueError(f"the first line must name every number in call: {missing}")
+        if value.source.local:
+            raise ValueError("the first line is the national rule; a school's own addition goes in reply")
         return value
 
 
@@ -155,10 +189,15 @@ class SituationsKnowledge(Model):
         missing = [i for i in REQUIRED_SITUATIONS if i not in ids]
         if missing or _repeated(ids):
             raise ValueError(f"situation ids must be unique and include {list(REQUIRED_SITUATIONS)}")
-        if not next(s for s in value if s.id == "acute_danger").danger_terms:
-            raise ValueError("acute_danger needs danger_terms (the safety net must never miss it)")
-        if any(s.danger_terms for s in value if s.id != "acute_danger"):
-            raise ValueError("only acute_danger has danger_terms; other situations use signal_terms")
+        acute = next(s for s in value if s.id == ACUTE_DANGER)
+        if not acute.danger_terms or acute.context is None:
+            raise ValueError("acute_danger needs danger_terms and context (the safety net must never miss it)")
+        if any(s.danger_terms and not s.acute for s in value):
+            raise ValueError("only acute routes (acute: true) have danger_terms; other situations use signal_terms")
+        if any(s.context for s in value if s.id != ACUTE_DANGER):
+            raise ValueError("only acute_danger has a context")
+        if any(s.acute and not s.danger_terms for s in value):
+            raise ValueError("every acute route needs danger_terms")
         return value
 
 
@@ -260,6 +299,37 @@ def go_to_step(state: CaseState, step: int) -> CaseState:
     return replace(state, step=step)
 
 
+# What a saved dossier note of each kind (``bot.notes.NOTE_KINDS``) says was done. The one place where
+# a record moves the case: after a stap-3 conversation note, "wat moet ik nu doen?" shows stap 4.
+NOTE_MILESTONES: Dict[str, Tuple[str, ...]] = {
+    "signaal": ("signals_recorded",),
+    "consultatie": ("colleague_consulted",),
+    "gesprek": ("parents_talked",),
+    "weging": ("weighing_done",),
+    "melding": ("reported_to_vt",),
+    "vervolg": ("effects_followed",),
+}
+_VEILIG_THUIS = re.compile(r"veilig\s*thuis|\bvt\b|0800.?2000", re.I)
+_PARENT = re.compile(r"\b(ouders?|moeder|vader|mama|papa|verzorgers?|stiefvader|stiefmoeder|pleegouders?)\b", re.I)
+_PUPIL = re.compile(r"\b(leerling|kind|jongere|jongen|meisje|zoon|dochter)\b", re.I)
+
+
+def note_milestones(kind: str, fields: Mapping[str, object]) -> Tuple[str, ...]:
+    """The milestones a saved note of ``kind`` records, read from its fields where the kind covers more
+    than one: a consultation with Veilig Thuis is its advice, a conversation names parent and/or pupil,
+    a melding discussed with the parent beforehand also records that."""
+    if kind == "consultatie" and _VEILIG_THUIS.search(str(fields.get("met_wie") or "")):
+        return ("vt_advice_asked",)
+    if kind == "gesprek":
+        who = str(fields.get("met_wie") or "")
+        talked = (("parents_talked",) if _PARENT.search(who) or not _PUPIL.search(who) else ()) + \
+            (("pupil_talked",) if _PUPIL.search(who) else ())
+        return talked
+    if kind == "melding" and fields.get("besproken_met_ouder") is True:
+        return ("reported_to_vt", "melding_discussed")
+    return NOTE_MILESTONES.get(kind, ())
+
+
 # --- rendering -----------------------------------------------------------------------------------
 
 
@@ -292,17 +362,31 @@ def _labels(statements: Iterable[Statement], kb: Optional[KnowledgeBase]) -> Tup
     return tuple(dict.fromkeys(source_label(s.source, kb) for s in statements))
 
 
-def _for_role(statements: Sequence[Statement], role: str) -> List[Statement]:
+def _for_role(statements: Sequence[StatementT], role: str) -> List[StatementT]:
     """The statements for this role: those written for it first, then those for everyone."""
     return [s for s in statements if role in s.roles] + [s for s in statements if not s.roles]
 
 
-def _pitfall(step: Step, role: str, org: Organisation) -> Optional[Pitfall]:
-    """The first pitfall that fits the role and one of the organisation's school types."""
-    for item in _for_role(step.pitfalls, role):
-        if not item.school_types or set(item.school_types) & set(org.school_types):
-            return item  # type: ignore[return-value]
-    return None
+def shown_to(statement: Statement, org: Organisation) -> bool:
+    """A school's own addition (``local``) is shown only in that school's profile: another school, or
+    the national profile, would otherwise read a protocol that is not theirs as the rule."""
+    return not statement.source.local or statement.source.doc == org.source_doc
+
+
+def _shown(statements: Iterable[StatementT], org: Organisation) -> List[StatementT]:
+    return [s for s in statements if shown_to(s, org)]
+
+
+def _fits_school(item: Pitfall, org: Organisation) -> bool:
+    """A pitfall for some school types fits only a profile all of whose types it names."""
+    return not item.school_types or set(org.school_types) <= set(item.school_types)
+
+
+def _pitfalls(step: Step, role: str, org: Organisation) -> List[Pitfall]:
+    """The urgent pitfall that fits (first, whatever its place in the list), then the first other one."""
+    fitting = [p for p in _for_role(_shown(step.pitfalls, org), role) if _fits_school(p, org)]
+    urgent = [p for p in fitting if p.urgent][:MAX_URGENT_PITFALLS]
+    return urgent + [p for p in fitting if not p.urgent][:1]
 
 
 def _open_core_steps(state: CaseState, kb: Optional[KnowledgeBase]) -> List[Step]:
@@ -334,16 +418,15 @@ def _legacy(step: Step, org: Organisation) -> List[Statement]:
 def guidance(state: CaseState, org: Organisation, user_role: Optional[str],
              kb: Optional[KnowledgeBase] = None) -> Guidance:
     """What to do now, in at most six lines: the step's decisions (step 5) and the role's actions
-    first, then one pitfall, steps skipped so far, the legacy wording note and, where the step risks
-    it, the acute route. The actions give way to the rest, so the safety lines are never cut.
-    An unknown role gets the teacher's view (most users are teachers)."""
+    first, then the pitfalls (an urgent one first), steps skipped so far, the legacy wording note and,
+    where the step risks it, the acute route. The actions give way to the rest, so the safety lines are
+    never cut. Only this organisation's own additions are shown next to the national rules, so the
+    national profile cites national sources only. An unknown role gets the teacher's view."""
     number = state.step or FIRST_STEP
     step = _step(number, kb)
     role = user_role if user_role in USER_ROLES else DEFAULT_ROLE
-    tail: List[Tuple[Statement, str]] = []
-    pitfall = _pitfall(step, role, org)
-    if pitfall:
-        tail.append((pitfall, PITFALL_PREFIX + render(pitfall.text, org, kb)))
+    tail: List[Tuple[Statement, str]] = [(p, PITFALL_PREFIX + render(p.text, org, kb))
+                                         for p in _pitfalls(step, role, org)]
     open_steps = _open_core_steps(state, kb)
     if open_steps:
         order = _steps(kb).order
@@ -351,7 +434,8 @@ def guidance(state: CaseState, org: Organisation, user_role: Optional[str],
     extras = _legacy(step, org) + ([_steps(kb).acute_reminder] if step.remind_acute else [])
     tail += [(s, render(s.text, org, kb)) for s in extras]
     budget = max(1, min(MAX_ACTIONS, MAX_LINES - len(step.decisions) - len(tail)))
-    head = [(s, render(s.text, org, kb)) for s in list(step.decisions) + _for_role(step.actions, role)[:budget]]
+    actions = _for_role(_shown(step.actions, org), role)[:budget]
+    head = [(s, render(s.text, org, kb)) for s in list(step.decisions) + actions]
     shown = head + tail
     return Guidance(step=number, title=step.title, lines=tuple(line for _, line in shown),
                     next_moves=_moves(step, state, open_steps), sources=_labels((s for s, _ in shown), kb))
@@ -362,7 +446,7 @@ def situation(situation_id: str, org: Organisation, kb: Optional[KnowledgeBase] 
     item = next((s for s in _situations(kb).situations if s.id == situation_id), None)
     if item is None:
         raise ValueError(f"unknown situation '{situation_id}'")
-    shown = [item.first] + list(item.reply)
+    shown = [item.first] + _shown(item.reply, org)
     return SituationReply(
         id=item.id, title=render(item.title, org, kb), urgent=item.urgent,
         lines=tuple(render(s.text, org, kb) for s in shown),
@@ -393,10 +477,23 @@ def faq_ids(kb: Optional[KnowledgeBase] = None) -> Tuple[str, ...]:
     return tuple(f.id for f in faq_entries(kb))
 
 
+def situation_ids(kb: Optional[KnowledgeBase] = None) -> Tuple[str, ...]:
+    """Every special situation; each is also the intent that routes to it."""
+    return tuple(s.id for s in _situations(kb).situations)
+
+
 def danger_terms(kb: Optional[KnowledgeBase] = None) -> Tuple[str, ...]:
     """Words that signal acute danger; the safety-net NLU component must never miss these."""
-    acute = next(s for s in _situations(kb).situations if s.id == "acute_danger")
+    acute = next(s for s in _situations(kb).situations if s.id == ACUTE_DANGER)
     return tuple(acute.danger_terms)
+
+
+def acute_routes(kb: Optional[KnowledgeBase] = None) -> Tuple[Tuple[str, Tuple[str, ...]], ...]:
+    """(situation id, danger terms) of every acute route, the specific ones (suicide risk, recent sexual
+    violence) before acute_danger: 'hij wil zichzelf iets aandoen' needs 113, not only 'iets aandoen'."""
+    acute = [s for s in _situations(kb).situations if s.acute]
+    ordered = [s for s in acute if s.id != ACUTE_DANGER] + [s for s in acute if s.id == ACUTE_DANGER]
+    return tuple((s.id, tuple(s.danger_terms)) for s in ordered)
 
 
 def signal_terms(kb: Optional[KnowledgeBase] = None) -> Dict[str, Tuple[str, ...]]:
@@ -404,8 +501,103 @@ def signal_terms(kb: Optional[KnowledgeBase] = None) -> Dict[str, Tuple[str, ...
     return {s.id: tuple(s.signal_terms) for s in _situations(kb).situations if s.signal_terms}
 
 
+def signal_pairs(kb: Optional[KnowledgeBase] = None) -> Dict[str, TermPairs]:
+    """Per special situation, word pairs that point to it (only together) when the classifier is unsure."""
+    return {s.id: s.signal_pairs for s in _situations(kb).situations if s.signal_pairs}
+
+
+# --- reviewed terms over a message and a conversation --------------------------------------------
+
+
+def normalise(text: str) -> str:
+    """Lower-case, strip diacritics and collapse whitespace, so 'Bloedt' and 'bloedt ' match alike."""
+    decomposed = unicodedata.normalize("NFKD", text.lower())
+    plain = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return re.sub(r"\s+", " ", plain).strip()
+
+
+def compile_terms(terms: Iterable[str]) -> Optional[Pattern[str]]:
+    """One regex for all terms, matched on word boundaries (so 'mes' does not fire on 'mesjes')."""
+    parts = sorted({re.escape(normalise(t)) for t in terms if t.strip()}, key=len, reverse=True)
+    return re.compile(r"\b(" + "|".join(parts) + r")\b") if parts else None
+
+
+def find_term(text: str, pattern: Optional[Pattern[str]]) -> Optional[str]:
+    """The first term of ``pattern`` in ``text``, or None."""
+    if pattern is None:
+        return None
+    match = pattern.search(normalise(text))
+    return match.group(1) if match else None
+
+
+@dataclass(frozen=True)
+class PairPattern:
+    """Compiled ``TermPairs``: matches when a word of each list occurs in the same message."""
+
+    first: Optional[Pattern[str]]
+    second: Optional[Pattern[str]]
+
+    @classmethod
+    def of(cls, pairs: TermPairs) -> "PairPattern":
+        return cls(compile_terms(pairs.first), compile_terms(pairs.second))
+
+    def find(self, text: str) -> Optional[str]:
+        one, two = find_term(text, self.first), find_term(text, self.second)
+        return f"{one} + {two}" if one and two else None
+
+
+# One earlier user message as the dialogue saw it: (intent, text).
+Turn = Tuple[str, str]
+
+
+@dataclass(frozen=True)
+class ContextRule:
+    """Acute danger read across turns (knowledge/situations.yml ``acute_danger.context``).
+
+    Why: a teacher tells of abuse in one message and of the danger in the next ('haar oom zit aan haar'
+    ... 'hij past vanavond weer op'); neither message alone names danger, so the NLU guard cannot see it.
+    A message is acute in context when it has an immediacy signal and an earlier message of the same
+    conversation signals abuse: by its intent (``abuse_intents``, the dialogue's words for a worried or
+    urgent message) or by an abuse term in its text."""
+
+    immediacy: Optional[Pattern[str]]
+    soon_contact: PairPattern
+    abuse: Optional[Pattern[str]]
+    abuse_intents: FrozenSet[str]
+
+    def immediacy_in(self, text: str) -> Optional[str]:
+        return find_term(text, self.immediacy) or self.soon_contact.find(text)
+
+    def signals_abuse(self, turn: Turn) -> bool:
+        intent, text = turn
+        return intent in self.abuse_intents or find_term(text, self.abuse) is not None
+
+    def acute(self, text: str, earlier: Sequence[Turn]) -> Optional[str]:
+        """The immediacy signal that makes ``text`` acute after ``earlier`` turns, or None."""
+        term = self.immediacy_in(text)
+        return term if term and any(self.signals_abuse(t) for t in earlier) else None
+
+
+def context_rule(abuse_intents: Iterable[str], kb: Optional[KnowledgeBase] = None) -> ContextRule:
+    """The compiled context rule of acute_danger (compile once; the dialogue checks every message)."""
+    acute = next(s for s in _situations(kb).situations if s.id == ACUTE_DANGER)
+    context = acute.context
+    assert context is not None  # enforced by SituationsKnowledge
+    return ContextRule(
+        immediacy=compile_terms(context.immediacy),
+        soon_contact=PairPattern(compile_terms(context.soon), compile_terms(context.contact)),
+        abuse=compile_terms(context.abuse_terms),
+        abuse_intents=frozenset(abuse_intents),
+    )
+
+
 def milestone_label(milestone: str, kb: Optional[KnowledgeBase] = None) -> str:
     return _milestone_step(milestone, kb)[1].label
+
+
+def milestone_step(milestone: str, kb: Optional[KnowledgeBase] = None) -> int:
+    """The step a milestone belongs to: a question about it is answered with that step's guidance."""
+    return _milestone_step(milestone, kb)[0].number
 
 
 def milestone_ids(kb: Optional[KnowledgeBase] = None) -> Tuple[str, ...]:
@@ -444,4 +636,8 @@ def check_steps(kb: KnowledgeBase) -> List[str]:
             bad_types = set(pitfall.school_types) - {"PO", "SO", "SBO", "VO"}
             if bad_types:
                 problems.append(f"{where}: unknown school types {sorted(bad_types)}")
+        for org in organisations(kb).values():
+            shown = _shown(step.actions, org)
+            problems += [f"{where}: no action for role '{r}' in profile '{org.id}' (its own additions and "
+                         f"the national rules)" for r in USER_ROLES if not _for_role(shown, r)]
     return problems

@@ -39,7 +39,7 @@ def test_real_files_load_and_pass_every_check():
 def test_every_statement_has_a_readable_source_label():
     kb = steps_kb()
     ref = kb.one("steps.yml").steps[1].purpose.source
-    assert source_label(ref, kb) == "protocol Stichting Consent, stap 2"
+    assert source_label(ref, kb) == "Augeo Foundation, stappenplan meldcode, stap 2"
 
 
 # (file, text to replace, replacement, words the problem must contain, line of the problem relative
@@ -50,8 +50,8 @@ BROKEN = {
         'source: {doc: onze_wijs, section: Stap 1, quote: "De leerkracht vraagt',
         "unknown source document 'onze_wijs'", 0),
     "quote_not_in_seed": (
-        "situations.yml", 'quote: "zo nodig in hetzelfde gesprek een melding doen"',
-        'quote: "zo nodig in hetzelfde gesprek meteen melden"', "quote not found", 0),
+        "situations.yml", 'quote: "Hulp binnen zeven dagen verkleint de kans op medische en psychische problemen"',
+        'quote: "Hulp binnen zeven dagen voorkomt alle problemen"', "quote not found", 0),
     "unknown_placeholder": (
         "steps.yml", "Bespreek de signalen met uw {first_contact}.",
         "Bespreek de signalen met uw {aandachtsfunctionaris}.", "unknown placeholder ['aandachtsfunctionaris']", 0),
@@ -60,8 +60,18 @@ BROKEN = {
         "unknown user roles ['directeur']", 0),
     "typo_in_a_key": ("steps.yml", "    pitfalls:\n", "    pitfals:\n", "pitfals: extra fields not permitted", 0),
     "situation_without_its_number": (
-        "situations.yml", "Het bestuur moet overleggen met de vertrouwensinspecteur: 0900-111 3 111.",
-        "Het bestuur moet overleggen met de vertrouwensinspecteur.", "must name every number in call", -1),
+        "situations.yml", "moet het bestuur overleggen met de vertrouwensinspecteur: 0900-111 3 111.",
+        "moet het bestuur overleggen met de vertrouwensinspecteur.", "must name every number in call", -1),
+    "seed_as_national_rule": (
+        "steps.yml",
+        'source: {doc: afwegingskader_onderwijs_2019, section: Afweging 4, quote: "Spreek af wie welke rol heeft',
+        'source: {doc: consent, section: Stap 4 afweging 4, quote: "Spreek af wie welke rol heeft',
+        "a national rule must cite a national source, not 'consent'", 0),
+    "local_first_line": (
+        "situations.yml",
+        'quote: "Het is niet voldoende om een tussenpersoon te informeren, zoals een lid van de schoolleiding."}',
+        'quote: "Het is niet voldoende om een tussenpersoon te informeren, zoals een lid van de schoolleiding.", '
+        'local: true}', "the first line is the national rule", -2),
 }
 
 
@@ -74,6 +84,13 @@ def test_a_mistake_is_reported_with_file_and_line(tmp_path, case):
     assert any(f"{name}:{line}:" in p and words in p for p in problems), problems
 
 
+def test_danger_terms_only_on_acute_routes(tmp_path):
+    root = copy_sections(tmp_path)
+    break_file(root, "situations.yml", "    signal_terms:\n      - uithuwelijken\n", "    danger_terms:\n      - uithuwelijken\n")
+    assert any("situations.yml" in p and "only acute routes (acute: true) have danger_terms" in p
+               for p in all_problems(root))
+
+
 def test_unknown_move_is_reported(tmp_path):
     root = copy_sections(tmp_path)
     break_file(root, "steps.yml", '"faq:what_to_record"', '"faq:wat_vastleggen"')
@@ -82,8 +99,8 @@ def test_unknown_move_is_reported(tmp_path):
 
 def test_situation_first_line_must_name_its_numbers(tmp_path):
     root = copy_sections(tmp_path)
-    line = break_file(root, "situations.yml", "Het bestuur moet overleggen met de vertrouwensinspecteur: 0900-111 3 111.",
-                      "Het bestuur moet overleggen met de vertrouwensinspecteur.")
+    line = break_file(root, "situations.yml", "moet het bestuur overleggen met de vertrouwensinspecteur: 0900-111 3 111.",
+                      "moet het bestuur overleggen met de vertrouwensinspecteur.")
     problems = all_problems(root)
     # the error points at the `first:` key, the line above the text
     assert any(f"situations.yml:{line - 1}:" in p and "0900-111 3 111" in p for p in problems), problems

@@ -10,7 +10,12 @@ from rasa.shared.nlu.training_data.message import Message
 
 from actions.steps import FAQ_MIN_CONFIDENCE
 from bot.nlu.safety import AcuteDangerGuard, compile_terms, find_danger, normalise
-from bot.steps import danger_terms, signal_terms
+from bot.steps import PairPattern, acute_routes, danger_terms, signal_pairs, signal_terms
+from steps_kb import steps_kb
+
+KB = steps_kb()
+# The acute routes: 112 first (suicide risk adds 113, recent sexual violence the Centrum Seksueel Geweld).
+ACUTE_ROUTES = {route for route, _ in acute_routes(KB)}
 
 MODEL = Path(__file__).resolve().parents[1] / "models" / "meldwijzer.tar.gz"
 
@@ -30,7 +35,7 @@ UNSEEN_ACUTE = [
 
 
 def test_terms_come_from_the_knowledge_and_match_on_word_boundaries() -> None:
-    pattern = compile_terms(danger_terms())
+    pattern = compile_terms(danger_terms(KB))
     assert find_danger("Hij had een MES bij zich", pattern) == "mes"
     assert find_danger("ze knipt mesjes uit papier", pattern) is None
     assert find_danger("Ze durft niet naar huis", pattern) == "durft niet naar huis"
@@ -54,7 +59,7 @@ def test_guard_overrules_a_wrong_prediction_but_not_other_urgent_routes() -> Non
 
 
 def test_signal_terms_decide_only_when_the_classifier_is_unsure() -> None:
-    guard = AcuteDangerGuard(compile_terms(["bloedt"]), [("honour_based", compile_terms(signal_terms()["honour_based"]))])
+    guard = AcuteDangerGuard(compile_terms(["bloedt"]), [("honour_based", compile_terms(signal_terms(KB)["honour_based"]))])
     unsure = _message("ze moet deze zomer trouwen met een neef", "nlu_fallback")
     sure = _message("wat zegt de meldcode over meisjesbesnijdenis?", "faq")
     acute = _message("ze bloedt en ze moet trouwen", "nlu_fallback")
@@ -76,7 +81,7 @@ def agent():
 @pytest.mark.parametrize("text", UNSEEN_ACUTE)
 async def test_trained_model_never_misses_acute_danger(agent, text: str) -> None:
     parsed = await agent.parse_message(text)
-    assert parsed["intent"]["name"] in {"acute_danger", "honour_based"}, parsed["intent"]
+    assert parsed["intent"]["name"] in ACUTE_ROUTES | {"honour_based"}, parsed["intent"]
 
 
 # The way in: however the NLU data grows (the FAQ is one large retrieval intent that pulls unseen
@@ -108,3 +113,179 @@ async def test_an_unseen_signal_leads_to_a_case(agent, text: str) -> None:
     guessed_faq = intent == "faq" and selector.get("confidence", 1.0) < FAQ_MIN_CONFIDENCE
     assert intent in {"start_case", "acute_danger", "honour_based", "nlu_fallback"} or guessed_faq, \
         (intent, selector)
+
+
+def _guard_from_knowledge() -> AcuteDangerGuard:
+    routes = {route: compile_terms(terms) for route, terms in acute_routes(KB)}
+    acute = routes.pop("acute_danger")
+    return AcuteDangerGuard(acute, [(sid, compile_terms(t)) for sid, t in signal_terms(KB).items()], list(routes.items()),
+                            [(sid, PairPattern.of(p)) for sid, p in signal_pairs(KB).items()])
+
+
+@pytest.mark.parametrize("text, route", [
+    ("hij zei vanochtend dat hij zichzelf iets wil aandoen", "suicide_risk"),
+    ("ze heeft weer krassen op haar armen, ze snijdt zichzelf", "suicide_risk"),
+    ("een meisje uit 4 havo is zaterdag op een feest verkracht", "sexual_violence"),
+    ("hij is gisteren aangerand in de bus", "sexual_violence"),
+    ("haar broer heeft gedreigd haar iets aan te doen", "acute_danger"),
+])
+def test_each_acute_route_wins_with_its_own_terms(text: str, route: str) -> None:
+    message = _message(text, "faq")
+    _guard_from_knowledge().process([message])
+    assert message.get(INTENT)[INTENT_NAME_KEY] == route
+
+
+@pytest.mark.parametrize("text", [
+    "een onderwijsassistent trok een leerling aan zijn oor",
+    "een collega slaat een leerling",
+    "de invalkracht kneep een kleuter hard in zijn arm",
+    "de conciërge duwde een jongen van de trap",
+])
+def test_staff_and_harm_together_route_an_unsure_message_to_staff_suspect(text: str) -> None:
+    message = _message(text, "nlu_fallback")
+    _guard_from_knowledge().process([message])
+    assert message.get(INTENT)[INTENT_NAME_KEY] == "staff_suspect"
+
+
+@pytest.mark.parametrize("text", [
+    "in de kleedkamer van de gymzaal",
+    "iemand heeft haar hard vastgepakt",
+    "een mail aan de ouders over de schoolreis",
+    "mijn collega vraagt hoe de meldcode werkt",
+    "de juf wil weten wat ze moet opschrijven",
+])
+def test_a_place_a_stranger_or_a_colleague_alone_is_no_staff_suspect(text: str) -> None:
+    message = _message(text, "nlu_fallback")
+    _guard_from_knowledge().process([message])
+    assert message.get(INTENT)[INTENT_NAME_KEY] != "staff_suspect"
+
+
+# Staff-suspect routing on unseen phrasings (issue 12): none of these sentences is in data/.
+UNSEEN_STAFF = [
+    "een onderwijsassistent trok een leerling aan zijn oor",
+    "een collega slaat een leerling",
+    "de leerkracht van groep 5 gaf een jongen een harde klap",
+    "ik zag dat de gymjuf een meisje aan haar haren meetrok",
+    "een stagiair heeft een leerling van 13 op schoot getrokken en gezoend",
+    "de mentor van 2b schopt tegen de stoelen van leerlingen en schreeuwt dat hij ze slaat",
+]
+NOT_STAFF = [
+    "in de kleedkamer van de gymzaal zag ik dat een jongen striemen op zijn rug had",
+    "iemand heeft haar hard vastgepakt, ze heeft blauwe plekken op haar arm",
+    "ik moet een mail aan de ouders over de schoolreis sturen",
+    "tijdens de gymles viel me op dat ze steeds dezelfde kleren draagt",
+]
+
+
+@pytest.mark.parametrize("text", UNSEEN_STAFF)
+async def test_trained_model_routes_a_suspected_staff_member(agent, text: str) -> None:
+    parsed = await agent.parse_message(text)
+    assert parsed["intent"]["name"] == "staff_suspect", parsed["intent_ranking"][:3]
+
+
+@pytest.mark.parametrize("text", NOT_STAFF)
+async def test_trained_model_does_not_route_places_or_strangers_to_staff_suspect(agent, text: str) -> None:
+    parsed = await agent.parse_message(text)
+    assert parsed["intent"]["name"] != "staff_suspect", parsed["intent_ranking"][:3]
+
+
+UNSEEN_ROUTES = [
+    ("een leerling zegt dat ze er niet meer wil zijn en heeft pillen verzameld", "suicide_risk"),
+    ("mijn leerling vertelde dat ze zichzelf elke avond snijdt", "suicide_risk"),
+    ("een leerling is afgelopen vrijdag na een feest verkracht door een jongen uit de buurt", "sexual_violence"),
+]
+
+
+@pytest.mark.parametrize("text, route", UNSEEN_ROUTES)
+async def test_trained_model_takes_the_specific_acute_route(agent, text: str, route: str) -> None:
+    parsed = await agent.parse_message(text)
+    assert parsed["intent"]["name"] == route, parsed["intent_ranking"][:3]
+
+
+# --- the context policy: acute danger across turns ------------------------------------------------
+
+def _policy(tmp_path):
+    from rasa.engine.graph import ExecutionContext, GraphSchema
+    from rasa.engine.storage.local_model_storage import LocalModelStorage
+    from rasa.engine.storage.resource import Resource
+
+    from bot.nlu.safety import AcuteContextPolicy
+    from bot.steps import context_rule
+
+    config = {**AcuteContextPolicy.get_default_config()}
+    rule = context_rule(config["abuse_intents"], KB)
+    return AcuteContextPolicy(config, LocalModelStorage(tmp_path), Resource("acute_context"),
+                              ExecutionContext(GraphSchema({}), "test"), rule=rule)
+
+
+def _domain():
+    from rasa.shared.core.domain import Domain
+
+    return Domain.from_dict({
+        "intents": ["start_case", "nlu_fallback", "ask_next_step", "acute_danger", "faq", "greet"],
+        "actions": ["action_situation", "action_start_case", "action_next_step", "action_fallback"],
+        "forms": {"case_start_form": {"required_slots": []}},
+    })
+
+
+def _tracker(*turns, after=(), active_loop=None):
+    """A conversation: user turns (intent, text), each answered by an action except the last, which
+    waits unless ``after`` names the actions run since."""
+    from rasa.shared.core.events import ActionExecuted, ActiveLoop, SessionStarted, UserUttered
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    events = [ActionExecuted("action_session_start"), SessionStarted(), ActionExecuted("action_listen")]
+    if active_loop:
+        events.append(ActiveLoop(active_loop))
+    for i, (intent, text) in enumerate(turns):
+        events.append(UserUttered(text, {"name": intent, "confidence": 0.9}))
+        if i < len(turns) - 1:
+            events += [ActionExecuted("action_start_case"), ActionExecuted("action_listen")]
+    events += [ActionExecuted(a) for a in after]
+    return DialogueStateTracker.from_events("teacher", events)
+
+
+def _predicted(policy, tracker, domain):
+    prediction = policy.predict_action_probabilities(tracker, domain)
+    if max(prediction.probabilities) == 0:
+        return None
+    return domain.action_names_or_texts[prediction.probabilities.index(max(prediction.probabilities))]
+
+
+DISCLOSURE_TURN = ("start_case", "een leerling vertelde me net dat haar oom aan haar zit")
+
+
+@pytest.mark.parametrize("latest", [
+    ("nlu_fallback", "hij past vanavond weer op"),
+    ("ask_next_step", "wat moet ik doen, ze is straks weer alleen met hem"),
+    ("start_case", "ze moet dit weekend weer bij hem logeren"),
+    ("faq", "ze is bang om naar huis te gaan vanavond, mag ik haar hier houden?"),
+])
+def test_context_policy_sends_immediacy_after_a_disclosure_to_the_acute_route(tmp_path, latest) -> None:
+    assert _predicted(_policy(tmp_path), _tracker(DISCLOSURE_TURN, latest), _domain()) == "action_situation"
+
+
+def test_context_policy_abstains_without_an_abuse_signal_or_without_immediacy(tmp_path) -> None:
+    policy, domain = _policy(tmp_path), _domain()
+    assert _predicted(policy, _tracker(("greet", "hoi"), ("nlu_fallback", "hij past vanavond weer op")), domain) is None
+    assert _predicted(policy, _tracker(DISCLOSURE_TURN, ("ask_next_step", "wat moet ik nu doen?")), domain) is None
+    # a special situation's own rule answers it; the policy does not double it
+    assert _predicted(policy, _tracker(DISCLOSURE_TURN, ("acute_danger", "ze is vanavond weer bij hem")), domain) is None
+    # a session that started after the disclosure is another conversation
+    from rasa.shared.core.events import ActionExecuted, SessionStarted, UserUttered
+    tracker = _tracker(DISCLOSURE_TURN, after=["action_start_case", "action_listen"])
+    for event in [ActionExecuted("action_session_start"), SessionStarted(), ActionExecuted("action_listen"),
+                  UserUttered("hij past vanavond weer op", {"name": "nlu_fallback"})]:
+        tracker.update(event)
+    assert _predicted(policy, tracker, domain) is None
+
+
+def test_context_policy_listens_or_resumes_the_form_after_its_acute_reply(tmp_path) -> None:
+    policy, domain = _policy(tmp_path), _domain()
+    latest = ("nlu_fallback", "hij past vanavond weer op")
+    assert _predicted(policy, _tracker(DISCLOSURE_TURN, latest, after=["action_situation"]), domain) == "action_listen"
+    in_form = _tracker(DISCLOSURE_TURN, latest, after=["action_situation"], active_loop="case_start_form")
+    assert _predicted(policy, in_form, domain) == "case_start_form"
+    # after an ordinary answer it stays out of the way
+    calm = _tracker(DISCLOSURE_TURN, ("ask_next_step", "wat nu?"), after=["action_next_step"])
+    assert _predicted(policy, calm, domain) is None

@@ -310,7 +310,10 @@ def test_faq_rules_are_the_national_ones():
     assert "12 jaar" in ages and "16" in ages
     assert "2015" in S.faq_answer("amk_is_veilig_thuis", ORGS["onzewijs"], KB)[0]
     assert S.faq_answer("secrecy_promise", ORGS["national"], KB)[0].startswith("Nee.")
-    assert S.faq_answer("meldcode_vs_meldplicht", ORGS["national"], KB)[0].startswith("Nee.")
+    # Issue 11: "Moet ik altijd melden?" must not open with "Nee" (melding is the norm in more cases, and
+    # staff have a real meldplicht on a zedendelict by a colleague)
+    meldplicht = S.faq_answer("meldcode_vs_meldplicht", ORGS["national"], KB)[0]
+    assert not meldplicht.startswith("Nee") and "meldplicht" in meldplicht
 
 
 def test_faq_question_is_the_canonical_question():
@@ -326,3 +329,217 @@ def test_unknown_faq_is_an_error():
 
 def test_cross_checks_pass_on_the_real_files():
     assert S.check_steps(KB) == []
+
+
+# --- issue 11/12: protocol fidelity of steps and situations ----------------------------------------
+
+NATIONAL_KINDS = {"national", "domain"}
+SITUATIONS = [s.id for s in KB.one("situations.yml").situations]
+ALL_STATEMENTS = [value for _, value in __import__("bot.knowledge", fromlist=["iter_models"]).iter_models(
+    KB.one("steps.yml")) if isinstance(value, S.Statement)] + [
+    value for _, value in __import__("bot.knowledge", fromlist=["iter_models"]).iter_models(
+        KB.one("situations.yml")) if isinstance(value, S.Statement)]
+
+
+def _label_kinds() -> dict:
+    """Source label prefix -> document kind, to tell a school protocol from a national source by label."""
+    return {d.label: d.kind for d in KB.sources().documents}
+
+
+def _kind_of(label: str) -> str:
+    return next(kind for name, kind in _label_kinds().items() if label.startswith(name))
+
+
+def test_every_text_that_states_the_order_of_the_steps_names_the_acute_exception():
+    about_order = [s for s in ALL_STATEMENTS
+                   if re.search(r"doorloop|volgorde is vrij|alle stappen|stappen van de meldcode", s.text)]
+    assert about_order, "the order of the steps must be stated somewhere"
+    for statement in about_order:
+        assert "acuut gevaar" in statement.text and "direct" in statement.text, statement.text
+
+
+@pytest.mark.parametrize("org_id", sorted(ORGS))
+@pytest.mark.parametrize("role", ROLES)
+def test_step_three_shows_calling_veilig_thuis_before_the_parents_first(org_id, role):
+    lines = S.guidance(everything_before(3), ORGS[org_id], role, KB).lines
+    pitfalls = [line for line in lines if line.startswith(S.PITFALL_PREFIX)]
+    first = pitfalls[0]
+    assert "eergerelateerd geweld" in first and "huwelijksdwang" in first and "meisjesbesnijdenis" in first
+    assert "vóór het gesprek" in first and terms(ORGS[org_id], KB)["veilig_thuis"] in first
+    # seed 003 (Stichting Consent) adds sexual abuse: only that school reads it as its rule
+    assert ("seksueel misbruik" in first) == (org_id == "consent")
+    assert f"{S.PITFALL_PREFIX}Kom pas met een interpretatie nadat de ouder heeft gereageerd." in lines
+
+
+@pytest.mark.parametrize("org_id", sorted(ORGS))
+@pytest.mark.parametrize("step", STEP_NUMBERS)
+@pytest.mark.parametrize("role", ROLES)
+def test_school_type_warnings_only_for_the_school_types_they_name(org_id, step, role):
+    text = "\n".join(S.guidance(everything_before(step), ORGS[org_id], role, KB).lines)
+    special_only = set(ORGS[org_id].school_types) <= {"SO", "SBO"}
+    assert ("normvervaging" in text) == (special_only and step in (1, 2) and
+                                         (step == 1 or role in ("attention_officer", "care_coordinator", "ib"))), text
+    if "risicotaxatie" in text:
+        assert ORGS[org_id].school_types == ["PO"]
+
+
+@pytest.mark.parametrize("step", STEP_NUMBERS)
+@pytest.mark.parametrize("role", ROLES)
+def test_the_national_profile_cites_national_sources_only(step, role):
+    for state in (at(step), everything_before(step)):
+        advice = S.guidance(state, ORGS[NATIONAL_PROFILE], role, KB)
+        assert {_kind_of(label) for label in advice.sources} <= NATIONAL_KINDS, advice.sources
+
+
+@pytest.mark.parametrize("situation_id", SITUATIONS)
+def test_situations_in_the_national_profile_cite_national_sources_only(situation_id):
+    reply = S.situation(situation_id, ORGS[NATIONAL_PROFILE], KB)
+    assert {_kind_of(label) for label in reply.sources} <= NATIONAL_KINDS, reply.sources
+
+
+@pytest.mark.parametrize("org_id", sorted(set(ORGS) - {NATIONAL_PROFILE}))
+def test_a_school_profile_cites_only_its_own_protocol_besides_the_national_sources(org_id):
+    own = next(d.label for d in KB.sources().documents if d.id == ORGS[org_id].source_doc)
+    labels = set()
+    for step in STEP_NUMBERS:
+        for role in ROLES:
+            labels |= set(S.guidance(everything_before(step), ORGS[org_id], role, KB).sources)
+    labels |= {label for sid in SITUATIONS for label in S.situation(sid, ORGS[org_id], KB).sources}
+    seeds = {label for label in labels if _kind_of(label) == "seed"}
+    assert all(label.startswith(own) for label in seeds), seeds
+
+
+def test_every_statement_in_steps_and_situations_rests_on_a_national_source_or_is_marked_local():
+    kinds = {d.id: d.kind for d in KB.sources().documents}
+    for statement in ALL_STATEMENTS:
+        kind = kinds[statement.source.doc]
+        assert kind in NATIONAL_KINDS or (kind == "seed" and statement.source.local), statement.text
+
+
+def test_veilig_thuis_around_the_clock_says_outside_office_hours_is_mostly_for_urgent_matters():
+    for org in ORGS.values():
+        texts = [line for step in STEP_NUMBERS for line in S.guidance(everything_before(step), org, None, KB).lines]
+        texts += [line for sid in SITUATIONS for line in S.situation(sid, org, KB).lines]
+        texts += [f"{name}: {phone} ({when})" for sid in SITUATIONS
+                  for (name, phone), when in zip(S.situation(sid, org, KB).call,
+                                                 [c.when for c in next(s for s in KB.one("situations.yml").situations
+                                                                       if s.id == sid).call])]
+        for text in texts:
+            for sentence in re.findall(r"[^.]*0800-2000[^.]*", text):
+                if re.search(r"dag en nacht|24/7|24 uur", sentence):
+                    assert "buiten kantooruren" in sentence, text
+
+
+def test_national_terms_veiligheidsbeoordeling_not_veiligheidstoets():
+    assert not any("veiligheidstoets" in s.text.lower() for s in ALL_STATEMENTS)
+
+
+@pytest.mark.parametrize("org_id", sorted(ORGS))
+def test_suicide_risk_names_112_then_113_and_the_huisarts(org_id):
+    reply = S.situation("suicide_risk", ORGS[org_id], KB)
+    first = reply.lines[0]
+    assert reply.urgent and first.index("112") < first.index("113") and "0800-0113" in first
+    assert [phone for _, phone in reply.call] == ["112", "113"]
+    assert any("huisarts" in line and "crisisdienst" in line for line in reply.lines)
+    assert not first.startswith(terms(ORGS[org_id], KB)["veilig_thuis"])
+
+
+@pytest.mark.parametrize("org_id", sorted(ORGS))
+def test_recent_sexual_violence_names_112_and_the_centrum_seksueel_geweld(org_id):
+    reply = S.situation("sexual_violence", ORGS[org_id], KB)
+    first = reply.lines[0]
+    assert reply.urgent and first.index("112") < first.index("0800-0188") < first.index("0800-2000")
+    assert "Centrum Seksueel Geweld" in first and "7 dagen" in first
+    assert [phone for _, phone in reply.call] == ["112", "0800-0188", "0800-2000"]
+
+
+@pytest.mark.parametrize("org_id", sorted(ORGS))
+def test_staff_suspect_is_told_to_the_board_directly_and_without_delay(org_id):
+    reply = S.situation("staff_suspect", ORGS[org_id], KB)
+    text = "\n".join(reply.lines)
+    assert "onverwijld" in reply.lines[0] and "tussenpersoon" in reply.lines[0]
+    assert "via de" not in text and "externe vertrouwenspersoon" not in text
+    assert "zedendelict moet het bestuur overleggen met de vertrouwensinspecteur" in reply.lines[0]
+    assert any("geweld" in line and "ook raadplegen" in line for line in reply.lines)  # may, for other violence
+    aangifte = next(line for line in reply.lines if "aangifte bij de politie" in line)
+    assert "redelijk vermoeden" in aangifte and "nadat" in aangifte and "ouders" in aangifte and "medewerker" in aangifte
+
+
+def test_violence_between_ex_partners_is_domestic_violence_and_sexual_violence_calls_the_inspector():
+    reply = S.situation("pupil_violence", ORGS[NATIONAL_PROFILE], KB)
+    assert any("(ex-)partners" in line and "wél de meldcode" in line for line in reply.lines)
+    assert any("seksueel geweld" in line and "vertrouwensinspecteur" in line for line in reply.lines)
+    assert any("politie" in line for line in reply.lines)
+
+
+def test_acute_routes_try_the_specific_routes_before_acute_danger():
+    routes = S.acute_routes(KB)
+    assert [r for r, _ in routes][-1] == "acute_danger" and {"suicide_risk", "sexual_violence"} <= {r for r, _ in routes}
+    compiled = [(r, S.compile_terms(t)) for r, t in routes]
+
+    def route(text: str) -> Optional[str]:
+        return next((r for r, p in compiled if S.find_term(text, p)), None)
+
+    assert route("hij zegt dat hij zichzelf iets wil aandoen") == "suicide_risk"
+    assert route("ze krast zichzelf met een schaar") == "suicide_risk"
+    assert route("een leerling is gisteren aangerand in het park") == "sexual_violence"
+    assert route("vader heeft gedreigd hem iets aan te doen") == "acute_danger"
+    assert route("ik maak me zorgen over een leerling") is None
+
+
+CONTEXT = S.context_rule(["start_case", "staff_suspect"], KB)
+DISCLOSURE = [("start_case", "een leerling vertelde me net dat haar oom aan haar zit")]
+
+
+@pytest.mark.parametrize("text", [
+    "hij past vanavond weer op",
+    "en vanavond is ze weer bij hem",
+    "ze moet dit weekend weer bij die oom logeren",
+    "morgen haalt hij haar weer op van school",
+    "ze is straks alleen met hem thuis",
+    "ze zei dat ze bang is om naar huis te gaan",
+    "na school gaat ze naar hem toe",
+])
+def test_immediacy_after_an_abuse_signal_is_acute(text):
+    assert CONTEXT.acute(text, DISCLOSURE)
+
+
+@pytest.mark.parametrize("earlier", [
+    [("nlu_fallback", "mijn leerling wordt thuis geslagen door haar stiefvader")],  # an abuse term, any intent
+    [("staff_suspect", "de gymleraar zit aan de meisjes")],
+    [("greet", "hallo"), ("start_case", "ik maak me zorgen over een leerling")],
+])
+def test_any_earlier_abuse_signal_counts(earlier):
+    assert CONTEXT.acute("hij past vanavond weer op", earlier) == "vanavond + weer"
+
+
+@pytest.mark.parametrize("text, earlier", [
+    ("hij past vanavond weer op", []),  # no abuse signal before
+    ("hij past vanavond weer op", [("faq", "wat is de meldcode?")]),
+    ("wat moet ik nu doen?", DISCLOSURE),  # no immediacy
+    ("ik heb morgen een gesprek met de ouders", DISCLOSURE),
+    ("vanavond lees ik de meldcode nog eens door", DISCLOSURE),
+])
+def test_no_acute_route_without_both_an_abuse_signal_and_immediacy(text, earlier):
+    assert CONTEXT.acute(text, earlier) is None
+
+
+def test_check_steps_reports_a_profile_whose_role_sees_no_action():
+    steps_file = KB.one("steps.yml")
+    step_one = steps_file.steps[0]
+    local_only = [a for a in step_one.actions if a.source.local or "school_leader" not in a.roles]
+    broken = replace_steps(steps_file, 0, step_one.copy(update={"actions": local_only}))
+    problems = S.check_steps(broken)
+    assert any("step 1: no action for role 'school_leader' in profile 'national'" in p for p in problems), problems
+
+
+def replace_steps(steps_file, index, step):
+    """A knowledge base whose steps.yml has ``step`` at ``index`` (validation skipped: a test double)."""
+    from dataclasses import replace as dc_replace
+    from bot.knowledge import LoadedFile
+
+    steps = list(steps_file.steps)
+    steps[index] = step
+    model = steps_file.copy(update={"steps": steps})
+    loaded = KB.files["steps.yml"][0]
+    return dc_replace(KB, files={**KB.files, "steps.yml": (LoadedFile(loaded.path, loaded.raw, model),)})

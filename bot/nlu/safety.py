@@ -1,61 +1,55 @@
-"""A safety net after the trained classifier: acute danger must never be missed.
+"""The safety net around the trained models: acute danger must never be missed.
 
 Why: DIET is a statistical model. A teacher in a hurry may write "hij zit onder het bloed en durft niet
 naar huis" in a way the model has never seen and classify it as a progress report or as out of scope.
-For this one route a false alarm costs a sentence ("Bij acuut gevaar: bel 112 ...") and a miss can
-cost a child, so the trained prediction is backed by the reviewed list of danger terms in
-``knowledge/situations.yml`` (``acute_danger.danger_terms``). When a term occurs, the message is routed to
-``acute_danger``; the model's own ranking is kept for the logs.
+For the acute routes a false alarm costs a sentence ("Bij acuut gevaar: bel 112 ...") and a miss can
+cost a child, so the trained prediction is backed by the reviewed danger terms in
+``knowledge/situations.yml``: each acute route (suicide risk, recent sexual violence, acute danger) has
+its own, and the specific routes are tried first, so 'zichzelf iets aandoen' reaches 113, not only 112.
+The model's own ranking is kept for the logs.
 
-The other special situations (honour-based violence, forced marriage, FGM) are time-critical too, but
-their words also occur in ordinary questions, so their ``signal_terms`` only decide when the classifier
-is unsure (the FallbackClassifier before this component answered ``nlu_fallback``).
+The other special situations (honour-based violence, a suspected staff member) are time-critical too, but
+their words also occur in ordinary questions, so their ``signal_terms`` and ``signal_pairs`` only decide
+when the classifier is unsure (the FallbackClassifier before this component answered ``nlu_fallback``).
+
+A message cannot see the conversation it is part of: "hij past vanavond weer op" is harmless alone and
+acute after "haar oom zit aan haar". ``AcuteContextPolicy`` reads the tracker for that; the rule itself
+is pure (``bot.steps.ContextRule``), the terms are knowledge.
 """
 from __future__ import annotations
 
-import re
-import unicodedata
-from typing import Any, Dict, Iterable, List, Optional, Pattern, Sequence, Text, Tuple
+from typing import Any, Dict, List, Optional, Pattern, Sequence, Text, Tuple
 
+from rasa.core.policies.policy import Policy, PolicyPrediction
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.classifiers.classifier import IntentClassifier
+from rasa.shared.core.constants import ACTION_LISTEN_NAME
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import ActionExecuted, SessionStarted, UserUttered
+from rasa.shared.core.generator import TrackerWithCachedStates
+from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY, INTENT_RANKING_KEY, PREDICTED_CONFIDENCE_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
-ACUTE_INTENT = "acute_danger"
+from bot.steps import ACUTE_DANGER, ContextRule, PairPattern, Turn, compile_terms, find_term, normalise
+
+__all__ = ["AcuteContextPolicy", "AcuteDangerGuard", "compile_terms", "find_danger", "normalise"]
+
 FALLBACK_INTENT = "nlu_fallback"
-# Intents that already lead to an urgent route; the net does not overrule them.
-URGENT_INTENTS = frozenset({ACUTE_INTENT, "honour_based", "staff_suspect"})
+SITUATION_ACTION = "action_situation"
+# Intents that already lead to an urgent route (with the acute routes); the net does not overrule them.
+URGENT_SITUATIONS = frozenset({"honour_based", "staff_suspect"})
 
-
-def normalise(text: str) -> str:
-    """Lower-case, strip diacritics and collapse whitespace, so 'Bloedt' and 'bloedt ' match alike."""
-    decomposed = unicodedata.normalize("NFKD", text.lower())
-    plain = "".join(c for c in decomposed if not unicodedata.combining(c))
-    return re.sub(r"\s+", " ", plain).strip()
-
-
-def compile_terms(terms: Iterable[str]) -> Optional[Pattern[str]]:
-    """One regex for all terms, matched on word boundaries (so 'mes' does not fire on 'mesjes')."""
-    parts = sorted({re.escape(normalise(t)) for t in terms if t.strip()}, key=len, reverse=True)
-    return re.compile(r"\b(" + "|".join(parts) + r")\b") if parts else None
-
-
-def find_danger(text: str, pattern: Optional[Pattern[str]]) -> Optional[str]:
-    """The first danger term in ``text``, or None."""
-    if pattern is None:
-        return None
-    match = pattern.search(normalise(text))
-    return match.group(1) if match else None
+find_danger = find_term  # the name the guard's tests and logs use
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)
 class AcuteDangerGuard(GraphComponent, IntentClassifier):
-    """Routes a message to ``acute_danger`` when it contains a reviewed danger term, and an unsure
-    prediction to the special situation whose signal term it contains."""
+    """Routes a message to the acute route whose reviewed danger term it contains (specific routes
+    first), and an unsure prediction to the special situation whose signal term or pair it contains."""
 
     @classmethod
     def required_components(cls) -> List[type]:
@@ -66,9 +60,14 @@ class AcuteDangerGuard(GraphComponent, IntentClassifier):
         return {}
 
     def __init__(self, pattern: Optional[Pattern[str]],
-                 signals: Sequence[Tuple[str, Optional[Pattern[str]]]] = ()) -> None:
-        self._pattern = pattern
+                 signals: Sequence[Tuple[str, Optional[Pattern[str]]]] = (),
+                 routes: Sequence[Tuple[str, Optional[Pattern[str]]]] = (),
+                 pairs: Sequence[Tuple[str, PairPattern]] = ()) -> None:
+        """``pattern``: acute_danger's terms; ``routes``: the specific acute routes, tried before it."""
+        self._routes = (*routes, (ACUTE_DANGER, pattern))
         self._signals = tuple(signals)
+        self._pairs = tuple(pairs)
+        self._urgent = URGENT_SITUATIONS | {route for route, _ in self._routes}
 
     @classmethod
     def create(
@@ -78,10 +77,12 @@ class AcuteDangerGuard(GraphComponent, IntentClassifier):
         resource: Resource,
         execution_context: ExecutionContext,
     ) -> "AcuteDangerGuard":
-        from bot.steps import danger_terms, signal_terms  # the terms are knowledge, reviewed like the protocol
+        from bot.steps import acute_routes, signal_pairs, signal_terms  # the terms are reviewed knowledge
 
-        signals = [(situation, compile_terms(terms)) for situation, terms in signal_terms().items()]
-        return cls(compile_terms(danger_terms()), signals)
+        routes = {route: compile_terms(terms) for route, terms in acute_routes()}
+        acute = routes.pop(ACUTE_DANGER)
+        return cls(acute, [(situation, compile_terms(terms)) for situation, terms in signal_terms().items()],
+                   list(routes.items()), [(situation, PairPattern.of(p)) for situation, p in signal_pairs().items()])
 
     def process(self, messages: List[Message]) -> List[Message]:
         for message in messages:
@@ -91,16 +92,22 @@ class AcuteDangerGuard(GraphComponent, IntentClassifier):
     def _guard(self, message: Message) -> None:
         text = message.get(TEXT) or ""
         predicted = (message.get(INTENT) or {}).get(INTENT_NAME_KEY)
-        if predicted in URGENT_INTENTS:
+        if predicted in self._urgent:
             return
-        term = find_danger(text, self._pattern)
-        if term is not None:
-            _route(message, ACUTE_INTENT, term, predicted)
-            return
+        for route, pattern in self._routes:
+            term = find_term(text, pattern)
+            if term is not None:
+                _route(message, route, term, predicted)
+                return
         if predicted != FALLBACK_INTENT:
             return
         for situation, pattern in self._signals:
-            term = find_danger(text, pattern)
+            term = find_term(text, pattern)
+            if term is not None:
+                _route(message, situation, term, predicted)
+                return
+        for situation, pair in self._pairs:
+            term = pair.find(text)
             if term is not None:
                 _route(message, situation, term, predicted)
                 return
@@ -113,3 +120,83 @@ def _route(message: Message, intent: str, term: str, overruled: Optional[str]) -
     ranking = [r for r in message.get(INTENT_RANKING_KEY) or [] if r.get(INTENT_NAME_KEY) != intent]
     message.set(INTENT_RANKING_KEY, [routed, *ranking], add_to_output=True)
     message.set("safety_net", {"term": term, "overruled": overruled}, add_to_output=True)
+
+
+# --- across turns ---------------------------------------------------------------------------------
+
+# Messages that signal abuse for the context rule: a worried first message and the special situations.
+DEFAULT_ABUSE_INTENTS = ("start_case", "progress_signals", "acute_danger", "sexual_violence", "suicide_risk",
+                         "honour_based", "staff_suspect", "pupil_violence")
+
+
+def conversation_turns(tracker: DialogueStateTracker) -> Tuple[List[Turn], Optional[Turn]]:
+    """The user's turns since the session started: (earlier turns, the latest one if it still waits
+    for an answer). Button payloads count by their intent; their text is not the user's words."""
+    turns: List[Turn] = []
+    answered = True
+    for event in tracker.events:
+        if isinstance(event, SessionStarted):
+            turns, answered = [], True
+        elif isinstance(event, UserUttered):
+            text = event.text or ""
+            turns.append(((event.intent or {}).get(INTENT_NAME_KEY) or "", "" if text.startswith("/") else text))
+            answered = False
+        elif isinstance(event, ActionExecuted) and event.action_name != ACTION_LISTEN_NAME:
+            answered = True
+    if answered or not turns:
+        return turns, None
+    return turns[:-1], turns[-1]
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.POLICY_WITHOUT_END_TO_END_SUPPORT, is_trainable=False)
+class AcuteContextPolicy(Policy):
+    """Predicts the acute route when the latest message makes an earlier abuse signal acute.
+
+    It answers only right after a user message that no rule for a special situation already routes;
+    otherwise it abstains (all zeros), and it outranks the RulePolicy only through its priority (the
+    config sets it above the rules), so 'acute' wins a tie with a rule that would ask for the role.
+    After its own acute reply it lets an interrupted form ask its question again, or listens.
+    """
+
+    @staticmethod
+    def get_default_config() -> Dict[Text, Any]:
+        return {"priority": 7, "abuse_intents": list(DEFAULT_ABUSE_INTENTS)}
+
+    def __init__(self, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
+                 execution_context: ExecutionContext, featurizer: Any = None,
+                 rule: Optional[ContextRule] = None) -> None:
+        super().__init__(config, model_storage, resource, execution_context, featurizer)
+        from bot.steps import context_rule, situation_ids  # the terms are reviewed knowledge
+
+        self._rule = rule or context_rule(config.get("abuse_intents", DEFAULT_ABUSE_INTENTS))
+        self._situations = frozenset(situation_ids())
+
+    def train(self, training_trackers: List[TrackerWithCachedStates], domain: Domain, **kwargs: Any) -> Resource:
+        """Nothing to learn: the rule is reviewed knowledge, not statistics."""
+        return self._resource
+
+    def predict_action_probabilities(self, tracker: DialogueStateTracker, domain: Domain,
+                                     rule_only_data: Optional[Dict[Text, Any]] = None,
+                                     **kwargs: Any) -> PolicyPrediction:
+        result = self._default_predictions(domain)
+        action = self._next_action(tracker)
+        if action is not None and action in domain.action_names_or_texts:
+            result[domain.index_for_action(action)] = 1.0
+        return self._prediction(result)
+
+    def _next_action(self, tracker: DialogueStateTracker) -> Optional[str]:
+        earlier, latest = conversation_turns(tracker)
+        if latest is not None:
+            intent, text = latest
+            if intent in self._situations or not text:
+                return None
+            return SITUATION_ACTION if self._rule.acute(text, earlier) else None
+        if tracker.latest_action_name == SITUATION_ACTION and earlier and self._acute_turn(earlier):
+            return tracker.active_loop_name or ACTION_LISTEN_NAME
+        return None
+
+    def _acute_turn(self, turns: Sequence[Turn]) -> bool:
+        """Was the last user turn (now answered) one this policy routed?"""
+        intent, text = turns[-1]
+        return intent not in self._situations and bool(text) and self._rule.acute(text, turns[:-1]) is not None
+
