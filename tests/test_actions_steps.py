@@ -12,9 +12,14 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import common
 from actions.conversation import ActionFallback, ActionSessionStart
+from actions.conversation import ActionEnglish
 from actions.steps import (
+    ActionCaseStatus,
     ActionFaq,
     ActionGoToStep,
+    ActionNewCase,
+    ActionSetRole,
+    ValidateCaseStartForm,
     ActionNextStep,
     ActionProgress,
     ActionSituation,
@@ -141,7 +146,7 @@ async def test_a_guessed_faq_is_offered_not_answered(store, domain) -> None:
 
     clicked = {**guessed, "entities": [{"entity": "faq_key", "value": "order_of_steps"}]}
     dispatcher, _ = await run(ActionFaq(), tracker("tracker_faq_selector", latest_message=clicked), domain)
-    assert "volgorde" in all_text(dispatcher)  # the button names the entry: answered
+    assert "bij acuut gevaar" in all_text(dispatcher)  # the button names the entry: answered (with its exception)
 
 
 async def test_session_start_restores_role_and_case_from_the_store(store, domain) -> None:
@@ -179,3 +184,154 @@ def test_pseudonyms_have_no_look_alike_characters() -> None:
     names = {new_pseudonym() for _ in range(200)}
     assert len(names) > 190
     assert not any(set(n.removeprefix("Leerling ")) & set("O0I1S5B8") for n in names)
+
+
+# --- the conversation as staff have it (issue 12) ------------------------------------------------
+
+ROLE_QUESTION = "utter_ask_case_start_form_role"
+
+
+def asks_role(dispatcher: CollectingDispatcher) -> bool:
+    return any(m.get("response") == ROLE_QUESTION for m in dispatcher.messages)
+
+
+def said(text: str, intent: str, confidence: float = 0.95, entities: Any = (), role: Any = None,
+         bot_texts: Any = (), sender: str = "fixture-teacher") -> Tracker:
+    """A tracker right after the user said ``text``; ``bot_texts`` are the bot's earlier messages."""
+    message = {"text": text, "intent": {"name": intent, "confidence": confidence}, "entities": list(entities)}
+    events = [{"event": "action", "name": "action_listen"}]
+    events += [{"event": "bot", "text": t, "data": {}} for t in bot_texts]
+    events += [{"event": "user", "text": text, "parse_data": message}]
+    return tracker("tracker_worried_teacher", latest_message=message, events=events, sender_id=sender,
+                   slots={"role": role, "case_id": None, "requested_slot": None})
+
+
+def payloads(dispatcher: CollectingDispatcher) -> List[str]:
+    return [b["payload"] for m in dispatcher.messages for b in m.get("buttons", [])]
+
+
+@pytest.mark.parametrize("text", [
+    "Mijn leerling heeft striemen op zijn rug",
+    "een leerling vertelde me net dat haar oom aan haar zit",
+    "een meisje is al drie weken niet op school geweest en de ouders nemen niet op",
+])
+async def test_a_described_concern_gets_step_1_guidance_first_and_the_role_after_it(store, domain, text) -> None:
+    form = ValidateCaseStartForm()
+    assert await form.required_slots(["role"], CollectingDispatcher(), said(text, "start_case"), domain) == []
+    dispatcher, events = await run(ActionStartCase(), said(text, "start_case"), domain)
+    texts = [m.get("text") or "" for m in dispatcher.messages]
+    guidance_at = next(i for i, t in enumerate(texts) if "Stap 1" in t)
+    role_at = next(i for i, m in enumerate(dispatcher.messages) if m.get("response") == ROLE_QUESTION)
+    assert guidance_at < role_at == len(texts) - 1
+    assert store.cases.open_case("fixture-teacher").step == 1
+
+
+async def test_a_generic_worry_asks_the_role_first(store, domain) -> None:
+    form = ValidateCaseStartForm()
+    tracker_ = said("ik maak me zorgen over een leerling", "start_case")
+    assert await form.required_slots(["role"], CollectingDispatcher(), tracker_, domain) == ["role"]
+    known = said("ik maak me zorgen over een leerling", "start_case", role="ib")
+    assert await form.required_slots(["role"], CollectingDispatcher(), known, domain) == []
+
+
+async def test_the_role_is_taken_from_the_identity_and_not_asked(store, domain) -> None:
+    store.users.upsert("fixture-teacher", organisation_id="symbio", role="support_staff")
+    tracker_ = said("ik zag brandwonden op zijn arm", "start_case")
+    assert await ValidateCaseStartForm().required_slots(["role"], CollectingDispatcher(), tracker_, domain) == []
+    dispatcher, events = await run(ActionStartCase(), tracker_, domain)
+    assert not asks_role(dispatcher) and "Stap 1" in all_text(dispatcher)
+    assert {"event": "slot", "name": "role", "value": "support_staff", "timestamp": None} in events
+
+
+async def test_a_role_stated_with_a_concern_starts_the_case_without_asking_the_role(store, domain) -> None:
+    text = "Ik ben gymdocent en een jongen heeft blauwe plekken op zijn benen"
+    tracker_ = said(text, "inform_role", entities=[{"entity": "role", "value": "teacher"}], role="teacher")
+    dispatcher, _ = await run(ActionSetRole(), tracker_, domain)
+    assert "Stap 1" in all_text(dispatcher) and not asks_role(dispatcher)
+    assert store.cases.open_case("fixture-teacher") is not None
+    assert store.users.get("fixture-teacher").role == "teacher"
+
+
+async def test_a_new_case_gives_guidance_and_asks_the_role_only_after_it(store, domain) -> None:
+    dispatcher, _ = await run(ActionNewCase(), said("het gaat om een andere leerling", "new_case"), domain)
+    assert "Stap 1" in dispatcher.messages[-2]["text"] and dispatcher.messages[-1]["response"] == ROLE_QUESTION
+    assert store.cases.open_case("fixture-teacher") is not None
+
+
+async def test_the_same_pupil_question_is_not_asked_twice_in_a_row(store, domain) -> None:
+    store.cases.create("fixture-teacher", "symbio", "Leerling TEST")
+    first, _ = await run(ActionStartCase(), said("een leerling vertelde dat haar oom aan haar zit", "start_case",
+                                                 role="teacher"), domain)
+    question = first.messages[-1]["text"]
+    assert "dezelfde leerling" in question
+    again, _ = await run(ActionStartCase(), said("hij past vanavond weer op", "start_case", role="teacher",
+                                                 bot_texts=[question]), domain)
+    text = all_text(again)
+    assert "dezelfde leerling?" not in text and "Stap 1" in text and "Leerling TEST" in text
+    assert "/new_case" in payloads(again)  # a way out when the guess was wrong
+
+
+async def test_a_question_is_never_recorded_as_progress(store, domain) -> None:
+    case = store.cases.create("fixture-teacher", "symbio", "Leerling TEST")
+    store.cases.update_progress(case.id, 5, ["signals_recorded"])
+    text = "We hebben besloten te melden. Hoe doe ik dat?"
+    dispatcher, _ = await run(ActionProgress(), said(text, "progress_reported", 0.97, role="teacher"), domain)
+    stored = store.cases.open_case("fixture-teacher")
+    assert "reported_to_vt" not in stored.done and stored.step == 5
+    assert "Genoteerd" not in all_text(dispatcher)
+    assert '/progress_reported{"milestone": "reported_to_vt"}' in payloads(dispatcher)
+
+
+@pytest.mark.parametrize("text,intent,confidence", [
+    ("We hebben besloten te melden", "progress_reported", 0.99),
+    ("we gaan morgen met de ouders praten", "progress_parents_talk", 0.99),
+    ("de melding is rond", "progress_reported", 0.55),
+])
+async def test_an_unsure_report_is_confirmed_with_a_button_before_it_is_stored(store, domain, text, intent,
+                                                                              confidence) -> None:
+    store.cases.create("fixture-teacher", "symbio", "Leerling TEST")
+    dispatcher, _ = await run(ActionProgress(), said(text, intent, confidence, role="teacher"), domain)
+    assert store.cases.open_case("fixture-teacher").done == ()
+    confirm = dispatcher.messages[-1]["buttons"][0]["payload"]
+    assert confirm.startswith(f"/{intent}{{")
+
+    clicked = said(confirm, intent, 1.0, entities=[{"entity": "milestone", "value": json.loads(
+        confirm.partition("{")[1] + confirm.partition("{")[2])["milestone"]}], role="teacher")
+    dispatcher, _ = await run(ActionProgress(), clicked, domain)
+    assert store.cases.open_case("fixture-teacher").done != () and "Genoteerd" in all_text(dispatcher)
+
+
+async def test_case_status_shows_the_step_and_what_is_done(store, domain) -> None:
+    case = store.cases.create("fixture-teacher", "symbio", "Leerling TEST")
+    store.cases.update_progress(case.id, 3, ["signals_recorded", "colleague_consulted"])
+    dispatcher, _ = await run(ActionCaseStatus(), said("Hoe staat mijn casus ervoor?", "case_status",
+                                                       role="teacher"), domain)
+    text = all_text(dispatcher)
+    assert "Leerling TEST" in text and "stap 3" in text.lower()
+    assert "Signalen vastgelegd" in text and "Collega geraadpleegd" in text
+    assert "/ask_next_step" in payloads(dispatcher)
+
+
+async def test_my_cases_lists_every_case_and_never_starts_one(store, domain) -> None:
+    store.cases.create("fixture-teacher", "symbio", "Leerling AAAA")
+    store.cases.create("fixture-teacher", "symbio", "Leerling BBBB")
+    dispatcher, events = await run(ActionCaseStatus(), said("Mijn casussen", "case_status", role="teacher"), domain)
+    text = all_text(dispatcher)
+    assert "Leerling AAAA" in text and "Leerling BBBB" in text
+    assert len(store.cases.list_for("fixture-teacher", "teacher", "symbio")) == 2
+    none, _ = await run(ActionCaseStatus(), said("Mijn casussen", "case_status", sender="nobody"), domain)
+    assert "nog geen casus" in all_text(none) and store.cases.open_case("nobody") is None
+
+
+async def test_english_gets_a_dutch_reply_with_the_danger_line_and_the_case_button(store, domain) -> None:
+    dispatcher, events = await run(ActionEnglish(), said("I am worried about a pupil, what should I do?", "english"),
+                                   domain)
+    text = all_text(dispatcher)
+    assert "Nederlands" in text and "112" in text and "0800-2000" in text
+    assert "/start_case" in payloads(dispatcher) and events == []
+
+
+async def test_dutch_words_misread_as_english_get_the_fallback_options(store, domain) -> None:
+    dispatcher, events = await run(ActionEnglish(), said("hoi, even een vraag", "english"), domain)
+    assert "Nederlands" not in all_text(dispatcher) and dispatcher.messages[0]["buttons"]
+    assert events == [{"event": "rewind", "timestamp": None}]

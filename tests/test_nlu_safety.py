@@ -2,8 +2,6 @@
 messages it has never seen (none of these sentences is in data/)."""
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
@@ -17,7 +15,6 @@ KB = steps_kb()
 # The acute routes: 112 first (suicide risk adds 113, recent sexual violence the Centrum Seksueel Geweld).
 ACUTE_ROUTES = {route for route, _ in acute_routes(KB)}
 
-MODEL = Path(__file__).resolve().parents[1] / "models" / "meldwijzer.tar.gz"
 
 UNSEEN_ACUTE = [
     "Help, er zit bloed op haar trui en ze zegt dat papa boos thuis wacht",
@@ -70,12 +67,10 @@ def test_signal_terms_decide_only_when_the_classifier_is_unsure() -> None:
     assert acute.get(INTENT)[INTENT_NAME_KEY] == "acute_danger"  # danger terms come first
 
 
-@pytest.fixture(scope="module")
-def agent():
-    from rasa.core.agent import Agent
-
-    assert MODEL.exists(), "run `make train` first"
-    return Agent.load(str(MODEL))
+@pytest.fixture
+def agent(trained_agent):
+    """The trained model, loaded once per run for all NLU-level tests (tests/conftest.py)."""
+    return trained_agent
 
 
 @pytest.mark.parametrize("text", UNSEEN_ACUTE)
