@@ -73,8 +73,9 @@ async def test_under_overload_the_message_is_not_handed_to_rasa_and_the_busy_ans
     import asyncio
 
     from bot.channels import admission as gate
+    from bot.channels import delivery
 
-    monkeypatch.setattr(gate, "admission", lambda: full)
+    monkeypatch.setattr(delivery, "admission", lambda: full)
     full, release, handled = gate.Admission(limit=1, queue=0, max_wait=5), asyncio.Event(), []
 
     async def slow(message: UserMessage) -> None:

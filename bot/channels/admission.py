@@ -36,6 +36,7 @@ class Admission:
     max_wait: float
     _occupied: int = 0  # inside Rasa or waiting for a place: counted before the first await
     _slots: Optional[asyncio.Semaphore] = None
+    _loop: Optional[asyncio.AbstractEventLoop] = None
 
     def __post_init__(self) -> None:
         if self.limit < 1 or self.queue < 0 or self.max_wait <= 0:
@@ -44,8 +45,9 @@ class Admission:
     @asynccontextmanager
     async def admitted(self) -> AsyncIterator[None]:
         """Hold one place inside Rasa for the body of the ``async with``; raise Busy when there is none."""
-        if self._slots is None:  # created inside the server's event loop
-            self._slots = asyncio.Semaphore(self.limit)
+        loop = asyncio.get_running_loop()
+        if self._loop is not loop and self._occupied == 0:  # the server's loop (a new one per test run)
+            self._slots, self._loop = asyncio.Semaphore(self.limit), loop
         if self._occupied >= self.limit + self.queue:
             raise Busy()
         self._occupied += 1
