@@ -17,14 +17,14 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.common import current_case, guarded, latest_intent, organisation, payload, store
-from actions.steps import ACUTE_DANGER, SITUATION_INTENTS, ActionSituation, CaseAction, say_no_case
-from bot import dossier
+from actions.common import case_state, current_case, guarded, latest_intent, organisation, payload, store
+from actions.steps import ACUTE_DANGER, SITUATION_INTENTS, ActionSituation, CaseAction, case_slots, say_no_case
+from bot import dossier, steps
 from bot.channels import WEB_CHANNEL
 from bot.export import render_markdown
 from bot.notes import (AMSTERDAM, DATETIME, FUTURE, NOTE_KINDS, OK, YES_NO, NoteField, describe_when, is_skip,
                        missing_fields, note_kind, occurred_at, parse_when, parse_yes_no, summary)
-from bot.privacy import describe_replacements, mask_names
+from bot.privacy import describe_replacements, masker_for, masker_state
 from bot.store.repositories import AccessDenied, CaseRecord, FollowUpRecord, NotFound
 
 NOTE_SLOTS = ("note_kind", "note_fields", "note_answer", "note_confirmed")
@@ -86,14 +86,15 @@ class ValidateNoteForm(FormValidationAction):
         if parsed is None:
             return {"note_answer": None}  # asked again by action_ask_note_answer
         values = {**collected(tracker), field.name: parsed[0]}
-        return {"note_answer": None,
+        return {"note_answer": None, **({"case_masker": parsed[1]} if len(parsed) > 1 else {}),
                 "note_fields": {"kind": tracker.get_slot("note_kind"), "values": values}}
 
     @staticmethod
     def parse(field: NoteField, text: str, dispatcher: CollectingDispatcher,
-              tracker: Tracker) -> Optional[Tuple[Any]]:
+              tracker: Tracker) -> Optional[Tuple[Any, ...]]:
         """(value,) to file, or None after telling the user why the answer is asked again.
-        The tuple tells "no value, and that is the answer" (weet niet) from "ask again"."""
+        The tuple tells "no value, and that is the answer" (weet niet) from "ask again"; a masked text
+        comes with the case's new masker state: (value, state)."""
         intent = latest_intent(tracker)
         if field.type == YES_NO:
             answer = {"affirm": True, "deny": False}.get(intent, parse_yes_no(text))
@@ -108,11 +109,13 @@ class ValidateNoteForm(FormValidationAction):
             return ValidateNoteForm.parse_moment(text, dispatcher)
         if text.startswith("/"):
             return None  # a button meant for another question
-        masked = mask_names(text, tracker.get_slot("pseudonym") or "")
+        case_id = tracker.get_slot("case_id")
+        masked, known = masker_for(tracker.get_slot("case_masker"), case_id,
+                                   tracker.get_slot("pseudonym") or "").mask(text)
         told = describe_replacements(masked)
         if told:
             dispatcher.utter_message(text=told)
-        return (masked.text,)
+        return (masked.text, masker_state(case_id, known))
 
     @staticmethod
     def parse_moment(text: str, dispatcher: CollectingDispatcher) -> Optional[Tuple[Any]]:
@@ -197,13 +200,31 @@ class ActionSaveNote(Action):
         if tracker.get_slot("note_confirmed") is not True or kind not in NOTE_KINDS or missing_fields(kind, fields):
             dispatcher.utter_message(text="Ik heb niets opgeslagen.")
             return reset_note()
-        store().notes.add(case.id, kind, tracker.sender_id, tracker.get_slot("role"), fields, occurred_at(kind, fields))
+        repos = store()
+        repos.notes.add(case.id, kind, tracker.sender_id, tracker.get_slot("role"), fields, occurred_at(kind, fields))
+        moved, recorded = record_note_progress(case, kind, fields)
+        lines = [f"Opgeslagen in het dossier van {case.pseudonym}."]
+        if recorded:
+            lines.append(f"Genoteerd: {'; '.join(steps.milestone_label(m) for m in recorded)}. "
+                         f"Uw casus staat nu op stap {moved.step}.")
         dispatcher.utter_message(
-            text=f"Opgeslagen in het dossier van {case.pseudonym}.",
+            text="\n".join(lines),
             buttons=[{"title": "Toon mijn dossier", "payload": payload("show_dossier")},
                      {"title": "Wat moet ik nu doen?", "payload": payload("ask_next_step")}],
         )
-        return reset_note()
+        return reset_note() + case_slots(moved)
+
+
+def record_note_progress(case: CaseRecord, kind: str, fields: Dict[str, Any]) -> Tuple[CaseRecord, List[str]]:
+    """What the saved note says was done moves the case (``bot.steps.note_milestones``); returns the
+    stored case and the milestones that were new."""
+    state = case_state(case)
+    new = [m for m in steps.note_milestones(kind, fields) if m not in state.done]
+    for milestone in new:
+        state = steps.record_progress(state, milestone)
+    if not new:
+        return case, []
+    return store().cases.update_progress(case.id, state.step, sorted(state.done)), new
 
 
 class ActionStopNote(Action):

@@ -9,28 +9,31 @@ import abc
 import logging
 import re
 import secrets
-from typing import Any, Dict, List, Optional, Text
+from typing import Any, Dict, List, Optional, Sequence, Text
 
-from rasa_sdk import Action, Tracker
+from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
 
 from actions.common import (
     DANGER_LINE,
     MILESTONE_BY_INTENT,
+    PROGRESS_INTENTS,
     buttons_for,
     case_state,
     current_case,
     guarded,
+    intent_names,
     latest_intent,
     organisation,
     payload,
     sources_line,
     store,
 )
-from bot import steps
+from bot import conversation, retrieval, steps
 from bot.profiles import user_role_label
-from bot.store.repositories import CaseRecord
+from bot.store.repositories import CASE_OPEN, CaseRecord
 
 logger = logging.getLogger(__name__)
 
@@ -52,15 +55,17 @@ def case_slots(case: Optional[CaseRecord]) -> List[EventType]:
 
 
 def say_guidance(dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any],
-                 case: CaseRecord, intro: Optional[str] = None) -> None:
-    """'What do I do now' for the case's step, in the profile's words, for the user's role."""
-    advice = steps.guidance(case_state(case), organisation(), tracker.get_slot("role"))
+                 case: CaseRecord, intro: Optional[str] = None, role: Optional[str] = None,
+                 state: Optional[steps.CaseState] = None, first_moves: Sequence[str] = ()) -> None:
+    """'What do I do now' for the case's step (or ``state``: another step shown without moving the
+    case), in the profile's words, for the user's role; ``first_moves`` come before the step's own."""
+    advice = steps.guidance(state or case_state(case), organisation(), role or tracker.get_slot("role"))
     lines = [intro] if intro else []
     lines.append(f"Stap {advice.step}: {advice.title} ({case.pseudonym})")
     lines.extend(advice.lines)
     lines.append(sources_line(advice.sources))
-    dispatcher.utter_message(text="\n".join(line for line in lines if line),
-                             buttons=buttons_for(advice.next_moves, domain))
+    moves = list(dict.fromkeys([*first_moves, *advice.next_moves]))
+    dispatcher.utter_message(text="\n".join(line for line in lines if line), buttons=buttons_for(moves, domain))
 
 
 def say_no_case(dispatcher: CollectingDispatcher) -> None:
@@ -70,10 +75,28 @@ def say_no_case(dispatcher: CollectingDispatcher) -> None:
     )
 
 
-def start_new_case(dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
+def known_role(tracker: Tracker) -> Optional[str]:
+    """The user's role: the slot, else what the user store keeps for this identity (asked only once)."""
+    role = tracker.get_slot("role")
+    if role:
+        return role
+    user = store().users.get(tracker.sender_id)
+    return user.role if user and user.role else None
+
+
+def bot_texts(tracker: Tracker) -> List[str]:
+    """The texts the bot sent in this conversation, oldest first."""
+    return [event.get("text") or "" for event in tracker.events if event.get("event") == "bot"]
+
+
+def start_new_case(dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any],
+                   first_moves: Sequence[str] = ()) -> List[EventType]:
+    """A new case at step 1 with its guidance; an unknown role is asked after it, never instead of it.
+    ``first_moves`` lead the buttons (e.g. ``faq:pupil_discloses`` for a concern told as a disclosure)."""
     repos = store()
     org = organisation()
-    repos.users.upsert(tracker.sender_id, organisation_id=org.id, role=tracker.get_slot("role"))
+    role = known_role(tracker)
+    repos.users.upsert(tracker.sender_id, organisation_id=org.id, role=role)
     case = repos.cases.create(tracker.sender_id, org.id, new_pseudonym())
     dispatcher.utter_message(
         text=(
@@ -82,8 +105,35 @@ def start_new_case(dispatcher: CollectingDispatcher, tracker: Tracker, domain: D
             f"Deze casus heet voortaan '{case.pseudonym}'.\n" + DANGER_LINE
         )
     )
-    say_guidance(dispatcher, tracker, domain, case)
-    return case_slots(case)
+    say_guidance(dispatcher, tracker, domain, case, role=role, first_moves=first_moves)
+    if role is None:
+        dispatcher.utter_message(response="utter_ask_case_start_form_role")
+    events = case_slots(case)
+    if role and role != tracker.get_slot("role"):
+        events.append(SlotSet("role", role))
+    return events
+
+
+def same_pupil_question(case: CaseRecord) -> str:
+    return f"U heeft al een casus: '{case.pseudonym}', nu in stap {case.step}. Gaat het om dezelfde leerling?"
+
+
+class ValidateCaseStartForm(FormValidationAction):
+    """The role question at a case start is asked first only when there is nothing to answer yet.
+
+    A message that describes a concern ("mijn leerling heeft striemen op zijn rug") ends the form at
+    once: action_start_case gives the step-1 guidance and asks the role after it. A role the user store
+    already holds for this identity is never asked again.
+    """
+
+    def name(self) -> Text:
+        return "validate_case_start_form"
+
+    async def required_slots(self, domain_slots: List[Text], dispatcher: CollectingDispatcher,
+                             tracker: Tracker, domain: DomainDict) -> List[Text]:
+        if known_role(tracker) or conversation.describes_concern(tracker.latest_message.get("text") or ""):
+            return []
+        return list(domain_slots)
 
 
 class ActionStartCase(Action):
@@ -98,8 +148,16 @@ class ActionStartCase(Action):
         if case is None:
             return start_new_case(dispatcher, tracker, domain)
         store().users.upsert(tracker.sender_id, organisation_id=organisation().id, role=tracker.get_slot("role"))
+        question = same_pupil_question(case)
+        if conversation.asked_just_now(question, bot_texts(tracker)):
+            # Asked already, and the answer read as a new start: continue the open case, with a way out.
+            say_guidance(dispatcher, tracker, domain, case,
+                         intro=f"Ik ga ervan uit dat het om dezelfde leerling gaat ('{case.pseudonym}').")
+            dispatcher.utter_message(text="Gaat het toch om een andere leerling?",
+                                     buttons=[{"title": "Nee, een andere leerling", "payload": payload("new_case")}])
+            return case_slots(case)
         dispatcher.utter_message(
-            text=f"U heeft al een casus: '{case.pseudonym}', nu in stap {case.step}. Gaat het om dezelfde leerling?",
+            text=question,
             buttons=[
                 {"title": "Ja, verder met deze casus", "payload": payload("ask_next_step")},
                 {"title": "Nee, een andere leerling", "payload": payload("new_case")},
@@ -116,9 +174,6 @@ class ActionNewCase(Action):
 
     @guarded
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
-        if not tracker.get_slot("role"):
-            dispatcher.utter_message(response="utter_ask_case_start_form_role")
-            return []
         return start_new_case(dispatcher, tracker, domain)
 
 
@@ -163,7 +218,12 @@ class ActionNextStep(CaseAction):
 
 
 class ActionProgress(CaseAction):
-    """'Ik heb met de IB'er overlegd': mark the milestone, advance the step, say what is next."""
+    """'Ik heb met de IB'er overlegd': mark the milestone, advance the step, say what is next.
+
+    Only a statement that something happened is recorded (``bot.conversation.read_progress``): a
+    question about it gets that step's guidance and nothing is stored; a plan or an unsure reading is
+    confirmed with a button first. A false milestone in the dossier is worse than one extra click.
+    """
 
     def name(self) -> Text:
         return "action_progress"
@@ -174,8 +234,26 @@ class ActionProgress(CaseAction):
         if milestone is None:
             say_guidance(dispatcher, tracker, domain, case)
             return case_slots(case)
+        message = tracker.latest_message
+        reading = conversation.read_progress(message.get("text") or "",
+                                             float((message.get("intent") or {}).get("confidence") or 0.0))
+        label = steps.milestone_label(milestone)
+        if reading == conversation.QUESTION:
+            shown = steps.CaseState(step=steps.milestone_step(milestone), done=frozenset(case.done))
+            say_guidance(dispatcher, tracker, domain, case, state=shown, first_moves=[f"progress:{milestone}"],
+                         intro=f"U stelt een vraag, dus ik noteer nog niets. Is het gedaan, kies dan "
+                               f"'Gedaan: {label}'. Zo gaat het:")
+            return case_slots(case)
+        if reading == conversation.CONFIRM:
+            intent = PROGRESS_INTENTS.get(milestone, latest_intent(tracker))
+            dispatcher.utter_message(
+                text=f"Is dit al gebeurd: {label}? Dan noteer ik het in de casus '{case.pseudonym}'.",
+                buttons=[{"title": "Ja, dat is gebeurd", "payload": payload(intent, milestone=milestone)},
+                         {"title": "Nee, nog niet", "payload": payload("ask_next_step")}],
+            )
+            return case_slots(case)
         state = steps.record_progress(case_state(case), milestone)
-        return advance(dispatcher, tracker, domain, case, state, f"Genoteerd: {steps.milestone_label(milestone)}.")
+        return advance(dispatcher, tracker, domain, case, state, f"Genoteerd: {label}.")
 
 
 def reported_milestone(tracker: Tracker) -> Optional[str]:
@@ -217,7 +295,8 @@ class ActionGoToStep(CaseAction):
 
 
 class ActionSetRole(Action):
-    """The user's role, remembered in the user store so it is asked only once."""
+    """The user's role, remembered in the user store so it is asked only once. A concern told in the
+    same message ("Ik ben gymdocent en ik zag striemen") is answered too: it starts the case."""
 
     def name(self) -> Text:
         return "action_set_role"
@@ -229,15 +308,56 @@ class ActionSetRole(Action):
             dispatcher.utter_message(response="utter_ask_case_start_form_role")
             return []
         store().users.upsert(tracker.sender_id, organisation_id=organisation().id, role=role)
-        dispatcher.utter_message(
-            text=f"Dank u. Ik houd er rekening mee dat u {user_role_label(role)} bent.",
-            buttons=[{"title": "Wat moet ik nu doen?", "payload": payload("ask_next_step")}],
-        )
+        thanks = f"Dank u. Ik houd er rekening mee dat u {user_role_label(role)} bent."
+        case = current_case(tracker)
+        if case is None and conversation.concern_beside_role(tracker.latest_message.get("text") or ""):
+            dispatcher.utter_message(text=thanks)
+            return start_new_case(dispatcher, tracker, domain)
+        if case is not None:
+            say_guidance(dispatcher, tracker, domain, case, intro=thanks, role=role)
+            return case_slots(case)
+        dispatcher.utter_message(text=thanks, buttons=[{"title": "Wat moet ik nu doen?",
+                                                        "payload": payload("ask_next_step")}])
         return []
 
 
+class ActionCaseStatus(Action):
+    """'Hoe staat mijn casus ervoor?' / 'Mijn casussen': where each of the user's cases stands.
+    Read-only: it never starts a case (nor a practice case)."""
+
+    def name(self) -> Text:
+        return "action_case_status"
+
+    @guarded
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
+        org = organisation()
+        own = [c for c in store().cases.list_for(tracker.sender_id, tracker.get_slot("role"), org.id)
+               if c.owner_id == tracker.sender_id]
+        case = current_case(tracker)
+        if case is None and not own:
+            say_no_case(dispatcher)
+            return []
+        lines: List[str] = []
+        if case is not None:
+            advice = steps.guidance(case_state(case), org, tracker.get_slot("role"))
+            done = [steps.milestone_label(m) for m in steps.milestone_ids() if m in case.done]
+            lines += [f"Uw casus '{case.pseudonym}' staat op stap {case.step}: {advice.title}.",
+                      f"Gedaan: {'; '.join(done)}." if done else "Nog niets afgevinkt."]
+        others = [c for c in own if case is None or c.id != case.id]
+        if others:
+            lines.append("Uw andere casussen:" if case is not None else "Uw casussen:")
+            lines += [f"- {c.pseudonym}: stap {c.step}, {'open' if c.status == CASE_OPEN else 'afgesloten'}"
+                      for c in others]
+        buttons = [{"title": "Wat moet ik nu doen?", "payload": payload("ask_next_step")}]
+        if case is not None and "show_dossier" in intent_names(domain):
+            buttons.append({"title": "Toon mijn dossier", "payload": payload("show_dossier")})
+        dispatcher.utter_message(text="\n".join(lines), buttons=buttons)
+        return case_slots(case) if case is not None else []
+
+
 class ActionFaq(Action):
-    """A knowledge question: the ResponseSelector chose the entry; the answer comes from knowledge/."""
+    """A knowledge question: the ResponseSelector (or, when it is unsure, retrieval) chose the entry;
+    the answer comes from knowledge/."""
 
     def name(self) -> Text:
         return "action_faq"
@@ -248,12 +368,24 @@ class ActionFaq(Action):
         if key is None:
             dispatcher.utter_message(text="Die vraag kan ik niet goed plaatsen. Kunt u hem anders formuleren?")
             return []
+        if told_a_concern(tracker) and current_case(tracker) is None:
+            # "een leerling vertelde me net dat haar oom aan haar zit" reads like the disclosure FAQ, but
+            # it tells what happened: the case starts, with that answer as its first move.
+            return start_new_case(dispatcher, tracker, domain, first_moves=[f"faq:{key}"])
         if faq_is_guess(tracker):
             ask_which_question(dispatcher, key)
             return []
         answer, sources = steps.faq_answer(key, organisation())
         dispatcher.utter_message(text=f"{answer}\n{sources_line(sources)}")
         return []
+
+
+def told_a_concern(tracker: Tracker) -> bool:
+    """A typed message (not a button) that describes a concern without asking anything."""
+    if next(tracker.get_latest_entity_values("faq_key"), None) is not None:
+        return False
+    text = tracker.latest_message.get("text") or ""
+    return conversation.describes_concern(text) and not conversation.is_question(text)
 
 
 def ask_which_question(dispatcher: CollectingDispatcher, key: str) -> None:
@@ -267,32 +399,42 @@ def ask_which_question(dispatcher: CollectingDispatcher, key: str) -> None:
     )
 
 
-# Below this ResponseSelector confidence the chosen FAQ entry is a guess (answers to real questions
-# score above 0.8; a signal described in unseen words scored 0.12).
-FAQ_MIN_CONFIDENCE = 0.5
+# Below this ResponseSelector confidence the chosen FAQ entry is a guess (bot.retrieval decides then).
+FAQ_MIN_CONFIDENCE = retrieval.SELECTOR_MIN_CONFIDENCE
+
+
+def _faq_choice(tracker: Tracker) -> Optional[retrieval.FaqChoice]:
+    """The FAQ entry the message asks for, by the ResponseSelector and, when it is unsure, by the
+    retrieval index over the knowledge; None when a button named the entry."""
+    entity = next(tracker.get_latest_entity_values("faq_key"), None)
+    if entity in steps.faq_ids():
+        return None
+    selector = tracker.latest_message.get("response_selector", {}).get("faq", {}).get("response", {})
+    key = (selector.get("intent_response_key") or "").partition("/")[2]
+    return retrieval.choose_faq(tracker.latest_message.get("text") or "",
+                                key if key in steps.faq_ids() else None,
+                                float(selector.get("confidence", 1.0)))
 
 
 def faq_is_guess(tracker: Tracker) -> bool:
-    """True when no button named the entry and the ResponseSelector chose it with low confidence."""
-    if next(tracker.get_latest_entity_values("faq_key"), None) is not None:
-        return False
-    response = tracker.latest_message.get("response_selector", {}).get("faq", {}).get("response", {})
-    return float(response.get("confidence", 1.0)) < FAQ_MIN_CONFIDENCE
+    """True when no button named the entry, the ResponseSelector was unsure and retrieval did not pick
+    or confirm an entry either: then the entry is offered, not answered."""
+    choice = _faq_choice(tracker)
+    return choice is not None and choice.guess
 
 
 def faq_key(tracker: Tracker) -> Optional[str]:
-    """The FAQ id: from a button's entity, or from the ResponseSelector's retrieval intent."""
+    """The FAQ id: from a button's entity, else from the ResponseSelector, or from retrieval when the
+    selector is unsure (see ``bot.retrieval.choose_faq``)."""
     entity = next(tracker.get_latest_entity_values("faq_key"), None)
     if entity in steps.faq_ids():
         return entity
-    selector = tracker.latest_message.get("response_selector", {}).get("faq", {})
-    full = selector.get("response", {}).get("intent_response_key") or ""
-    key = full.partition("/")[2]
-    return key if key in steps.faq_ids() else None
+    choice = _faq_choice(tracker)
+    return choice.key if choice is not None else None
 
 
 ACUTE_DANGER = "acute_danger"
-SITUATION_INTENTS = frozenset({ACUTE_DANGER, "honour_based", "staff_suspect", "pupil_violence"})
+SITUATION_INTENTS = frozenset(steps.REQUIRED_SITUATIONS)  # each special situation is its own intent
 
 
 class ActionSituation(Action):

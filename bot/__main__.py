@@ -198,7 +198,8 @@ def _heldout_parses(model: Path, texts: Sequence[str]) -> List[dict]:
     from rasa.utils.log_utils import configure_structlog
 
     configure_structlog(logging.WARNING)  # no debug line per parsed message in the report
-    logging.getLogger("rasa").setLevel(logging.WARNING)
+    for name in ("rasa", "bm25s"):
+        logging.getLogger(name).setLevel(logging.WARNING)
     agent = Agent.load(str(model))
     return asyncio.run(_parse_all(agent, texts))
 
