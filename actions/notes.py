@@ -22,7 +22,7 @@ from actions.steps import ACUTE_DANGER, SITUATION_INTENTS, ActionSituation, Case
 from bot import dossier, steps
 from bot.channels import WEB_CHANNEL
 from bot.export import render_markdown
-from bot.notes import (AMSTERDAM, DATETIME, FUTURE, NOTE_KINDS, OK, YES_NO, NoteField, describe_when, is_skip,
+from bot.notes import (AMSTERDAM, DATETIME, FUTURE, NOTE_KINDS, OK, YES_NO, NoteField, describe_when, is_skip, save_key,
                        missing_fields, note_kind, occurred_at, parse_when, parse_yes_no, summary)
 from bot.privacy import describe_replacements, masker_for, masker_state
 from bot.store.repositories import AccessDenied, CaseRecord, FollowUpRecord, NotFound
@@ -201,7 +201,8 @@ class ActionSaveNote(Action):
             dispatcher.utter_message(text="Ik heb niets opgeslagen.")
             return reset_note()
         repos = store()
-        repos.notes.add(case.id, kind, tracker.sender_id, tracker.get_slot("role"), fields, occurred_at(kind, fields))
+        repos.notes.add(case.id, kind, tracker.sender_id, tracker.get_slot("role"), fields, occurred_at(kind, fields),
+                        save_key(case.id, kind, fields))
         moved, recorded = record_note_progress(case, kind, fields)
         lines = [f"Opgeslagen in het dossier van {case.pseudonym}."]
         if recorded:

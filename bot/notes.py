@@ -17,6 +17,8 @@ the everyday Dutch it misses. Anything unclear is asked again, never guessed.
 """
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -642,3 +644,14 @@ def summary(kind: str, fields: Mapping[str, FieldValue]) -> str:
     k = note_kind(kind)
     body = "\n".join(f"- {label}: {text}" for label, text in summary_lines(kind, fields))
     return f"{k.label} ({k.step_label})\n{body}"
+
+
+def save_key(case_id: str, kind: str, fields: Mapping[str, object]) -> str:
+    """The key a note is saved under: fixed by what the summary showed (case, kind, every field).
+
+    Why derived, not random: a retry after a lost reply, or the same confirmation reaching a second
+    replica, carries the same summary and so the same key, and the store keeps one note. Two notes with
+    exactly the same fields in one case are the same note."""
+    canonical = json.dumps({"case": case_id, "kind": kind, "fields": fields}, sort_keys=True, ensure_ascii=False,
+                           default=str)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()

@@ -274,3 +274,11 @@ async def test_a_role_heard_as_staff_suspicion_is_just_filed_but_acute_danger_st
                                                 values=values), domain)
     assert "112" in dispatcher.messages[0]["text"]
     assert slot(events, "note_fields")["values"]["aanwezigen"] == "vader met een mes bij het hek"
+
+
+async def test_confirming_the_same_note_twice_stores_it_once(store, case, domain) -> None:
+    """The reply to 'Opslaan' was lost and the teacher presses it again: one note in the dossier."""
+    confirmed = note_tracker(case.id, values=SIGNAL, note_confirmed=True)
+    for _ in range(2):
+        await run(ActionSaveNote(), confirmed, domain)
+    assert len(store.notes.list(case.id, SENDER, "teacher")) == 1
