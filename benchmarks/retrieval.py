@@ -20,6 +20,8 @@ from typing import Callable, List
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from run import row, timed  # noqa: E402 - the shared timing helpers of benchmarks/run.py
+
 MESSAGES = (
     "Moet ik altijd melden?",
     "Krijgen ouders te horen dat de school heeft gemeld?",
@@ -28,21 +30,6 @@ MESSAGES = (
     "Een leerling uit groep 6 vertelde vanochtend in de kring dat papa en mama vaak ruzie maken en dat "
     "papa dan dingen kapot gooit. Ze was er erg stil bij. Wat moet ik hiermee, eerst met de IB'er praten?",
 )
-
-
-def timed(fn: Callable[[], object], repeat: int) -> List[float]:
-    samples = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        samples.append((time.perf_counter() - start) * 1000)
-    return samples
-
-
-def row(name: str, samples: List[float], baseline: float) -> str:
-    median = statistics.median(samples)
-    p95 = sorted(samples)[max(int(len(samples) * 0.95) - 1, 0)]
-    return f"{name:40} median {median:8.2f} ms   p95 {p95:8.2f} ms   x{median / baseline:6.2f} baseline"
 
 
 def main() -> None:

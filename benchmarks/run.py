@@ -54,8 +54,8 @@ async def timed_async(fn: Callable[[], Awaitable[object]], repeat: int) -> List[
 
 def row(name: str, samples: List[float], baseline: float) -> str:
     median = statistics.median(samples)
-    p95 = sorted(samples)[int(len(samples) * 0.95) - 1]
-    return f"{name:38} median {median:8.2f} ms   p95 {p95:8.2f} ms   x{median / baseline:6.2f} baseline"
+    p95 = sorted(samples)[max(int(len(samples) * 0.95) - 1, 0)]
+    return f"{name:40} median {median:8.2f} ms   p95 {p95:8.2f} ms   x{median / baseline:6.2f} baseline"
 
 
 async def bench_nlu() -> None:

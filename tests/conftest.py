@@ -37,6 +37,7 @@ def trained_agent():
 # the reason, except with CI=true, where a missing service is a failure.
 import os
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Dict, Iterator
 
@@ -87,10 +88,10 @@ def pg_server_url() -> str:
     return url
 
 
-@pytest.fixture
-def pg_database(pg_server_url: str) -> Iterator[str]:
-    """A fresh, empty PostgreSQL database for one test; dropped (connections forced closed) after it."""
-    name = f"mw_test_{uuid.uuid4().hex[:12]}"
+@contextmanager
+def fresh_pg_database(pg_server_url: str, prefix: str = "mw_test") -> Iterator[str]:
+    """A new, empty PostgreSQL database on the server; dropped (connections forced closed) afterwards."""
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
     admin = sa.create_engine(pg_server_url, future=True, isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
         connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
@@ -101,6 +102,13 @@ def pg_database(pg_server_url: str) -> Iterator[str]:
         with admin.connect() as connection:
             connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+@pytest.fixture
+def pg_database(pg_server_url: str) -> Iterator[str]:
+    """A fresh, empty PostgreSQL database for one test."""
+    with fresh_pg_database(pg_server_url) as url:
+        yield url
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -14,7 +14,6 @@ import signal
 import subprocess
 import sys
 import textwrap
-import uuid
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Iterator
@@ -22,13 +21,13 @@ from typing import Iterator
 import pytest
 import sqlalchemy as sa
 from cryptography.fernet import Fernet
-from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from bot.store import crypto
 from bot.store.cli import purge, purge_lock
 from bot.store.db import dispose_all, get_engine, repositories
 from bot.store.models import Case
+from conftest import fresh_pg_database
 from bot.store.repositories import Repositories
 
 REPO = Path(__file__).resolve().parents[2]
@@ -60,17 +59,8 @@ def tool(name: str) -> str:
 @pytest.fixture
 def second_pg_database(pg_server_url: str) -> Iterator[str]:
     """An empty database to restore into (the admin's new server), dropped afterwards."""
-    name = f"mw_restore_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(pg_server_url, future=True, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(pg_server_url).set(database=name).render_as_string(hide_password=False)
-    finally:
-        dispose_all()
-        with admin.connect() as connection:
-            connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with fresh_pg_database(pg_server_url, "mw_restore") as url:
+        yield url
 
 
 def libpq_url(url: str) -> str:
