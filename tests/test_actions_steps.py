@@ -27,6 +27,8 @@ from actions.steps import (
     new_pseudonym,
     step_from_text,
 )
+from bot import steps
+from bot.profiles import profile
 from bot.store.db import repositories
 
 REPO = Path(__file__).resolve().parents[1]
@@ -135,8 +137,8 @@ async def test_faq_uses_the_response_selector_key_and_names_the_source(store, do
 
 
 async def test_a_guessed_faq_is_offered_not_answered(store, domain) -> None:
-    """A worry in unseen words reached the FAQ with a low selector confidence: ask, do not answer."""
-    guessed = {"text": "moeder ruikt elke ochtend naar drank", "intent": {"name": "faq", "confidence": 1.0},
+    """A question in unseen words reached the FAQ with a low selector confidence: ask, do not answer."""
+    guessed = {"text": "hoe zit dat met die stappen eigenlijk?", "intent": {"name": "faq", "confidence": 1.0},
                "entities": [], "response_selector": {"faq": {"response": {
                    "intent_response_key": "faq/order_of_steps", "confidence": 0.12}, "ranking": []}}}
     dispatcher, _ = await run(ActionFaq(), tracker("tracker_faq_selector", latest_message=guessed), domain)
@@ -147,6 +149,19 @@ async def test_a_guessed_faq_is_offered_not_answered(store, domain) -> None:
     clicked = {**guessed, "entities": [{"entity": "faq_key", "value": "order_of_steps"}]}
     dispatcher, _ = await run(ActionFaq(), tracker("tracker_faq_selector", latest_message=clicked), domain)
     assert "bij acuut gevaar" in all_text(dispatcher)  # the button names the entry: answered (with its exception)
+
+
+async def test_a_worry_told_in_words_that_reached_an_faq_starts_the_case(store, domain) -> None:
+    """"moeder ruikt elke ochtend naar drank" tells what happens: the case starts (step-1 guidance) and
+    the guessed FAQ is offered as a move, never answered as if it were the reply."""
+    told = {"text": "moeder ruikt elke ochtend naar drank", "intent": {"name": "faq", "confidence": 1.0},
+            "entities": [], "response_selector": {"faq": {"response": {
+                "intent_response_key": "faq/order_of_steps", "confidence": 0.12}, "ranking": []}}}
+    dispatcher, _ = await run(ActionFaq(), tracker("tracker_faq_selector", latest_message=told), domain)
+    assert "Stap 1" in all_text(dispatcher) and "112" in all_text(dispatcher)
+    assert '/faq{"faq_key": "order_of_steps"}' in [b["payload"] for m in dispatcher.messages for b in m.get("buttons", [])]
+    assert steps.faq_answer("order_of_steps", profile())[0][:40] not in all_text(dispatcher)
+
 
 
 async def test_session_start_restores_role_and_case_from_the_store(store, domain) -> None:

@@ -7,7 +7,7 @@ from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
 from actions.steps import FAQ_MIN_CONFIDENCE
-from bot.nlu.safety import AcuteDangerGuard, compile_terms, find_danger, normalise
+from bot.nlu.safety import URGENT_SITUATIONS, AcuteDangerGuard, compile_terms, find_danger, normalise
 from bot.steps import PairPattern, acute_routes, danger_terms, signal_pairs, signal_terms
 from steps_kb import steps_kb
 
@@ -53,6 +53,16 @@ def test_guard_overrules_a_wrong_prediction_but_not_other_urgent_routes() -> Non
     assert wrong.get("safety_net")["overruled"] == "progress_pupil_talk"
     assert urgent.get(INTENT)[INTENT_NAME_KEY] == "honour_based"
     assert calm.get(INTENT)[INTENT_NAME_KEY] == "progress_parents_talk"
+
+
+def test_an_urgent_prediction_without_its_own_signal_words_yields_to_danger_words() -> None:
+    guard = AcuteDangerGuard(compile_terms(["wordt bedreigd"]),
+                             [("honour_based", compile_terms(signal_terms(KB)["honour_based"]))])
+    threatened = _message("haar zoon wordt bedreigd door een andere leerling, vanavond nog", "honour_based")
+    forced = _message("ze wordt bedreigd omdat ze niet wil trouwen met een neef", "honour_based")
+    guard.process([threatened, forced])
+    assert threatened.get(INTENT)[INTENT_NAME_KEY] == "acute_danger"
+    assert forced.get(INTENT)[INTENT_NAME_KEY] == "honour_based"  # backed by its own words: it stands
 
 
 def test_signal_terms_decide_only_when_the_classifier_is_unsure() -> None:
@@ -106,8 +116,8 @@ async def test_an_unseen_signal_leads_to_a_case(agent, text: str) -> None:
     intent = parsed["intent"]["name"]
     selector = parsed.get("response_selector", {}).get("faq", {}).get("response", {})
     guessed_faq = intent == "faq" and selector.get("confidence", 1.0) < FAQ_MIN_CONFIDENCE
-    assert intent in {"start_case", "acute_danger", "honour_based", "nlu_fallback"} or guessed_faq, \
-        (intent, selector)
+    urgent = {route for route, _ in acute_routes(KB)} | URGENT_SITUATIONS  # every urgent route counts
+    assert intent in {"start_case", "nlu_fallback"} | urgent or guessed_faq, (intent, selector)
 
 
 def _guard_from_knowledge() -> AcuteDangerGuard:

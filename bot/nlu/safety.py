@@ -42,6 +42,8 @@ FALLBACK_INTENT = "nlu_fallback"
 SITUATION_ACTION = "action_situation"
 # Intents that already lead to an urgent route (with the acute routes); the net does not overrule them.
 URGENT_SITUATIONS = frozenset({"honour_based", "staff_suspect"})
+# Below this confidence a predicted intent counts as unsure: signal words may route it (like a fallback).
+UNSURE_CONFIDENCE = 0.5
 
 find_danger = find_term  # the name the guard's tests and logs use
 
@@ -84,6 +86,16 @@ class AcuteDangerGuard(GraphComponent, IntentClassifier):
         return cls(acute, [(situation, compile_terms(terms)) for situation, terms in signal_terms().items()],
                    list(routes.items()), [(situation, PairPattern.of(p)) for situation, p in signal_pairs().items()])
 
+    def _backed(self, predicted: str, text: str) -> bool:
+        """Whether an urgent prediction stands: an acute route always; a special situation only when its
+        own signal words are in the message, or when it has none. Otherwise the acute danger words decide
+        (a pupil threatened tonight that the classifier called honour-based goes to 112 / Veilig Thuis)."""
+        signals = [pattern for situation, pattern in self._signals if situation == predicted and pattern]
+        pairs = [pair for situation, pair in self._pairs if situation == predicted]
+        if not signals and not pairs:
+            return True
+        return any(find_term(text, p) is not None for p in signals) or any(pair.find(text) for pair in pairs)
+
     def process(self, messages: List[Message]) -> List[Message]:
         for message in messages:
             self._guard(message)
@@ -92,14 +104,14 @@ class AcuteDangerGuard(GraphComponent, IntentClassifier):
     def _guard(self, message: Message) -> None:
         text = message.get(TEXT) or ""
         predicted = (message.get(INTENT) or {}).get(INTENT_NAME_KEY)
-        if predicted in self._urgent:
+        if predicted in self._urgent and self._backed(predicted, text):
             return
         for route, pattern in self._routes:
             term = find_term(text, pattern)
             if term is not None:
                 _route(message, route, term, predicted)
                 return
-        if predicted != FALLBACK_INTENT:
+        if predicted != FALLBACK_INTENT and not _unsure(message):
             return
         for situation, pattern in self._signals:
             term = find_term(text, pattern)
@@ -111,6 +123,12 @@ class AcuteDangerGuard(GraphComponent, IntentClassifier):
             if term is not None:
                 _route(message, situation, term, predicted)
                 return
+
+
+def _unsure(message: Message) -> bool:
+    """A prediction the classifier barely chose (just above the fallback threshold): the reviewed signal
+    words may then decide, as they do for a fallback."""
+    return float((message.get(INTENT) or {}).get(PREDICTED_CONFIDENCE_KEY) or 0.0) < UNSURE_CONFIDENCE
 
 
 def _route(message: Message, intent: str, term: str, overruled: Optional[str]) -> None:
