@@ -12,10 +12,10 @@ import pytest
 
 from bot import retrieval
 
-# Measured on 2026-12-01 (docs/RETRIEVAL.md, `make nlu-eval`): 193 rows; with retrieval 0.326 (0.321 with
-# the dense-feature pipeline that was measured and not kept), the intents alone 0.233.
-WITH_RETRIEVAL = 0.32
-INTENTS_ALONE = 0.23
+# Measured on 2026-12-01 with the model of the 120-entry FAQ knowledge (193 rows): with retrieval 0.409
+# right / 0.435 fallback, the intents alone 0.192 / 0.720 (before the new entries: 0.326 and 0.233).
+WITH_RETRIEVAL = 0.40
+INTENTS_ALONE = 0.19
 MARGIN = 0.05
 
 pytestmark = pytest.mark.skipif(not retrieval.HELDOUT_PATH.exists(), reason="held-out set not written yet")
