@@ -19,10 +19,10 @@ from bot import profiles, steps
 from bot.profiles import Organisation
 from bot.store.db import repositories
 from bot.store.repositories import CaseRecord, Repositories
+from bot.texts import DANGER_LINE
 
 logger = logging.getLogger(__name__)
 
-DANGER_LINE = "Bij acuut gevaar: bel 112. Advies of melding: Veilig Thuis 0800-2000 (gratis, 24/7)."
 APOLOGY = (
     "Sorry, er ging bij mij iets mis. Wat u al had ingevoerd is niet verloren; probeer het zo nog eens. "
     + DANGER_LINE

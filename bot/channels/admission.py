@@ -18,9 +18,11 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import AsyncIterator, Optional
 
+from bot.texts import DANGER_LINE
+
 BUSY_MESSAGE = (
     "Het is nu erg druk en ik kon uw bericht niet verwerken. Wilt u het over een minuut opnieuw sturen? "
-    "Bij acuut gevaar: bel 112. Advies of melding: Veilig Thuis 0800-2000 (gratis, 24/7)."
+    + DANGER_LINE
 )
 RETRY_AFTER_S = 30
 

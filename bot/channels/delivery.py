@@ -19,16 +19,16 @@ from rasa.core.channels.channel import OutputChannel, UserMessage
 
 from bot.channels.admission import BUSY_MESSAGE, Busy, admission
 from bot.errors import describe
+from bot.texts import DANGER_LINE
 
 logger = logging.getLogger(__name__)
 
 NOT_PROCESSED_MESSAGE = (
-    "Sorry, uw bericht kon ik nu niet verwerken. Wilt u het over een minuut opnieuw sturen? "
-    "Bij acuut gevaar: bel 112. Advies of melding: Veilig Thuis 0800-2000 (gratis, 24/7)."
+    "Sorry, uw bericht kon ik nu niet verwerken. Wilt u het over een minuut opnieuw sturen? " + DANGER_LINE
 )
 NO_ANSWER_MESSAGE = (
     "Sorry, er ging bij mij iets mis. Wat u al had ingevoerd is niet verloren; probeer het over een "
-    "minuut nog eens. Bij acuut gevaar: bel 112. Advies of melding: Veilig Thuis 0800-2000 (gratis, 24/7)."
+    "minuut nog eens. " + DANGER_LINE
 )
 
 
