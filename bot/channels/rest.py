@@ -14,6 +14,8 @@
 - A request that yields no reply (action server down) gets an apology with the numbers (delivery.py).
 - Under overload the request is answered at once with 503, Retry-After and the Dutch busy text
   (admission.py), instead of waiting behind everyone else.
+- A client that resends a message after a lost answer sends the same ``Idempotency-Key`` header: the
+  copy is answered with the first try's replies and not processed twice (idempotency.py).
 """
 from __future__ import annotations
 
@@ -28,8 +30,10 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from bot.channels.admission import RETRY_AFTER_S
-from bot.channels.delivery import CountingOutput, deliver
+from bot.channels.delivery import NO_ANSWER_MESSAGE, NOT_PROCESSED_MESSAGE, CountingOutput, deliver
 from bot.channels.guard import guard_message
+from bot.channels.idempotency import (IDEMPOTENCY_HEADER, INVALID_KEY, earlier_replies, message_id_for,
+                                      one_copy_at_a_time, valid_key)
 from bot.channels.identity import LOCAL_CLIENT, RestClients, rest_clients, rest_identity
 from bot.channels.limits import MAX_MESSAGE_CHARS, MISSING_SENDER_MESSAGE, TOO_LONG_MESSAGE
 
@@ -130,14 +134,45 @@ class MeldwijzerRestInput(InputChannel):
                 headers = {"WWW-Authenticate": "Bearer"} if result.status == 401 else None
                 return response.json({"error": result.error}, status=result.status, headers=headers)
             sender_id, text = result.identity, result.text
+            key = request.headers.get(IDEMPOTENCY_HEADER)
+            if key is not None and not valid_key(key):
+                return response.json({"error": INVALID_KEY}, status=400)
             if len(text) > MAX_MESSAGE_CHARS:
                 return response.json(bot_reply(sender_id, TOO_LONG_MESSAGE), status=413)
             text = await guard_message(request.app, sender_id, text)
             collector = RestOutput()
-            handled = await deliver(UserMessage(text, collector, sender_id, input_channel=self.name()),
-                                    on_new_message, "rest")
+            agent = getattr(request.app.ctx, "agent", None)
+            if key is None or agent is None:
+                handled = await deliver(UserMessage(text, collector, sender_id, input_channel=self.name()),
+                                        on_new_message, "rest")
+            else:
+                handled = await self._deliver_once(agent, UserMessage(
+                    text, collector, sender_id, input_channel=self.name(),
+                    message_id=message_id_for(sender_id, key)), on_new_message)
             if not handled:
                 return response.json(collector.messages, status=503, headers={"Retry-After": str(RETRY_AFTER_S)})
             return response.json(collector.messages)
 
         return webhook
+
+    @staticmethod
+    async def _deliver_once(agent: Any, message: UserMessage,
+                            on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> bool:
+        """``deliver`` for a keyed message, unless the conversation already holds it: then the replies it
+        got are sent again (or the no-answer apology, when it got none). False as ``deliver`` under overload.
+        A failing lock store (Redis down) is answered like any failure of Rasa: "please send it again"."""
+        output: RestOutput = message.output_channel  # type: ignore[assignment]
+        sender_id, message_id = message.sender_id, message.message_id
+        try:
+            async with one_copy_at_a_time(agent, sender_id):
+                earlier = await earlier_replies(agent, sender_id, message_id)
+                if earlier is None:
+                    return await deliver(message, on_new_message, "rest")
+        except Exception as error:  # noqa: BLE001 - the user must never be left without an answer
+            logger.error("rest: a resendable message could not be handled: %s", type(error).__name__)
+            if not output.messages:
+                await output.send_text_message(sender_id, NOT_PROCESSED_MESSAGE)
+            return True
+        logger.info("rest: a message sent again was answered from the conversation, not processed again")
+        output.messages.extend(earlier or bot_reply(sender_id, NO_ANSWER_MESSAGE))
+        return True

@@ -30,6 +30,7 @@ import requests
 import sqlalchemy as sa
 
 from deploy_helpers import CLUSTER, REPO, free_port, nginx_binary
+from tests.e2e.conftest import user_texts
 
 pytestmark = [pytest.mark.model, pytest.mark.e2e,
               pytest.mark.filterwarnings("ignore::urllib3.exceptions.InsecureRequestWarning")]
@@ -62,9 +63,11 @@ class Cluster:
         return "\n".join(f"--- {log.name}\n{log.read_text(errors='replace')[-2000:]}"
                          for log in sorted(self.directory.glob("*.log")))
 
-    def send(self, sender: str, message: str) -> requests.Response:
+    def send(self, sender: str, message: str, key: str) -> requests.Response:
+        """One try of a message; every try of the same message carries the same Idempotency-Key."""
         return requests.post(f"{self.url}/webhooks/rest/webhook", json={"sender": sender, "message": message},
-                             headers={"Authorization": f"Bearer {self.token}"}, verify=False, timeout=150)
+                             headers={"Authorization": f"Bearer {self.token}", "Idempotency-Key": key},
+                             verify=False, timeout=150)
 
 
 @pytest.fixture(scope="module")
@@ -104,12 +107,13 @@ class Attempt:
 
 def converse(cluster: Cluster, sender: str, attempts: List[Attempt], lock: threading.Lock,
              progress: threading.Event, sent: List[int]) -> None:
-    """One teacher's conversation: each message is resent after a 5xx or a broken connection."""
-    for message in MESSAGES:
+    """One teacher's conversation: each message is resent after a 5xx or a broken connection, with the
+    same Idempotency-Key, as a REST client should (docs/DEPLOY.md)."""
+    for number, message in enumerate(MESSAGES):
         for _ in range(RETRIES):
             started = time.monotonic()
             try:
-                status = cluster.send(sender, message).status_code
+                status = cluster.send(sender, message, key=f"{sender}-{number}").status_code
             except requests.RequestException:
                 status = 0
             with lock:
@@ -120,22 +124,6 @@ def converse(cluster: Cluster, sender: str, attempts: List[Attempt], lock: threa
             if status == 200:
                 break
             time.sleep(1)
-
-
-def user_texts(database_url: str, sender: str) -> List[str]:
-    """The user messages of one conversation as the tracker store holds them (decrypted)."""
-    from bot.store.tracker_store import EncryptedSQLTrackerStore
-
-    events = EncryptedSQLTrackerStore.SQLEvent
-    engine = sa.create_engine(database_url, future=True)
-    try:
-        with engine.connect() as connection:
-            rows = connection.execute(sa.select(events.data).where(events.sender_id == sender,
-                                                                    events.type_name == "user")
-                                      .order_by(events.id)).all()
-    finally:
-        engine.dispose()
-    return [json.loads(row.data)["text"] for row in rows]
 
 
 def test_conversations_survive_a_replica_killed_mid_way(cluster: Cluster, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -6,6 +6,7 @@ and starts both processes to prove that a case survives a restart.
 """
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -17,6 +18,7 @@ from typing import Dict, Iterator, List, Optional
 
 import pytest
 import requests
+import sqlalchemy as sa
 from cryptography.fernet import Fernet
 
 REPO = Path(__file__).resolve().parents[2]
@@ -110,12 +112,32 @@ class Servers:
         self.procs[0] = self._spawn_actions()
         wait_for(f"http://127.0.0.1:{self.actions_port}/health", self.procs[0], self.workdir / "actions.log")
 
-    def send(self, sender: str, message: str, token: Optional[str] = None, expect: int = 200) -> List[dict]:
+    def send(self, sender: str, message: str, token: Optional[str] = None, expect: int = 200,
+             key: Optional[str] = None) -> List[dict]:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
+        if key is not None:
+            headers["Idempotency-Key"] = key
         reply = requests.post(f"{self.base_url}/webhooks/rest/webhook", json={"sender": sender, "message": message},
                               headers=headers, timeout=120)
         assert reply.status_code == expect, (reply.status_code, reply.text)
         return reply.json()
+
+
+def user_texts(database_url: str, sender: str) -> List[str]:
+    """The user messages of one conversation as the tracker store holds them (decrypted with the
+    MELDWIJZER_SECRET_KEY of this process's environment: set it to the servers' key first)."""
+    from bot.store.tracker_store import EncryptedSQLTrackerStore
+
+    events = EncryptedSQLTrackerStore.SQLEvent
+    engine = sa.create_engine(database_url, future=True)
+    try:
+        with engine.connect() as connection:
+            rows = connection.execute(sa.select(events.data).where(events.sender_id == sender,
+                                                                    events.type_name == "user")
+                                      .order_by(events.id)).all()
+    finally:
+        engine.dispose()
+    return [json.loads(row.data)["text"] for row in rows]
 
 
 def texts(replies: List[dict]) -> str:

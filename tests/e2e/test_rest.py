@@ -7,7 +7,7 @@ import json
 import pytest
 import requests
 
-from tests.e2e.conftest import Servers, button_payloads, texts
+from tests.e2e.conftest import Servers, button_payloads, texts, user_texts
 
 pytestmark = pytest.mark.e2e
 TEACHER = '/inform_role{"role":"teacher"}'
@@ -74,3 +74,19 @@ def test_bearer_token_is_required_when_configured(servers: Servers) -> None:
         assert servers.send("rest-token", "hallo", token="s3cret-token")
     finally:
         servers.restart(MELDWIJZER_API_TOKEN="")
+
+
+def test_a_message_sent_again_with_its_key_is_answered_once(servers: Servers,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """A client resending after a lost answer: the copy gets the first answer, the tracker holds it once."""
+    sender = "rest-resend"
+    first = servers.send(sender, "ik maak me zorgen over een leerling", key="msg-1")
+    assert servers.send(sender, "ik maak me zorgen over een leerling", key="msg-1") == first
+    started = servers.send(sender, TEACHER, key="msg-2")
+    assert "Stap 1" in texts(started)
+    assert servers.send(sender, TEACHER, key="msg-2") == started
+    servers.send(sender, "wie kan ik bellen?", key="msg-3")
+    monkeypatch.setenv("MELDWIJZER_SECRET_KEY", servers.env["MELDWIJZER_SECRET_KEY"])
+    stored = user_texts(servers.env["MELDWIJZER_TRACKER_DB_URL"], f"rest:local:{sender}")
+    assert stored == ["ik maak me zorgen over een leerling", TEACHER, "wie kan ik bellen?"]
+    servers.send(sender, "hallo", key="bad key with spaces", expect=400)
