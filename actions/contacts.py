@@ -21,6 +21,8 @@ from actions.common import current_case, guarded, organisation, payload, sources
 from bot import contacts
 from bot.profiles import Organisation
 
+contacts.warm_up()  # spaCy loads in the background while the action server starts, not at the first lookup
+
 PENDING_SLOT = "contacts_pending"
 WHO_TO_CALL, REGION = "who_to_call", "region"
 # Actions after which a place name can be the answer to our question (ambiguity buttons come from the second).

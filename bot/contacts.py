@@ -18,13 +18,14 @@ import os
 import re
 import unicodedata
 from dataclasses import dataclass
+import threading
 from functools import lru_cache
 from typing import Callable, Dict, FrozenSet, Iterable, List, Literal, Optional, Sequence, Tuple, TypeVar
 
 from pydantic import root_validator, validator
 from rapidfuzz import fuzz, process
 
-from bot.knowledge import KnowledgeBase, Model, SourceRef, Statement, knowledge, source_label
+from bot.knowledge import KnowledgeBase, Model, SourceRef, Statement, check, knowledge, source_label
 from bot.profiles import (Organisation, SocialMapEntry, one_phone_number, organisations, placeholders_in, render,
                           terms)
 
@@ -412,12 +413,26 @@ def place_lookup_names(kb: Optional[KnowledgeBase] = None) -> List[str]:
 # --- finding the place in a whole message --------------------------------------------------------
 
 
+_NLP_LOCK = threading.Lock()
+
+
 @lru_cache(maxsize=1)
-def _nlp():  # type: ignore[no-untyped-def]
-    """The Dutch spaCy pipeline, loaded once per process (it takes about a second)."""
+def _load_nlp():  # type: ignore[no-untyped-def]
     import spacy  # local: only extraction needs it, and importing spaCy is slow
 
     return spacy.load(SPACY_MODEL, disable=["lemmatizer"])
+
+
+def _nlp():  # type: ignore[no-untyped-def]
+    """The Dutch spaCy pipeline, loaded once per process (import and load take a few seconds, which the
+    first place lookup would otherwise spend on the action server's event loop); see ``warm_up``."""
+    with _NLP_LOCK:
+        return _load_nlp()
+
+
+def warm_up() -> None:
+    """Load the pipeline in the background when the action server loads the actions."""
+    threading.Thread(target=_nlp, name="contacts-spacy-warm-up", daemon=True).start()
 
 
 def _candidate_starts(doc) -> List[int]:  # type: ignore[no-untyped-def]
@@ -926,6 +941,7 @@ def _check_social_maps(kb: KnowledgeBase, national: NationalContacts) -> List[st
     return problems
 
 
+@check("contacts")
 def check_contacts(kb: KnowledgeBase) -> List[str]:
     """Counts and links the schemas cannot see: 342 gemeenten in 25 regions, every code and id known."""
     national = _national(kb)
