@@ -35,7 +35,7 @@ def valid_key(key: str) -> bool:
 
 def message_id_for(conversation_id: str, key: str) -> str:
     """The ``message_id`` a keyed message gets: the same for every copy, unguessable across conversations."""
-    return hashlib.sha256(f"{conversation_id}\n{key}".encode("utf-8")).hexdigest()[:32]
+    return hashlib.sha256(f"{conversation_id}\n{key}".encode()).hexdigest()[:32]
 
 
 def replies_to(events: Iterable[Event], message_id: str, recipient_id: str) -> Optional[List[Dict[str, Any]]]:
