@@ -6,7 +6,8 @@ export TF_CPP_MIN_LOG_LEVEL := 3
 # A school's server never phones home: Rasa's usage telemetry is off for every command run from here.
 export RASA_TELEMETRY_ENABLED := false
 
-.PHONY: help run test test-fast setup setup-test check train validate nlu-report nlu-eval teams-package bench bench-load
+.PHONY: help run test test-fast lint setup setup-dev setup-test check train validate nlu-report nlu-eval teams-package bench \
+        bench-load
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -14,17 +15,24 @@ help: ## list the targets
 run: setup check train ## set up what is missing, train if the data changed, start both servers
 	@scripts/run.sh
 
-test: setup-test check train ## everything: unit, actions, Rasa validation, conversations, end-to-end
+test: setup-test lint check train ## everything: lint, unit, actions, Rasa validation, conversations, end-to-end
 	$(PY) -m pytest
 
-test-fast: setup ## unit and action tests only: no trained model, no servers (while you work)
+test-fast: lint ## lint, unit and action tests only: no trained model, no servers (while you work)
 	$(PY) -m pytest -m "not model" -q
 
 setup: ## Python 3.10 venv with the pinned dependencies and the Dutch spaCy model
 	@scripts/setup.sh
 
-setup-test:
+setup-dev: ## setup, plus the lint tools
+	@scripts/setup.sh --dev
+
+setup-test: ## setup, plus the lint tools and the browser for the web tests
 	@scripts/setup.sh --test
+
+lint: setup-dev ## ruff and mypy (config in pyproject.toml; strict on the pure core)
+	.venv/bin/ruff check .
+	.venv/bin/mypy
 
 check: setup ## validate knowledge/ (schema, sources, quotes, references)
 	$(PY) -m bot check

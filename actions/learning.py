@@ -128,7 +128,7 @@ class ActionAskPracticeChoice(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
         state = state_from(tracker)
         text = learning.prompt(state) if state else None
-        if text is None:
+        if state is None or text is None:
             dispatcher.utter_message(text=f"{MARKER}er is geen open vraag.", buttons=[STOP_BUTTON])
             return []
         dispatcher.utter_message(text=text, buttons=option_buttons(state))
@@ -149,7 +149,7 @@ class ValidatePracticeForm(FormValidationAction):
                                        domain: DomainDict) -> Dict[Text, Any]:
         state = state_from(tracker)
         question = learning.current_question(state) if state else None
-        if question is None:
+        if state is None or question is None:
             return {CHOICE_SLOT: FINISHED}
         chosen = learning.match_option(question, str(value))
         if chosen is None:

@@ -75,7 +75,7 @@ async def bench_nlu() -> None:
     for length in (400, 1000, 2000, 4000):
         text = (LONG_UNIT * (length // len(LONG_UNIT) + 1))[:length]
         before = rss_mb()
-        samples = await timed_async(lambda: agent.parse_message(text), 10)
+        samples = await timed_async(lambda text=text: agent.parse_message(text), 10)
         print(row(f"{length} chars", samples, baseline) + f"   peak RSS +{rss_mb() - before:6.1f} MB")
 
     from bot.nlu.safety import compile_terms, find_danger
@@ -104,7 +104,7 @@ def bench_store() -> None:
         bench_dossier(repos, case.id)
 
 
-def bench_dossier(repos: "Repositories", case_id: str) -> None:
+def bench_dossier(repos: Repositories, case_id: str) -> None:
     from datetime import datetime, timedelta, timezone
 
     from bot import dossier

@@ -20,7 +20,7 @@ import unicodedata
 from dataclasses import dataclass
 import threading
 from functools import lru_cache
-from typing import Callable, Dict, FrozenSet, Iterable, List, Literal, Optional, Sequence, Tuple, TypeVar
+from typing import Any, Callable, Dict, FrozenSet, Iterable, List, Literal, Optional, Sequence, Set, Tuple, TypeVar
 
 from pydantic import root_validator, validator
 from rapidfuzz import fuzz, process
@@ -137,7 +137,7 @@ class RegionFile(Model):
     woonplaatsen: List[Woonplaats] = []
 
     @root_validator(skip_on_failure=True)
-    def _one_kind(cls, values: Dict) -> Dict:
+    def _one_kind(cls, values: Dict[str, Any]) -> Dict[str, Any]:
         if sum(bool(values.get(kind)) for kind in REGION_FILE_KINDS) != 1:
             raise ValueError("a region file holds exactly one of `regions:`, `gemeenten:` or `woonplaatsen:`")
         return values
@@ -185,7 +185,7 @@ class Successor(Model):
     source: SourceRef
 
     @root_validator(skip_on_failure=True)
-    def _says_what_replaced_it(cls, values: Dict) -> Dict:
+    def _says_what_replaced_it(cls, values: Dict[str, Any]) -> Dict[str, Any]:
         if not values.get("now") and len(values.get("replaced_by") or []) != 1:
             raise ValueError("a successor without `now` must name exactly one contact in `replaced_by`")
         return values
@@ -265,12 +265,12 @@ def _build_index(kb: KnowledgeBase) -> RegionIndex:
     files: List[RegionFile] = kb.many("regions/")
     regions = {r.code: r for f in files for r in f.regions}
     gemeenten = {g.code: g for f in files for g in f.gemeenten}
-    names: Dict[str, set] = {}
+    names: Dict[str, Set[str]] = {}
     for gemeente in gemeenten.values():
         for name in [gemeente.name] + gemeente.aliases:
             names.setdefault(normalise(name), set()).add(gemeente.code)
     region_names = {normalise(n): r.code for r in regions.values() for n in (r.cbs_name, r.organisation)}
-    places: Dict[str, set] = {}
+    places: Dict[str, Set[str]] = {}
     spelling: Dict[str, str] = {}
     for place in (w for f in files for w in f.woonplaatsen):
         for name in [place.name] + place.also:
@@ -302,7 +302,8 @@ def region_index(kb: Optional[KnowledgeBase] = None) -> RegionIndex:
 
 
 def _national(kb: Optional[KnowledgeBase]) -> NationalContacts:
-    return (kb or knowledge()).one("contacts.yml")
+    national: NationalContacts = (kb or knowledge()).one("contacts.yml")
+    return national
 
 
 # --- resolving a place name ----------------------------------------------------------------------
@@ -417,13 +418,13 @@ _NLP_LOCK = threading.Lock()
 
 
 @lru_cache(maxsize=1)
-def _load_nlp():  # type: ignore[no-untyped-def]
+def _load_nlp() -> Any:  # a spacy Language; spaCy's types are not checked here
     import spacy  # local: only extraction needs it, and importing spaCy is slow
 
     return spacy.load(SPACY_MODEL, disable=["lemmatizer"])
 
 
-def _nlp():  # type: ignore[no-untyped-def]
+def _nlp() -> Any:
     """The Dutch spaCy pipeline, loaded once per process (import and load take a few seconds, which the
     first place lookup would otherwise spend on the action server's event loop); see ``warm_up``."""
     with _NLP_LOCK:
@@ -490,7 +491,7 @@ class ContactAnswer:
     """Dutch lines to show, numbers to offer as call buttons, suggestions to offer as choice buttons."""
 
     lines: Tuple[str, ...]
-    calls: Tuple[Tuple[str, str], ...]
+    calls: Tuple[Tuple[str, Optional[str]], ...]  # (name, phone); a national contact's phone is optional data
     sources: Tuple[str, ...]
     suggestions: Tuple[str, ...] = ()
 
@@ -737,9 +738,9 @@ def who_to_call(step: Optional[int], org: Organisation, region: Optional[Region]
     return ContactAnswer(tuple(lines), _unique_calls(calls), _labels(refs, kb))
 
 
-def _unique_calls(calls: Iterable[Tuple[str, str]]) -> Tuple[Tuple[str, str], ...]:
+def _unique_calls(calls: Iterable[Tuple[str, Optional[str]]]) -> Tuple[Tuple[str, Optional[str]], ...]:
     """One button per number: Veilig Thuis named twice (its region and an AMK successor) is one call."""
-    seen: Dict[str, Tuple[str, str]] = {}
+    seen: Dict[str, Tuple[str, Optional[str]]] = {}
     for name, phone in calls:
         seen.setdefault(_digits(phone), (name, phone))
     return tuple(seen.values())

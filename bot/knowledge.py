@@ -14,9 +14,9 @@ import importlib
 import re
 import threading
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import lru_cache, cache
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple, Type
+from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple, Type, cast
 
 from pydantic import BaseModel, Extra, ValidationError, validator
 from ruamel.yaml import YAML
@@ -171,7 +171,8 @@ def _yaml() -> YAML:
 
 def _model_class(target: str) -> Type[Model]:
     module_name, class_name = target.split(":")
-    return getattr(importlib.import_module(module_name), class_name)
+    model_cls: Type[Model] = getattr(importlib.import_module(module_name), class_name)
+    return model_cls
 
 
 def _line_of(raw: Any, loc: Tuple[Any, ...]) -> int:
@@ -246,7 +247,8 @@ class KnowledgeBase:
         return [f.model for f in self.files[section]]
 
     def sources(self) -> Sources:
-        return self.one("sources.yml")
+        sources: Sources = self.one("sources.yml")
+        return sources
 
 
 def load_all(root: Path = KNOWLEDGE_DIR, sections: Optional[Mapping[str, str]] = None) -> KnowledgeBase:
@@ -303,12 +305,13 @@ def _with_excerpts(loaded: LoadedFile, root: Path) -> LoadedFile:
             extra.append(_excerpt_document(path, root))
         except KnowledgeError as exc:
             problems.extend(exc.problems)
-    known = {d.id for d in loaded.model.documents}
+    listed = cast(Sources, loaded.model)  # the "sources.yml" section is loaded as Sources
+    known = {d.id for d in listed.documents}
     problems += [f"knowledge/sources/{d.id}.md: id also in sources.yml" for d in extra if d.id in known]
     if problems:
         raise KnowledgeError(problems)
     return LoadedFile(path=loaded.path, raw=loaded.raw,
-                      model=Sources(documents=[*loaded.model.documents, *extra]))
+                      model=Sources(documents=[*listed.documents, *extra]))
 
 
 _knowledge_lock = threading.Lock()
@@ -327,6 +330,45 @@ def knowledge() -> KnowledgeBase:
 
 
 # --- cross-file checks -------------------------------------------------------------------------
+
+Check = Callable[["KnowledgeBase"], List[str]]
+# capability (the last part of the module name that owns a section in SECTIONS) -> its check
+CHECKS: Dict[str, Check] = {}
+
+
+def check(capability: str) -> Callable[[Check], Check]:
+    """Register the decorated function as the cross-file check of ``capability`` for ``bot check``.
+
+    Why a registry: a check looked up by its function name stops running without a sound when it is
+    renamed; a registered one runs whatever it is called, and ``missing_checks`` makes a capability
+    whose check is gone fail ``bot check``.
+    """
+
+    def register(func: Check) -> Check:
+        CHECKS[capability] = func
+        return func
+
+    return register
+
+
+def section_owners(sections: Optional[Mapping[str, str]] = None) -> Dict[str, str]:
+    """capability -> module for every module that owns a knowledge section (``bot.steps`` -> ``steps``)."""
+    modules = (target.split(":")[0] for target in (sections or SECTIONS).values())
+    return {module.rpartition(".")[2]: module for module in modules}
+
+
+def registered_checks(sections: Optional[Mapping[str, str]] = None) -> Dict[str, Check]:
+    """The registered checks, after importing every module that owns a section (so they registered)."""
+    for module in section_owners(sections).values():
+        importlib.import_module(module)
+    return dict(CHECKS)
+
+
+def missing_checks(sections: Optional[Mapping[str, str]] = None) -> List[str]:
+    """One problem per capability that owns a knowledge section but registered no ``@check``."""
+    registered = registered_checks(sections)
+    return [f"{module}: no check registered for '{capability}' (decorate its check with @check({capability!r}))"
+            for capability, module in sorted(section_owners(sections).items()) if capability not in registered]
 
 
 def iter_models(node: Any, path: Tuple[Any, ...] = ()) -> Iterator[Tuple[Tuple[Any, ...], Any]]:
@@ -349,10 +391,10 @@ def _normalise(text: str) -> str:
 
 def _document_path(doc: Document) -> Path:
     """National excerpts live in the repo; seeds and domain data in ../shared."""
-    return (REPO_ROOT if doc.kind == "national" else SHARED_DIR) / doc.file
+    return (REPO_ROOT if doc.kind == "national" else SHARED_DIR) / cast(str, doc.file)  # callers check doc.file
 
 
-@lru_cache(maxsize=None)
+@cache
 def _text_at(path: Path) -> Optional[str]:
     if not path.exists():
         return None
@@ -371,6 +413,7 @@ def document_text(doc: Document) -> Optional[str]:
 NATIONAL_RULE_SECTIONS = ("steps.yml", "situations.yml", "weighing.yml", "faq/")
 
 
+@check("knowledge")
 def check_sources(kb: KnowledgeBase) -> List[str]:
     """Every SourceRef names a known document and its quote occurs there; a national rule cites a
     national document unless it is marked local (then it must cite a seed, the organisation's own text)."""

@@ -169,12 +169,16 @@ def _nlp():  # type: ignore[no-untyped-def]
 
 _EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 # 10 digits from a leading 0, or +31/0031 and 9 digits; separators ' ', '-', '.', '(0)' and '(020)'.
-_PHONE = re.compile(r"(?<![\w+])(?:(?:\+31|0031)[\s.-]?(?:\(0\)[\s.-]?)?[1-9]|\(?0[1-9])(?:[\s.)/-]{0,3}\d){8}(?![\d:]|[.,]\d)")
+_PHONE = re.compile(r"(?<![\w+])(?:(?:\+31|0031)[\s.-]?(?:\(0\)[\s.-]?)?[1-9]|\(?0[1-9])"
+                    r"(?:[\s.)/-]{0,3}\d){8}(?![\d:]|[.,]\d)")
 # 9 digits as "123456782", "123 45 67 82", "1234.56.782", or 8 with the leading zero dropped.
 _BSN_CANDIDATE = re.compile(r"(?<![\w.,/-])(?:\d{3}[\s.]?\d{2}[\s.]?\d{2}[\s.]?\d{2}|\d{4}[\s.]\d{2}[\s.]\d{3}|\d{8})"
                             r"(?![\w/-]|[.,]\d)")
-_BSN_CONTEXT = re.compile(r"(?i)\b(?:bsn|burgerservicenummer|sofinummer|sofi-nummer|sofi)\b\W{0,3}(?:nummer\W{0,3}|is\W{0,3}|van\W+\w+\W{0,3})?(\d[\d\s.]{6,11}\d)")
-_POSTCODE = re.compile(r"(?<![\w-])[1-9]\d{3}(?:\s?[A-Z]{2}|[a-z]{2}|\s(?!(?:en|op|in|is|om|te|of|al|ja|nu|zo|er|ik|je|ze|we|na|af|ga|de|da|bij|uu)\b)[a-z]{2})(?![\w-])")
+_BSN_CONTEXT = re.compile(r"(?i)\b(?:bsn|burgerservicenummer|sofinummer|sofi-nummer|sofi)\b\W{0,3}"
+                          r"(?:nummer\W{0,3}|is\W{0,3}|van\W+\w+\W{0,3})?(\d[\d\s.]{6,11}\d)")
+_POSTCODE = re.compile(r"(?<![\w-])[1-9]\d{3}(?:\s?[A-Z]{2}|[a-z]{2}|"
+                       r"\s(?!(?:en|op|in|is|om|te|of|al|ja|nu|zo|er|ik|je|ze|we|na|af|ga|de|da|bij|uu)\b)[a-z]{2})"
+                       r"(?![\w-])")
 _STREET_SUFFIX = (r"straat|laan|weg|plein|gracht|kade|singel|dijk|dreef|steeg|plantsoen|boulevard|allee|"
                   r"pad|hof|park|markt|baan|wal|ring|veld|erf|dam|haven|hoven|weide|oord|zoom|kamp|burg")
 _STREET = re.compile(
@@ -186,7 +190,8 @@ _ADDRESS_LEADERS = frozenset({"in", "op", "aan", "bij", "naar", "uit", "over", "
                               "tegenover", "de", "het", "'t", "een", "woont", "wonen", "adres", "is"})
 _MONTH_NAMES = (r"januari|februari|maart|april|mei|juni|juli|augustus|september|oktober|november|december|"
                 r"jan|feb|mrt|apr|jun|jul|aug|sep|sept|okt|nov|dec")
-_DATE = rf"(?:\d{{1,2}}[-/.]\d{{1,2}}(?:[-/.](?:19|20)?\d{{2}})?|(?:19|20)\d{{2}}-\d{{1,2}}-\d{{1,2}}|\d{{1,2}}\s+(?:{_MONTH_NAMES})\.?(?:\s+(?:19|20)\d{{2}})?)"
+_DATE = (r"(?:\d{1,2}[-/.]\d{1,2}(?:[-/.](?:19|20)?\d{2})?|(?:19|20)\d{2}-\d{1,2}-\d{1,2}|"
+         rf"\d{{1,2}}\s+(?:{_MONTH_NAMES})\.?(?:\s+(?:19|20)\d{{2}})?)")
 _BIRTH_WORDS = r"(?:geboren|geb\.?|geboortedatum|geb\.?\s?datum|geboortedag|verjaardag|jarig|dob|d\.o\.b\.)"
 # A date after a birth word, at most three words between ("Geboortedatum moeder 01-02-1988"), or
 # right before "geboren" ("op 30 september 2013 geboren").
@@ -228,7 +233,8 @@ def identifier_spans(text: str) -> List[Tuple[int, int, str]]:
               if 8 <= len(re.sub(r"\D", "", m.group(1))) <= 9]
     found += [(m.start(), m.end(), PHONE) for m in _PHONE.finditer(text)
               if not re.fullmatch(r"\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4}(?:\s+\d{1,2})?", m.group(0))]
-    found += [(m.start(), m.end(), BSN) for m in _BSN_CANDIDATE.finditer(text) if elfproef(re.sub(r"\D", "", m.group(0)))]
+    found += [(m.start(), m.end(), BSN) for m in _BSN_CANDIDATE.finditer(text)
+              if elfproef(re.sub(r"\D", "", m.group(0)))]
     found += [(m.start(), m.end(), ADDRESS) for m in _POSTCODE.finditer(text)]
     found += [(start, end, ADDRESS) for start, end in _street_spans(text)]
     kept: List[Tuple[int, int, str]] = []
@@ -341,7 +347,7 @@ class _Detector:
         if _role_before(self.doc, i):
             if tok.lower_ in PARTICLES:
                 return self._surname_after_particles(i)
-            return _is_capitalised(tok.text) or _is_lower_name(tok.text)  # not "de moeder wil ..." 
+            return _is_capitalised(tok.text) or _is_lower_name(tok.text)  # not "de moeder wil ..."
         if not _is_capitalised(tok.text):
             return tok.lower_ not in PARTICLES and _is_lower_name(tok.text)
         sentence_start = _is_sentence_start(self.doc, i)

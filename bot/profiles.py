@@ -14,7 +14,8 @@ from typing import Dict, List, Optional
 
 from pydantic import validator
 
-from bot.knowledge import PLACEHOLDER, KnowledgeBase, Model, SourceRef, Statement, iter_models, knowledge, location
+from bot.knowledge import (PLACEHOLDER, KnowledgeBase, Model, SourceRef, Statement, check, iter_models, knowledge,
+                           location)
 
 NATIONAL_PROFILE = "national"
 
@@ -148,6 +149,7 @@ def placeholders_in(text: str) -> List[str]:
     return PLACEHOLDER.findall(text)
 
 
+@check("profiles")
 def check_profiles(kb: KnowledgeBase) -> List[str]:
     """National profile complete; every placeholder and statement role used in knowledge/ is known."""
     problems: List[str] = []
@@ -164,7 +166,8 @@ def check_profiles(kb: KnowledgeBase) -> List[str]:
                 if isinstance(value, str):
                     bad = [p for p in placeholders_in(value) if p not in TERM_KEYS]
                     if bad:
-                        problems.append(f"{location(loaded, loc)}: {'.'.join(map(str, loc))}: unknown placeholder {bad}")
+                        where = f"{location(loaded, loc)}: {'.'.join(map(str, loc))}"
+                        problems.append(f"{where}: unknown placeholder {bad}")
                 elif isinstance(value, Statement):
                     bad_roles = sorted(set(value.roles) - set(USER_ROLES))
                     if bad_roles:

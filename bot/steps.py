@@ -15,12 +15,12 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass, replace
-from typing import Dict, FrozenSet, Iterable, List, Mapping, Optional, Pattern, Sequence, Tuple, TypeVar
+from typing import Any, Dict, FrozenSet, Iterable, List, Mapping, Optional, Pattern, Sequence, Tuple, TypeVar
 
 from pydantic import validator
 
 from bot.notes import NOTE_KINDS  # the one list of note kinds (seed 002)
-from bot.knowledge import KnowledgeBase, Model, SourceRef, Statement, knowledge, source_label
+from bot.knowledge import KnowledgeBase, Model, SourceRef, Statement, check, knowledge, source_label
 from bot.profiles import USER_ROLES, Organisation, organisations, render
 
 FIRST_STEP, LAST_STEP = 1, 5
@@ -171,7 +171,7 @@ class Situation(Model):
     context: Optional[AcuteContext] = None  # acute_danger only
 
     @validator("first")
-    def _names_every_number(cls, value: Statement, values: Dict) -> Statement:
+    def _names_every_number(cls, value: Statement, values: Dict[str, Any]) -> Statement:
         missing = [c.phone for c in values.get("call", []) if c.phone not in value.text]
         if missing:
             raise ValueError(f"the first line must name every number in call: {missing}")
@@ -240,11 +240,13 @@ class FaqKnowledge(Model):
 
 
 def _steps(kb: Optional[KnowledgeBase]) -> StepsKnowledge:
-    return (kb or knowledge()).one("steps.yml")
+    steps: StepsKnowledge = (kb or knowledge()).one("steps.yml")
+    return steps
 
 
 def _situations(kb: Optional[KnowledgeBase]) -> SituationsKnowledge:
-    return (kb or knowledge()).one("situations.yml")
+    situations: SituationsKnowledge = (kb or knowledge()).one("situations.yml")
+    return situations
 
 
 def faq_entries(kb: Optional[KnowledgeBase] = None) -> Tuple[FaqEntry, ...]:
@@ -538,7 +540,7 @@ class PairPattern:
     second: Optional[Pattern[str]]
 
     @classmethod
-    def of(cls, pairs: TermPairs) -> "PairPattern":
+    def of(cls, pairs: TermPairs) -> PairPattern:
         return cls(compile_terms(pairs.first), compile_terms(pairs.second))
 
     def find(self, text: str) -> Optional[str]:
@@ -617,6 +619,7 @@ def _valid_moves(kb: KnowledgeBase) -> FrozenSet[str]:
     )
 
 
+@check("steps")
 def check_steps(kb: KnowledgeBase) -> List[str]:
     """Cross-file rules the schemas cannot see: moves point at real things, every user role has
     something to do in every step, pitfall school types are known. (Unknown statement roles

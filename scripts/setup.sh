@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Idempotent set-up: Python 3.10 virtualenv, pinned dependencies, the Dutch spaCy model and, with
-# `--test`, the browser for the web tests. Re-running it with nothing changed takes a second.
+# `--dev`, the lint tools; with `--test`, those and the browser for the web tests. Re-running it with
+# nothing changed takes a second.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VENV=.venv
@@ -38,6 +39,15 @@ if [ "$(cat "$STAMP" 2>/dev/null)" != "$want" ]; then
   "$VENV/bin/pip" install --quiet --upgrade "pip<24.1"
   "$VENV/bin/pip" install --quiet -r requirements.txt -c constraints.txt
   echo "$want" > "$STAMP"
+fi
+
+# With `--dev` or `--test`: the static checks of `make lint` (ruff, mypy), pinned in requirements-dev.txt.
+DEV_STAMP="$VENV/.meldwijzer-dev-installed"
+want_dev=$(cat requirements-dev.txt constraints.txt | sha256sum | cut -c1-16)
+if [[ "${1:-}" =~ ^--(dev|test)$ ]] && [ "$(cat "$DEV_STAMP" 2>/dev/null)" != "$want_dev" ]; then
+  echo "==> Installing the pinned lint and type-check tools"
+  "$VENV/bin/pip" install --quiet -r requirements-dev.txt -c constraints.txt
+  echo "$want_dev" > "$DEV_STAMP"
 fi
 
 if ! "$VENV/bin/python" -c "import nl_core_news_sm" 2>/dev/null; then

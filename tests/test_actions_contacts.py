@@ -217,7 +217,8 @@ def test_the_nlu_place_lookup_table_is_the_gemeente_table() -> None:
     tables = {t["name"]: t["elements"] for t in load_data(str(REPO / "data" / "nlu" / "contacts.yml")).lookup_tables}
     assert tables["place"] == place_lookup_names(), (
         "data/nlu/contacts.yml `lookup: place` is out of date; replace it with the output of: .venv/bin/python -c "
-        "\"from bot.contacts import place_lookup_names; print('\\n'.join('    - ' + n for n in place_lookup_names()))\"")
+        "\"from bot.contacts import place_lookup_names; "
+        "print('\\n'.join('    - ' + n for n in place_lookup_names()))\"")
     assert "Echt" not in tables["place"]  # an everyday word would make ordinary sentences look like places
 
 

@@ -115,7 +115,7 @@ async def test_acute_danger_survives_a_broken_store(monkeypatch, domain) -> None
     def broken():
         raise RuntimeError("database down")
 
-    monkeypatch.setattr("actions.steps.organisation", broken)
+    monkeypatch.setattr("actions.common.organisation", broken)  # say_situation reads the profile
     dispatcher, _ = await run(ActionSituation(), tracker("tracker_acute_in_form"), domain)
     assert "112" in dispatcher.messages[0]["text"]
 
@@ -124,7 +124,7 @@ async def test_a_crashing_action_still_answers(monkeypatch, domain) -> None:
     def broken(*_: Any, **__: Any):
         raise RuntimeError("database down")
 
-    monkeypatch.setattr("actions.steps.current_case", broken)
+    monkeypatch.setattr("actions.common.current_case", broken)  # CaseAction reads the case
     dispatcher, events = await run(ActionNextStep(), tracker("tracker_progress_consulted"), domain)
     assert events == []
     assert "niet verloren" in all_text(dispatcher) and "112" in all_text(dispatcher)
@@ -159,7 +159,8 @@ async def test_a_worry_told_in_words_that_reached_an_faq_starts_the_case(store, 
                 "intent_response_key": "faq/order_of_steps", "confidence": 0.12}, "ranking": []}}}
     dispatcher, _ = await run(ActionFaq(), tracker("tracker_faq_selector", latest_message=told), domain)
     assert "Stap 1" in all_text(dispatcher) and "112" in all_text(dispatcher)
-    assert '/faq{"faq_key": "order_of_steps"}' in [b["payload"] for m in dispatcher.messages for b in m.get("buttons", [])]
+    offered = [b["payload"] for m in dispatcher.messages for b in m.get("buttons", [])]
+    assert '/faq{"faq_key": "order_of_steps"}' in offered
     assert steps.faq_answer("order_of_steps", profile())[0][:40] not in all_text(dispatcher)
 
 
@@ -190,7 +191,8 @@ async def test_fallback_always_offers_options_and_reverts_the_message(store, dom
     assert events == [{"event": "rewind", "timestamp": None}]  # else the core fallback repeats itself
 
 
-@pytest.mark.parametrize("text,expected", [("stap 4", 4), ("stap vier", 4), ("Stap 1", 1), ("stap vijf", 5), ("stap 9", None), ("geen", None)])
+@pytest.mark.parametrize("text,expected", [("stap 4", 4), ("stap vier", 4), ("Stap 1", 1), ("stap vijf", 5),
+                                           ("stap 9", None), ("geen", None)])
 def test_step_from_text(text: str, expected: Any) -> None:
     assert step_from_text(text) == expected
 

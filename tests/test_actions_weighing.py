@@ -90,7 +90,8 @@ class Conversation:
         self.slots: Slots = {"role": "teacher"}
         self.said: List[str] = []
 
-    async def start(self, intent: str = "start_weighing", entities: Optional[List[Dict]] = None) -> CollectingDispatcher:
+    async def start(self, intent: str = "start_weighing",
+                    entities: Optional[List[Dict]] = None) -> CollectingDispatcher:
         dispatcher, events = await run(ActionWeighingStart(), start_tracker(intent, entities), self.domain)
         self.slots = apply(self.slots, events)
         await self._activate_form()
@@ -136,8 +137,10 @@ async def test_the_first_question_is_asked_with_ja_nee_twijfel_later_and_uitleg(
     dispatcher, _ = await run(ActionAskWeighingAnswer(), tracker, domain)
     # The kader asks whether there is a vermoeden at all (issue 11: not a "sterk" vermoeden).
     assert all_text(dispatcher).startswith("Vraag 1 van 5: Heeft u na stap 1 tot en met 3 een vermoeden")
-    assert payloads(dispatcher) == ['/weighing_reply{"weighing_value": "ja"}', '/weighing_reply{"weighing_value": "nee"}',
-                                    '/weighing_reply{"weighing_value": "twijfel"}', '/weighing_reply{"weighing_value": "later"}',
+    assert payloads(dispatcher) == ['/weighing_reply{"weighing_value": "ja"}',
+                                    '/weighing_reply{"weighing_value": "nee"}',
+                                    '/weighing_reply{"weighing_value": "twijfel"}',
+                                    '/weighing_reply{"weighing_value": "later"}',
                                     "/weighing_explain"]
 
 
@@ -298,19 +301,23 @@ async def test_why_without_a_weighing_offers_to_start(store, domain) -> None:
 
 
 async def test_explanation_during_the_form_is_about_the_current_question(store, domain) -> None:
-    data = {**fixture("tracker_weighing_answer"), "slots": {"weighing_question": 2.0, "requested_slot": "weighing_answer"}}
+    data = {**fixture("tracker_weighing_answer"),
+            "slots": {"weighing_question": 2.0, "requested_slot": "weighing_answer"}}
     dispatcher, events = await run(ActionWeighingExplain(), Tracker.from_dict(data), domain)
     assert all_text(dispatcher).startswith("Uitleg bij vraag 2") and "Structurele onveiligheid" in all_text(dispatcher)
     assert events == []  # the place in the form is kept
 
 
-@pytest.mark.parametrize("key,expected", [("afwegingskader_2019", "Uitleg bij vraag 2"), ("anonymous_advice", "anoniem")])
+@pytest.mark.parametrize("key,expected", [("afwegingskader_2019", "Uitleg bij vraag 2"),
+                                          ("anonymous_advice", "anoniem")])
 async def test_a_faq_in_the_form_about_the_kader_explains_the_current_question(store, domain, key, expected) -> None:
     data = fixture("tracker_faq_selector")
-    data.update(slots={"weighing_question": 2.0, "requested_slot": "weighing_answer"}, active_loop={"name": "weighing_form"})
+    data.update(slots={"weighing_question": 2.0, "requested_slot": "weighing_answer"},
+                active_loop={"name": "weighing_form"})
     data["latest_message"]["response_selector"]["faq"]["response"]["intent_response_key"] = f"faq/{key}"
     dispatcher, _ = await run(ActionWeighingFaq(), Tracker.from_dict(data), domain)
-    assert expected in all_text(dispatcher) and ("Structurele onveiligheid" in all_text(dispatcher)) == (key == "afwegingskader_2019")
+    assert expected in all_text(dispatcher)
+    assert ("Structurele onveiligheid" in all_text(dispatcher)) == (key == "afwegingskader_2019")
 
 
 async def test_acute_danger_in_the_form_fills_nothing_so_the_form_rejects(store, domain) -> None:

@@ -29,7 +29,8 @@ EVENTS = [
         {"title": "Leerkracht", "payload": '/inform_role{"role":"teacher"}'},
         {"title": "IB", "payload": '/inform_role{"role":"ib"}'}]}},
     {"event": "user", "text": "wat is de meldcode"},
-    {"event": "bot", "text": "De meldcode...", "data": {"quick_replies": [{"title": "Verder", "payload": "/ask_next_step"}]}},
+    {"event": "bot", "text": "De meldcode...",
+     "data": {"quick_replies": [{"title": "Verder", "payload": "/ask_next_step"}]}},
 ]
 
 

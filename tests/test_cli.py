@@ -1,6 +1,7 @@
 """`python -m bot`: the knowledge check guards the repo; generated FAQ responses must not drift."""
 from __future__ import annotations
 
+import argparse
 import subprocess
 import sys
 from datetime import timedelta
@@ -42,5 +43,5 @@ def test_parse_age(text: str, days: int) -> None:
 
 
 def test_parse_age_rejects_unclear_input() -> None:
-    with pytest.raises(Exception):
+    with pytest.raises(argparse.ArgumentTypeError):
         cli.parse_age("half jaar")

@@ -477,7 +477,8 @@ def test_region_notes_shown_to_users_agree_with_the_mapping_and_carry_no_dated_c
         text = "\n".join(region_answer(resolve_gemeente(gemeente.name, kb), orgs["national"], kb).lines)
         if YEAR_MARK.search(text) or "seed" in text or "CBS-naam" in text:
             wrong.append((region.code, "dated or internal note", text))
-        wrong += [(region.code, "count claim", int(n)) for n in COUNT_CLAIM.findall(text) if int(n) != counts[region.code]]
+        wrong += [(region.code, "count claim", int(n)) for n in COUNT_CLAIM.findall(text)
+                  if int(n) != counts[region.code]]
     assert wrong == []
 
 

@@ -126,8 +126,10 @@ def test_timeline_is_in_time_order_with_author_role_and_precision():
     notes = [line for line in markdown().splitlines() if line.startswith("### ") and "vastgelegd door" in line]
     assert notes == [
         "### dinsdag 12 november 2024 om 08:30 — Signaal (stap 1), vastgelegd door leerkracht of docent",
-        "### woensdag 13 november 2024, 's middags — Collegiale consultatie (stap 2), vastgelegd door intern begeleider",
-        "### vrijdag 15 november 2024 om 15:00 — Gesprek met ouder of leerling (stap 3), vastgelegd door leerkracht of docent",
+        "### woensdag 13 november 2024, 's middags — Collegiale consultatie (stap 2), "
+        "vastgelegd door intern begeleider",
+        "### vrijdag 15 november 2024 om 15:00 — Gesprek met ouder of leerling (stap 3), "
+        "vastgelegd door leerkracht of docent",
         "### dinsdag 19 november 2024 om 10:00 — Melding bij Veilig Thuis (stap 5), vastgelegd door onbekende rol",
     ]
 
@@ -159,7 +161,8 @@ def test_contacts_list_consultation_conversation_and_report():
     section = text[text.index("## Contacten"): text.index("## Vervolgafspraken")]
     assert [line for line in section.splitlines() if line.startswith("- ")] == [
         "- woensdag 13 november 2024, 's middags — Collegiale consultatie — Met wie: Veilig Thuis (advies)",
-        "- vrijdag 15 november 2024 om 15:00 — Gesprek met ouder of leerling — Met wie: [moeder] en de intern begeleider",
+        "- vrijdag 15 november 2024 om 15:00 — Gesprek met ouder of leerling — "
+        "Met wie: [moeder] en de intern begeleider",
         "- dinsdag 19 november 2024 om 10:00 — Melding bij Veilig Thuis — Gemeld door: aandachtsfunctionaris",
     ]
 

@@ -86,7 +86,8 @@ def test_a_mistake_is_reported_with_file_and_line(tmp_path, case):
 
 def test_danger_terms_only_on_acute_routes(tmp_path):
     root = copy_sections(tmp_path)
-    break_file(root, "situations.yml", "    signal_terms:\n      - uithuwelijken\n", "    danger_terms:\n      - uithuwelijken\n")
+    break_file(root, "situations.yml", "    signal_terms:\n      - uithuwelijken\n",
+               "    danger_terms:\n      - uithuwelijken\n")
     assert any("situations.yml" in p and "only acute routes (acute: true) have danger_terms" in p
                for p in all_problems(root))
 
@@ -99,7 +100,8 @@ def test_unknown_move_is_reported(tmp_path):
 
 def test_situation_first_line_must_name_its_numbers(tmp_path):
     root = copy_sections(tmp_path)
-    line = break_file(root, "situations.yml", "moet het bestuur overleggen met de vertrouwensinspecteur: 0900-111 3 111.",
+    line = break_file(root, "situations.yml",
+                      "moet het bestuur overleggen met de vertrouwensinspecteur: 0900-111 3 111.",
                       "moet het bestuur overleggen met de vertrouwensinspecteur.")
     problems = all_problems(root)
     # the error points at the `first:` key, the line above the text

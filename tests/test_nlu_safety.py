@@ -6,7 +6,7 @@ import pytest
 from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
-from actions.steps import FAQ_MIN_CONFIDENCE
+from actions.common import FAQ_MIN_CONFIDENCE
 from bot.nlu.safety import URGENT_SITUATIONS, AcuteDangerGuard, compile_terms, find_danger, normalise
 from bot.steps import PairPattern, acute_routes, danger_terms, signal_pairs, signal_terms
 from steps_kb import steps_kb
@@ -66,7 +66,8 @@ def test_an_urgent_prediction_without_its_own_signal_words_yields_to_danger_word
 
 
 def test_signal_terms_decide_only_when_the_classifier_is_unsure() -> None:
-    guard = AcuteDangerGuard(compile_terms(["bloedt"]), [("honour_based", compile_terms(signal_terms(KB)["honour_based"]))])
+    honour = compile_terms(signal_terms(KB)["honour_based"])
+    guard = AcuteDangerGuard(compile_terms(["bloedt"]), [("honour_based", honour)])
     unsure = _message("ze moet deze zomer trouwen met een neef", "nlu_fallback")
     sure = _message("wat zegt de meldcode over meisjesbesnijdenis?", "faq")
     acute = _message("ze bloedt en ze moet trouwen", "nlu_fallback")
@@ -123,8 +124,8 @@ async def test_an_unseen_signal_leads_to_a_case(agent, text: str) -> None:
 def _guard_from_knowledge() -> AcuteDangerGuard:
     routes = {route: compile_terms(terms) for route, terms in acute_routes(KB)}
     acute = routes.pop("acute_danger")
-    return AcuteDangerGuard(acute, [(sid, compile_terms(t)) for sid, t in signal_terms(KB).items()], list(routes.items()),
-                            [(sid, PairPattern.of(p)) for sid, p in signal_pairs(KB).items()])
+    return AcuteDangerGuard(acute, [(sid, compile_terms(t)) for sid, t in signal_terms(KB).items()],
+                            list(routes.items()), [(sid, PairPattern.of(p)) for sid, p in signal_pairs(KB).items()])
 
 
 @pytest.mark.parametrize("text, route", [
@@ -275,7 +276,8 @@ def test_context_policy_abstains_without_an_abuse_signal_or_without_immediacy(tm
     assert _predicted(policy, _tracker(("greet", "hoi"), ("nlu_fallback", "hij past vanavond weer op")), domain) is None
     assert _predicted(policy, _tracker(DISCLOSURE_TURN, ("ask_next_step", "wat moet ik nu doen?")), domain) is None
     # a special situation's own rule answers it; the policy does not double it
-    assert _predicted(policy, _tracker(DISCLOSURE_TURN, ("acute_danger", "ze is vanavond weer bij hem")), domain) is None
+    tracker = _tracker(DISCLOSURE_TURN, ("acute_danger", "ze is vanavond weer bij hem"))
+    assert _predicted(policy, tracker, domain) is None
     # a session that started after the disclosure is another conversation
     from rasa.shared.core.events import ActionExecuted, SessionStarted, UserUttered
     tracker = _tracker(DISCLOSURE_TURN, after=["action_start_case", "action_listen"])

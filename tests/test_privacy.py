@@ -3,8 +3,8 @@ import re
 
 import pytest
 
-from bot.privacy import (ADDRESS, BIRTH_DATE, BSN, EMAIL, PHONE, CaseMasker, MaskResult, describe_replacements, elfproef,
-                         first_names, identifier_spans, mask_names)
+from bot.privacy import (ADDRESS, BIRTH_DATE, BSN, EMAIL, PHONE, CaseMasker, MaskResult, describe_replacements,
+                         elfproef, first_names, identifier_spans, mask_names)
 
 PSEUDONYM = "Leerling K7"
 
@@ -195,7 +195,8 @@ def test_a_role_learned_in_one_field_names_the_person_in_the_next():
 
 
 @pytest.mark.parametrize("text,tag", [
-    ("BSN 725763863", BSN), ("bsn: 1234.56.782", BSN), ("nummer 1234.56.782", BSN), ("06-12345678", PHONE), ("+31 6 12345678", PHONE),
+    ("BSN 725763863", BSN), ("bsn: 1234.56.782", BSN), ("nummer 1234.56.782", BSN), ("06-12345678", PHONE),
+    ("+31 6 12345678", PHONE),
     ("(030) 123 45 67", PHONE), ("a.b@school.nl", EMAIL), ("1234 AB", ADDRESS), ("Kerkstraat 12a", ADDRESS),
     ("geboren op 12-03-2015", BIRTH_DATE), ("op 3 april 2016 geboren", BIRTH_DATE),
 ])

@@ -83,8 +83,8 @@ def test_unknown_term_key_or_school_type_is_rejected():
 def test_incomplete_national_profile_is_reported(tmp_path):
     root = copy_sections(tmp_path)
     path = root / "organisations" / "national.yml"
-    path.write_text(path.read_text(encoding="utf-8").replace('  youth_health: "jeugdarts of jeugdverpleegkundige"\n', ""),
-                    encoding="utf-8")
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace('  youth_health: "jeugdarts of jeugdverpleegkundige"\n', ""), encoding="utf-8")
     assert any("terms missing ['youth_health']" in p for p in check_profiles(load_copy(root)))
 
 

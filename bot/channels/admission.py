@@ -16,7 +16,7 @@ import os
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import AsyncIterator, Optional
+from typing import AsyncIterator, Optional, cast
 
 from bot.texts import DANGER_LINE
 
@@ -50,18 +50,19 @@ class Admission:
         loop = asyncio.get_running_loop()
         if self._loop is not loop and self._occupied == 0:  # the server's loop (a new one per test run)
             self._slots, self._loop = asyncio.Semaphore(self.limit), loop
+        slots = cast(asyncio.Semaphore, self._slots)  # set above on the first call in this loop
         if self._occupied >= self.limit + self.queue:
             raise Busy()
         self._occupied += 1
         try:
             try:
-                await asyncio.wait_for(self._slots.acquire(), timeout=self.max_wait)
+                await asyncio.wait_for(slots.acquire(), timeout=self.max_wait)
             except asyncio.TimeoutError as error:
                 raise Busy() from error
             try:
                 yield
             finally:
-                self._slots.release()
+                slots.release()
         finally:
             self._occupied -= 1
 

@@ -78,7 +78,7 @@ class AcuteDangerGuard(GraphComponent, IntentClassifier):
         model_storage: ModelStorage,
         resource: Resource,
         execution_context: ExecutionContext,
-    ) -> "AcuteDangerGuard":
+    ) -> AcuteDangerGuard:
         from bot.steps import acute_routes, signal_pairs, signal_terms  # the terms are reviewed knowledge
 
         routes = {route: compile_terms(terms) for route, terms in acute_routes()}

@@ -63,7 +63,7 @@ class SentenceEncoderFeaturizer(DenseFeaturizer, GraphComponent):
         model_storage: ModelStorage,
         resource: Resource,
         execution_context: ExecutionContext,
-    ) -> "SentenceEncoderFeaturizer":
+    ) -> SentenceEncoderFeaturizer:
         return cls(config, execution_context.node_name, sentence_encoder())
 
     def process_training_data(self, training_data: TrainingData) -> TrainingData:

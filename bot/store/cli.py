@@ -122,4 +122,6 @@ def roles_command(action: str, user: Optional[str], role: Optional[str], organis
     logger.info("roles: %s %s for a user in %s by %s (%s)", action, role, organisation, actor,
                 "changed" if changed else "no change")
     verb = {"grant": ("granted", "already had"), "revoke": ("revoked", "did not have")}[action]
-    return f"{verb[0]}: {role} for {user} in {organisation}" if changed else f"{user} {verb[1]} {role} in {organisation}"
+    if changed:
+        return f"{verb[0]}: {role} for {user} in {organisation}"
+    return f"{user} {verb[1]} {role} in {organisation}"

@@ -72,7 +72,8 @@ class Withheld(sa.types.TypeDecorator):
 class EncryptedSQLTrackerStore(SQLTrackerStore):
     """``SQLTrackerStore`` with encrypted event data; see the module docstring."""
 
-    Base = declarative_base()
+    Base: Any = declarative_base()  # untyped without SQLAlchemy's stubs
+    engine: Any  # set by SQLTrackerStore.__init__, replaced by _tune_sqlite
 
     class SQLEvent(Base):
         """Same table and columns as Rasa's ``SQLEvent``, with encrypting column types."""
@@ -96,7 +97,7 @@ class EncryptedSQLTrackerStore(SQLTrackerStore):
     ) -> None:
         crypto.cipher()  # fail at start-up, not at the first message, when the key is missing or malformed
         super().__init__(domain=domain, host=tracker_db_url(host), event_broker=event_broker, **kwargs)
-        self._recent: "OrderedDict[str, Tuple[Tuple[int, int], DialogueStateTracker]]" = OrderedDict()
+        self._recent: OrderedDict[str, Tuple[Tuple[int, int], DialogueStateTracker]] = OrderedDict()
         if self.engine.dialect.name == "sqlite":
             self._tune_sqlite()
 

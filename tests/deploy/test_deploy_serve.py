@@ -20,7 +20,8 @@ from deploy.preflight import WEB_CHANNEL_KEY, check
 
 REPO = Path(__file__).resolve().parents[2]
 SERVE = REPO / "scripts" / "serve.sh"
-RUNTIME_PREFIXES = ("MELDWIJZER_", "SANIC_", "MICROSOFT_APP_", "LOG_LEVEL", "TICKET_LOCK_LIFETIME")  # the developer's own
+# the developer's own runtime settings, by prefix
+RUNTIME_PREFIXES = ("MELDWIJZER_", "SANIC_", "MICROSOFT_APP_", "LOG_LEVEL", "TICKET_LOCK_LIFETIME")
 
 
 @pytest.fixture

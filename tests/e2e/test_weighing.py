@@ -27,7 +27,8 @@ def test_help_with_a_plan_then_question_five_closes_the_help(servers: Servers) -
     sender = "rest-weighing-help"
     first = servers.send(sender, "Ik wil de afwegingsvragen doorlopen")
     assert "nieuwe casus" in texts(first) and "Vraag 1 van 5" in texts(first)
-    assert [f'/weighing_reply{{"weighing_value": "{a}"}}' for a in ("ja", "nee", "twijfel")] == button_payloads(first)[:3]
+    expected = [f'/weighing_reply{{"weighing_value": "{a}"}}' for a in ("ja", "nee", "twijfel")]
+    assert expected == button_payloads(first)[:3]
     plan_question = answers(servers, sender, ["ja hoor", "nee", "ja", "ja"])
     assert "hulpplan" in texts(plan_question) and LATER in button_payloads(plan_question)
     servers.send(sender, "6 weken")

@@ -73,7 +73,8 @@ def test_malformed_bodies_are_400(body: Any) -> None:
     assert status(LOCAL, body=body) == 400
 
 
-@pytest.mark.parametrize("value", ["lvs", "lvs:short", "LVS:aaaaaaaaaaaaaaaaaaaa", "a:aaaaaaaaaaaaaaaaaaaa,a:bbbbbbbbbbbbbbbbbbbb"])
+@pytest.mark.parametrize("value", ["lvs", "lvs:short", "LVS:aaaaaaaaaaaaaaaaaaaa",
+                                   "a:aaaaaaaaaaaaaaaaaaaa,a:bbbbbbbbbbbbbbbbbbbb"])
 def test_a_malformed_client_list_is_a_start_up_error(value: str) -> None:
     with pytest.raises(RestClientsError, match="MELDWIJZER_REST_CLIENTS"):
         rest_clients({"MELDWIJZER_REST_CLIENTS": value})

@@ -1,0 +1,154 @@
+"""The import contract: each layer knows only the one below it (docs/ARCHITECTURE.md, "Checks").
+
+Run it alone with ``.venv/bin/python -m pytest tests/test_architecture.py -q``. Each module is parsed with
+``ast`` (nothing is imported), so a lazy import inside a function counts like one at the top.
+
+Which module is which:
+- **Pure core**: every ``bot/*.py`` and ``bot/language/*.py``, except the ones below. It may import
+  nothing of Rasa (``rasa``, ``rasa_sdk``), the web server (``sanic``) or the store (``sqlalchemy``,
+  ``bot.store``): the protocol must be readable and testable without any of them.
+- **Use-case modules** (``USE_CASE_MODULES``): load from the repositories, decide with the pure core,
+  store, return what to say. They may use the store but never Rasa or sanic. The list is a design
+  decision made in review; a new module is pure core until someone deliberately names it a use case.
+- **Plug-ins and infrastructure**, not checked here: ``bot/channels/`` (input channels), ``bot/nlu/``
+  (NLU components and policies), ``bot/store/`` (repositories, tracker and lock stores),
+  ``bot/server.py`` (the Rasa server patch) and ``bot/__main__.py`` (the command line that wires them).
+
+An import under ``if TYPE_CHECKING:`` is a type annotation, not a dependency at run time, so it is
+allowed (``bot.cases`` takes its repositories as an argument and names their types that way).
+
+The actions: ``actions/*.py`` are thin adapters, one use case each; none imports another action module
+except ``actions.common``, the shared adapter base.
+
+Every test collects all offenders before it fails, so one run lists every broken import.
+"""
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+from typing import Iterator, List, Tuple
+
+REPO = Path(__file__).resolve().parent.parent
+BOT = REPO / "bot"
+ACTIONS = REPO / "actions"
+
+FORBIDDEN_IN_CORE = ("rasa", "rasa_sdk", "sanic", "sqlalchemy", "bot.store")
+FORBIDDEN_IN_USE_CASES = ("rasa", "rasa_sdk", "sanic")
+INFRASTRUCTURE = ("bot/server.py", "bot/__main__.py")
+USE_CASE_MODULES = ("bot.cases", "bot.dossier", "bot.overview_usecase", "bot.reminders")
+SHARED_ACTION_MODULE = "actions.common"
+
+
+def module_name(path: Path) -> str:
+    parts = path.relative_to(REPO).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _shown(path: Path) -> str:
+    return str(path.relative_to(REPO)) if path.is_relative_to(REPO) else path.name
+
+
+def _is_type_checking(test: ast.expr) -> bool:
+    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING")
+
+
+def _runtime_nodes(tree: ast.AST) -> Iterator[ast.AST]:
+    """Every node of the module except the bodies of ``if TYPE_CHECKING:`` blocks."""
+    stack: List[ast.AST] = [tree]
+    while stack:
+        node = stack.pop()
+        yield node
+        if isinstance(node, ast.If) and _is_type_checking(node.test):
+            stack.extend(node.orelse)
+            continue
+        stack.extend(ast.iter_child_nodes(node))
+
+
+def imports_of(path: Path, module: str = "") -> List[Tuple[int, str]]:
+    """(line, imported module) for every import that runs; ``from bot import store`` names ``bot.store``."""
+    module = module or module_name(path)
+    package = module.rpartition(".")[0] if path.name != "__init__.py" else module
+    found: List[Tuple[int, str]] = []
+    for node in _runtime_nodes(ast.parse(path.read_text(encoding="utf-8"), filename=str(path))):
+        if isinstance(node, ast.Import):
+            found += [(node.lineno, alias.name) for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:  # relative: resolve against this module's package
+                anchor = package.split(".")[: len(package.split(".")) - (node.level - 1)]
+                base = ".".join([*anchor, base] if base else anchor)
+            found.append((node.lineno, base))
+            found += [(node.lineno, f"{base}.{alias.name}") for alias in node.names if alias.name != "*"]
+    return sorted(found)
+
+
+def _matches(imported: str, prefix: str) -> bool:
+    return imported == prefix or imported.startswith(prefix + ".")
+
+
+def offenders(paths: List[Path], forbidden: Tuple[str, ...]) -> List[str]:
+    """``file:line imports X`` for each forbidden import, once per line and package."""
+    lines = []
+    for path in paths:
+        seen = set()
+        for line, imported in imports_of(path, module_name(path) if path.is_relative_to(REPO) else "bot.sample"):
+            hit = next((p for p in forbidden if _matches(imported, p)), None)
+            if hit and (line, hit) not in seen:
+                seen.add((line, hit))
+                lines.append(f"{_shown(path)}:{line} imports {imported}")
+    return lines
+
+
+def core_modules() -> List[Path]:
+    """The pure core, derived from the tree (see the module docstring for the rule)."""
+    candidates = sorted(BOT.glob("*.py")) + sorted((BOT / "language").glob("*.py"))
+    return [p for p in candidates if str(p.relative_to(REPO)) not in INFRASTRUCTURE
+            and module_name(p) not in USE_CASE_MODULES]
+
+
+def use_case_modules() -> List[Path]:
+    return [p for p in sorted(BOT.glob("*.py")) if module_name(p) in USE_CASE_MODULES]
+
+
+def test_the_contract_sees_the_core_and_the_actions():
+    """Guard against a contract that silently checks nothing (a moved folder, a wrong glob)."""
+    core = {module_name(p) for p in core_modules()}
+    assert {"bot.steps", "bot.weighing", "bot.knowledge", "bot.texts", "bot.notes"} <= core
+    assert not core & {"bot.server", "bot.__main__", *USE_CASE_MODULES}
+    assert all((BOT / f"{m.split('.')[1]}.py").exists() for m in USE_CASE_MODULES), "a named use case is gone"
+    assert {module_name(p) for p in ACTIONS.glob("*.py")} >= {"actions.common", "actions.steps"}
+
+
+def test_the_parser_finds_lazy_relative_and_package_imports(tmp_path):
+    """The checker itself: an import inside a function, ``from bot import store``, a relative import and a
+    TYPE_CHECKING block (allowed)."""
+    sample = tmp_path / "sample.py"
+    sample.write_text("from typing import TYPE_CHECKING\nfrom bot import store\n"
+                      "if TYPE_CHECKING:\n    import sqlalchemy\n"
+                      "def f():\n    from rasa_sdk import Tracker\n"
+                      "from .store.db import repositories\n", encoding="utf-8")
+    assert offenders([sample], FORBIDDEN_IN_CORE) == [
+        "sample.py:2 imports bot.store", "sample.py:6 imports rasa_sdk", "sample.py:7 imports bot.store.db"]
+
+
+def test_the_pure_core_imports_no_rasa_sanic_or_store():
+    found = offenders(core_modules(), FORBIDDEN_IN_CORE)
+    assert not found, "the pure core must not import Rasa, sanic or the store:\n" + "\n".join(found)
+
+
+def test_use_cases_import_no_rasa_or_sanic():
+    found = offenders(use_case_modules(), FORBIDDEN_IN_USE_CASES)
+    assert not found, "use-case modules must not import Rasa or sanic:\n" + "\n".join(found)
+
+
+def test_no_action_module_imports_another():
+    """Sideways imports make one capability's adapter depend on another's: shared code goes to a use
+    case in bot/ or, for adapter glue, to actions/common.py."""
+    found = []
+    for path in sorted(ACTIONS.glob("*.py")):
+        own = module_name(path)
+        found += [f"{_shown(path)}:{line} imports {imported}" for line, imported in imports_of(path)
+                  if imported.startswith("actions.") and imported.count(".") == 1
+                  and imported not in (SHARED_ACTION_MODULE, own)]
+    assert not found, "an action module imports another action module:\n" + "\n".join(found)
