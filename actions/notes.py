@@ -1,31 +1,38 @@
 """Dossier note actions: thin adapters between the note form, ``bot.notes``/``bot.privacy`` and the store.
 
-The form ``note_form`` asks, one at a time, only the fields ``bot.notes.missing_fields`` says are
-missing, through one text slot (``note_answer``) whose validation files the answer under the right
-field in ``note_fields``. Every text answer is name-masked before it is kept, a date is parsed (and
-asked again when unclear or in the future), and the note is saved only after the teacher confirmed
-the summary. An answer the NLU hears as a special situation (observations often sound like one) is
-kept, after the situation's own reply. Nothing of the meldcode is decided here.
+The form ``note_form`` first reads what the message that started it already says
+(``bot.notes.extract_fields``), then asks, one at a time, only the fields ``bot.notes.missing_fields``
+says are missing, through one text slot (``note_answer``) whose validation files the answer under the
+right field in ``note_fields`` (and, when the answer says more, under the other fields it clearly fills).
+Every text answer is name-masked before it is kept, a date is parsed (and asked again when unclear or in
+the future), a question typed as an answer is never filed, and the note is saved only after the teacher
+confirmed the summary, where each field can be changed. An answer the NLU hears as a special situation
+(observations often sound like one) is kept, after the situation's own reply. Nothing of the meldcode is
+decided here.
 """
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any, Dict, List, Optional, Sequence, Text, Tuple
+from typing import Any, Dict, List, Optional, Text, Tuple
 
 from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.common import case_state, current_case, guarded, latest_intent, organisation, payload, store
-from actions.steps import ACUTE_DANGER, SITUATION_INTENTS, ActionSituation, CaseAction, case_slots, say_no_case
+from actions.common import (ACUTE_DANGER, SITUATION_INTENTS, CaseAction, case_slots, case_state, current_case, faq_key,
+                            followup_buttons, followup_line, guarded, latest_intent, organisation, payload,
+                            say_faq_answer, say_no_case, say_open_followups, say_situation, store)
 from bot import dossier, steps
 from bot.channels import WEB_CHANNEL
 from bot.export import render_markdown
-from bot.notes import (AMSTERDAM, DATETIME, FUTURE, NOTE_KINDS, OK, YES_NO, NoteField, describe_when, is_skip, save_key,
-                       missing_fields, note_kind, occurred_at, parse_when, parse_yes_no, summary)
+from bot.language.dates import AMSTERDAM, FUTURE, describe_when, parse_when
+from bot.language.yesno import parse_yes_no
+from bot.notes import (DATETIME, NOTE_KINDS, UNDO_MINUTES, YES_NO, NoteField, asks_instead_of_answers, extract_fields,
+                       fields_from_answer, fields_to_ask_again, format_value, is_skip, missing_fields, note_content,
+                       note_kind, occurred_at, save_key, summary, undo_allowed)
 from bot.privacy import describe_replacements, masker_for, masker_state
-from bot.store.repositories import AccessDenied, CaseRecord, FollowUpRecord, NotFound
+from bot.store.repositories import AccessDenied, CaseRecord, NotFound
 
 NOTE_SLOTS = ("note_kind", "note_fields", "note_answer", "note_confirmed")
 YES_BUTTONS = [{"title": "Ja", "payload": payload("affirm")}, {"title": "Nee", "payload": payload("deny")}]
@@ -68,66 +75,111 @@ class ValidateNoteForm(FormValidationAction):
 
     def validate_note_kind(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                            domain: DomainDict) -> Dict[Text, Any]:
-        return {"note_kind": value if value in NOTE_KINDS else None}
+        """The kind, and what the message that asked for the note already says for its fields."""
+        if value not in NOTE_KINDS:
+            return {"note_kind": None}
+        if collected(tracker) and (tracker.get_slot("note_fields") or {}).get("kind") == value:
+            return {"note_kind": value}  # the kind again: what was collected stays
+        text = note_content(opening_text(tracker))
+        if not text:
+            return {"note_kind": value, "note_fields": {"kind": value, "values": {}}}
+        masked, state, told = mask(tracker, text)
+        found = extract_fields(value, masked, now())
+        if told and found:
+            dispatcher.utter_message(text=told)
+        return {"note_kind": value, "note_fields": {"kind": value, "values": found},
+                **({"case_masker": state} if found else {})}
 
     async def validate_note_answer(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                                    domain: DomainDict) -> Dict[Text, Any]:
         """File the answer. When the NLU heard a special situation in it, its reply (112 first) comes
         before anything else: the danger route is never skipped, and the teacher's text is not lost.
         Only acute danger counts in an answer that names people by role ("een collega" is not a
-        suspicion against staff)."""
+        suspicion against staff). A question typed instead of an answer is answered (a knowledge
+        question) or pointed out, and never filed."""
         field = next_field(tracker)
         intent = latest_intent(tracker)
         if intent == ACUTE_DANGER or (intent in SITUATION_INTENTS and not (field and field.roles)):
-            await ActionSituation().run(dispatcher, tracker, domain)
+            say_situation(dispatcher, tracker, domain)
         if field is None or not isinstance(value, str):
+            return {"note_answer": None}
+        if asks_instead_of_answers(value, field.name):
+            if intent == "faq":
+                say_faq_answer(dispatcher, tracker, faq_key(tracker))
+            dispatcher.utter_message(text="Uw vraag heb ik niet in de aantekening gezet. "
+                                          "Na deze aantekening kunt u hem gerust opnieuw stellen.")
             return {"note_answer": None}
         parsed = self.parse(field, value, dispatcher, tracker)
         if parsed is None:
             return {"note_answer": None}  # asked again by action_ask_note_answer
-        values = {**collected(tracker), field.name: parsed[0]}
-        return {"note_answer": None, **({"case_masker": parsed[1]} if len(parsed) > 1 else {}),
+        filled, state = parsed
+        kept = collected(tracker)
+        values = {**{k: v for k, v in filled.items() if k not in kept or k == field.name}, **{
+            k: v for k, v in kept.items() if k != field.name}}
+        return {"note_answer": None, **({"case_masker": state} if state is not None else {}),
                 "note_fields": {"kind": tracker.get_slot("note_kind"), "values": values}}
 
     @staticmethod
     def parse(field: NoteField, text: str, dispatcher: CollectingDispatcher,
-              tracker: Tracker) -> Optional[Tuple[Any, ...]]:
-        """(value,) to file, or None after telling the user why the answer is asked again.
-        The tuple tells "no value, and that is the answer" (weet niet) from "ask again"; a masked text
-        comes with the case's new masker state: (value, state)."""
+              tracker: Tracker) -> Optional[Tuple[Dict[str, Any], Optional[Dict[str, Any]]]]:
+        """(fields to file, new masker state or None), or None after telling the user why the answer is
+        asked again. A date answer may also fill other fields ("gisteren op het plein zag ik ..."), and
+        a text answer that says more than was asked fills what it clearly says (never over an answer
+        already given). A masked text comes with the case's new masker state."""
         intent = latest_intent(tracker)
         if field.type == YES_NO:
             answer = {"affirm": True, "deny": False}.get(intent, parse_yes_no(text))
             if answer is None and not field.required and is_skip(text):
-                return (None,)
+                return {field.name: None}, None
             if answer is None:
                 dispatcher.utter_message(text="Wilt u ja of nee antwoorden?")
-            return None if answer is None else (answer,)
+            return None if answer is None else ({field.name: answer}, None)
         if not field.required and (intent == "deny" or is_skip(text)):
-            return ("",)
-        if field.type == DATETIME:
-            return ValidateNoteForm.parse_moment(text, dispatcher)
+            return {field.name: ""}, None
         if text.startswith("/"):
             return None  # a button meant for another question
-        case_id = tracker.get_slot("case_id")
-        masked, known = masker_for(tracker.get_slot("case_masker"), case_id,
-                                   tracker.get_slot("pseudonym") or "").mask(text)
-        told = describe_replacements(masked)
+        masked, state, told = mask(tracker, text)
+        found = fields_from_answer(tracker.get_slot("note_kind"), field.name, masked, now())
+        if found is None:
+            ValidateNoteForm.say_moment_unclear(text, dispatcher)
+            return None
+        if field.type == DATETIME and set(found) == {field.name}:
+            return found, None  # only the date: no text kept, nothing masked
         if told:
             dispatcher.utter_message(text=told)
-        return (masked.text, masker_state(case_id, known))
+        return found, state
 
     @staticmethod
-    def parse_moment(text: str, dispatcher: CollectingDispatcher) -> Optional[Tuple[Any]]:
+    def say_moment_unclear(text: str, dispatcher: CollectingDispatcher) -> None:
         when = parse_when(text, now())
-        if when.status == OK:
-            return (when.to_field(),)
         if when.status == FUTURE:
             dispatcher.utter_message(text=f"{describe_when(when)} ligt in de toekomst. Wanneer was het precies?")
         else:
             dispatcher.utter_message(text="Die datum kan ik niet zeker lezen. Noem de dag en zo mogelijk de tijd, "
                                           "bijvoorbeeld 'gisteren om half negen' of '12-11 om 10:15'.")
-        return None
+
+
+def mask(tracker: Tracker, text: str) -> Tuple[str, Dict[str, Any], str]:
+    """``text`` with names and identifiers replaced (one placeholder per person in the case), the case's
+    new masker state, and the sentence that tells what was replaced (said only when the text is kept)."""
+    case_id = tracker.get_slot("case_id")
+    masked, known = masker_for(tracker.get_slot("case_masker"), case_id,
+                               tracker.get_slot("pseudonym") or "").mask(text)
+    return masked.text, masker_state(case_id, known), describe_replacements(masked)
+
+
+def opening_text(tracker: Tracker) -> str:
+    """The typed message that asked for this note ("Ik wil een signaal noteren: ..."), or "" when the
+    note was asked for with a button only. Button clicks (the kind chosen) are looked past."""
+    for event in reversed(tracker.events):
+        if event.get("event") != "user":
+            continue
+        text = event.get("text") or ""
+        if text.startswith("/"):
+            continue
+        intent = ((event.get("parse_data") or {}).get("intent") or {}).get("name")
+        return text if intent == "record_note" else ""
+    return ""
 
 
 class ActionAskNoteKind(Action):
@@ -164,20 +216,54 @@ class ActionAskNoteAnswer(Action):
 
 
 class ActionAskNoteConfirmed(Action):
-    """The summary to confirm before anything is stored."""
+    """The summary to confirm before anything is stored: save, change one field, or cancel."""
 
     def name(self) -> Text:
         return "action_ask_note_confirmed"
 
     @guarded
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
-        text = summary(tracker.get_slot("note_kind"), collected(tracker))
+        kind, values = tracker.get_slot("note_kind"), collected(tracker)
         dispatcher.utter_message(
-            text=f"{text}\nKlopt dit? Dan zet ik het in het dossier van {tracker.get_slot('pseudonym')}.",
-            buttons=[{"title": "Ja, opslaan", "payload": payload("affirm")},
-                     {"title": "Nee, niet opslaan", "payload": payload("deny")}],
+            text=f"{summary(kind, values)}\nKlopt dit? Dan zet ik het in het dossier van "
+                 f"{tracker.get_slot('pseudonym')}. U kunt ook één onderdeel aanpassen.",
+            buttons=[{"title": "Ja, opslaan", "payload": payload("affirm")}] + change_buttons(kind, values)
+            + [{"title": "Annuleren, niet opslaan", "payload": payload("deny")}],
         )
         return []
+
+
+def change_buttons(kind: str, values: Dict[str, Any]) -> List[Dict[str, str]]:
+    """One button per field of the note (a conditional field only when it applies)."""
+    return [{"title": f"Wijzig: {f.label}", "payload": payload("change_note_field", note_field=f.name)}
+            for f in note_kind(kind).fields if f.required_if is None or values.get(f.required_if)]
+
+
+class ActionChangeNoteField(Action):
+    """'Wijzig: Waar' at the summary: forget that one answer (and what depends on it), so the form asks
+    exactly that question again and then shows the summary again."""
+
+    def name(self) -> Text:
+        return "action_change_note_field"
+
+    @guarded
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
+        kind, values = tracker.get_slot("note_kind"), collected(tracker)
+        name = next(tracker.get_latest_entity_values("note_field"), None)
+        if kind not in NOTE_KINDS or (tracker.active_loop or {}).get("name") != "note_form":
+            dispatcher.utter_message(text="Er is nu geen aantekening in bewerking. Een opgeslagen aantekening kunt "
+                                          f"u binnen {UNDO_MINUTES} minuten ongedaan maken, of aanvullen met een "
+                                          "nieuwe.")
+            return []
+        if name not in {f.name for f in note_kind(kind).fields}:
+            dispatcher.utter_message(text="Welk onderdeel wilt u aanpassen? Kies hieronder een knop.")
+            return []
+        field = note_kind(kind).field(name)
+        current = values.get(name)
+        if current not in (None, ""):
+            dispatcher.utter_message(text=f"Nu staat bij '{field.label}': {format_value(field, current)}")
+        return [SlotSet("note_fields", {"kind": kind, "values": fields_to_ask_again(kind, name, values)}),
+                SlotSet("note_confirmed", None)]
 
 
 def reset_note() -> List[EventType]:
@@ -226,6 +312,36 @@ def record_note_progress(case: CaseRecord, kind: str, fields: Dict[str, Any]) ->
     if not new:
         return case, []
     return store().cases.update_progress(case.id, state.step, sorted(state.done)), new
+
+
+class ActionUndoNote(Action):
+    """'Maak de laatste notitie ongedaan': within ``bot.notes.UNDO_WINDOW`` of saving, the user's last
+    note is taken out of the dossier (``NoteRepository.remove`` says why removed, not marked); later a
+    correction is a new note."""
+
+    def name(self) -> Text:
+        return "action_undo_note"
+
+    @guarded
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
+        repos = store()
+        note = repos.notes.last_by_author(tracker.sender_id)
+        if note is None:
+            dispatcher.utter_message(text="Ik vind geen aantekening van u die ik ongedaan kan maken.")
+            return []
+        label = note_kind(note.kind).label if note.kind in NOTE_KINDS else "Aantekening"
+        if not undo_allowed(note.created_at, now()):
+            dispatcher.utter_message(
+                text=f"Sorry, de laatste aantekening ({label}) is langer dan {UNDO_MINUTES} minuten geleden "
+                     "opgeslagen; die kan ik niet meer ongedaan maken. Klopt er iets niet? Leg dan een nieuwe "
+                     "aantekening vast met de correctie, dan blijft het dossier volledig.",
+                buttons=[{"title": "Toon mijn dossier", "payload": payload("show_dossier")},
+                         {"title": "Nieuwe aantekening", "payload": payload("record_note")}])
+            return []
+        repos.notes.remove(note.id, tracker.sender_id)
+        dispatcher.utter_message(text=f"De laatste aantekening ({label}) is uit het dossier gehaald.",
+                                 buttons=[{"title": "Toon mijn dossier", "payload": payload("show_dossier")}])
+        return []
 
 
 class ActionStopNote(Action):
@@ -293,31 +409,6 @@ class ActionExportDossier(CaseAction):
 
 # --- follow-ups ------------------------------------------------------------------------------------
 
-MAX_FOLLOWUP_BUTTONS = 4
-
-
-def followup_line(followup: FollowUpRecord, today: date) -> str:
-    """'- vandaag: ...', '- 27-11-2026 (verlopen): ...': the date first, as in a diary."""
-    if followup.due_on == today:
-        when = "vandaag"
-    else:
-        when = f"{followup.due_on:%d-%m-%Y}" + (" (verlopen)" if followup.due_on < today else "")
-    return f"- {when}: {followup.description}"
-
-
-def followup_buttons(followups: Sequence[FollowUpRecord]) -> List[Dict[str, str]]:
-    """One 'Gedaan' button per follow-up (the first few, due first), to tick it off with one click."""
-    return [{"title": f"Gedaan: afspraak van {f.due_on:%d-%m}",
-             "payload": payload("complete_followup", followup_id=str(f.id))}
-            for f in followups[:MAX_FOLLOWUP_BUTTONS]]
-
-
-def say_open_followups(dispatcher: CollectingDispatcher, followups: Sequence[FollowUpRecord], intro: str) -> None:
-    today = date.today()
-    dispatcher.utter_message(text="\n".join([intro] + [followup_line(f, today) for f in followups]),
-                             buttons=followup_buttons(followups))
-
-
 class ActionCompleteFollowUp(Action):
     """'Die afspraak is gedaan': tick off the follow-up the button names, or ask which one.
 
@@ -335,7 +426,8 @@ class ActionCompleteFollowUp(Action):
             open_ = repos.followups.open_for(tracker.sender_id, date.today())
             if not open_:
                 dispatcher.utter_message(text="U heeft geen openstaande afspraken.",
-                                         buttons=[{"title": "Wat moet ik nu doen?", "payload": payload("ask_next_step")}])
+                                         buttons=[{"title": "Wat moet ik nu doen?",
+                                                   "payload": payload("ask_next_step")}])
             else:
                 say_open_followups(dispatcher, open_, "Welke afspraak is gedaan?")
             return []

@@ -21,8 +21,8 @@ from typing import Iterable, List, Mapping, Optional, Protocol, Sequence, Tuple
 
 from fpdf import FPDF
 
-from bot.notes import (AMSTERDAM, FieldValue, describe_when, dutch_date, moment_of, note_kind,
-                       summary_lines)
+from bot.language.dates import AMSTERDAM, describe_when, dutch_date
+from bot.notes import FieldValue, moment_of, note_kind, summary_lines
 from bot.profiles import user_role_label
 
 TITLE = "Dossieroverzicht meldcode"
@@ -182,10 +182,11 @@ def _contacts(notes: Sequence[NoteLike]) -> Section:
     lines = []
     for note in notes:
         kind = note_kind(note.kind)
-        value = note.fields.get(kind.contact_field) if kind.contact_field else None
-        if isinstance(value, str) and value:
+        contact_field = kind.contact_field
+        value = note.fields.get(contact_field) if contact_field else None
+        if contact_field and isinstance(value, str) and value:
             lines.append(f"{_note_moment(note)} — {kind.label} — "
-                         f"{kind.field(kind.contact_field).label}: {_one_line(value)}")
+                         f"{kind.field(contact_field).label}: {_one_line(value)}")
     return Section("Contacten", (Block(None, tuple(lines) or ("Nog geen contacten vastgelegd.",)),))
 
 

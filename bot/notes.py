@@ -11,9 +11,8 @@ The note kinds follow the steps (seed 002 stap 1-5; seed 001 "Leg de gegevens ov
 Veilig Thuis vast in het leerling dossier"; seed 003 stap 5 "Leg vast" for agreed help). They are a code
 schema, not knowledge/ data: they describe the shape of our records, not a rule of the meldcode.
 
-Dates are asked in free Dutch ("gistermiddag", "12-11 om half negen") and parsed by ``parse_when``:
-dateparser does the explicit dates, a small pre-normaliser (documented at ``_normalise_when``) handles
-the everyday Dutch it misses. Anything unclear is asked again, never guessed.
+Dates are asked in free Dutch ("gistermiddag", "12-11 om half negen") and parsed by
+``bot.language.dates.parse_when``. Anything unclear is asked again, never guessed.
 """
 from __future__ import annotations
 
@@ -21,13 +20,10 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Dict, List, Mapping, Optional, Tuple, Union
-from zoneinfo import ZoneInfo
 
-from dateparser.date import DateDataParser
-
-AMSTERDAM = ZoneInfo("Europe/Amsterdam")
+from bot.language.dates import AMSTERDAM, FUTURE, MINUTE, MONTHS, OK, ParsedWhen, describe_when, from_field, parse_when
 
 FieldValue = Union[str, bool]
 
@@ -94,7 +90,8 @@ NOTE_KINDS: Dict[str, NoteKind] = {
             fields=(
                 _moment("Wanneer was dit? Bijvoorbeeld 'vanochtend om half negen' of '12-11 om 10:15'."),
                 NoteField("plaats", "Waar", "Waar was dit? Bijvoorbeeld in de klas, op het plein of bij het ophalen."),
-                NoteField("situatie", "Situatie", "In welke situatie was dit? Bijvoorbeeld tijdens de gymles of bij het brengen.",
+                NoteField("situatie", "Situatie",
+                          "In welke situatie was dit? Bijvoorbeeld tijdens de gymles of bij het brengen.",
                           factual=True),
                 NoteField("aanwezigen", "Aanwezig",
                           "Wie waren er nog meer bij? Noem rollen, geen namen (bijvoorbeeld 'een collega').",
@@ -199,7 +196,8 @@ NOTE_KINDS: Dict[str, NoteKind] = {
                 NoteField("hulp_ontvangen", "Hulp loopt",
                           "Krijgen ouder en leerling de afgesproken hulp? Typ 'weet niet' als u dat niet weet.",
                           type=YES_NO, required=False),
-                NoteField("volgende_stap", "Volgende stap", "Wat is de volgende stap of afspraak? Typ 'nee' als er geen is.",
+                NoteField("volgende_stap", "Volgende stap",
+                          "Wat is de volgende stap of afspraak? Typ 'nee' als er geen is.",
                           required=False),
             ),
         ),
@@ -217,22 +215,11 @@ def note_kind(kind: str) -> NoteKind:
 # --- answers -----------------------------------------------------------------------------------
 
 _SKIP = re.compile(r"^\s*(nee|neen|geen|niets|nvt|n\.v\.t\.?|-|weet (ik )?niet|onbekend)\s*[.!]?\s*$", re.I)
-_YES = re.compile(r"^\s*(ja|jazeker|jawel|klopt|zeker|yes|j)\b", re.I)
-_NO = re.compile(r"^\s*(nee|neen|niet|geen|no|n)\b", re.I)
 
 
 def is_skip(text: str) -> bool:
     """True for 'nee', 'geen', 'n.v.t.', 'weet niet': the answer to an optional question that has none."""
     return bool(_SKIP.match(text))
-
-
-def parse_yes_no(text: str) -> Optional[bool]:
-    """'ja'/'nee' and their common variants; None when the answer is neither (then ask again)."""
-    if _YES.match(text):
-        return True
-    if _NO.match(text):
-        return False
-    return None
 
 
 def _answered(value: Optional[FieldValue]) -> bool:
@@ -280,7 +267,7 @@ def hypothesis_markers(text: str) -> List[str]:
     return [m.group(0).lower() for m in _HYPOTHESIS.finditer(text) if not _is_plain_mogelijk(text, m)]
 
 
-def _is_plain_mogelijk(text: str, match: "re.Match[str]") -> bool:
+def _is_plain_mogelijk(text: str, match: re.Match[str]) -> bool:
     if match.group(0).lower() != "mogelijk":
         return False
     return bool(_MOGELIJK_NOT_A_GUESS.search(text[: match.start()])) or text[match.end():].lstrip().startswith("te ")
@@ -292,7 +279,8 @@ def split_sentences(text: str) -> List[str]:
 
 def split_hypotheses(text: str) -> Tuple[List[str], List[str]]:
     """(fact sentences, hypothesis sentences): seed 002 wants both, but never mixed up."""
-    facts, hypotheses = [], []
+    facts: List[str] = []
+    hypotheses: List[str] = []
     for sentence in split_sentences(text):
         (hypotheses if hypothesis_markers(sentence) else facts).append(sentence)
     return facts, hypotheses
@@ -303,292 +291,6 @@ def mark_hypotheses(text: str) -> str:
     return " ".join(
         f"{HYPOTHESIS_TAG} {s}" if hypothesis_markers(s) else s for s in split_sentences(text)
     )
-
-
-# --- dates ---------------------------------------------------------------------------------------
-
-OK, UNCLEAR, FUTURE = "ok", "unclear", "future"
-MINUTE, DAYPART, DAY, WEEK = "minute", "daypart", "day", "week"
-
-WEEKDAYS = ("maandag", "dinsdag", "woensdag", "donderdag", "vrijdag", "zaterdag", "zondag")
-MONTHS = ("januari", "februari", "maart", "april", "mei", "juni", "juli", "augustus", "september",
-          "oktober", "november", "december")
-# Start hour of each part of the day; the value of a daypart moment is its start.
-DAYPARTS: Dict[str, int] = {"nacht": 0, "ochtend": 6, "middag": 12, "avond": 18}
-_DAYPART_WORDS = {"ochtend": "ochtend", "morgen": "ochtend", "middag": "middag", "avond": "avond",
-                  "nacht": "nacht"}
-_NUMBERS = {"een": 1, "één": 1, "twee": 2, "drie": 3, "vier": 4, "vijf": 5, "zes": 6, "zeven": 7,
-            "acht": 8, "negen": 9, "tien": 10, "elf": 11, "twaalf": 12, "dertien": 13, "veertien": 14}
-
-
-@dataclass(frozen=True)
-class ParsedWhen:
-    """A parsed moment. ``value`` is the start of the period meant, in Europe/Amsterdam.
-
-    ``precision`` says how much the teacher actually told: an exact time, a part of the day
-    ("gistermiddag"), a day, or a week ("vorige week"). We keep that instead of inventing a time.
-    """
-
-    status: str
-    value: Optional[datetime] = None
-    precision: Optional[str] = None
-
-    def to_field(self) -> str:
-        """Canonical text for the note's fields: ISO date/time, ISO week, or 'YYYY-MM-DD middag'."""
-        if self.value is None or self.precision is None:
-            raise ValueError("only an ok ParsedWhen can be stored")
-        if self.precision == MINUTE:
-            return self.value.isoformat(timespec="minutes")
-        if self.precision == WEEK:
-            year, week, _ = self.value.isocalendar()
-            return f"{year}-W{week:02d}"
-        day = self.value.date().isoformat()
-        return f"{day} {_daypart_of(self.value.hour)}" if self.precision == DAYPART else day
-
-
-def _daypart_of(hour: int) -> str:
-    return max((h, name) for name, h in DAYPARTS.items() if h <= hour)[1]
-
-
-def from_field(text: str) -> ParsedWhen:
-    """Inverse of ``ParsedWhen.to_field`` (the store keeps the canonical text)."""
-    week = re.fullmatch(r"(\d{4})-W(\d{2})", text)
-    if week:
-        monday = date.fromisocalendar(int(week.group(1)), int(week.group(2)), 1)
-        return ParsedWhen(OK, _at(monday, 0), WEEK)
-    part = re.fullmatch(r"(\d{4}-\d{2}-\d{2}) (\w+)", text)
-    if part and part.group(2) in DAYPARTS:
-        return ParsedWhen(OK, _at(date.fromisoformat(part.group(1)), DAYPARTS[part.group(2)]), DAYPART)
-    if "T" in text:
-        return ParsedWhen(OK, datetime.fromisoformat(text).astimezone(AMSTERDAM), MINUTE)
-    return ParsedWhen(OK, _at(date.fromisoformat(text), 0), DAY)
-
-
-def _at(day: date, hour: int, minute: int = 0) -> datetime:
-    return datetime.combine(day, time(hour, minute), tzinfo=AMSTERDAM)
-
-
-@dataclass(frozen=True)
-class _Normalised:
-    """The pre-normaliser's output: text for dateparser plus what it learned about precision."""
-
-    text: str
-    has_time: bool
-    daypart: Optional[str]
-    week: bool
-    weekday: Optional[int]  # a weekday named next to an explicit date, to check they agree
-
-
-def _hour_for(hour: int, daypart: Optional[str]) -> int:
-    """12-hour Dutch speech to 24 h. Without a daypart, 1-6 o'clock means the afternoon: a school day
-    runs from about 7 to 18, so "om half drie" is 14:30 and "om half negen" is 08:30 ("half een" 12:30)."""
-    if hour == 0 and daypart != "nacht":
-        return 12
-    if daypart in ("middag", "avond") and hour < 12:
-        return hour + 12
-    if daypart is None and 1 <= hour <= 6:
-        return hour + 12
-    return hour
-
-
-def _word_number(word: str) -> Optional[int]:
-    return int(word) if word.isdigit() else _NUMBERS.get(word)
-
-
-_HOUR = r"(\d{1,2}|een|één|twee|drie|vier|vijf|zes|zeven|acht|negen|tien|elf|twaalf)"
-_MIN = r"(\d{1,2}|een|twee|drie|vier|vijf|zes|zeven|acht|negen|tien|elf|twaalf|dertien|veertien)"
-_SPOKEN_TIMES = (
-    # "tien over half negen" (08:40), "vijf voor half drie" (14:25)
-    (re.compile(rf"\b{_MIN} (over|voor) half {_HOUR}\b"),
-     lambda m: (_word_number(m.group(3)) - 1, 30 + (1 if m.group(2) == "over" else -1) * _word_number(m.group(1)))),
-    (re.compile(rf"\bhalf {_HOUR}\b"), lambda m: (_word_number(m.group(1)) - 1, 30)),
-    (re.compile(rf"\bkwart over {_HOUR}\b"), lambda m: (_word_number(m.group(1)), 15)),
-    (re.compile(rf"\bkwart voor {_HOUR}\b"), lambda m: (_word_number(m.group(1)) - 1, 45)),
-    (re.compile(rf"\b{_MIN} (over|voor) {_HOUR}\b(?! (dagen|weken|uur|minuten))"),
-     lambda m: (_word_number(m.group(3)) - (m.group(2) == "voor"),
-                _word_number(m.group(1)) if m.group(2) == "over" else 60 - _word_number(m.group(1)))),
-    (re.compile(r"\b(\d{1,2})[.:u](\d{2})\b(?:\s*uur)?(?![-./]\d)"), lambda m: (int(m.group(1)), int(m.group(2)))),
-    (re.compile(rf"\b{_HOUR} uur\b(?! geleden)"), lambda m: (_word_number(m.group(1)), 0)),
-)
-
-
-def _extract_time(text: str) -> Tuple[str, Optional[Tuple[int, int]]]:
-    """Find one spoken or written clock time, cut it out and return (rest, (hour as said, minute)).
-    Runs before the date rules, so "10.15" is never mistaken for a date."""
-    for pattern, to_hm in _SPOKEN_TIMES:
-        match = pattern.search(text)
-        if match:
-            return text[: match.start()] + text[match.end():], to_hm(match)
-    return text, None
-
-
-def _last_weekday(today: date, weekday: int) -> date:
-    """The most recent ``weekday`` strictly before today: on a Monday, "maandag" means a week ago
-    (for today a teacher says "vandaag")."""
-    return today - timedelta(days=(today.weekday() - weekday - 1) % 7 + 1)
-
-
-_RELATIVE_DAY = re.compile(
-    r"\b(?:(?P<day>vandaag|gisteren|gister|eergisteren|eergister)|van(?=ochtend|morgen|middag|avond|nacht))"
-    r"(?P<part>ochtend|morgen|middag|avond|nacht)?\b"
-)
-_DAYS_BACK = {None: 0, "vandaag": 0, "gisteren": 1, "gister": 1, "eergisteren": 2, "eergister": 2}
-_WEEKDAY_PART = re.compile(
-    r"\b(vorige week |afgelopen )?(" + "|".join(WEEKDAYS) + r")(ochtend|morgen|middag|avond|nacht)?"
-    r"( van de vorige week| vorige week)?\b"
-)
-_DAYPART_PHRASE = re.compile(r"(?:'s|des|in de) ?(ochtends|morgens|middags|avonds|nachts|ochtend|morgen|middag|avond|nacht)\b")
-_EXPLICIT_DATE = re.compile(r"\d{1,2}[-/.]\d{1,2}|\d{1,2} (" + "|".join(m[:3] for m in MONTHS) + r")")
-_JUST_NOW = re.compile(r"\b(zojuist|zonet|daarnet|zo-even|zoeven|net|nu|just)\b")
-_FILLERS = re.compile(r"\b(ergens|rond|rondom|omstreeks|ongeveer|circa|ca\.|om|op|in|de|het|was|dat|het was)\b")
-
-
-def _relative_date(text: str, today: date) -> Tuple[str, Optional[date], Optional[str], Optional[int]]:
-    """Replace one relative day expression by nothing; return (rest, day, daypart, named weekday).
-
-    A weekday next to an explicit date ("dinsdag 12-11") is not a relative day: it is returned as
-    ``named weekday`` so the caller can check it matches the date.
-    """
-    match = _RELATIVE_DAY.search(text)
-    if match:
-        day = today - timedelta(days=_DAYS_BACK[match.group("day")])
-        return text[: match.start()] + text[match.end():], day, _DAYPART_WORDS.get(match.group("part") or ""), None
-    match = _WEEKDAY_PART.search(text)
-    if match:
-        weekday = WEEKDAYS.index(match.group(2))
-        part = _DAYPART_WORDS.get(match.group(3) or "")
-        rest = text[: match.start()] + text[match.end():]
-        if match.group(1) == "vorige week " or match.group(4):
-            this_monday = today - timedelta(days=today.weekday())
-            return rest, this_monday - timedelta(days=7 - weekday), part, None
-        if _EXPLICIT_DATE.search(rest):
-            return rest, None, part, weekday
-        return rest, _last_weekday(today, weekday), part, None
-    return text, None, None, None
-
-
-def _normalise_when(text: str, now: datetime) -> _Normalised:
-    """Rewrite everyday Dutch into something dateparser 1.2 reads, and note the precision.
-
-    What dateparser misses in Dutch (checked with dateparser 1.2.0) and what this does about it:
-    - "vorige week dinsdag", "dinsdag vorige week", "afgelopen maandag", "dinsdagmiddag": computed here
-      (a bare weekday is the most recent one before today).
-    - "vanochtend", "vanmorgen", "vanmiddag", "vanavond", "vannacht", "gistermiddag",
-      "eergisteravond" ...: computed here, keeping the part of the day as precision.
-    - spoken times: "half negen" = 08:30, "kwart over drie", "tien voor half negen", "acht uur", and
-      written "8.30"/"8u30"; 1-6 o'clock without daypart means the afternoon (school day).
-    - "vorige week" alone: week precision (Monday of last week), not a guessed day.
-    - number words before "dagen/weken geleden" become digits; ISO dates "2024-11-12" become DMY (with
-      DATE_ORDER DMY dateparser would read them as 2024-12-11).
-    - "zojuist", "net", "nu": now, to the minute.
-    - fillers "ergens", "rond", "ongeveer", "om" are dropped; what is left must still be a date.
-    """
-    today = now.date()
-    text = re.sub(r"\s+", " ", text.lower().strip().rstrip(".!?"))
-    text = re.sub(r"\b(\d{4})-(\d{1,2})-(\d{1,2})\b", r"\3-\2-\1", text)
-    daypart_match = _DAYPART_PHRASE.search(text)
-    daypart = _DAYPART_WORDS[daypart_match.group(1).rstrip("s")] if daypart_match else None
-    if daypart_match:
-        text = text[: daypart_match.start()] + text[daypart_match.end():]
-    text, clock = _extract_time(text)
-    text, day, relative_part, weekday = _relative_date(text, today)
-    daypart = relative_part or daypart
-    if _JUST_NOW.search(text):
-        text, day, clock = _JUST_NOW.sub(" ", text), today, (now.hour, now.minute)
-    elif clock is not None:
-        clock = (_hour_for(clock[0], daypart), clock[1])
-    week = bool(re.search(r"\bvorige week\b", text)) and day is None
-    text = re.sub(rf"\b({'|'.join(_NUMBERS)})\b(?= (dagen|dag|weken|week|uur|minuten) geleden)",
-                  lambda m: str(_NUMBERS[m.group(1)]), text)
-    text = re.sub(r"\s+", " ", _FILLERS.sub(" ", text)).strip(" ,")
-    if day is not None:
-        text = f"{day.day:02d}-{day.month:02d}-{day.year} {text}".strip()
-    if clock is not None:
-        text = f"{text} {clock[0]:02d}:{clock[1]:02d}".strip() if text else f"{clock[0]:02d}:{clock[1]:02d}"
-    has_time = clock is not None or bool(re.search(r"\b(uur|minuten) geleden\b", text))
-    return _Normalised(text, has_time, daypart, week, weekday)
-
-
-_PARSER_SETTINGS = {
-    "DATE_ORDER": "DMY",
-    "PREFER_DATES_FROM": "past",
-    "TIMEZONE": "Europe/Amsterdam",
-    "RETURN_AS_TIMEZONE_AWARE": False,
-}
-
-
-def _dateparser(now: datetime) -> DateDataParser:
-    return DateDataParser(languages=["nl"], settings={**_PARSER_SETTINGS, "RELATIVE_BASE": now.replace(tzinfo=None)})
-
-
-def _is_future(value: datetime, precision: str, now: datetime) -> bool:
-    """A day or week counts from its first day; a time or part of the day from its start."""
-    return value.date() > now.date() if precision in (DAY, WEEK) else value > now
-
-
-# A note is about a pupil at school: a moment before this is a typo ("1935"), never a signal to file.
-MAX_PAST = timedelta(days=20 * 366)
-YEAR = re.compile(r"(?<![\d:.])(\d{4})(?![\d:.])")
-
-
-def parse_when(text: str, now: datetime) -> ParsedWhen:
-    """Parse a free Dutch date/time for an observation or contact that already happened.
-
-    ``unclear`` when nothing, or only a month or year, can be read, when a date does not exist
-    ("31-02", "9999-12-31", a year the parser had to ignore such as "0000") or lies more than
-    ``MAX_PAST`` back, or a named weekday does not match the date; ``future`` when the moment is after
-    ``now``. Both mean: ask again — a bad date never raises. ``now`` may be naive (Amsterdam) or aware.
-    """
-    now = now.astimezone(AMSTERDAM) if now.tzinfo else now.replace(tzinfo=AMSTERDAM)
-    try:
-        return _parse_when(text, now)
-    except (OverflowError, ValueError):  # dateparser and datetime arithmetic at the calendar's edges
-        return ParsedWhen(UNCLEAR)
-
-
-def _parse_when(text: str, now: datetime) -> ParsedWhen:
-    norm = _normalise_when(text, now)
-    if not norm.text:
-        return ParsedWhen(UNCLEAR)
-    data = _dateparser(now).get_date_data(norm.text)
-    if data.date_obj is None or data.period not in ("day", "week", "time"):
-        return ParsedWhen(UNCLEAR)
-    parsed = data.date_obj.replace(tzinfo=AMSTERDAM)
-    if norm.weekday is not None and parsed.weekday() != norm.weekday:
-        return ParsedWhen(UNCLEAR)
-    if any(int(year) != parsed.year for year in YEAR.findall(norm.text)) or parsed < now - MAX_PAST:
-        return ParsedWhen(UNCLEAR)
-    if norm.week or data.period == "week":
-        value, precision = _at(parsed.date() - timedelta(days=parsed.weekday()), 0), WEEK
-    elif norm.has_time:
-        value, precision = parsed.replace(second=0, microsecond=0), MINUTE
-    elif norm.daypart:
-        value, precision = _at(parsed.date(), DAYPARTS[norm.daypart]), DAYPART
-    else:
-        value, precision = _at(parsed.date(), 0), DAY
-    if _is_future(value, precision, now):
-        return ParsedWhen(FUTURE, value, precision)
-    return ParsedWhen(OK, value, precision)
-
-
-def dutch_date(day: date) -> str:
-    """'12 november 2024': written out, so nobody reads 12-11 as December 11th."""
-    return f"{day.day} {MONTHS[day.month - 1]} {day.year}"
-
-
-def describe_when(when: ParsedWhen) -> str:
-    """Dutch text a teacher reads back: 'dinsdag 12 november 2024 om 08:30', '..., 's middags'."""
-    if when.value is None:
-        return "onbekend"
-    v = when.value
-    day = f"{WEEKDAYS[v.weekday()]} {dutch_date(v)}"
-    if when.precision == MINUTE:
-        return f"{day} om {v:%H:%M}"
-    if when.precision == DAYPART:
-        return f"{day}, 's {_daypart_of(v.hour)}s"
-    if when.precision == WEEK:
-        return f"de week van {day}"
-    return day
 
 
 def moment_of(fields: Mapping[str, FieldValue], fallback: datetime) -> ParsedWhen:
@@ -606,6 +308,247 @@ def occurred_at(kind: str, fields: Mapping[str, FieldValue]) -> Optional[datetim
         if f.type == DATETIME and isinstance(fields.get(f.name), str) and fields[f.name]:
             return from_field(str(fields[f.name])).value
     return None
+
+
+# --- one message, many fields ------------------------------------------------------------------
+#
+# Why: a teacher types "Vandaag om 10 uur zag ik op het plein dat de leerling blauwe plekken op beide
+# armen had" in one go. Asking eight questions after that makes her type it all again. The extractor
+# reads only what the text clearly says (a known place after a preposition, "samen met ...", "volgens
+# ..."), never guesses, and keeps the whole text as the observation; the summary shows the result and
+# every field can be changed before anything is stored.
+
+# People are named by role ("de gymdocent", "twee collega's") or, after masking, by placeholder ("[moeder]").
+_ROLE_NOUNS = (
+    "collega", "collega's", "gymdocent", "docent", "leerkracht", "leerkrachten", "juf", "meester", "mentor",
+    "ib'er", "ib-er", "intern begeleider", "zorgcoördinator", "aandachtsfunctionaris", "conciërge", "directeur",
+    "directrice", "schoolleider", "onderwijsassistent", "stagiair", "stagiaire", "overblijfmoeder",
+    "overblijfkracht", "moeder", "vader", "ouder", "ouders", "oma", "opa", "broer", "broertje", "zus", "zusje",
+    "leerling", "leerlingen", "klasgenoot", "klasgenoten", "kinderen", "vriend", "vriendin", "buurvrouw",
+    "buurman", "tante", "oom", "stiefvader", "stiefmoeder", "jeugdarts", "wijkagent", "politie",
+)
+_DETERMINER = r"(?:de|het|een|mijn|zijn|haar|hun|onze|ons|twee|drie|andere)"
+_ROLE_NOUN = "(?:" + "|".join(sorted(_ROLE_NOUNS, key=len, reverse=True)) + ")"  # longest first: "collega's"
+_ROLE = rf"(?:\[[\w ]+\]|(?:{_DETERMINER} )?(?:\w+ )??{_ROLE_NOUN}(?: van (?:de|het|een) {_ROLE_NOUN})?)"
+_PEOPLE = rf"{_ROLE}(?:(?:, | en | of ){_ROLE})*"
+_PLACE_NOUNS = (
+    "plein", "schoolplein", "speelplein", "speelplaats", "klas", "klaslokaal", "lokaal", "gang", "hal", "hek",
+    "schoolhek", "poort", "ingang", "uitgang", "gymzaal", "gymlokaal", "speellokaal", "sporthal", "sportveld",
+    "kantine", "aula", "toilet", "toiletten", "wc", "fietsenstalling", "parkeerplaats", "bibliotheek",
+    "mediatheek", "kleedkamer", "kleedkamers", "personeelskamer", "teamkamer", "zorgkamer", "schoolbus", "bus",
+    "zwembad", "trap", "trappenhuis", "garderobe", "kapstok", "zandbak", "schooltuin",
+)
+_PLACE_NOUN = "(?:" + "|".join(sorted(_PLACE_NOUNS, key=len, reverse=True)) + ")"
+_PLACE = re.compile(
+    rf"\b(?:(?:op|in|bij|naast|achter|buiten|rond) {_DETERMINER} (?:\w+ )?{_PLACE_NOUN}"
+    r"|in groep \d{1,2}|bij (?:hem|haar|de leerling|het gezin) thuis|thuis bij (?:de leerling|het gezin))\b",
+    re.I,
+)
+_SITUATION = re.compile(
+    r"\b(?:tijdens (?:de|het|een) (?:kleine |grote )?\w+"
+    r"|in de (?:kleine |grote )?(?:pauze|middagpauze|kring|overblijf|tussenschoolse opvang)"
+    r"|bij (?:het )?(?:brengen|ophalen|binnenkomen|omkleden|overblijven|buitenspelen|naar huis gaan)"
+    r"|bij binnenkomst|na (?:schooltijd|school|de les|de gymles)|voor schooltijd|onder (?:de les|schooltijd))\b",
+    re.I,
+)
+_PRESENT = re.compile(rf"\b(?:samen met|in (?:het )?bijzijn van) (?P<who>{_PEOPLE})\b", re.I)
+_PRESENT_AFTER = re.compile(
+    rf"\b(?P<who>{_PEOPLE}) (?:was|waren|stond|stonden|zat|zaten) (?:er ?)?bij\b", re.I)
+_NOBODY_PRESENT = re.compile(
+    r"\b(?:er was niemand (?:anders )?bij|niemand (?:anders )?was (?:er ?)?bij|ik was alleen|"
+    r"verder was er niemand)\b", re.I)
+_TOLD = r"(?:vertelde|vertelt|zei|zegt|meldde|meldt|gaf aan|heeft (?:mij |me |ons )?(?:verteld|gezegd))"
+_SOURCE = re.compile(
+    rf"\bvolgens (?P<after>{_ROLE})\b"
+    rf"|\b(?P<who>{_ROLE}) {_TOLD}(?: (?:mij|me|ons|aan mij))? (?:dat\b|:)"
+    rf"|\b{_TOLD} (?:mij |me |ons )?(?P<inverted>{_ROLE}) (?:dat\b|:)", re.I)
+# What someone reports ("ze vertelde dat ze vorige week ...") has its own time: not the note's moment.
+_REPORTED = re.compile(rf"\b(?:{_TOLD}|vroeg|vertellen)\b[^.!?]*?\bdat\b", re.I)
+_SELF_OBSERVED = re.compile(r"\b(?:zelf gezien|zelf gehoord|zelf waargenomen|met eigen ogen)\b", re.I)
+# Words that make a text a report of something seen or heard, not only a time or a place.
+_OBSERVED = re.compile(
+    r"\b(?:zag|zagen|gezien|hoorde|hoorden|gehoord|vertelde|vertelden|verteld|zei|zeiden|gezegd|merkte|"
+    r"merkten|gemerkt|viel(?: \w+)? op|opgevallen|rook|roken|huilde|huilden|schreeuwde|sloeg|schopte|had|hadden|"
+    r"heeft|was|waren|kwam|droeg|plekken?|wonden?|striemen|letsel)\b", re.I)
+# A request to record ("Ik wil een signaal noteren: ...") is not part of the note: only what follows.
+_RECORD_REQUEST = re.compile(
+    r"\b(?:noteren|noteer|vastleggen|opschrijven|aantekening|notitie|toevoegen aan het dossier|in het dossier)"
+    r"\b[^.:!?]*?(?::|[.!?](?=\s|$)|\bdat\b|$)\s*", re.I)
+_DATE_CUE = re.compile(
+    r"\b(?:vandaag|(?:eer)?gister(?:en)?|(?:eer)?gister(?:ochtend|morgen|middag|avond|nacht)"
+    r"|van(?:ochtend|morgen|middag|avond|nacht)|(?:maan|dins|woens|donder|vrij|zater|zon)dag\w*|vorige week"
+    r"|geleden|zojuist|daarnet|zonet|\d{1,2}[-/]\d{1,2}(?:[-/]\d{2,4})?|" + "|".join(MONTHS) + r")\b", re.I)
+_TIME_CUE = re.compile(r"\b(?:\d{1,2}[:.u]\d{2}|uur|half|kwart)\b", re.I)
+_FUTURE_CUE = re.compile(r"^(?:morgen|overmorgen|straks|volgende|komende)\b", re.I)
+_TIME_LEAD = re.compile(r"^(?:om|rond|omstreeks|tegen)\b", re.I)
+_FILLER_WORDS = frozenset({"het", "een", "dat", "was", "toen", "ook", "nog", "wel", "daar", "die", "dit", "wat",
+                           "maar", "even", "heel", "erg"})
+MAX_DATE_WORDS = 8
+# Concept -> the note field that holds it; a kind without that field simply does not get it.
+_CONCEPT_FIELDS = ("plaats", "situatie", "aanwezigen", "waarnemingen", "hypothese", "bron")
+
+
+def note_content(text: str) -> str:
+    """The part of a first message that is the note itself: after "Ik wil een signaal noteren:" (or
+    "... vastleggen dat"); a bare request has no content, a message without a request is all content."""
+    match = _RECORD_REQUEST.search(text)
+    return text[match.end():].strip() if match else text.strip()
+
+
+def _date_span(text: str, now: datetime) -> Optional[Tuple[int, int, str]]:
+    """The longest run of words that ``parse_when`` reads as a moment in the past, as (start, end, stored).
+
+    Only runs with a day word or a date, or a time after "om"/"rond", count: "een uur lang" is no moment.
+    A past moment inside a longer future one ("morgen om negen uur") is none, nor are two different
+    moments in one text: then the teacher is asked."""
+    words = [(m.start(), m.end()) for m in re.finditer(r"[^\s,;]+", text)]
+    past: List[Tuple[int, int, str]] = []
+    future: List[Tuple[int, int]] = []
+    for i in range(len(words)):
+        for j in range(i, min(i + MAX_DATE_WORDS, len(words))):
+            start = words[i][0]
+            window = text[start:words[j][1]].rstrip(".!?:")
+            if not (_DATE_CUE.search(window) or (_TIME_LEAD.match(window) and _TIME_CUE.search(window))
+                    or _FUTURE_CUE.match(window)):
+                continue
+            when = parse_when(window, now)
+            if when.status == OK:
+                past.append((start, start + len(window), when.to_field()))
+            elif when.status == FUTURE:
+                future.append((start, start + len(window)))
+    widest = [p for p in past if not any(q[0] <= p[0] and p[1] <= q[1] and q != p for q in past)]
+    if len({p[2] for p in widest}) != 1:
+        return None  # no moment, or two different ones ("vandaag ..., en gisteren ..."): asked, not guessed
+    best = max(widest, key=lambda span: span[1] - span[0])
+    return None if any(s <= best[0] and best[1] <= e for s, e in future) else best
+
+
+def _present(text: str) -> Optional[Tuple[int, int, str]]:
+    """Who else was there: "niemand" when the text says so, else the roles after "samen met" /
+    "in het bijzijn van" or before "was erbij"."""
+    nobody = _NOBODY_PRESENT.search(text)
+    if nobody:
+        return nobody.start(), nobody.end(), "niemand"
+    match = _PRESENT.search(text) or _PRESENT_AFTER.search(text)
+    return (match.start(), match.end(), match.group("who")) if match else None
+
+
+def _source(text: str) -> Optional[Tuple[int, int, str]]:
+    match = _SOURCE.search(text)
+    if match:
+        return match.start(), match.end(), match.group("after") or match.group("who") or match.group("inverted")
+    own = _SELF_OBSERVED.search(text)
+    return (own.start(), own.end(), "") if own else None
+
+
+def _leftover_words(text: str, spans: List[Tuple[int, int]]) -> int:
+    """Words the recognised phrases did not cover: a real message beyond a date and a place."""
+    kept = "".join(c if not any(s <= i < e for s, e in spans) else " " for i, c in enumerate(text))
+    return sum(1 for w in re.findall(r"[\w\[\]']+", kept.lower()) if len(w) > 2 and w not in _FILLER_WORDS)
+
+
+def extract_fields(kind: str, text: str, now: datetime, rest_is_observation: bool = True) -> Dict[str, FieldValue]:
+    """What one free text clearly says for the fields of ``kind``: the moment (canonical, see
+    ``ParsedWhen.to_field``), place, situation, people present, source, and the observation.
+
+    The observation is the text itself (its fact sentences; the hypothesis sentences go to the hypothesis
+    field), with the date and place phrases kept: nothing the teacher wrote is lost. It is filled when the
+    text reports something seen or heard, or, with ``rest_is_observation``, when the text says more than
+    the phrases recognised (so "gisteren op het plein, ik maak me zorgen" keeps its last words).
+    """
+    names = {f.name for f in note_kind(kind).fields}
+    found: Dict[str, FieldValue] = {}
+    spans: List[Tuple[int, int]] = []
+    moment = _date_span(text, now)
+    reported = _REPORTED.search(text)
+    if moment is not None and reported is not None and reported.end() <= moment[0]:
+        moment = None
+    if moment is not None and "moment" in names:
+        found["moment"] = moment[2]
+        spans.append(moment[:2])
+    for name, match in (("plaats", _PLACE.search(text)), ("situatie", _SITUATION.search(text))):
+        if match and name in names:
+            found[name] = match.group(0)
+            spans.append(match.span())
+    for name, hit in (("aanwezigen", _present(text)), ("bron", _source(text))):
+        if hit is not None and name in names:
+            found[name] = hit[2]
+            spans.append(hit[:2])
+    facts, hypotheses = split_hypotheses(text)
+    observed = bool(_OBSERVED.search(" ".join(facts)))
+    if facts and "waarnemingen" in names and (observed or (rest_is_observation and _leftover_words(text, spans) >= 2)):
+        found["waarnemingen"] = " ".join(facts)
+    if hypotheses and "hypothese" in names and ("waarnemingen" in found or rest_is_observation):
+        found["hypothese"] = " ".join(hypotheses)
+    return found
+
+
+def fields_from_answer(kind: str, asked: str, text: str, now: datetime) -> Optional[Dict[str, FieldValue]]:
+    """The fields an answer to the question for ``asked`` fills, or None when it does not answer it.
+
+    An answer that only answers the question fills that field with the whole text (a date: its stored
+    form). An answer that says more ("gisteren op het plein zag ik ...") also fills what it clearly says
+    for other fields; the asked field then gets its own phrase when one was found. A date question
+    answered without a readable date is None (asked again). Text fields only: yes/no answers are read by
+    ``parse_yes_no``."""
+    field = note_kind(kind).field(asked)
+    if field.type == DATETIME:
+        when = parse_when(text, now)
+        if when.status == OK:
+            return {asked: when.to_field()}
+        if when.status == FUTURE:
+            return None
+        found = extract_fields(kind, text, now)
+        return found if asked in found else None
+    found = extract_fields(kind, text, now, rest_is_observation=False)
+    if not set(found) - {asked}:
+        return {asked: text}
+    if asked in found:
+        return found
+    others = {k: v for k, v in found.items() if k not in ("waarnemingen", "hypothese")}
+    return {**others, asked: text}
+
+
+def fields_to_ask_again(kind: str, name: str, filled: Mapping[str, FieldValue]) -> Dict[str, FieldValue]:
+    """``filled`` without ``name`` and the fields that depend on it (the consent of a changed source), so
+    the form asks exactly that again and then shows the summary again."""
+    dependent = {f.name for f in note_kind(kind).fields if f.required_if == name}
+    return {k: v for k, v in filled.items() if k != name and k not in dependent}
+
+
+_QUESTION_START = re.compile(
+    r"^(?:wat|waar|wanneer|hoe|wie|welke|welk|waarom|moet|mag|kan|kunt|kun|zal|zullen|is het|zijn er|heeft|"
+    r"hebben|wil|wilt)\b", re.I)
+_QUOTE = re.compile(r"[\"“”‘’']")
+
+
+def asks_instead_of_answers(text: str, asked: str = "") -> bool:
+    """True for a question to the bot typed where an answer was asked ("Moet ik dit ook melden?"), so it
+    is never filed as what was seen. A quoted question inside an observation (hij vroeg: "mag ik bij u
+    blijven?") is an answer, and so is a long text that happens to end in a question. Asked for the
+    hypothesis, a guess put as a question ("Is het mogelijk dat ...?") is the answer."""
+    plain = text.strip()
+    if asked == "hypothese" and hypothesis_markers(plain):
+        return False
+    return (plain.endswith("?") and not _QUOTE.search(plain) and len(plain.split()) <= 20
+            and bool(_QUESTION_START.match(plain)))
+
+
+
+# --- undo ----------------------------------------------------------------------------------------
+
+UNDO_MINUTES = 10
+UNDO_WINDOW = timedelta(minutes=UNDO_MINUTES)
+
+
+def undo_allowed(saved_at: datetime, now: datetime) -> bool:
+    """A note may be undone by its author for ``UNDO_WINDOW`` after it was saved.
+
+    Why a short window: right after saving, an undo corrects a slip (the wrong case, the same thing noted
+    twice) before anyone relied on it; later the aandachtsfunctionaris may have read it, and a correction
+    belongs in the dossier as a new note. A naive ``saved_at`` is UTC (how the store keeps it)."""
+    saved = saved_at if saved_at.tzinfo else saved_at.replace(tzinfo=timezone.utc)
+    return timedelta(0) <= now - saved <= UNDO_WINDOW
 
 
 # --- summary -------------------------------------------------------------------------------------

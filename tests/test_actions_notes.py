@@ -10,8 +10,8 @@ import pytest
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.notes import (ActionAskNoteAnswer, ActionAskNoteConfirmed, ActionCompleteFollowUp, ActionExportDossier,
-                           ActionSaveNote, ActionShowDossier, ValidateNoteForm)
+from actions.notes import (ActionAskNoteAnswer, ActionAskNoteConfirmed, ActionChangeNoteField, ActionCompleteFollowUp,
+                           ActionExportDossier, ActionSaveNote, ActionShowDossier, ActionUndoNote, ValidateNoteForm)
 from bot import dossier
 from bot.notes import AMSTERDAM
 from bot.store.db import repositories
@@ -135,7 +135,10 @@ async def test_summary_shows_fact_and_hypothesis_apart(case, domain) -> None:
     text = texts(dispatcher)
     assert "- Waarnemingen (feiten): Blauwe plek op de wang." in text
     assert "- Hypothese of veronderstelling: Ik denk dat hij geslagen is." in text
-    assert [b["payload"] for b in dispatcher.messages[0]["buttons"]] == ["/affirm", "/deny"]
+    payloads = [b["payload"] for b in dispatcher.messages[0]["buttons"]]
+    assert payloads[0] == "/affirm" and payloads[-1] == "/deny"  # save ... cancel
+    assert payloads[1:-1] == [f'/change_note_field{{"note_field": "{name}"}}' for name in
+                              ("moment", "plaats", "situatie", "aanwezigen", "waarnemingen", "hypothese", "bron")]
 
 
 async def test_confirmed_note_is_stored_masked_with_its_moment(store, case, domain) -> None:
@@ -282,3 +285,193 @@ async def test_confirming_the_same_note_twice_stores_it_once(store, case, domain
     for _ in range(2):
         await run(ActionSaveNote(), confirmed, domain)
     assert len(store.notes.list(case.id, SENDER, "teacher")) == 1
+
+
+# --- a note from one message, change, cancel, undo, questions mid-form (issue 16) ----------------------
+
+FIXED_NOW = datetime(2024, 11, 14, 15, 0, tzinfo=AMSTERDAM)  # Thursday afternoon
+EVERYTHING = ("Ik wil een signaal noteren: vandaag om 10 uur zag ik tijdens het buitenspelen op het plein, samen "
+              "met een collega, dat de leerling blauwe plekken op beide armen had. Ik heb het zelf gezien. "
+              "Ik denk dat hij thuis geslagen wordt.")
+
+
+@pytest.fixture()
+def clock(monkeypatch: pytest.MonkeyPatch):
+    """The notes actions' clock, set by the test."""
+    import actions.notes
+    current = {"now": FIXED_NOW}
+    monkeypatch.setattr(actions.notes, "now", lambda: current["now"])
+    return current
+
+
+def opening_tracker(case_id: str, text: str, kind: str = "signaal") -> Tracker:
+    """The form just activated by a typed record_note message whose note_kind entity Rasa extracted."""
+    data = note_tracker(case_id, kind=kind, requested=None).current_state()
+    parse = {"intent": {"name": "record_note", "confidence": 0.95},
+             "entities": [{"entity": "note_kind", "value": kind}]}
+    data.update(note_fields=None, latest_message={"text": text, **parse},
+                events=[{"event": "action", "name": "action_listen"},
+                        {"event": "user", "text": text, "parse_data": parse},
+                        {"event": "slot", "name": "note_kind", "value": kind}])
+    data["slots"].update(note_fields=None)
+    return Tracker.from_dict(data)
+
+
+def followed(tracker: Tracker, events: List[Dict[str, Any]]) -> Tracker:
+    """The tracker after the action's slot events were applied (what the next action sees)."""
+    data = tracker.current_state()
+    for e in events:
+        if e.get("event") == "slot":
+            data["slots"][e["name"]] = e["value"]
+    return Tracker.from_dict(data)
+
+
+async def test_one_message_with_everything_goes_straight_to_the_summary(store, case, domain, clock) -> None:
+    dispatcher, events = await run(ValidateNoteForm(), opening_tracker(case.id, EVERYTHING), domain)
+    values = slot(events, "note_fields")["values"]
+    assert values == {
+        "moment": "2024-11-14T10:00+01:00", "plaats": "op het plein", "situatie": "tijdens het buitenspelen",
+        "aanwezigen": "een collega", "bron": "",
+        "waarnemingen": "vandaag om 10 uur zag ik tijdens het buitenspelen op het plein, samen met een collega, "
+                        "dat de leerling blauwe plekken op beide armen had. Ik heb het zelf gezien.",
+        "hypothese": "Ik denk dat hij thuis geslagen wordt."}
+    assert slot(events, "requested_slot") == "note_confirmed"  # no further question
+
+    summary_dispatcher, _ = await run(ActionAskNoteConfirmed(), followed(opening_tracker(case.id, EVERYTHING), events),
+                                      domain)
+    text = texts(summary_dispatcher)
+    assert "- Wanneer: donderdag 14 november 2024 om 10:00" in text and "- Waar: op het plein" in text
+    assert "- Hypothese of veronderstelling: Ik denk dat hij thuis geslagen wordt." in text
+
+
+async def test_the_issue_message_typed_at_the_date_question_asks_only_what_is_missing(case, domain, clock) -> None:
+    """Issue 16: this answer used to get "Die datum kan ik niet zeker lezen"."""
+    answer = "Vandaag om 10 uur zag ik op het plein dat de leerling blauwe plekken op beide armen had"
+    dispatcher, events = await run(ValidateNoteForm(), note_tracker(case.id, answer), domain)
+    values = slot(events, "note_fields")["values"]
+    assert values == {"moment": "2024-11-14T10:00+01:00", "plaats": "op het plein", "waarnemingen": answer}
+    assert "niet zeker lezen" not in texts(dispatcher)
+    dispatcher, _ = await run(ActionAskNoteAnswer(), followed(note_tracker(case.id, answer), events), domain)
+    assert dispatcher.messages[0]["text"].startswith("In welke situatie was dit?")  # the first missing one
+
+
+async def test_a_message_without_the_place_asks_only_the_place(case, domain, clock) -> None:
+    text = EVERYTHING.replace(" op het plein", "")
+    tracker = opening_tracker(case.id, text)
+    _, events = await run(ValidateNoteForm(), tracker, domain)
+    values = slot(events, "note_fields")["values"]
+    assert "plaats" not in values and asks_next_field(events)
+    from bot.notes import missing_fields
+    assert missing_fields("signaal", values) == ["plaats"]
+    dispatcher, _ = await run(ActionAskNoteAnswer(), followed(tracker, events), domain)
+    assert dispatcher.messages[0]["text"].startswith("Waar was dit?")
+
+    _, events = await run(ValidateNoteForm(), note_tracker(case.id, "in de gymzaal", values=values), domain)
+    assert slot(events, "note_fields")["values"]["plaats"] == "in de gymzaal"
+    assert slot(events, "requested_slot") == "note_confirmed"
+
+
+async def test_a_bare_request_fills_nothing(case, domain, clock) -> None:
+    _, events = await run(ValidateNoteForm(), opening_tracker(case.id, "Ik wil een signaal noteren"), domain)
+    assert slot(events, "note_fields") == {"kind": "signaal", "values": {}}
+
+
+async def test_names_in_the_first_message_are_masked(case, domain, clock) -> None:
+    text = "Ik wil een signaal noteren: gisteren zag ik op het plein dat Youssef blauwe plekken had"
+    dispatcher, events = await run(ValidateNoteForm(), opening_tracker(case.id, text), domain)
+    kept = slot(events, "note_fields")["values"]["waarnemingen"]
+    assert "Youssef" not in kept and "[persoon 1]" in kept
+    assert "vervangen door [persoon 1]" in texts(dispatcher)
+
+
+async def test_change_one_field_asks_it_again_and_then_the_summary(case, domain, clock) -> None:
+    values = {**SIGNAL, "bron": "de buurvrouw", "toestemming_bron": True}
+    tracker = note_tracker(case.id, values=values, requested="note_confirmed")
+    data = tracker.current_state()
+    data["latest_message"]["entities"] = [{"entity": "note_field", "value": "plaats"}]
+    dispatcher, events = await run(ActionChangeNoteField(), Tracker.from_dict(data), domain)
+    assert "Nu staat bij 'Waar': klas" in texts(dispatcher)
+    assert "plaats" not in slot(events, "note_fields")["values"]
+    assert slot(events, "note_confirmed") is None
+    dispatcher, _ = await run(ActionAskNoteAnswer(), followed(tracker, events), domain)
+    assert dispatcher.messages[0]["text"].startswith("Waar was dit?")
+
+    left = slot(events, "note_fields")["values"]
+    _, events = await run(ValidateNoteForm(), note_tracker(case.id, "op het plein", values=left), domain)
+    assert slot(events, "note_fields")["values"] == {**values, "plaats": "op het plein"}
+    assert slot(events, "requested_slot") == "note_confirmed"
+
+
+async def test_changing_the_source_asks_the_consent_again(case, domain) -> None:
+    values = {**SIGNAL, "bron": "de buurvrouw", "toestemming_bron": True}
+    data = note_tracker(case.id, values=values, requested="note_confirmed").current_state()
+    data["latest_message"]["entities"] = [{"entity": "note_field", "value": "bron"}]
+    _, events = await run(ActionChangeNoteField(), Tracker.from_dict(data), domain)
+    assert not {"bron", "toestemming_bron"} & set(slot(events, "note_fields")["values"])
+
+
+async def test_cancel_at_the_summary_stores_nothing(store, case, domain) -> None:
+    dispatcher, _ = await run(ActionAskNoteConfirmed(), note_tracker(case.id, values=SIGNAL,
+                                                                     requested="note_confirmed"), domain)
+    cancel = dispatcher.messages[0]["buttons"][-1]
+    assert cancel == {"title": "Annuleren, niet opslaan", "payload": "/deny"}
+    dispatcher, _ = await run(ActionSaveNote(), note_tracker(case.id, values=SIGNAL, note_confirmed=False), domain)
+    assert store.notes.list(case.id, SENDER, "teacher") == [] and "niets opgeslagen" in texts(dispatcher)
+
+
+async def test_undo_within_ten_minutes_removes_the_last_note(store, case, domain, clock) -> None:
+    older = store.notes.add(case.id, "signaal", SENDER, "teacher", SIGNAL, None)
+    last = store.notes.add(case.id, "signaal", SENDER, "teacher", {**SIGNAL, "plaats": "gang"}, None)
+    clock["now"] = last.created_at + timedelta(minutes=9)
+    dispatcher, _ = await run(ActionUndoNote(), channel_tracker(case.id, "rest", "undo_note"), domain)
+    assert "De laatste aantekening (Signaal) is uit het dossier gehaald." in texts(dispatcher)
+    assert [n.id for n in store.notes.list(case.id, SENDER, "teacher")] == [older.id]
+
+
+async def test_undo_after_ten_minutes_is_politely_refused(store, case, domain, clock) -> None:
+    note = store.notes.add(case.id, "signaal", SENDER, "teacher", SIGNAL, None)
+    clock["now"] = note.created_at + timedelta(minutes=10, seconds=1)
+    dispatcher, _ = await run(ActionUndoNote(), channel_tracker(case.id, "rest", "undo_note"), domain)
+    assert "langer dan 10 minuten geleden" in texts(dispatcher) and texts(dispatcher).startswith("Sorry")
+    assert len(store.notes.list(case.id, SENDER, "teacher")) == 1
+
+
+async def test_undo_touches_only_the_users_own_notes(store, case, domain, clock) -> None:
+    other_case = store.cases.create("someone-else", "onzewijs", "Leerling ZZ")
+    store.notes.add(other_case.id, "signaal", "someone-else", "teacher", SIGNAL, None)
+    dispatcher, _ = await run(ActionUndoNote(), channel_tracker(case.id, "rest", "undo_note"), domain)
+    assert "geen aantekening" in texts(dispatcher)
+    assert len(store.notes.list(other_case.id, "someone-else", "teacher")) == 1
+
+
+async def test_a_question_typed_as_an_answer_is_not_filed(case, domain) -> None:
+    values = {k: v for k, v in SIGNAL.items() if k in ("moment", "plaats")}
+    dispatcher, events = await run(ValidateNoteForm(),
+                                   note_tracker(case.id, "Moet ik dit ook aan de ouders vertellen?",
+                                                intent="nlu_fallback", values=values), domain)
+    assert not any(e.get("name") == "note_fields" for e in events)
+    assert slot(events, "note_answer") is None
+    assert "Uw vraag heb ik niet in de aantekening gezet" in texts(dispatcher)
+
+
+async def test_the_dossier_asked_mid_form_is_shown_and_the_note_is_kept(store, case, domain) -> None:
+    """The rule answers show_dossier inside note_form (data/stories/notes.yml); the action must leave the
+    form's slots alone so the form resumes where it was."""
+    store.notes.add(case.id, "signaal", SENDER, "teacher", SIGNAL, None)
+    values = {"moment": "2024-11-14T10:00+01:00"}
+    dispatcher, events = await run(ActionShowDossier(), note_tracker(case.id, "toon mijn dossier",
+                                                                    intent="show_dossier", values=values), domain)
+    assert texts(dispatcher).startswith("Dossier van Leerling K7, 1 aantekening(en):")
+    assert events == []
+
+
+async def test_a_knowledge_question_typed_as_an_answer_is_answered_and_not_filed(case, domain) -> None:
+    from bot import profiles, steps
+    values = {k: v for k, v in SIGNAL.items() if k in ("moment", "plaats")}
+    data = note_tracker(case.id, "Hoe lang moet ik het dossier bewaren?", intent="faq", values=values).current_state()
+    data["latest_message"]["entities"] = [{"entity": "faq_key", "value": "dossier_retention"}]
+    dispatcher, events = await run(ValidateNoteForm(), Tracker.from_dict(data), domain)
+    answer, _ = steps.faq_answer("dossier_retention", profiles.profile())
+    assert answer in texts(dispatcher)
+    assert "Uw vraag heb ik niet in de aantekening gezet" in texts(dispatcher)
+    assert not any(e.get("name") == "note_fields" for e in events)

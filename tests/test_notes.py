@@ -1,12 +1,14 @@
-"""Dossier note schema, missing-field logic, Dutch date parsing, hypotheses and the summary."""
-from datetime import datetime
+"""Dossier note schema, missing-field logic, hypotheses, the summary and the one-message extractor.
+
+Dutch date parsing and yes/no live in bot.language (tests/test_language.py)."""
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from bot.notes import (AMSTERDAM, DAY, DAYPART, FUTURE, MINUTE, NOTE_KINDS, OK, UNCLEAR, WEEK, DATETIME,
-                       YES_NO, ParsedWhen, describe_when, from_field, hypothesis_markers, is_skip,
-                       mark_hypotheses, missing_fields, moment_of, note_kind, occurred_at, parse_when, parse_yes_no,
-                       split_hypotheses, summary)
+from bot.notes import (AMSTERDAM, DATETIME, NOTE_KINDS, UNDO_WINDOW, YES_NO, asks_instead_of_answers, extract_fields,
+                       fields_from_answer, fields_to_ask_again, hypothesis_markers, is_skip, mark_hypotheses,
+                       missing_fields, moment_of, note_content, note_kind, occurred_at, split_hypotheses, summary,
+                       undo_allowed)
 
 # Thursday 14 November 2024, 15:00 in Amsterdam (CET, +01:00)
 NOW = datetime(2024, 11, 14, 15, 0, tzinfo=AMSTERDAM)
@@ -91,119 +93,11 @@ def test_a_no_answer_to_a_yes_no_field_counts_as_answered():
 
 
 @pytest.mark.parametrize("text,expected", [
-    ("ja", True), ("Ja hoor", True), ("klopt", True), ("jazeker", True),
-    ("nee", False), ("Nee, nog niet", False), ("niet gedaan", False),
-    ("misschien", None), ("", None),
-])
-def test_parse_yes_no(text, expected):
-    assert parse_yes_no(text) is expected
-
-
-@pytest.mark.parametrize("text,expected", [
     ("nee", True), ("geen", True), ("n.v.t.", True), ("weet ik niet", True), ("-", True),
     ("nee, de moeder vertelde het", False), ("de buurvrouw", False),
 ])
 def test_is_skip(text, expected):
     assert is_skip(text) is expected
-
-
-# --- dates ----------------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("text,stored", [
-    ("12-11", "2024-11-12"),
-    ("12-11 om half negen", "2024-11-12T08:30+01:00"),
-    ("12-11 08:30", "2024-11-12T08:30+01:00"),
-    ("12/11 om 8u30", "2024-11-12T08:30+01:00"),
-    ("12 november", "2024-11-12"),
-    ("12 november 2024 om 10:15", "2024-11-12T10:15+01:00"),
-    ("dinsdag 12 november", "2024-11-12"),
-    ("2024-11-12", "2024-11-12"),
-    ("vorige week dinsdag", "2024-11-05"),
-    ("dinsdag vorige week", "2024-11-05"),
-    ("vorige week vrijdag om kwart voor drie", "2024-11-08T14:45+01:00"),
-    ("afgelopen maandag", "2024-11-11"),
-    ("afgelopen vrijdag rond 10.15 uur", "2024-11-08T10:15+01:00"),
-    ("maandag", "2024-11-11"),
-    ("donderdag", "2024-11-07"),  # today is Thursday: a bare weekday is the previous one
-    ("dinsdagmiddag", "2024-11-12 middag"),
-    ("vandaag om 8 uur", "2024-11-14T08:00+01:00"),
-    ("om half negen", "2024-11-14T08:30+01:00"),
-    ("vanochtend", "2024-11-14 ochtend"),
-    ("vanmorgen om kwart over acht", "2024-11-14T08:15+01:00"),
-    ("tien over half negen vanochtend", "2024-11-14T08:40+01:00"),
-    ("gisteren om vijf voor half drie", "2024-11-13T14:25+01:00"),
-    ("gisteren", "2024-11-13"),
-    ("gisteren om 14:00", "2024-11-13T14:00+01:00"),
-    ("gistermiddag", "2024-11-13 middag"),
-    ("gistermiddag om half drie", "2024-11-13T14:30+01:00"),
-    ("eergisteren", "2024-11-12"),
-    ("eergisteravond", "2024-11-12 avond"),
-    ("13-11-2024 om 9 uur 's avonds", "2024-11-13T21:00+01:00"),
-    ("3 dagen geleden", "2024-11-11"),
-    ("twee dagen geleden", "2024-11-12"),
-    ("vorige week", "2024-W45"),
-    ("ergens vorige week", "2024-W45"),
-    ("zojuist", "2024-11-14T15:00+01:00"),
-    ("Gisteren.", "2024-11-13"),
-])
-def test_parse_when_understands_everyday_dutch(text, stored):
-    parsed = parse_when(text, NOW)
-    assert parsed.status == OK, text
-    assert parsed.to_field() == stored
-
-
-@pytest.mark.parametrize("text", [
-    "31-02", "31-02-2024", "gisteren om 25:70", "ergens vorig jaar", "vorige maand", "november", "blabla", "", "weet ik niet meer",
-    "woensdag 12 november",  # 12 November 2024 was a Tuesday: a contradiction is asked again
-    "gisteren bij het ophalen",  # extra words: asked again rather than guessed
-])
-def test_unclear_moments_are_asked_again(text):
-    parsed = parse_when(text, NOW)
-    assert parsed.status == UNCLEAR and parsed.value is None
-
-
-@pytest.mark.parametrize("text", ["morgen", "vanavond", "vandaag 16:00", "12-12-2024", "volgende week"])
-def test_an_observation_cannot_be_in_the_future(text):
-    assert parse_when(text, NOW).status == FUTURE
-
-
-def test_half_past_is_the_hour_before():
-    assert parse_when("om half negen", NOW).value.hour == 8
-    assert parse_when("om half drie", NOW).value.hour == 14  # school day: afternoon
-    assert parse_when("om half een", NOW).value.hour == 12
-
-
-def test_summer_time_is_applied():
-    july = datetime(2024, 7, 4, 12, 0, tzinfo=AMSTERDAM)
-    assert parse_when("vanochtend om half negen", july).to_field() == "2024-07-04T08:30+02:00"
-
-
-def test_naive_now_is_taken_as_amsterdam_time():
-    assert parse_when("gisteren", NOW.replace(tzinfo=None)).to_field() == "2024-11-13"
-
-
-@pytest.mark.parametrize("stored,precision", [
-    ("2024-11-12T08:30+01:00", MINUTE), ("2024-11-12 middag", DAYPART), ("2024-11-12", DAY), ("2024-W45", WEEK),
-])
-def test_stored_moment_round_trips(stored, precision):
-    parsed = from_field(stored)
-    assert parsed.precision == precision and parsed.to_field() == stored
-
-
-def test_unclear_moment_cannot_be_stored():
-    with pytest.raises(ValueError):
-        ParsedWhen(UNCLEAR).to_field()
-
-
-@pytest.mark.parametrize("stored,text", [
-    ("2024-11-12T08:30+01:00", "dinsdag 12 november 2024 om 08:30"),
-    ("2024-11-13 middag", "woensdag 13 november 2024, 's middags"),
-    ("2024-11-12", "dinsdag 12 november 2024"),
-    ("2024-W45", "de week van maandag 4 november 2024"),
-])
-def test_describe_when_reads_back_what_was_given(stored, text):
-    assert describe_when(from_field(stored)) == text
 
 
 def test_occurred_at_is_the_start_of_the_moment():
@@ -274,3 +168,139 @@ def test_moment_of_prefers_the_teachers_own_moment():
     written = datetime(2024, 11, 14, 9, 5, tzinfo=AMSTERDAM)
     assert moment_of({"moment": "2024-11-13 middag"}, written).to_field() == "2024-11-13 middag"
     assert moment_of({}, written).to_field() == "2024-11-14T09:05+01:00"
+
+
+# --- one message, many fields -------------------------------------------------------------------
+
+ISSUE_16 = "Vandaag om 10 uur zag ik op het plein dat de leerling blauwe plekken op beide armen had"
+
+
+@pytest.mark.parametrize("text,expected", [
+    (ISSUE_16, {"moment": "2024-11-14T10:00+01:00", "plaats": "op het plein", "waarnemingen": ISSUE_16}),
+    ("Gisteren tijdens de gymles zag ik samen met de gymdocent striemen op zijn rug. Ik denk dat hij thuis "
+     "geslagen wordt.",
+     {"moment": "2024-11-13", "situatie": "tijdens de gymles", "aanwezigen": "de gymdocent",
+      "waarnemingen": "Gisteren tijdens de gymles zag ik samen met de gymdocent striemen op zijn rug.",
+      "hypothese": "Ik denk dat hij thuis geslagen wordt."}),
+    ("12-11 om 10:15 in de gymzaal, in het bijzijn van de conciërge en de ib'er, zag ik een wond op haar been",
+     {"moment": "2024-11-12T10:15+01:00", "plaats": "in de gymzaal", "aanwezigen": "de conciërge en de ib'er",
+      "waarnemingen": "12-11 om 10:15 in de gymzaal, in het bijzijn van de conciërge en de ib'er, zag ik een wond "
+                      "op haar been"}),
+    ("vanochtend bij het hek vertelde de moeder van een klasgenoot dat het thuis niet goed gaat",
+     {"moment": "2024-11-14 ochtend", "plaats": "bij het hek", "bron": "de moeder van een klasgenoot",
+      "waarnemingen": "vanochtend bij het hek vertelde de moeder van een klasgenoot dat het thuis niet goed gaat"}),
+    ("Volgens de buurvrouw schreeuwt vader elke avond.",
+     {"bron": "de buurvrouw", "waarnemingen": "Volgens de buurvrouw schreeuwt vader elke avond."}),
+    ("De conciërge was erbij toen ze in de gang begon te huilen",
+     {"plaats": "in de gang", "aanwezigen": "De conciërge",
+      "waarnemingen": "De conciërge was erbij toen ze in de gang begon te huilen"}),
+    ("Samen met twee collega's zag ik vanmiddag dat hij zijn jas niet uit wilde doen",
+     {"moment": "2024-11-14 middag", "aanwezigen": "twee collega's",
+      "waarnemingen": "Samen met twee collega's zag ik vanmiddag dat hij zijn jas niet uit wilde doen"}),
+    ("Er was niemand anders bij toen hij vertelde dat hij honger had",
+     {"aanwezigen": "niemand", "waarnemingen": "Er was niemand anders bij toen hij vertelde dat hij honger had"}),
+    ("Ik heb het zelf gezien: hij at zijn lunch niet",
+     {"bron": "", "waarnemingen": "Ik heb het zelf gezien: hij at zijn lunch niet"}),
+    ("dinsdagmiddag in de pauze zat ze alleen bij de fietsenstalling te huilen",
+     {"moment": "2024-11-12 middag", "situatie": "in de pauze", "plaats": "bij de fietsenstalling",
+      "waarnemingen": "dinsdagmiddag in de pauze zat ze alleen bij de fietsenstalling te huilen"}),
+    ("Bij het ophalen rook [moeder] naar drank",
+     {"situatie": "Bij het ophalen", "waarnemingen": "Bij het ophalen rook [moeder] naar drank"}),
+    ("Mijn collega vertelde mij dat [persoon 1] in groep 5 een blauw oog had",
+     {"bron": "Mijn collega", "plaats": "in groep 5",
+      "waarnemingen": "Mijn collega vertelde mij dat [persoon 1] in groep 5 een blauw oog had"}),
+    ("gisteren op het plein, ik maak me zorgen",  # more than a date and a place: kept as the observation
+     {"moment": "2024-11-13", "plaats": "op het plein", "waarnemingen": "gisteren op het plein, ik maak me zorgen"}),
+])
+def test_extract_fields_reads_what_the_text_clearly_says(text, expected):
+    assert extract_fields("signaal", text, NOW) == expected
+
+
+@pytest.mark.parametrize("text,absent", [
+    ("Hij huilde een uur lang", {"moment"}),  # a duration, not a time of day
+    ("Hij heeft al drie dagen dezelfde kleren aan", {"moment"}),
+    ("Ze vertelde dat ze vorige week bij oma sliep", {"moment"}),  # the time of what she told, not of the note
+    ("Vandaag om 10 uur zag ik het, en gisteren om half negen ook al", {"moment"}),  # two moments: ask
+    ("morgen om negen uur komt moeder praten", {"moment"}),  # future
+    ("Hij stond voor de klas te vertellen over zijn weekend", {"plaats"}),  # no place preposition we trust
+    ("Ik maak me zorgen over hem in het algemeen", {"plaats", "situatie", "aanwezigen", "bron"}),
+    ("Hij kwam met zijn broertje naar school", {"aanwezigen"}),  # "met" alone names no one present
+    ("Volgens mij wordt ze thuis verwaarloosd.", {"bron", "waarnemingen"}),  # a hypothesis, not a source
+])
+def test_extract_fields_does_not_guess(text, absent):
+    assert not absent & set(extract_fields("signaal", text, NOW))
+
+
+def test_a_message_that_is_only_a_suspicion_fills_the_hypothesis():
+    assert extract_fields("signaal", "Volgens mij wordt ze thuis verwaarloosd.", NOW) == \
+        {"hypothese": "Volgens mij wordt ze thuis verwaarloosd."}
+
+
+def test_a_bare_date_or_place_is_no_observation():
+    assert extract_fields("signaal", "gisteren om half negen", NOW) == {"moment": "2024-11-13T08:30+01:00"}
+    assert extract_fields("signaal", "op het schoolplein", NOW) == {"plaats": "op het schoolplein"}
+
+
+def test_other_kinds_get_only_their_own_fields():
+    assert extract_fields("consultatie", ISSUE_16, NOW) == {"moment": "2024-11-14T10:00+01:00"}
+
+
+@pytest.mark.parametrize("text,content", [
+    ("Ik wil een signaal noteren", ""),
+    ("kan ik iets noteren over wat ik vanochtend zag", ""),
+    ("Ik wil een signaal noteren: " + ISSUE_16, ISSUE_16),
+    ("Signaal vastleggen. " + ISSUE_16, ISSUE_16),
+    ("ik wil vastleggen dat hij vandaag weer te laat was", "hij vandaag weer te laat was"),
+    (ISSUE_16, ISSUE_16),
+])
+def test_note_content_leaves_out_the_request(text, content):
+    assert note_content(text) == content
+
+
+def test_an_answer_to_the_date_question_that_says_everything_fills_every_field():
+    assert fields_from_answer("signaal", "moment", ISSUE_16, NOW) == extract_fields("signaal", ISSUE_16, NOW)
+    assert fields_from_answer("signaal", "moment", "gisteren om half negen", NOW) == \
+        {"moment": "2024-11-13T08:30+01:00"}
+    assert fields_from_answer("signaal", "moment", "ergens vorig jaar", NOW) is None
+    assert fields_from_answer("signaal", "moment", "morgen om negen uur", NOW) is None
+
+
+def test_an_answer_to_a_text_question_keeps_the_whole_answer_unless_it_says_more():
+    assert fields_from_answer("signaal", "situatie", "tijdens het buitenspelen met de andere kinderen", NOW) == \
+        {"situatie": "tijdens het buitenspelen met de andere kinderen"}
+    answer = "tijdens de gymles zag ik blauwe plekken op zijn rug"
+    assert fields_from_answer("signaal", "situatie", answer, NOW) == {"situatie": "tijdens de gymles",
+                                                                     "waarnemingen": answer}
+    assert fields_from_answer("signaal", "plaats", "buiten, samen met een collega", NOW) == \
+        {"plaats": "buiten, samen met een collega", "aanwezigen": "een collega"}
+
+
+def test_changing_a_source_forgets_its_consent():
+    filled = {"moment": "2024-11-12", "bron": "de buurvrouw", "toestemming_bron": True, "plaats": "klas"}
+    assert fields_to_ask_again("signaal", "bron", filled) == {"moment": "2024-11-12", "plaats": "klas"}
+    assert fields_to_ask_again("signaal", "plaats", filled) == {"moment": "2024-11-12", "bron": "de buurvrouw",
+                                                                "toestemming_bron": True}
+
+
+@pytest.mark.parametrize("text,question", [
+    ("Moet ik dit ook melden?", True), ("wat moet ik nu doen?", True), ("Hoe lang bewaar ik dit?", True),
+    ("Hij vroeg: 'mag ik vandaag bij u blijven?'", False), ("op het plein", False),
+    ("Zou het kunnen dat hij thuis geslagen wordt?", False),  # a hypothesis put as a question
+    ("Hij had blauwe plekken.", False),
+])
+def test_asks_instead_of_answers(text, question):
+    assert asks_instead_of_answers(text) is question
+
+
+def test_a_guess_put_as_a_question_answers_the_hypothesis_question():
+    guess = "Is het mogelijk dat hij thuis geslagen wordt?"
+    assert asks_instead_of_answers(guess, "waarnemingen")
+    assert not asks_instead_of_answers(guess, "hypothese")
+    assert asks_instead_of_answers("Moet ik dit melden?", "hypothese")
+
+
+def test_undo_is_allowed_for_ten_minutes_after_saving():
+    saved = datetime(2024, 11, 14, 14, 0, tzinfo=timezone.utc)
+    assert undo_allowed(saved, saved + timedelta(minutes=9, seconds=59))
+    assert undo_allowed(saved.replace(tzinfo=None), (saved + UNDO_WINDOW).astimezone(AMSTERDAM))
+    assert not undo_allowed(saved, saved + UNDO_WINDOW + timedelta(seconds=1))

@@ -7,7 +7,7 @@ from datetime import datetime
 
 import pytest
 
-from bot.notes import OK, UNCLEAR, parse_when
+from bot.language.dates import OK, UNCLEAR, parse_when
 
 NOW = datetime(2026, 12, 1, 10, 0)
 
