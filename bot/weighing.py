@@ -17,13 +17,15 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
-from functools import lru_cache
-from typing import (Any, Collection, Dict, FrozenSet, List, Literal, Mapping, Optional, Protocol, Sequence,
-                    Set, Tuple)
+from typing import (Any, Dict, FrozenSet, List, Literal, Mapping, Optional, Protocol, Sequence,
+                    Set, Tuple, TypeVar, cast)
 
 from pydantic import root_validator, validator
 
-from bot.knowledge import KnowledgeBase, Model, SourceRef, Statement, knowledge, source_label
+from bot.knowledge import KnowledgeBase, Model, SourceRef, Statement, check, knowledge, source_label
+from bot.language.numbers import number_value
+from bot.language.workdays import add_working_days, dutch_holidays  # noqa: F401 - part of this module's API
+from bot.language.yesno import lead_answer, normalise_reply
 from bot.profiles import Organisation, render
 
 Answer = Literal["ja", "nee", "twijfel"]
@@ -45,7 +47,7 @@ class Route(Model):
     action: Optional[Statement] = None  # something to do because of this answer (e.g. inform the leader)
 
     @root_validator(skip_on_failure=True)
-    def _exactly_one_target(cls, values: Dict) -> Dict:
+    def _exactly_one_target(cls, values: Dict[str, Any]) -> Dict[str, Any]:
         if (values.get("question") is None) == (values.get("outcome") is None):
             raise ValueError("an answer leads to exactly one of 'question' or 'outcome'")
         return values
@@ -79,7 +81,7 @@ class OutcomeSpec(Model):
     waits_for: Optional[int] = None
 
     @root_validator(skip_on_failure=True)
-    def _decision_help_matches_melding(cls, values: Dict) -> Dict:
+    def _decision_help_matches_melding(cls, values: Dict[str, Any]) -> Dict[str, Any]:
         # Seed 003, stap 5: once melding is necessary, decision II is taken together with Veilig Thuis
         # and the betrokkenen; the shared ``melding.decision_help`` says so, an outcome may not override it.
         if values.get("melding_needed") is True and values.get("decision_help") is not None:
@@ -140,7 +142,7 @@ class ParentalTalk(Model):
     @validator("by_age")
     def _ages_contiguous(cls, rules: List[AgeRule]) -> List[AgeRule]:
         """Every age from 0 up must match exactly one rule, or a pupil's talk advice would be missing."""
-        expected = 0
+        expected: Optional[int] = 0
         for rule in rules:
             if expected is None or rule.min_age != expected:
                 raise ValueError("age rules must be in order, without gaps or overlaps, starting at 0")
@@ -199,7 +201,8 @@ class WeighingKnowledge(Model):
 
 
 def _weighing(kb: Optional[KnowledgeBase]) -> WeighingKnowledge:
-    return (kb or knowledge()).one(SECTION)
+    wk: WeighingKnowledge = (kb or knowledge()).one(SECTION)
+    return wk
 
 
 # --- the state and walking the graph -------------------------------------------------------------
@@ -237,7 +240,7 @@ def _step(position: _Position, n: int, a: str, wk: WeighingKnowledge) -> _Positi
     route = spec.answers[a]
     if route.question is not None:
         return _Position(question=route.question, outcome=None)
-    return _Position(question=None, outcome=wk.outcome(route.outcome))
+    return _Position(question=None, outcome=wk.outcome(cast(str, route.outcome)))  # a route has one target
 
 
 def _walk(answers: Sequence[Tuple[int, str]], wk: WeighingKnowledge) -> _Position:
@@ -316,7 +319,10 @@ class StoredEntry(Protocol):
     def details(self) -> Mapping[str, Any]: ...
 
 
-def stored_answers(entries: Sequence[StoredEntry]) -> List[StoredEntry]:
+_Entry = TypeVar("_Entry", bound=StoredEntry)
+
+
+def stored_answers(entries: Sequence[_Entry]) -> List[_Entry]:
     """The answers only, in order: the help-plan entries are not answers to a question."""
     return [e for e in entries if e.details.get("entry") != ENTRY_PLAN]
 
@@ -327,7 +333,7 @@ def replay(entries: Sequence[StoredEntry], kb: Optional[KnowledgeBase] = None) -
     Why replayed and not stored as a state: the trace is the record the school accounts with; the
     state is derived from it, so the two cannot disagree. A new run starts without an earlier plan.
     """
-    runs = split_runs([(e.question, e.answer) for e in stored_answers(entries)], kb)
+    runs = split_runs([(e.question, cast(Answer, e.answer)) for e in stored_answers(entries)], kb)
     plan: Dict[str, str] = {}
     for entry in entries:
         if entry.details.get("entry") == ENTRY_PLAN:
@@ -359,8 +365,8 @@ def record_help_plan(
     position = _walk(state.answers, _weighing(kb))
     if position.outcome is None or position.outcome.waits_for is None:
         raise ValueError("a help plan can only be recorded while the help runs (after question 4 = ja)")
-    updates = {k: v.strip() for k, v in {"term": term, "casemanager": casemanager, "tasks": tasks}.items()
-               if v is not None and v.strip()}
+    updates: Dict[str, Any] = {k: v.strip() for k, v in {"term": term, "casemanager": casemanager,
+                                                         "tasks": tasks}.items() if v is not None and v.strip()}
     return replace(state, **updates)
 
 
@@ -393,9 +399,9 @@ def question(n: int, org: Organisation, kb: Optional[KnowledgeBase] = None) -> Q
     )
 
 
-def answer_labels(kb: Optional[KnowledgeBase] = None) -> Dict[Answer, str]:
+def answer_labels(kb: Optional[KnowledgeBase] = None) -> Dict[str, str]:
     """Button titles for the three answers."""
-    return dict(_weighing(kb).labels.answers)
+    return {answer: label for answer, label in _weighing(kb).labels.answers.items()}
 
 
 @dataclass(frozen=True)
@@ -459,7 +465,8 @@ def outcome(state: WeighingState, org: Organisation, kb: Optional[KnowledgeBase]
     if spec is None:
         return None
     melding = spec.melding_needed is True
-    decision_help = wk.melding.decision_help if melding else spec.decision_help
+    # the schema requires an outcome's own decision_help unless melding is needed
+    decision_help = wk.melding.decision_help if melding else cast(Statement, spec.decision_help)
     _, route_actions = _trace_statements(state.answers, wk)
     statements = spec.actions + route_actions + (wk.melding.steps if melding else [])
     decisions = [(wk.decisions.melding, spec.decision_melding), (wk.decisions.help, decision_help)]
@@ -532,8 +539,6 @@ _TERM = re.compile(
     r"\b(\d+|een|één|twee|drie|vier|vijf|zes|zeven|acht|negen|tien|elf|twaalf)\s*"
     r"(dagen|dag|weken|week|wk|maanden|maand|mnd)\b"
 )
-_NUMBER_WORDS = {"een": 1, "één": 1, "twee": 2, "drie": 3, "vier": 4, "vijf": 5, "zes": 6, "zeven": 7,
-                 "acht": 8, "negen": 9, "tien": 10, "elf": 11, "twaalf": 12}
 _UNIT_DAYS = {"dag": 1, "dagen": 1, "week": 7, "weken": 7, "wk": 7, "maand": 30, "maanden": 30, "mnd": 30}
 
 
@@ -547,46 +552,8 @@ def parse_term(text: str) -> Optional[int]:
     if match is None:
         return None
     amount, unit = match.groups()
-    count = int(amount) if amount.isdigit() else _NUMBER_WORDS[amount]
+    count = number_value(amount) or 0
     return count * _UNIT_DAYS[unit] if count > 0 else None
-
-
-def _easter(year: int) -> date:
-    """Easter Sunday (anonymous Gregorian algorithm, Meeus/Jones/Butcher)."""
-    a, (b, c) = year % 19, divmod(year, 100)
-    d, e = divmod(b, 4)
-    g = (b - (b + 8) // 25 + 1) // 3
-    h = (19 * a + b - d - g + 15) % 30
-    i, k = divmod(c, 4)
-    l = (32 + 2 * e + 2 * i - h - k) % 7
-    m = (a + 11 * h + 22 * l) // 451
-    month, day = divmod(h + l - 7 * m + 114, 31)
-    return date(year, month, day + 1)
-
-
-@lru_cache(maxsize=None)
-def dutch_holidays(year: int) -> FrozenSet[date]:
-    """Days that do not count as werkdagen: the feestdagen of the Algemene termijnenwet (art. 3).
-
-    Nieuwjaarsdag, tweede paas- en pinksterdag, Hemelvaartsdag, both Christmas days, Koningsdag (27
-    April, 26 April when the 27th is a Sunday) and 5 May.
-    """
-    easter = _easter(year)
-    kings_day = date(year, 4, 27) if date(year, 4, 27).weekday() != 6 else date(year, 4, 26)
-    return frozenset({
-        date(year, 1, 1), easter + timedelta(days=1), easter + timedelta(days=39), easter + timedelta(days=50),
-        kings_day, date(year, 5, 5), date(year, 12, 25), date(year, 12, 26),
-    })
-
-
-def add_working_days(start: date, days: int, extra_holidays: Collection[date] = ()) -> date:
-    """The date ``days`` werkdagen after ``start`` (weekends and national feestdagen skipped)."""
-    current, left = start, days
-    while left > 0:
-        current += timedelta(days=1)
-        if current.weekday() < 5 and current not in dutch_holidays(current.year) and current not in extra_holidays:
-            left -= 1
-    return current
 
 
 def due_date(start: date, followup: Tuple[str, int], kb: Optional[KnowledgeBase] = None) -> date:
@@ -622,15 +589,6 @@ _POSITIVE = re.compile(
     r"\b(denk (het|van) wel|denk ik wel|geloof (het|ik) wel|dat klopt|klopt wel|dat is zo|"
     r"is het geval|dat is waar)\b|^wel$"
 )
-_YES_LEAD = {"ja", "jazeker", "jawel", "jep", "jup", "yes", "yep", "klopt", "zeker", "inderdaad",
-             "absoluut", "natuurlijk", "uiteraard", "correct", "juist", "precies"}
-_NO_LEAD = {"nee", "neen", "neuh", "nope", "nah", "no", "geenszins", "allerminst"}
-
-
-def _normalise_reply(text: str) -> str:
-    words = re.sub(r"[^\w\s]", " ", text.lower()).split()
-    stretched = {r"ja+": "ja", r"ne+": "nee", r"neu+h": "neuh", r"ne+j": "nee"}
-    return " ".join(next((v for k, v in stretched.items() if re.fullmatch(k, w)), w) for w in words)
 
 
 _POSTPONE = re.compile(
@@ -644,24 +602,21 @@ def is_postponed(text: str) -> bool:
 
     Checked only after :func:`parse_answer` for a weighing question, so 'weet ik niet' stays doubt.
     """
-    return bool(_POSTPONE.match(_normalise_reply(text)))
+    return bool(_POSTPONE.match(normalise_reply(text)))
 
 
 def parse_answer(text: str) -> Optional[Answer]:
     """'ja hoor', 'neuh', 'niet echt', 'weet ik niet zeker' ... -> ja/nee/twijfel; None if not an answer."""
-    reply = _normalise_reply(text)
+    reply = normalise_reply(text)
     if not reply:
         return None
     if _CERTAIN.search(reply):
         return "ja"
     if _DOUBT.search(reply):
         return "twijfel"
-    words = reply.split()
-    negated_lead = len(words) > 1 and words[1] == "niet"
-    if words[0] in _NO_LEAD or (words[0] in _YES_LEAD and negated_lead):
-        return "nee"
-    if words[0] in _YES_LEAD:
-        return "ja"
+    lead = lead_answer(reply)
+    if lead is not None:
+        return "ja" if lead else "nee"
     if _NEGATIVE.search(reply):
         return "nee"
     if _POSITIVE.search(reply):
@@ -741,6 +696,7 @@ def _reference_problems(wk: WeighingKnowledge) -> List[str]:
     return problems
 
 
+@check("weighing")
 def check_weighing(kb: KnowledgeBase) -> List[str]:
     """The graph is sound: every answer leads somewhere defined, no cycles, everything reachable from 1."""
     wk: WeighingKnowledge = kb.one(SECTION)

@@ -30,6 +30,8 @@ GUID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
 SEMVER = re.compile(r"^\d+\.\d+\.\d+$")
 HEX_COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
 ICON_SIZES = {"color": (192, 192), "outline": (32, 32)}
+# Every text in the manifest is Dutch, and the manifest must say so.
+DEFAULT_LANGUAGE = "nl-nl"
 # (path, maximum length) of every text Teams requires, from the v1.19 manifest schema.
 REQUIRED_TEXTS = (
     (("manifestVersion",), 16),
@@ -82,6 +84,8 @@ def text_problems(manifest: Mapping[str, Any]) -> List[str]:
         problems.append("version must look like 1.0.0")
     if not HEX_COLOR.match(str(manifest.get("accentColor", ""))):
         problems.append("accentColor must be a colour like #1E5E8C")
+    if field(manifest, ("localizationInfo", "defaultLanguageTag")) != DEFAULT_LANGUAGE:
+        problems.append(f"localizationInfo.defaultLanguageTag must be {DEFAULT_LANGUAGE}: the texts are Dutch")
     return problems
 
 

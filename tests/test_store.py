@@ -35,7 +35,7 @@ FOREIGN_OFFICER = "teams:officer-9"
 SECRET = "Mo vertelde dat vader hem sloeg met een riem"
 PSEUDONYM = "Leerling Merel-Zeeuw"
 TABLES = {"users", "cases", "weighing_answers", "notes", "followups", "practice_results", "deletion_log",
-          "role_grants", "role_audit"}
+          "role_grants", "role_audit", "conversation_references", "seen_activities"}
 
 
 def note_fields(signal: str = SECRET) -> dict:

@@ -22,7 +22,8 @@ VT_NUMBER = "0800-2000"
 
 # question -> answer -> next question (int) or outcome id (str), from seed 003 "Stap 4" / "Stap 5-I".
 FRAMEWORK: Dict[int, Dict[str, object]] = {
-    1: {"ja": 2, "nee": "no_action_close", "twijfel": "consult_vt_first"},  # twijfel: "Neem bij twijfel altijd contact op met Veilig Thuis"
+    # twijfel: "Neem bij twijfel altijd contact op met Veilig Thuis"
+    1: {"ja": 2, "nee": "no_action_close", "twijfel": "consult_vt_first"},
     2: {"ja": "melden_acute", "twijfel": "melden_acute", "nee": 3},          # "Ja of twijfel -> direct melden"
     3: {"ja": 4, "nee": "melden_no_help", "twijfel": "melden_no_help"},      # 5-I: twijfel aan bescherming -> melden
     4: {"ja": "start_help", "nee": "melden_not_accepted", "twijfel": "melden_not_accepted"},
@@ -236,7 +237,8 @@ def test_question_one_asks_whether_there_is_a_suspicion_at_all(kb, org):
 
 
 def test_a_melding_by_a_professional_is_not_anonymous(kb, org):
-    """Only advice is anonymous: the reporter's name is known to Veilig Thuis, kept from the family only by exception."""
+    """Only advice is anonymous: the reporter's name is known to Veilig Thuis, kept from the family only by
+    exception."""
     for result in _all_outcomes(kb, org):
         text = " ".join(result.lines)
         assert "zo nodig anoniem" not in text and "(anoniem) melding" not in text, result.id
@@ -366,7 +368,7 @@ def test_help_term_counts_calendar_days(kb):
 def test_holidays_follow_easter(kb):
     holidays = w.dutch_holidays(2026)  # Easter 2026: 5 April
     assert {date(2026, 4, 6), date(2026, 5, 14), date(2026, 5, 25)} <= holidays
-    assert date(2026, 4, 3) not in holidays  # Goede Vrijdag is no feestdag in the Algemene termijnenwet
+    assert date(2026, 4, 3) in holidays  # Goede Vrijdag: gelijkgesteld by art. 3 lid 2 Algemene termijnenwet
 
 
 # --- explaining a recorded decision -------------------------------------------------------------
@@ -473,7 +475,8 @@ def test_check_weighing_reports_a_broken_graph(tmp_path, old, new, problem):
 def test_a_melding_outcome_cannot_decide_help_alone(tmp_path):
     with pytest.raises(KnowledgeError, match="decision_help"):
         _broken(tmp_path, "  - id: melden_no_help\n    title:",
-                "  - id: melden_no_help\n    decision_help: {text: zelf, source: {doc: consent, section: x}}\n    title:")
+                "  - id: melden_no_help\n"
+                "    decision_help: {text: zelf, source: {doc: consent, section: x}}\n    title:")
 
 
 def test_the_weighing_section_is_registered():

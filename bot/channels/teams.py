@@ -12,23 +12,34 @@ which Teams does not show as card actions. This connector:
 - keys the conversation by the user's Entra (AAD) object id, so a case survives a new chat and a switch
   between Teams and the web;
 - answers only in personal chats: a case about a child must not be discussed in a team channel;
-- shows Rasa buttons as a Hero card with ``imBack`` actions and turns a click (the title comes back as
-  text) into the button's payload.
+- shows Rasa buttons as a Hero card with ``messageBack`` actions that carry the payload in ``value``;
+  a click and a typed title both pass the shared guard (bot/channels/guard.py), which reads what the bot
+  offered from the tracker store, so a click works after a restart and at any replica;
+- acknowledges an activity at once and works on it in the background (the Bot Connector retries what
+  it got no answer for within 15 s), taking each activity on once: the claim is a row in the case
+  store (``seen_activities``), not process memory, so a retry that reaches another replica is
+  recognised too (the database is the one thing every replica shares; Redis is optional);
+- greets the user with the main buttons when the app is installed or the chat starts, shows "typing"
+  while Rasa works, and retries the Bot Connector on 429/5xx with back-off (honouring Retry-After);
+- stores the user's conversation reference (encrypted) so reminders can reach them (bot/reminders.py).
 """
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import os
 import re
 import time
-from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Any, Awaitable, Callable, Dict, Iterable, List, Mapping, Optional, Text, Tuple
+from datetime import timedelta
+from email.utils import parsedate_to_datetime
+from typing import Any, Awaitable, Callable, Dict, List, Mapping, Optional, Sequence, Set, Text, Tuple
 from urllib.parse import quote
 
 import aiohttp
 import jwt
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 from jwt.algorithms import RSAAlgorithm
 from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
 from rasa.shared.exceptions import RasaException
@@ -37,10 +48,14 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from yarl import URL
 
-from bot.channels.delivery import CountingOutput, deliver
-from bot.channels.guard import guard_text
+from bot import reminders
+from bot.channels.delivery import NOT_PROCESSED_MESSAGE, CountingOutput, deliver
+from bot.channels.guard import guard_message
 from bot.channels.identity import teams_identity
 from bot.channels.limits import MAX_MESSAGE_CHARS, TOO_LONG_MESSAGE
+from bot.errors import describe
+from bot.store.models import utcnow
+from bot.store.repositories import Repositories
 
 logger = logging.getLogger(__name__)
 
@@ -62,7 +77,13 @@ TOKEN_RENEW_MARGIN_SECONDS = 300  # renew an access token five minutes before it
 HTTP_TIMEOUT_SECONDS = 15
 MAX_REPLY_CHARS = 3500            # well under Teams' ~28 KB message limit, and still readable
 MAX_CARD_BUTTONS = 6              # Teams shows at most six buttons on a Hero card
-REMEMBERED_CONVERSATIONS = 10000
+SEND_ATTEMPTS = 4                 # one try and three retries on 429/5xx, then the reply is given up
+MAX_RETRY_DELAY_SECONDS = 30.0    # a longer Retry-After is capped: the user is waiting
+TYPING_REPEAT_SECONDS = 3.0       # Teams shows "typing" for about three seconds per activity
+SEEN_ACTIVITY_DAYS = 2            # retries come within minutes; older claims are dropped
+CHANNEL = "teams"
+# Rasa's greeting (rule greet -> utter_greet: the three main buttons); sent by the channel itself.
+WELCOME_PAYLOAD = "/greet"
 HERO_CARD = "application/vnd.microsoft.card.hero"
 SHARED_CONVERSATION_TYPES = frozenset({"groupChat", "channel"})
 PERSONAL_ONLY_MESSAGE = (
@@ -109,7 +130,7 @@ class TeamsSettings:
         return self.token_endpoint.format(tenant_id=self.tenant_id)
 
     @classmethod
-    def load(cls, credentials: Mapping[str, Any], environ: Mapping[str, str]) -> Optional["TeamsSettings"]:
+    def load(cls, credentials: Mapping[str, Any], environ: Mapping[str, str]) -> Optional[TeamsSettings]:
         """Settings, or None when nothing is configured (the channel then stays off).
 
         A partial configuration is an error rather than "off": a missing tenant id would otherwise only
@@ -230,10 +251,13 @@ class RequestVerifier:
         return claims
 
     def _decode(self, token: str, key: Dict[str, Any], issuer: str) -> Dict[str, Any]:
+        public_key = RSAAlgorithm.from_jwk(key)
+        if not isinstance(public_key, RSAPublicKey):  # a published signing key is never a private one
+            raise AuthError("the signing key is not an RSA public key")
         try:
             return jwt.decode(
                 token,
-                key=RSAAlgorithm.from_jwk(key),
+                key=public_key,
                 algorithms=["RS256"],
                 audience=self._settings.app_id,
                 issuer=issuer,
@@ -294,37 +318,6 @@ class AccessTokens:
         return str(body["access_token"])
 
 
-def match_key(text: str) -> str:
-    """How a typed or clicked text is compared with button titles: case and spacing do not matter."""
-    return " ".join(text.split()).casefold()
-
-
-class OfferedButtons:
-    """The buttons of the bot's last turn in each conversation, title -> payload.
-
-    Teams sends back the title of a clicked ``imBack`` button as ordinary text. Only the last turn counts,
-    so that typing "ja" to a question without buttons does not answer an older question again. Kept in
-    memory (bounded): after a restart a click arrives as its title and goes through the NLU.
-    """
-
-    def __init__(self, capacity: int = REMEMBERED_CONVERSATIONS) -> None:
-        self._capacity = capacity
-        self._offers: "OrderedDict[str, Dict[str, str]]" = OrderedDict()
-
-    def offer(self, conversation: str, buttons: Iterable[Mapping[str, Any]]) -> None:
-        offered = self._offers.setdefault(conversation, {})
-        self._offers.move_to_end(conversation)
-        for button in buttons:
-            if button.get("payload") and not button.get("url"):
-                offered[match_key(str(button.get("title", "")))] = str(button["payload"])
-        while len(self._offers) > self._capacity:
-            self._offers.popitem(last=False)
-
-    def take(self, conversation: str) -> Dict[str, str]:
-        """The offer of the last turn; a new user message starts a new turn."""
-        return self._offers.pop(conversation, {})
-
-
 def split_text(text: str, limit: int = MAX_REPLY_CHARS) -> List[str]:
     """Cut a long reply into messages under ``limit``, at paragraphs, else lines, sentences, words."""
     text = text.strip()
@@ -357,15 +350,18 @@ def clean_text(text: str) -> str:
     return HORIZONTAL_SPACE.sub(" ", MENTION.sub(" ", text)).strip()
 
 
-def card_action(button: Mapping[str, Any]) -> Dict[str, str]:
-    """A link opens in the browser; anything else comes back as its title (imBack)."""
+def card_action(button: Mapping[str, Any]) -> Dict[str, Any]:
+    """A link opens in the browser; a payload comes back in ``value`` (messageBack), the title shown as
+    what the user said. A button with a ready ``value`` (a reminder's) carries that value as is."""
     title = str(button.get("title", ""))
     if button.get("url"):
         return {"type": "openUrl", "title": title, "value": str(button["url"])}
-    return {"type": "imBack", "title": title, "value": title}
+    ready = button.get("value")
+    value = dict(ready) if isinstance(ready, Mapping) else {"payload": str(button.get("payload", ""))}
+    return {"type": "messageBack", "title": title, "text": title, "displayText": title, "value": value}
 
 
-def hero_cards(text: str, buttons: List[Mapping[str, Any]]) -> List[Dict[str, Any]]:
+def hero_cards(text: str, buttons: Sequence[Mapping[str, Any]]) -> List[Dict[str, Any]]:
     """The text with its buttons as Hero cards; buttons beyond six go on follow-up cards."""
     actions = [card_action(button) for button in buttons]
     groups = [actions[start:start + MAX_CARD_BUTTONS] for start in range(0, len(actions), MAX_CARD_BUTTONS)]
@@ -376,7 +372,7 @@ def hero_cards(text: str, buttons: List[Mapping[str, Any]]) -> List[Dict[str, An
 
 @dataclass(frozen=True)
 class ReplyTarget:
-    """Where and to whom replies to one incoming activity go."""
+    """Where and to whom replies go: in reply to one incoming activity, or (no activity id) proactively."""
 
     service_url: str
     conversation_id: str
@@ -385,7 +381,7 @@ class ReplyTarget:
     user: Dict[str, Any]
 
     @classmethod
-    def of(cls, activity: Mapping[str, Any]) -> "ReplyTarget":
+    def of(cls, activity: Mapping[str, Any]) -> ReplyTarget:
         return cls(
             service_url=str(activity["serviceUrl"]),
             conversation_id=str(activity["conversation"]["id"]),
@@ -394,31 +390,81 @@ class ReplyTarget:
             user=dict(activity.get("from") or {}),
         )
 
+    @classmethod
+    def proactive(cls, reference: Mapping[str, Any]) -> ReplyTarget:
+        """A new message in the stored conversation (see ``conversation_reference``), replying to nothing."""
+        return cls(str(reference["service_url"]), str(reference["conversation_id"]), "",
+                   dict(reference["bot"]), dict(reference["user"]))
+
     @property
     def url(self) -> URL:
-        """POST {serviceUrl}/v3/conversations/{id}/activities/{replyToId}; Teams ids contain ':' and ';'."""
+        """POST {serviceUrl}/v3/conversations/{id}/activities[/{replyToId}]; Teams ids contain ':' and ';'."""
         conversation = quote(self.conversation_id, safe="")
-        path = f"v3/conversations/{conversation}/activities/{quote(self.activity_id, safe='')}"
+        path = f"v3/conversations/{conversation}/activities"
+        if self.activity_id:
+            path += f"/{quote(self.activity_id, safe='')}"
         return URL(f"{self.service_url.rstrip('/')}/{path}", encoded=True)
 
     def routing(self) -> Dict[str, Any]:
-        return {
-            "from": self.bot,
-            "recipient": self.user,
-            "conversation": {"id": self.conversation_id},
-            "replyToId": self.activity_id,
-        }
+        routing = {"from": self.bot, "recipient": self.user, "conversation": {"id": self.conversation_id}}
+        return {**routing, "replyToId": self.activity_id} if self.activity_id else routing
+
+
+def retry_after_seconds(header: Optional[str]) -> Optional[float]:
+    """A Retry-After header in seconds: a number of seconds or an HTTP date; None when absent or unreadable."""
+    value = (header or "").strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        return (parsedate_to_datetime(value) - utcnow()).total_seconds()
+    except (TypeError, ValueError, IndexError):
+        return None
+
+
+def retry_delay(retry_after: Optional[str], attempt: int) -> float:
+    """Seconds to wait before the next try: the Bot Connector's Retry-After when it sends one, else
+    exponential back-off (1, 2, 4 s); never more than the cap."""
+    delay = retry_after_seconds(retry_after)
+    return min(max(float(2 ** attempt) if delay is None else delay, 0.0), MAX_RETRY_DELAY_SECONDS)
+
+
+class BotConnector:
+    """Posts activities to the Bot Connector with the bot's access token, retrying throttling and
+    server errors a bounded number of times (the user gets the reply late rather than never)."""
+
+    def __init__(self, tokens: AccessTokens, http: HttpSession,
+                 sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep) -> None:
+        self._tokens = tokens
+        self._http = http
+        self._sleep = sleep
+
+    async def post(self, url: URL, activity: Dict[str, Any], attempts: int = SEND_ATTEMPTS) -> None:
+        for attempt in range(attempts):
+            delay = await self._try(url, activity, last=attempt == attempts - 1, attempt=attempt)
+            if delay is None:
+                return
+            await self._sleep(delay)
+
+    async def _try(self, url: URL, activity: Dict[str, Any], last: bool, attempt: int) -> Optional[float]:
+        """None when delivered; the delay before the next try when worth one; else SendError."""
+        headers = {"Authorization": f"Bearer {await self._tokens.bearer()}"}
+        async with self._http.get().post(url, json=activity, headers=headers) as reply:
+            if reply.status < 300:
+                return None
+            if reply.status == 401:
+                self._tokens.forget()
+            logger.debug("teams: Bot Connector answered %s: %s", reply.status, await reply.text())
+            if last or not (reply.status == 429 or reply.status >= 500):
+                raise SendError(f"Bot Connector answered {reply.status}")
+            return retry_delay(reply.headers.get("Retry-After"), attempt)
 
 
 class TeamsOutput(CountingOutput, OutputChannel):
     """Sends Rasa's replies to one Teams conversation through the Bot Connector."""
 
-    def __init__(self, target: ReplyTarget, tokens: AccessTokens, http: HttpSession,
-                 offered: OfferedButtons) -> None:
-        self._target = target
-        self._tokens = tokens
-        self._http = http
-        self._offered = offered
+    def __init__(self, target: ReplyTarget, connector: BotConnector) -> None:
+        self.target = target
+        self._connector = connector
 
     @classmethod
     def name(cls) -> Text:
@@ -433,7 +479,6 @@ class TeamsOutput(CountingOutput, OutputChannel):
         *leading, last = split_text(text or "") or [""]
         for chunk in leading:
             await self._post({"text": chunk})
-        self._offered.offer(self._target.conversation_id, buttons)
         await self._post({"attachments": hero_cards(last, buttons), "attachmentLayout": "list"})
 
     async def send_image_url(self, recipient_id: Text, image: Text, **kwargs: Any) -> None:
@@ -450,23 +495,23 @@ class TeamsOutput(CountingOutput, OutputChannel):
         """Activity fields from a ``custom`` response; it cannot redirect the reply elsewhere."""
         await self._post(dict(json_message))
 
+    async def send_typing(self) -> None:
+        """The typing indicator: one try, no retries (it is stale by the time a retry would land)."""
+        await self.post({"type": "typing"}, attempts=1)
+
     async def _post(self, fields: Dict[str, Any]) -> None:
-        activity = {"type": "message", **fields, **self._target.routing()}
+        await self.post({"type": "message", **fields})
+
+    async def post(self, fields: Dict[str, Any], attempts: int = SEND_ATTEMPTS) -> bool:
+        """Send one activity to the target; False (logged, without its text) when it could not be sent."""
+        activity = {**fields, **self.target.routing()}
         try:
-            await self._deliver(activity)
+            await self._connector.post(self.target.url, activity, attempts)
         except (aiohttp.ClientError, asyncio.TimeoutError, SendError, ValueError) as error:
             # Never the message text: it may describe a child. The conversation id suffices to trace.
-            logger.error("teams: reply in conversation %s failed: %r", self._target.conversation_id, error)
-
-    async def _deliver(self, activity: Dict[str, Any]) -> None:
-        headers = {"Authorization": f"Bearer {await self._tokens.bearer()}"}
-        async with self._http.get().post(self._target.url, json=activity, headers=headers) as reply:
-            if reply.status < 300:
-                return
-            if reply.status == 401:
-                self._tokens.forget()
-            logger.debug("teams: Bot Connector answered %s: %s", reply.status, await reply.text())
-            raise SendError(f"Bot Connector answered {reply.status}")
+            logger.error("teams: reply in conversation %s failed: %r", self.target.conversation_id, error)
+            return False
+        return True
 
 
 def sender_id(activity: Mapping[str, Any]) -> str:
@@ -480,15 +525,62 @@ def tenant_id(activity: Mapping[str, Any]) -> Optional[str]:
     return tenant or (activity.get("conversation") or {}).get("tenantId")
 
 
-class TeamsConnector:
-    """The configured channel: checks a request, then hands the message to Rasa."""
+def conversation_reference(activity: Mapping[str, Any]) -> Dict[str, Any]:
+    """What a proactive message needs: the service URL, the conversation, the tenant and both accounts."""
+    target = ReplyTarget.of(activity)
+    return {"service_url": target.service_url, "conversation_id": target.conversation_id,
+            "tenant_id": tenant_id(activity), "bot": target.bot, "user": target.user}
 
-    def __init__(self, settings: TeamsSettings, clock: Callable[[], float] = time.monotonic) -> None:
+
+def activity_key(activity: Mapping[str, Any]) -> Optional[str]:
+    """A hash of conversation and activity id (ids are unique per conversation); None without an id.
+    A welcome counts once per conversation: installing a personal app sends both an installationUpdate
+    and a conversationUpdate, and the user should be greeted once."""
+    activity_id = "welcome" if is_welcome(activity) else activity.get("id")
+    if not activity_id:
+        return None
+    conversation = (activity.get("conversation") or {}).get("id", "")
+    return hashlib.sha256(f"{CHANNEL}|{conversation}|{activity_id}".encode()).hexdigest()
+
+
+def is_welcome(activity: Mapping[str, Any]) -> bool:
+    """The app was installed, or the bot was added to a chat: the moment to greet."""
+    kind = activity.get("type")
+    if kind == "installationUpdate":
+        return activity.get("action") == "add"
+    if kind == "conversationUpdate":
+        bot_id = (activity.get("recipient") or {}).get("id")
+        return any((member or {}).get("id") == bot_id for member in activity.get("membersAdded") or [])
+    return False
+
+
+def clicked_value(activity: Mapping[str, Any]) -> Dict[str, Any]:
+    """The ``value`` of a messageBack click (a payload, or a reminder action); {} for typed text."""
+    value = activity.get("value")
+    return dict(value) if isinstance(value, Mapping) else {}
+
+
+def default_store() -> Repositories:
+    """The process-wide case store (imported here, late: the channel must load without a database)."""
+    from bot.store.db import repositories
+
+    return repositories()
+
+
+class TeamsConnector:
+    """The configured channel: checks a request, acknowledges it, then works on it in the background."""
+
+    def __init__(self, settings: TeamsSettings, clock: Callable[[], float] = time.monotonic,
+                 store: Callable[[], Repositories] = default_store,
+                 sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep) -> None:
         self.settings = settings
         self.http = HttpSession()
+        self.store = store
         self._verifier = RequestVerifier(settings, SigningKeys(settings.openid_metadata_url, self.http, clock))
-        self._tokens = AccessTokens(settings, self.http, clock)
-        self._offered = OfferedButtons()
+        self.bot_connector = BotConnector(AccessTokens(settings, self.http, clock), self.http, sleep)
+        self._tasks: Set[asyncio.Task[None]] = set()
+        self._clock = clock
+        self._claims_pruned_at = float("-inf")
 
     async def handle(self, request: Request, on_new_message: Callable[[UserMessage], Awaitable[Any]]
                      ) -> HTTPResponse:
@@ -506,29 +598,121 @@ class TeamsConnector:
         if tenant and tenant != self.settings.tenant_id:
             logger.warning("teams: rejected activity from tenant %s", tenant)
             return response.json({"error": "unknown tenant"}, status=403)
-        if activity.get("type") == "message":
-            await self._answer(activity, on_new_message)
-        else:
+        if activity.get("type") != "message" and not is_welcome(activity):
             logger.debug("teams: ignored %s activity", activity.get("type"))
+        elif await self._first_time(activity):
+            # Answered now, worked on after: the Bot Connector would resend it after 15 s without an answer.
+            self._spawn(self._answer(activity, request.app, on_new_message))
         return response.json({})
 
-    async def _answer(self, activity: Dict[str, Any], on_new_message: Callable[[UserMessage], Awaitable[Any]]
-                      ) -> None:
-        target = ReplyTarget.of(activity)
-        output = TeamsOutput(target, self._tokens, self.http, self._offered)
+    async def idle(self) -> None:
+        """Wait until every activity taken on has been answered (tests; shutdown)."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    def _spawn(self, work: Awaitable[None]) -> None:
+        task = asyncio.ensure_future(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _first_time(self, activity: Mapping[str, Any]) -> bool:
+        """Claim the activity in the store; a store that cannot be reached does not cost the answer."""
+        key = activity_key(activity)
+        if key is None:
+            return True
+        try:
+            await self._prune_claims()
+            return await asyncio.to_thread(self.store().seen_activities.claim, key)
+        except Exception as error:  # noqa: BLE001 - an answer twice beats no answer
+            logger.error("teams: could not record the activity id: %s", describe(error))
+            return True
+
+    async def _prune_claims(self) -> None:
+        """Once a day, drop claims older than any retry: the table stays a few days of ids."""
+        if self._clock() - self._claims_pruned_at < 24 * 3600:
+            return
+        self._claims_pruned_at = self._clock()
+        cutoff = utcnow() - timedelta(days=SEEN_ACTIVITY_DAYS)
+        await asyncio.to_thread(self.store().seen_activities.forget_before, cutoff)
+
+    async def _answer(self, activity: Dict[str, Any], app: Any,
+                      on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> None:
+        """``_process`` with a last resort: nobody awaits a background task, so a failure (the tracker
+        store unreadable, say) is logged here and the user asked to send the message again."""
+        try:
+            await self._process(activity, app, on_new_message)
+        except Exception as error:  # noqa: BLE001 - the user must never be left without an answer
+            logger.error("teams: handling an activity failed: %s", describe(error))
+            output = TeamsOutput(ReplyTarget.of(activity), self.bot_connector)
+            await output.send_text_message("", NOT_PROCESSED_MESSAGE)
+
+    async def _process(self, activity: Dict[str, Any], app: Any,
+                       on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> None:
+        output = TeamsOutput(ReplyTarget.of(activity), self.bot_connector)
         user = teams_identity(tenant_id(activity) or self.settings.tenant_id, sender_id(activity))
-        text = clean_text(str(activity.get("text") or ""))
         if (activity.get("conversation") or {}).get("conversationType") in SHARED_CONVERSATION_TYPES:
-            await output.send_text_message(user, PERSONAL_ONLY_MESSAGE)
-        elif len(text) > MAX_MESSAGE_CHARS:
+            if activity.get("type") == "message":
+                await output.send_text_message(user, PERSONAL_ONLY_MESSAGE)
+            return
+        await self._remember(user, activity)
+        if is_welcome(activity):
+            await self._to_rasa(WELCOME_PAYLOAD, output, user, activity, on_new_message)
+            return
+        value = clicked_value(activity)
+        if "reminder" in value:
+            await self._reminder_action(value, output, user, activity, on_new_message)
+            return
+        text = clean_text(str(value.get("payload") or activity.get("text") or ""))
+        if len(text) > MAX_MESSAGE_CHARS:
             await output.send_text_message(user, TOO_LONG_MESSAGE)
         elif text:
-            offered = self._offered.take(target.conversation_id)
-            text = offered.get(match_key(text)) or guard_text(text, offered.values())
-            metadata = {"conversation_id": target.conversation_id, "tenant_id": tenant_id(activity)}
-            # Errors are answered inside (HTTP 200 anyway: a retry by the Bot Connector would repeat it).
+            # A payload runs only if the bot offered it; a typed title means its button (from the tracker).
+            await self._to_rasa(await guard_message(app, user, text), output, user, activity, on_new_message)
+
+    async def _remember(self, user: str, activity: Mapping[str, Any]) -> None:
+        """Keep where this person can be reached for reminders; failing that must not cost the answer."""
+        try:
+            await asyncio.to_thread(self.store().conversation_references.save, user, CHANNEL,
+                                    conversation_reference(activity))
+        except Exception as error:  # noqa: BLE001
+            logger.error("teams: could not store the conversation reference: %s", describe(error))
+
+    async def _to_rasa(self, text: str, output: TeamsOutput, user: str, activity: Mapping[str, Any],
+                       on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> None:
+        """Hand the text to Rasa while "typing" shows; errors are answered inside ``deliver``."""
+        metadata = {"conversation_id": output.target.conversation_id, "tenant_id": tenant_id(activity)}
+        await output.send_typing()
+        typing = asyncio.ensure_future(self._keep_typing(output))
+        try:
             await deliver(UserMessage(text, output, user, input_channel=TeamsInput.name(), metadata=metadata),
-                          on_new_message, "teams")
+                          on_new_message, CHANNEL)
+        finally:
+            typing.cancel()
+
+    @staticmethod
+    async def _keep_typing(output: TeamsOutput) -> None:
+        while True:
+            await asyncio.sleep(TYPING_REPEAT_SECONDS)
+            await output.send_typing()
+
+    async def _reminder_action(self, value: Mapping[str, Any], output: TeamsOutput, user: str,
+                               activity: Mapping[str, Any],
+                               on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> None:
+        """A click on a reminder card: done and later are settled here, "open" goes to Rasa."""
+        action = str(value.get("reminder"))
+        if action == reminders.OPEN:
+            await self._to_rasa(reminders.OPEN_CASE_PAYLOAD, output, user, activity, on_new_message)
+            return
+        answer = await asyncio.to_thread(reminders.answer_click, self.store(), value.get("followup_id"),
+                                         action, user)
+        await output.send_text_message(user, answer)
+
+    async def send_reminder(self, reference: Mapping[str, Any], text: str,
+                            buttons: List[Dict[str, Any]]) -> bool:
+        """A proactive message with buttons in the stored conversation; False when it was not delivered."""
+        output = TeamsOutput(ReplyTarget.proactive(reference), self.bot_connector)
+        return await output.post({"type": "message", "attachments": hero_cards(text, buttons),
+                                  "attachmentLayout": "list"})
 
 
 class TeamsInput(InputChannel):
@@ -536,16 +720,19 @@ class TeamsInput(InputChannel):
 
     @classmethod
     def name(cls) -> Text:
-        return "teams"
+        return CHANNEL
 
     @classmethod
     def from_credentials(cls, credentials: Optional[Dict[Text, Any]]) -> InputChannel:
         return cls(TeamsSettings.load(credentials or {}, os.environ))
 
-    def __init__(self, settings: Optional[TeamsSettings], clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, settings: Optional[TeamsSettings], clock: Callable[[], float] = time.monotonic,
+                 store: Callable[[], Repositories] = default_store,
+                 sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep) -> None:
         if settings is None:
             logger.warning("teams: no app id, password or tenant configured; the Teams webhook is off")
-        self.connector = TeamsConnector(settings, clock) if settings else None
+        self.connector = TeamsConnector(settings, clock, store, sleep) if settings else None
+        self.scheduler: Optional[reminders.ReminderScheduler] = None
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         webhook = Blueprint(f"meldwijzer_{type(self).__name__}", __name__)
@@ -560,6 +747,18 @@ class TeamsInput(InputChannel):
                 return response.json({"error": "Teams channel not configured"}, status=503)
             return await self.connector.handle(request, on_new_message)
 
+        @webhook.listener("after_server_start")
+        async def start_reminders(*_: Any) -> None:
+            if self.connector is not None and reminders.enabled(os.environ):
+                self.scheduler = reminders.ReminderScheduler(self.connector.store, self.connector.send_reminder,
+                                                             reminders.interval(os.environ))
+                self.scheduler.start()
+
+        @webhook.listener("before_server_stop")
+        async def stop_reminders(*_: Any) -> None:
+            if self.scheduler is not None:
+                await self.scheduler.stop()
+
         @webhook.listener("after_server_stop")
         async def close(*_: Any) -> None:
             await self.close()
@@ -568,4 +767,5 @@ class TeamsInput(InputChannel):
 
     async def close(self) -> None:
         if self.connector is not None:
+            await self.connector.idle()
             await self.connector.http.close()

@@ -42,6 +42,11 @@ class FakeBotFramework:
     tenant_id: str
     channel_id: str = "msteams"
     fail_replies: bool = False
+    # Statuses to answer the next posts with before accepting (e.g. [429, 503]), with this Retry-After.
+    fail_next: List[int] = field(default_factory=list)
+    retry_after: Optional[str] = None
+    refused: List[int] = field(default_factory=list)
+    typing: List[Reply] = field(default_factory=list)
     keys: Dict[str, rsa.RSAPrivateKey] = field(default_factory=dict)
     token_requests: List[Dict[str, Any]] = field(default_factory=list)
     replies: List[Reply] = field(default_factory=list)
@@ -55,12 +60,13 @@ class FakeBotFramework:
 
     # --- lifecycle -------------------------------------------------------------------------------
 
-    async def start(self) -> "FakeBotFramework":
+    async def start(self) -> FakeBotFramework:
         app = web.Application()
         app.router.add_get("/v1/.well-known/openidconfiguration", self._metadata)
         app.router.add_get("/v1/.well-known/keys", self._jwks)
         app.router.add_post("/{tenant}/oauth2/v2.0/token", self._token)
         app.router.add_post("/teams/v3/conversations/{conversation_id}/activities/{activity_id}", self._reply)
+        app.router.add_post("/teams/v3/conversations/{conversation_id}/activities", self._reply)  # proactive
         self._runner = web.AppRunner(app)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -110,6 +116,10 @@ class FakeBotFramework:
         kid = kid or self.current_kid
         key = private_key or self.keys[kid]
         return jwt.encode(claims, key, algorithm="RS256", headers={"kid": kid})
+
+    def proactive(self) -> List[Reply]:
+        """The messages the bot sent unprompted (no replyToId): reminders."""
+        return [reply for reply in self.replies if not reply.reply_to_id]
 
     def activity(self, text: str, *, activity_id: Optional[str] = None, conversation_type: str = "personal",
                  tenant_id: Optional[str] = None, aad_object_id: str = "6f1c2d3e-0000-4000-8000-00000000a11e",
@@ -174,6 +184,13 @@ class FakeBotFramework:
             return web.json_response({"error": {"code": "ServiceError"}}, status=500)
         if authorization not in {f"Bearer {token}" for token in self.issued_tokens}:
             return web.json_response({"error": {"code": "Unauthorized"}}, status=401)
-        self.replies.append(Reply(request.match_info["conversation_id"], request.match_info["activity_id"],
-                                  authorization, await request.json()))
+        activity = await request.json()
+        if self.fail_next and activity.get("type") != "typing":  # throttling is tested on messages
+            status = self.fail_next.pop(0)
+            self.refused.append(status)
+            headers = {"Retry-After": self.retry_after} if self.retry_after else {}
+            return web.json_response({"error": {"code": "Throttled"}}, status=status, headers=headers)
+        reply = Reply(request.match_info["conversation_id"], request.match_info.get("activity_id", ""),
+                      authorization, activity)
+        (self.typing if activity.get("type") == "typing" else self.replies).append(reply)
         return web.json_response({"id": f"reply-{len(self.replies)}"})
