@@ -5,6 +5,8 @@ sync-faq         regenerate data/nlu/faq_responses.yml and data/nlu/faq.yml (res
                  examples of the retrieval intent) from knowledge/faq/*.yml
 purge            delete closed cases and conversation history older than --older-than (e.g. 180d);
                  deletions are logged without content
+cases            close-inactive: close cases without activity for --after (default MELDWIJZER_AUTO_CLOSE_AFTER
+                 or 180d), with the reason in the dossier; the owner is told at the next conversation
 keys             generate a new encryption key; rotate: re-encrypt all stored data under the first key
 roles            grant, revoke, list or audit the roles the school assigns (aandachtsfunctionaris)
 export CASE      write the dossier of CASE as PDF and Markdown (--out DIR, --viewer USER --role ROLE)
@@ -16,30 +18,17 @@ nlu-eval         intent F1 (5-fold CV), held-out accuracy of the intents alone a
 from __future__ import annotations
 
 import argparse
-import importlib
 import subprocess
 import sys
 from datetime import timedelta
 from pathlib import Path
-from typing import Callable, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
-from bot.knowledge import REPO_ROOT, SECTIONS, KnowledgeBase, KnowledgeError, check_sources, load_all
+from bot.knowledge import (REPO_ROOT, SECTIONS, KnowledgeBase, KnowledgeError, load_all, missing_checks,
+                           registered_checks)
 
 FAQ_RESPONSES = REPO_ROOT / "data" / "nlu" / "faq_responses.yml"
 FAQ_NLU = REPO_ROOT / "data" / "nlu" / "faq.yml"
-# Cross-checks per capability: "module:function(kb) -> List[str]".
-CHECKS = (
-    "bot.profiles:check_profiles",
-    "bot.steps:check_steps",
-    "bot.weighing:check_weighing",
-    "bot.contacts:check_contacts",
-    "bot.learning:check_learning",
-)
-
-
-def _resolve(target: str) -> Optional[Callable[[KnowledgeBase], List[str]]]:
-    module_name, func_name = target.split(":")
-    return getattr(importlib.import_module(module_name), func_name, None)
 
 
 def _dump(header: str, data: dict) -> str:
@@ -48,7 +37,7 @@ def _dump(header: str, data: dict) -> str:
 
     out = io.StringIO()
     yaml = YAML()
-    yaml.width = 4096
+    yaml.width = 4096  # type: ignore[assignment]  # ruamel types the attribute as None
     yaml.dump(data, out)
     return header + out.getvalue()
 
@@ -93,11 +82,10 @@ def run_check() -> int:
     except KnowledgeError as exc:
         print("\n".join(exc.problems), file=sys.stderr)
         return 1
-    problems = check_sources(kb)
-    for target in CHECKS:
-        check = _resolve(target)
-        if check is not None:
-            problems.extend(check(kb))
+    # Every capability that owns a section registers its cross-file check (@check in bot.knowledge).
+    problems = missing_checks()
+    for check in registered_checks().values():
+        problems.extend(check(kb))
     for path, render in generated_files():
         if not path.exists() or path.read_text(encoding="utf-8") != render(kb):
             problems.append(f"{path.name}: out of date; run `python -m bot sync-faq`")
@@ -156,6 +144,17 @@ def run_export(case_id: str, out_dir: Path, viewer_id: str, viewer_role: Optiona
     for path in paths:
         print(f"wrote {path}")
     return 0
+
+
+def report_for_organisation(organisation_id: Optional[str] = None, kb: Optional[KnowledgeBase] = None) -> str:
+    """``python -m bot learning-report``: the practice report of the given organisation, or of this
+    deployment's, from the store's aggregate (bot.learning itself stays free of the database)."""
+    from bot.learning import learning_report
+    from bot.profiles import profile
+    from bot.store.db import repositories
+
+    organisation = organisation_id or profile(kb=kb).id
+    return learning_report(organisation, repositories().practice.aggregate(organisation), kb)
 
 
 def run_nlu_report(folds: int) -> int:
@@ -276,7 +275,7 @@ def run_nlu_eval(folds: int, with_cv: bool, model: Path) -> int:
               f"  (top-1 whatever the score: {top1 / max(len(findable), 1):.3f})")
         faq_ids = {t.id.partition(":")[2] for t in retrieval.topics() if t.id.startswith("faq:")}
         faq_rows = [(r, p) for r, p in zip(rows, parses) if r.expected in faq_ids]
-        firsts = {
+        firsts: Dict[str, List[Optional[str]]] = {
             "selector": [retrieval.selector_pick(p)[0] for _, p in faq_rows],
             "retrieval": [retrieval.search(r.text, 1, (retrieval.FAQ,))[0].key for r, _ in faq_rows],
             "both (choose_faq)": [retrieval.choose_faq(r.text, *retrieval.selector_pick(p)).key for r, p in faq_rows],
@@ -303,6 +302,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     purge.add_argument("--older-than", type=parse_age, required=True, help="closed cases, e.g. 180d")
     purge.add_argument("--conversations-older-than", type=parse_age, default=None,
                        help="conversation history (default: the same period)")
+    case_admin = sub.add_parser("cases", help="case maintenance: close-inactive")
+    case_admin.add_argument("action", choices=("close-inactive",))
+    case_admin.add_argument("--after", type=parse_age, default=None, help="inactivity period, e.g. 180d")
     export = sub.add_parser("export")
     export.add_argument("case_id")
     export.add_argument("--out", type=Path, default=Path("."))
@@ -336,6 +338,13 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         result = purge_stores(args.older_than, args.conversations_older_than)
         print(f"deleted {result.cases} closed case(s) and {result.conversation_events} conversation event(s)")
         return 0
+    if args.command == "cases":
+        from bot import cases
+        from bot.store.db import repositories
+
+        closed = cases.close_inactive(repositories(), args.after)
+        print(f"closed {len(closed)} case(s) without activity")
+        return 0
     if args.command == "export":
         return run_export(args.case_id, args.out, args.viewer, args.role)
     if args.command == "roles":
@@ -350,8 +359,6 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             print("\n".join(f"re-encrypted {n} value(s) in {where}" for where, n in counts.items()))
         return 0
     if args.command == "learning-report":
-        from bot.learning import report_for_organisation
-
         print(report_for_organisation(args.organisation))
         return 0
     if args.command == "nlu-eval":

@@ -11,16 +11,17 @@ when. The web channel honours it for ``DOWNLOAD_MINUTES`` and then checks access
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from pathlib import Path
-from typing import List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
-from bot import weighing
+from bot import cases, weighing
 from bot.export import (CaseHeader, Decision, Dossier, WeighingAnswer, WeighingTrace, build_dossier,
                         render_markdown, render_pdf)
 from bot.knowledge import KnowledgeBase
-from bot.notes import AMSTERDAM, describe_when, moment_of, note_kind
+from bot.language.dates import AMSTERDAM, describe_when
+from bot.notes import moment_of, note_kind
 from bot.profiles import Organisation, profile
 from bot.store import crypto
 from bot.store.repositories import CaseRecord, NoteRecord, Repositories, WeighingRecord
@@ -90,7 +91,11 @@ def load(repos: Repositories, case_id: str, viewer_id: str, viewer_role: Optiona
     followups = repos.followups.for_case(case_id, viewer_id, viewer_role)
     header = CaseHeader(case.pseudonym, step=f"stap {case.step}", opened_at=case.created_at)
     trace = weighing_trace(repos.weighing.trace(case_id), org)
-    return case, build_dossier(header, notes, trace, followups, org, generated_at)
+    overview = build_dossier(header, notes, trace, followups, org, generated_at)
+    closed = cases.closing_line(case)
+    if closed is not None:  # why and when the case was closed (bot/cases.py), right under the step
+        overview = replace(overview, meta=(*overview.meta[:3], ("Afgesloten", closed), *overview.meta[3:]))
+    return case, overview
 
 
 def filename(pseudonym: str, day: date, fmt: str) -> str:
@@ -147,7 +152,7 @@ def read_download_token(token: str) -> Optional[Grant]:
     return Grant(case_id, viewer_id, role)
 
 
-def download_links(token: str) -> List[dict]:
+def download_links(token: str) -> List[Dict[str, str]]:
     """The files a web user can download for one token, as URLs relative to the chat page."""
     return [{"title": "Dossier als PDF", "format": PDF, "url": f"{DOWNLOAD_PATH}/{token}/{PDF}"},
             {"title": "Dossier als Markdown-tekst", "format": MARKDOWN, "url": f"{DOWNLOAD_PATH}/{token}/{MARKDOWN}"}]

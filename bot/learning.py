@@ -15,13 +15,12 @@ import random
 import re
 from collections import defaultdict
 from dataclasses import dataclass
-from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Set, Tuple, Union
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Set, Tuple, Union, cast
 
 from pydantic import validator
 from rapidfuzz import fuzz
 
-from bot.knowledge import KnowledgeBase, Model, SourceRef, knowledge, location, source_label
-from bot.profiles import profile
+from bot.knowledge import KnowledgeBase, Model, SourceRef, check, knowledge, location, source_label
 
 SECTION = "practice_cases.yml"
 MARKER = "Oefening — "
@@ -221,7 +220,8 @@ class Summary:
 
 
 def practice_knowledge(kb: Optional[KnowledgeBase] = None) -> PracticeKnowledge:
-    return (kb or knowledge()).one(SECTION)
+    practice: PracticeKnowledge = (kb or knowledge()).one(SECTION)
+    return practice
 
 
 def cases(kb: Optional[KnowledgeBase] = None) -> Tuple[PracticeCase, ...]:
@@ -601,21 +601,10 @@ def learning_report(organisation_id: str, aggregate: Aggregate,
     return "\n".join(lines)
 
 
-def report_for_organisation(organisation_id: Optional[str] = None,
-                            kb: Optional[KnowledgeBase] = None) -> str:
-    """``python -m bot learning-report``: the report of the given organisation, or of this deployment's.
-
-    The store is imported here, not at the top, so the practice logic itself stays free of a database.
-    """
-    from bot.store.db import repositories
-
-    organisation = organisation_id or profile(kb=kb).id
-    return learning_report(organisation, repositories().practice.aggregate(organisation), kb)
-
-
 # --- checks for python -m bot check ---------------------------------------------------------------
 
 
+@check("learning")
 def check_learning(kb: KnowledgeBase) -> List[str]:
     """Cross-case rules the schema cannot see: unique ids, enough cases, coverage, a complete tour.
 
@@ -623,7 +612,7 @@ def check_learning(kb: KnowledgeBase) -> List[str]:
     the file and line.)
     """
     loaded = kb.files[SECTION][0]
-    data: PracticeKnowledge = loaded.model
+    data = cast(PracticeKnowledge, loaded.model)  # the section is loaded as PracticeKnowledge
     problems: List[str] = []
     first_seen: Dict[str, int] = {}
     for i, case in enumerate(data.cases):

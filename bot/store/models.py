@@ -21,7 +21,7 @@ from sqlalchemy.orm import declarative_base, declared_attr
 
 from bot.store import crypto
 
-Base = declarative_base()
+Base: Any = declarative_base()  # SQLAlchemy 1.4's declarative base is dynamic: mypy cannot see its type
 
 CASE_OPEN = "open"
 CASE_CLOSED = "closed"
@@ -122,6 +122,11 @@ class Case(Base):
     created_at = sa.Column(UTCDateTime, nullable=False, default=utcnow)
     updated_at = sa.Column(UTCDateTime, nullable=False, default=utcnow, onupdate=utcnow)
     closed_at = sa.Column(UTCDateTime)
+    # Why and by whom it was closed (codes in bot/cases.py; closed_by NULL: closed for inactivity), and
+    # when the owner was told of an automatic close (NULL: still to say at the next conversation).
+    close_reason = sa.Column(sa.String(32))
+    closed_by = sa.Column(sa.String(255))
+    close_announced_at = sa.Column(UTCDateTime)
 
 
 class WeighingAnswer(CaseChild, Base):
@@ -159,6 +164,39 @@ class FollowUp(CaseChild, Base):
     due_on = sa.Column(sa.Date, nullable=False)
     description = sa.Column(Encrypted, nullable=False)
     done_at = sa.Column(UTCDateTime)
+    # Reminders (bot/reminders.py): when the due reminder reached the owner (NULL: not yet; "later"
+    # clears it), how often it was put off, and until when one scheduler holds it while it sends.
+    reminded_at = sa.Column(UTCDateTime)
+    snoozes = sa.Column(sa.Integer, nullable=False, default=0, server_default="0")
+    remind_lease_until = sa.Column(UTCDateTime)
+
+
+class ConversationReference(Base):
+    """Where a bot can reach a person unprompted (Teams: serviceUrl, conversation, tenant, both accounts).
+
+    Written from every verified Teams message, so it always names the chat the user last used; the
+    whole reference is encrypted (it holds account ids and the tenant). One row per person per channel.
+    """
+
+    __tablename__ = "conversation_references"
+
+    user_id = sa.Column(sa.String(255), primary_key=True)
+    channel = sa.Column(sa.String(16), primary_key=True)
+    reference = sa.Column(Encrypted, nullable=False)
+    updated_at = sa.Column(UTCDateTime, nullable=False, default=utcnow, onupdate=utcnow)
+
+
+class SeenActivity(Base):
+    """An inbound channel activity already taken on (a hash of conversation and activity id, no content).
+
+    Why in the database: the Bot Connector retries an activity it got no quick answer for, possibly at
+    another replica; a unique row is the one claim every replica sees.
+    """
+
+    __tablename__ = "seen_activities"
+
+    key = sa.Column(sa.String(64), primary_key=True)
+    seen_at = sa.Column(UTCDateTime, nullable=False, default=utcnow, index=True)
 
 
 class PracticeResult(Base):

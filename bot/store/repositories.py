@@ -22,12 +22,14 @@ from bot.store.models import (
     CASE_CLOSED,
     CASE_OPEN,
     Case,
+    ConversationReference,
     DeletionLog,
     FollowUp,
     Note,
     PracticeResult,
     RoleAudit,
     RoleGrant,
+    SeenActivity,
     User,
     WeighingAnswer,
     utcnow,
@@ -73,6 +75,17 @@ class CaseRecord:
     created_at: datetime
     updated_at: datetime
     closed_at: Optional[datetime]
+    close_reason: Optional[str] = None  # a reason code of bot/cases.py
+    closed_by: Optional[str] = None  # None for the automatic close
+
+
+@dataclass(frozen=True)
+class CaseActivity:
+    """An open case with what the case list shows: the last time anything happened, open follow-ups."""
+
+    case: CaseRecord
+    last_activity: datetime
+    open_followups: int
 
 
 @dataclass(frozen=True)
@@ -112,6 +125,8 @@ class FollowUpRecord:
     description: str
     created_at: datetime
     done_at: Optional[datetime]
+    reminded_at: Optional[datetime] = None
+    snoozes: int = 0
 
     def is_due(self, today: date) -> bool:
         """Due today or overdue: the bot mentions these first."""
@@ -136,7 +151,8 @@ def _user_record(row: User) -> UserRecord:
 
 def _case_record(row: Case) -> CaseRecord:
     return CaseRecord(row.id, row.owner_id, row.organisation_id, row.pseudonym, row.status, row.step,
-                      tuple(row.done), row.created_at, row.updated_at, row.closed_at)
+                      tuple(row.done), row.created_at, row.updated_at, row.closed_at, row.close_reason,
+                      row.closed_by)
 
 
 def _weighing_record(row: WeighingAnswer) -> WeighingRecord:
@@ -149,7 +165,8 @@ def _note_record(row: Note) -> NoteRecord:
 
 
 def _followup_record(row: FollowUp) -> FollowUpRecord:
-    return FollowUpRecord(row.id, row.case_id, row.kind, row.due_on, row.description, row.created_at, row.done_at)
+    return FollowUpRecord(row.id, row.case_id, row.kind, row.due_on, row.description, row.created_at, row.done_at,
+                          row.reminded_at, row.snoozes or 0)
 
 
 def _practice_record(row: PracticeResult) -> PracticeRecord:
@@ -178,7 +195,7 @@ def _or_none(convert: Callable[[Any], T], row: Any) -> Optional[T]:
 def _get(session: Session, model: type, row_id: Any) -> Any:
     row = session.get(model, row_id)
     if row is None:
-        raise NotFound(f"{model.__tablename__}: no row with id {row_id!r}")
+        raise NotFound(f"{getattr(model, '__tablename__', model.__name__)}: no row with id {row_id!r}")
     return row
 
 
@@ -254,12 +271,40 @@ class UserRepository(_Repository):
         return self._run(work)
 
 
+def _last_activity(session: Session, rows: Sequence[Case]) -> Dict[str, datetime]:
+    """When anything last happened in each case: its own progress, or a note, answer or follow-up added
+    (or a follow-up done). Reading a case is not activity."""
+    latest = {row.id: row.updated_at for row in rows}
+    for model, column in ((Note, Note.created_at), (WeighingAnswer, WeighingAnswer.created_at),
+                          (FollowUp, FollowUp.created_at), (FollowUp, FollowUp.done_at)):
+        query = (sa.select(model.case_id, sa.func.max(column)).where(model.case_id.in_(list(latest)))
+                 .group_by(model.case_id))
+        for case_id, moment in session.execute(query):
+            if moment is not None and moment > latest[case_id]:
+                latest[case_id] = moment
+    return latest
+
+
+def _open_followup_counts(session: Session, case_ids: Sequence[str]) -> Dict[str, int]:
+    query = (sa.select(FollowUp.case_id, sa.func.count(FollowUp.id))
+             .where(FollowUp.case_id.in_(list(case_ids)), FollowUp.done_at.is_(None)).group_by(FollowUp.case_id))
+    return {case_id: count for case_id, count in session.execute(query)}
+
+
 class CaseRepository(_Repository):
-    def open_case(self, owner_id: str) -> Optional[CaseRecord]:
-        """The user's current case: the most recently started one that is still open."""
+    def open_case(self, owner_id: str, preferred_id: Optional[str] = None) -> Optional[CaseRecord]:
+        """The user's current case: the one the conversation switched to (``preferred_id``) while it is
+        still theirs and open, else the most recently started one that is still open."""
         query = (sa.select(Case).where(Case.owner_id == owner_id, Case.status == CASE_OPEN)
                  .order_by(Case.created_at.desc(), Case.id).limit(1))
-        return self._run(lambda s: _or_none(_case_record, s.scalars(query).first()))
+
+        def work(session: Session) -> Optional[CaseRecord]:
+            chosen = session.get(Case, preferred_id) if preferred_id else None
+            if chosen is not None and chosen.owner_id == owner_id and chosen.status == CASE_OPEN:
+                return _case_record(chosen)
+            return _or_none(_case_record, session.scalars(query).first())
+
+        return self._run(work)
 
     def create(self, owner_id: str, organisation_id: str, pseudonym: str) -> CaseRecord:
         """A new case in step 1; earlier open cases of the same user stay open (another pupil)."""
@@ -289,16 +334,71 @@ class CaseRepository(_Repository):
     def get(self, case_id: str, viewer_id: str, viewer_role: Optional[str]) -> CaseRecord:
         return self._run(lambda s: _case_record(_readable_case(s, case_id, viewer_id, viewer_role)))
 
-    def close(self, case_id: str) -> None:
-        """Close the case; from ``closed_at`` on the retention period runs."""
+    def close(self, case_id: str, reason: Optional[str] = None, closed_by: Optional[str] = None,
+              now: Optional[datetime] = None) -> CaseRecord:
+        """Close the case with its reason; from ``closed_at`` on the retention period runs. Closing a
+        closed case changes nothing (a repeated click keeps the first reason and time)."""
 
-        def work(session: Session) -> None:
+        def work(session: Session) -> CaseRecord:
             row = _get(session, Case, case_id)
             if row.status != CASE_CLOSED:
                 row.status = CASE_CLOSED
-                row.closed_at = utcnow()
+                row.closed_at = now or utcnow()
+                row.close_reason = reason
+                row.closed_by = closed_by
+                row.close_announced_at = None
+                session.flush()
+            return _case_record(row)
 
-        self._run(work)
+        return self._run(work)
+
+    def reopen(self, case_id: str, viewer_id: str, viewer_role: Optional[str],
+               now: Optional[datetime] = None) -> CaseRecord:
+        """Open a closed case again, for someone who may read it (owner or aandachtsfunctionaris);
+        the retention clock stops. Whether it is still within the period is bot/cases.py's rule."""
+
+        def work(session: Session) -> CaseRecord:
+            row = _readable_case(session, case_id, viewer_id, viewer_role)
+            if row.status != CASE_OPEN:
+                row.status = CASE_OPEN
+                row.closed_at = row.close_reason = row.closed_by = row.close_announced_at = None
+                row.updated_at = now or utcnow()
+                session.flush()
+            return _case_record(row)
+
+        return self._run(work)
+
+    def open_with_activity(self, owner_id: Optional[str] = None) -> List[CaseActivity]:
+        """Open cases (of one owner, or all of them for the auto-close) with their last activity and
+        open follow-ups, the most recently active first."""
+
+        def work(session: Session) -> List[CaseActivity]:
+            query = sa.select(Case).where(Case.status == CASE_OPEN)
+            if owner_id is not None:
+                query = query.where(Case.owner_id == owner_id)
+            rows = list(session.scalars(query))
+            if not rows:
+                return []
+            latest = _last_activity(session, rows)
+            counts = _open_followup_counts(session, [row.id for row in rows])
+            found = [CaseActivity(_case_record(row), latest[row.id], counts.get(row.id, 0)) for row in rows]
+            return sorted(found, key=lambda a: (a.last_activity, a.case.created_at, a.case.id), reverse=True)
+
+        return self._run(work)
+
+    def take_close_notices(self, owner_id: str, reason: str, now: Optional[datetime] = None) -> List[CaseRecord]:
+        """The owner's cases closed with ``reason`` (the automatic close) that they were not told about
+        yet, marked as told: each notice is given once, at the next conversation."""
+
+        def work(session: Session) -> List[CaseRecord]:
+            rows = list(session.scalars(sa.select(Case).where(
+                Case.owner_id == owner_id, Case.status == CASE_CLOSED, Case.close_reason == reason,
+                Case.close_announced_at.is_(None)).order_by(Case.closed_at, Case.id)))
+            for row in rows:
+                row.close_announced_at = now or utcnow()
+            return [_case_record(row) for row in rows]
+
+        return self._run(work)
 
     def list_for(self, viewer_id: str, viewer_role: Optional[str], organisation_id: str) -> List[CaseRecord]:
         """Own cases; an aandachtsfunctionaris sees every case of their own organisation. Newest first."""
@@ -374,6 +474,28 @@ class NoteRepository(_Repository):
 
         return self._run(work)
 
+    def last_by_author(self, author_id: str) -> Optional[NoteRecord]:
+        """The note this person saved last, in any case: what "maak de laatste notitie ongedaan" means."""
+        query = sa.select(Note).where(Note.author_id == author_id).order_by(Note.created_at.desc(), Note.id.desc())
+        return self._run(lambda session: _or_none(_note_record, session.scalars(query).first()))
+
+    def remove(self, note_id: int, author_id: str) -> None:
+        """Delete a note, only its own author's (the undo right after saving; ``bot.notes.undo_allowed``).
+
+        Why removed rather than marked withdrawn: an undo within minutes corrects a slip, often a note
+        in the wrong pupil's dossier; keeping its (encrypted) content there, even marked, keeps data about
+        a child where it does not belong (AVG data minimisation), and needs no schema change. Once the
+        undo window has passed, nothing is removed: corrections are new notes, so the dossier stays whole.
+        """
+
+        def work(session: Session) -> None:
+            row = _get(session, Note, note_id)
+            if row.author_id != author_id:
+                raise AccessDenied("only the author may undo a note")
+            session.delete(row)
+
+        self._run(work)
+
 
 class FollowUpRepository(_Repository):
     def add(self, case_id: str, kind: str, due_on: date, description: str) -> FollowUpRecord:
@@ -417,6 +539,120 @@ class FollowUpRepository(_Repository):
             return _followup_record(row)
 
         return self._run(work)
+
+    def claim_due(self, today: date, now: datetime, lease: timedelta, channel: str,
+                  limit: int = 50) -> List[DueReminder]:
+        """Take the lease on due, unreminded follow-ups of open cases whose owner has a ``channel``
+        address, so this scheduler alone sends them. Why both locks: on PostgreSQL ``FOR UPDATE SKIP
+        LOCKED`` lets concurrent schedulers pass over rows another is claiming; the conditional UPDATE
+        (lease free or expired), checked by its row count, makes the claim atomic on SQLite too, where
+        writers are serialised. A lease left by a crashed scheduler expires, and the reminder is retried.
+        """
+        candidates = (
+            sa.select(FollowUp.id).join(Case, FollowUp.case_id == Case.id)
+            .join(ConversationReference, sa.and_(ConversationReference.user_id == Case.owner_id,
+                                                 ConversationReference.channel == channel))
+            .where(Case.status == CASE_OPEN, FollowUp.done_at.is_(None), FollowUp.reminded_at.is_(None),
+                   FollowUp.due_on <= today,
+                   sa.or_(FollowUp.remind_lease_until.is_(None), FollowUp.remind_lease_until < now))
+            .order_by(FollowUp.due_on, FollowUp.id).limit(limit)
+            .with_for_update(skip_locked=True, of=FollowUp)
+        )
+
+        def work(session: Session) -> List[DueReminder]:
+            claimed: List[DueReminder] = []
+            for followup_id in list(session.scalars(candidates)):
+                taken = session.execute(
+                    sa.update(FollowUp).where(
+                        FollowUp.id == followup_id, FollowUp.reminded_at.is_(None),
+                        sa.or_(FollowUp.remind_lease_until.is_(None), FollowUp.remind_lease_until < now))
+                    .values(remind_lease_until=now + lease).execution_options(synchronize_session=False))
+                if taken.rowcount != 1:
+                    continue
+                row = session.get(FollowUp, followup_id)
+                case = session.get(Case, row.case_id)
+                reference = session.get(ConversationReference, (case.owner_id, channel))
+                claimed.append(DueReminder(_followup_record(row), case.owner_id, case.pseudonym,
+                                           dict(reference.reference)))
+            return claimed
+
+        return self._run(work)
+
+    def mark_reminded(self, followup_id: int, now: datetime) -> None:
+        """The reminder reached the owner: never send it again (until "later" moves it)."""
+        self._run(lambda session: session.execute(
+            sa.update(FollowUp).where(FollowUp.id == followup_id)
+            .values(reminded_at=now, remind_lease_until=None).execution_options(synchronize_session=False)))
+
+    def release(self, followup_id: int) -> None:
+        """Sending failed: free the lease so the next run tries again."""
+        self._run(lambda session: session.execute(
+            sa.update(FollowUp).where(FollowUp.id == followup_id)
+            .values(remind_lease_until=None).execution_options(synchronize_session=False)))
+
+    def snooze(self, followup_id: int, new_due: date, viewer_id: str, viewer_role: Optional[str]
+               ) -> FollowUpRecord:
+        """"Later": due again on ``new_due`` and reminded again then; only someone who may read the case.
+        A follow-up already done stays done (a late click on an old card changes nothing)."""
+
+        def work(session: Session) -> FollowUpRecord:
+            row = _get(session, FollowUp, followup_id)
+            _readable_case(session, row.case_id, viewer_id, viewer_role)
+            if row.done_at is None:
+                row.due_on, row.reminded_at, row.remind_lease_until = new_due, None, None
+                row.snoozes = (row.snoozes or 0) + 1
+            session.flush()
+            return _followup_record(row)
+
+        return self._run(work)
+
+
+@dataclass(frozen=True)
+class DueReminder:
+    """A claimed reminder: the follow-up, whose case it is, and where to reach the owner."""
+
+    followup: FollowUpRecord
+    owner_id: str
+    pseudonym: str
+    reference: Dict[str, Any]
+
+
+class ConversationReferenceRepository(_Repository):
+    """The last address at which each person can be reached on a channel (encrypted, one per channel)."""
+
+    def save(self, user_id: str, channel: str, reference: Mapping[str, Any]) -> None:
+        def work(session: Session) -> None:
+            row = session.get(ConversationReference, (user_id, channel))
+            if row is None:
+                session.add(ConversationReference(user_id=user_id, channel=channel, reference=dict(reference)))
+            elif row.reference != dict(reference):
+                row.reference = dict(reference)
+
+        self._run(work)
+
+    def get(self, user_id: str, channel: str) -> Optional[Dict[str, Any]]:
+        def work(session: Session) -> Optional[Dict[str, Any]]:
+            row = session.get(ConversationReference, (user_id, channel))
+            return None if row is None else dict(row.reference)
+
+        return self._run(work)
+
+
+class SeenActivityRepository(_Repository):
+    """Inbound activity keys already taken on, shared by every replica (de-duplicating retries)."""
+
+    def claim(self, key: str) -> bool:
+        """True the first time ``key`` is claimed, False for a repeat (by any process)."""
+        try:
+            self._run(lambda session: _insert(session, SeenActivity(key=key), lambda row: row.key))
+        except sa.exc.IntegrityError:
+            return False
+        return True
+
+    def forget_before(self, cutoff: datetime) -> int:
+        """Drop keys older than any retry can be (the Bot Connector retries within minutes)."""
+        return self._run(lambda session: session.execute(
+            sa.delete(SeenActivity).where(SeenActivity.seen_at < cutoff)).rowcount)
 
 
 def _group_stats(results: Iterable[PracticeRecord]) -> Dict[str, Any]:
@@ -548,6 +784,9 @@ class Repositories:
         self.followups = FollowUpRepository(sessions)
         self.practice = PracticeRepository(sessions)
         self.roles = RoleRepository(sessions)
+        self.conversation_references = ConversationReferenceRepository(sessions)
+        self.seen_activities = SeenActivityRepository(sessions)
+        self.overview = OverviewRepository(sessions)
 
     def purge_closed_cases(self, older_than: timedelta, now: Optional[datetime] = None) -> int:
         """Delete cases closed longer than ``older_than`` ago, with everything attached. Returns the count.
@@ -566,3 +805,62 @@ class Repositories:
                 session.add(DeletionLog(case_id_hash=case_id_hash(case_id), **counts))
         logger.info("retention purge: deleted %d closed case(s) closed before %s", len(case_ids), cutoff.isoformat())
         return len(case_ids)
+
+
+# --- the aandachtsfunctionaris's overview (owner: overview) --------------------------------------
+
+
+@dataclass(frozen=True)
+class OverviewRecord:
+    """One open case as the overview needs it: the case, its owner's stated role (never who the owner
+    is), its last activity, its unfinished follow-ups and its weighing trace (for the last decision)."""
+
+    case: CaseRecord
+    owner_role: Optional[str]
+    last_activity: datetime
+    open_followups: Tuple[FollowUpRecord, ...]
+    weighing: Tuple[WeighingRecord, ...]
+
+
+def _latest_by_case(session: Session, column: Any, case_ids: Sequence[str]) -> Dict[str, datetime]:
+    """The newest value of a case child's timestamp column per case, in one grouped query."""
+    model = column.class_
+    query = sa.select(model.case_id, sa.func.max(column)).where(model.case_id.in_(case_ids)).group_by(model.case_id)
+    return {case_id: value for case_id, value in session.execute(query) if value is not None}
+
+
+class OverviewRepository(_Repository):
+    """Every open case of one organisation, for the aandachtsfunctionaris the school granted that role.
+
+    Why a query of its own and not ``CaseRepository.list_for``: the overview needs the activity, the
+    follow-ups and the trace of all cases at once (a handful of queries, not several per case), and it
+    is never open to a role the user merely states: only the grant counts.
+    """
+
+    def open_cases(self, viewer_id: str, organisation_id: str) -> List[OverviewRecord]:
+        """AccessDenied unless ``viewer_id`` holds the aandachtsfunctionaris grant of ``organisation_id``."""
+
+        def work(session: Session) -> List[OverviewRecord]:
+            if not _granted(session, viewer_id, organisation_id, ATTENTION_OFFICER):
+                raise AccessDenied(f"user is not aandachtsfunctionaris of organisation {organisation_id}")
+            cases = list(session.execute(
+                sa.select(Case, User.role).join(User, Case.owner_id == User.id)
+                .where(Case.organisation_id == organisation_id, Case.status == CASE_OPEN)
+                .order_by(Case.created_at, Case.id)))
+            ids = [case.id for case, _ in cases]
+            activity = [_latest_by_case(session, column, ids) for column in
+                        (Note.created_at, WeighingAnswer.created_at, FollowUp.created_at, FollowUp.done_at)]
+            followups: Dict[str, List[FollowUpRecord]] = defaultdict(list)
+            for row in session.scalars(sa.select(FollowUp).where(FollowUp.case_id.in_(ids), FollowUp.done_at.is_(None))
+                                       .order_by(FollowUp.due_on, FollowUp.id)):
+                followups[row.case_id].append(_followup_record(row))
+            traces: Dict[str, List[WeighingRecord]] = defaultdict(list)
+            for row in session.scalars(sa.select(WeighingAnswer).where(WeighingAnswer.case_id.in_(ids))
+                                       .order_by(WeighingAnswer.created_at, WeighingAnswer.id)):
+                traces[row.case_id].append(_weighing_record(row))
+            return [OverviewRecord(_case_record(case), role,
+                                   max([case.updated_at, *(latest[case.id] for latest in activity if case.id in latest)]),
+                                   tuple(followups[case.id]), tuple(traces[case.id]))
+                    for case, role in cases]
+
+        return self._run(work)
