@@ -9,20 +9,24 @@ import base64
 import hashlib
 import hmac
 import io
+import re
 import time
+import uuid
 from datetime import timedelta
+from types import SimpleNamespace
 
 import jwt
 import pytest
 from pypdf import PdfReader
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+from sanic import Sanic
 
 from bot import dossier
 from bot.channels.download import EXPIRED_MESSAGE, download
 from bot.channels.web import (TokenPolicy, WebChatInput, default_origins, parse_origins, session_id_from,
                               verify_token)
-from bot.channels.webpage import content_security_policy
+from bot.channels.webpage import WEB_DIR, content_security_policy, page_blueprint
 from bot.store.db import repositories
 
 KEY = "unit-test-secret-long-enough-for-hs256-signing"
@@ -47,7 +51,7 @@ def forged_hs256(secret: bytes) -> str:
     """Built by hand: PyJWT itself refuses to use a PEM key as an HMAC secret."""
     def part(raw: bytes) -> str:
         return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
-    payload = ('{"sub":"attacker","exp":%d,"aud":"%s","iss":"%s"}' % (in_ten_minutes(), AUD, ISS)).encode()
+    payload = f'{{"sub":"attacker","exp":{in_ten_minutes()},"aud":"{AUD}","iss":"{ISS}"}}'.encode()
     body = part(b'{"alg":"HS256","typ":"JWT"}') + "." + part(payload)
     return body + "." + part(hmac.new(secret, body.encode(), hashlib.sha256).digest())
 
@@ -155,3 +159,50 @@ async def test_a_bad_or_foreign_download_link_is_refused_in_dutch() -> None:
     repos.cases.close(case.id)
     repos.purge_closed_cases(timedelta(0))
     assert (await download(None, good, "pdf")).status == 404  # purged since the link was made
+
+
+# --- the overview page (GET /chat/overzicht/<token>) and the widget's own promises -------------------
+
+def routed(path: str):
+    """The handler and arguments the chat blueprint gives a GET of ``path`` (as the Rasa server would)."""
+    app = Sanic(f"t{uuid.uuid4().hex}")
+    app.blueprint(page_blueprint([]))
+    app.router.finalize()
+    route, handler, params = app.router.get(path, "GET", None)
+    return route.name, handler, params
+
+
+async def test_the_overview_page_is_mounted_next_to_the_chat_and_refuses_a_bad_link_in_dutch() -> None:
+    name, handler, params = routed("/chat/overzicht/vervalst")
+    assert name.endswith("overview_page") and params == {"token": "vervalst"}
+    gone = await handler(SimpleNamespace(args={}), **params)
+    assert gone.status == 410 and gone.headers["Cache-Control"] == "no-store"
+    body = gone.body.decode()
+    assert '<html lang="nl">' in body and "verlopen of ongeldig" in body
+    assert "frame-ancestors 'none'" in gone.headers["Content-Security-Policy"]
+    _, css, _ = routed("/chat/overzicht.css")
+    style = await css(None)
+    assert style.content_type.startswith("text/css") and b"@media print" in style.body
+
+
+def test_the_widget_root_is_dutch_and_the_focus_ring_meets_3_to_1() -> None:
+    script = (WEB_DIR / "widget.js").read_text(encoding="utf-8")
+    assert re.search(r'el\("div", \{ class: "mw-root [^}]*lang: "nl" \}', script)
+    css = (WEB_DIR / "widget.css").read_text(encoding="utf-8")
+    colours = dict(re.findall(r"--mw-([a-z-]+): (#[0-9a-f]{6});", css))
+    light = ["#ffffff", colours["bot"], colours["user"], "#fff4d6", "#e9edf2"]
+    dark = [colours["brand"], colours["alert"]]
+    assert min(contrast(colours["focus"], bg) for bg in light) >= 3
+    assert min(contrast(colours["focus-on-dark"], bg) for bg in dark) >= 3
+    on_dark = ".mw-header :focus-visible, .mw-root .mw-alert :focus-visible { outline-color: var(--mw-focus-on-dark); }"
+    assert on_dark in css
+
+
+def contrast(first: str, second: str) -> float:
+    """WCAG 2.1 contrast ratio of two sRGB colours."""
+    def luminance(colour: str) -> float:
+        channels = [int(colour[i:i + 2], 16) / 255 for i in (1, 3, 5)]
+        r, g, b = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+        return 0.2126 * r + 0.7152 * g + 0.0722 * b
+    high, low = sorted((luminance(first), luminance(second)), reverse=True)
+    return (high + 0.05) / (low + 0.05)

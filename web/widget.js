@@ -26,6 +26,11 @@
     launcher: "Meldwijzer",
     close: "Sluiten",
     newConversation: "Nieuw gesprek",
+    confirmNew: "Een nieuw gesprek beginnen? U bent niet aangemeld: uw casus blijft bij het huidige gesprek " +
+      "en is daarna in deze browser niet meer terug te vinden. Wilt u later verder met deze casus, kies dan " +
+      "\u2018Annuleren\u2019.",
+    confirmYes: "Ja, nieuw gesprek",
+    confirmNo: "Annuleren",
     trial: "Proefgebruik zonder inloggen: dit gesprek hoort bij dit tabblad en stopt na 30 minuten " +
       "zonder bericht. Op een gedeelde computer: klik op \u2018Nieuw gesprek\u2019 als u klaar bent.",
     inputLabel: "Uw bericht",
@@ -43,7 +48,8 @@
     botPrefix: "Meldwijzer: ",
     userPrefix: "U: ",
     choices: "Keuzes",
-    downloads: "Downloads"
+    downloads: "Downloads",
+    newTab: " (opent in een nieuw tabblad)"
   };
 
   var script = document.currentScript;
@@ -143,12 +149,30 @@
       el("div", { class: "mw-form-row" }, [counter, sendButton]),
       el("p", { id: id + "-hint", class: "mw-hint", text: TEXT.hint })
     ]);
+    var confirm = buildConfirm(id);
     var parts = [header, alertBar];
-    if (!signedIn) { parts.push(el("p", { class: "mw-trial", role: "note", text: TEXT.trial })); }
+    if (!signedIn) { parts.push(el("p", { class: "mw-trial", role: "note", text: TEXT.trial }), confirm.box); }
     var panel = el("section", { id: id + "-panel", class: "mw-panel", "aria-labelledby": id + "-title" },
       parts.concat([log, status, form]));
     return { panel: panel, log: log, status: status, input: input, counter: counter, form: form,
-      sendButton: sendButton, newButton: newButton, closeButton: closeButton };
+      sendButton: sendButton, newButton: newButton, closeButton: closeButton, confirm: confirm };
+  }
+
+  /**
+   * The question before "Nieuw gesprek" in the trial mode: there the case belongs to this tab's
+   * session, so a new conversation leaves it behind for good. Inline (not window.confirm, which an
+   * embedding page may block), as an alertdialog so a screen reader reads the warning on focus.
+   */
+  function buildConfirm(id) {
+    var yes = el("button", { type: "button", class: "mw-confirm-yes", text: TEXT.confirmYes });
+    var no = el("button", { type: "button", class: "mw-confirm-no", text: TEXT.confirmNo });
+    var box = el("div", { id: id + "-confirm", class: "mw-confirm", role: "alertdialog",
+      "aria-describedby": id + "-confirm-text", "aria-label": TEXT.newConversation }, [
+      el("p", { id: id + "-confirm-text", class: "mw-confirm-text", text: TEXT.confirmNew }),
+      el("div", { class: "mw-confirm-row" }, [yes, no])
+    ]);
+    box.hidden = true;
+    return { box: box, yes: yes, no: no };
   }
 
   /** One chat: DOM + socket. */
@@ -157,6 +181,9 @@
     var socket = null;
 
     var pinned = true;  // the log follows new messages unless the user scrolled up to read
+    // After a button click the button is gone (choices are retired): focus waits on the log, then goes to
+    // the reply that offers the next choices, or else to the message field.
+    var focusPending = false;
 
     function scrollToEnd() { ui.log.scrollTop = ui.log.scrollHeight; pinned = true; }
 
@@ -177,7 +204,12 @@
       choices.forEach(function (choice) {
         if (!choice || typeof choice.title !== "string" || typeof choice.payload !== "string") { return; }
         var button = el("button", { type: "button", class: "mw-choice", text: choice.title });
-        button.addEventListener("click", function () { send(choice.payload, choice.title); });
+        button.addEventListener("click", function () {
+          if (send(choice.payload, choice.title)) {
+            focusPending = true;
+            ui.log.focus({ preventScroll: true });
+          }
+        });
         group.append(button);
       });
       message.append(group);
@@ -198,8 +230,12 @@
         if (/^[a-z][a-z0-9+.-]*:|^\/\//i.test(file.url)) { return; }
         var href = new URL(file.url, base);
         if (href.origin !== new URL(base).origin) { return; }
-        list.append(el("li", {}, [el("a", { href: href.href, text: file.title, download: "",
-          class: "mw-download", rel: "noopener noreferrer" })]));
+        // A page (the overview) opens in a new tab; a file (the dossier) is downloaded.
+        var link = file.format === "html"
+          ? { href: href.href, text: file.title + TEXT.newTab, target: "_blank", class: "mw-download mw-page-link",
+            rel: "noopener noreferrer" }
+          : { href: href.href, text: file.title, download: "", class: "mw-download", rel: "noopener noreferrer" };
+        list.append(el("li", {}, [el("a", link)]));
       });
       if (!list.childElementCount) { return; }
       var message = el("div", { class: "mw-msg mw-msg-bot" },
@@ -219,10 +255,25 @@
       if (typeof data.text !== "string" && !choices.length) { return; }
       var message = addMessage("bot", typeof data.text === "string" ? data.text : "");
       if (choices.length) { addChoices(message, choices); }
+      focusReply(message, choices.length > 0);
+    }
+
+    /** The reply to a clicked button takes the focus: a reply with choices itself (Tab then reaches
+     *  its buttons, a screen reader reads it first), a reply without choices hands it to the input. */
+    function focusReply(message, hasChoices) {
+      if (!focusPending) { return; }
+      if (hasChoices) {
+        message.setAttribute("tabindex", "-1");
+        message.focus({ preventScroll: true });
+        focusPending = false;
+      } else {
+        ui.input.focus({ preventScroll: true });
+      }
     }
 
     function send(text, shown) {
       if (!socket || !socket.connected) { setStatus(TEXT.notSent); return false; }
+      focusPending = false;
       retireChoices();
       addMessage("user", shown);
       setStatus(TEXT.thinking);
@@ -244,6 +295,7 @@
     }
 
     function newConversation() {
+      ui.confirm.box.hidden = true;
       storage.remove(sessionKey);
       ui.log.replaceChildren();
       addMessage("bot", TEXT.welcome);
@@ -281,7 +333,23 @@
     ui.input.addEventListener("keydown", function (event) {
       if (event.key === "Enter" && !event.shiftKey && !event.isComposing) { event.preventDefault(); submit(); }
     });
-    ui.newButton.addEventListener("click", newConversation);
+    function askNewConversation() {
+      if (config.token) { newConversation(); return; }
+      ui.confirm.box.hidden = false;
+      ui.confirm.no.focus();  // the safe choice first
+    }
+
+    function cancelNewConversation() {
+      ui.confirm.box.hidden = true;
+      ui.newButton.focus();
+    }
+
+    ui.newButton.addEventListener("click", askNewConversation);
+    ui.confirm.yes.addEventListener("click", newConversation);
+    ui.confirm.no.addEventListener("click", cancelNewConversation);
+    ui.confirm.box.addEventListener("keydown", function (event) {
+      if (event.key === "Escape") { event.stopPropagation(); cancelNewConversation(); }
+    });
     // A phone's on-screen keyboard or a rotation resizes the log: keep the latest message in view.
     // A resize can also reset the scroll position; that scroll event is not the user reading back.
     var logSize = "";
@@ -320,7 +388,7 @@
     var config = readConfig();
     var id = "mw" + (instance += 1);
     var ui = buildPanel(id, config.mode, Boolean(config.token));
-    var root = el("div", { class: "mw-root mw-mode-" + (config.mode === "page" ? "page" : "launcher") });
+    var root = el("div", { class: "mw-root mw-mode-" + (config.mode === "page" ? "page" : "launcher"), lang: "nl" });
     root.append(ui.panel);
     if (config.mode === "page") {
       (document.getElementById("meldwijzer") || document.body).append(root);

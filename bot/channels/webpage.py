@@ -3,7 +3,8 @@
 Why served by Rasa itself: one process, one port (``make run`` prints http://127.0.0.1:5005/chat), and
 the page's origin is then the socket.io server's own origin, which the channel allows by default.
 Only the fixed files below are served (no directory listing, no path from the URL touches the disk),
-plus the dossier download, which renders from the store (``download.py``).
+plus the dossier download and the aandachtsfunctionaris's overview page, which render from the store
+(``download.py``, ``overview_page.py``).
 The page gets a strict Content-Security-Policy: scripts and styles only from this server, no inline
 code, connections only back to this server, framing only by the allowed intranet origins.
 """
@@ -17,6 +18,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from bot.channels.download import add_download_route
+from bot.channels.overview_page import add_overview_route
 
 WEB_DIR = Path(__file__).resolve().parents[2] / "web"
 PAGE_PREFIX = "/chat"
@@ -35,6 +37,7 @@ ASSETS: Dict[str, Asset] = {
     "widget.js": Asset("widget.js", "text/javascript; charset=utf-8"),
     "widget.css": Asset("widget.css", "text/css; charset=utf-8"),
     "vendor/socket.io.min.js": Asset("vendor/socket.io.min.js", "text/javascript; charset=utf-8"),
+    "overzicht.css": Asset("overview.css", "text/css; charset=utf-8"),
 }
 
 
@@ -65,8 +68,9 @@ def serve(body: bytes, asset: Asset, headers: Dict[str, str]) -> Callable[[Reque
 
 
 def page_blueprint(frame_ancestors: Iterable[str]) -> Blueprint:
-    """GET /chat, /chat/widget.js, /chat/widget.css, /chat/vendor/socket.io.min.js, and the dossier
-    download /chat/dossier/<token>/<pdf|md> (``download.py``).
+    """GET /chat, /chat/widget.js, /chat/widget.css, /chat/vendor/socket.io.min.js, /chat/overzicht.css,
+    the dossier download /chat/dossier/<token>/<pdf|md> (``download.py``) and the overview page
+    /chat/overzicht/<token> (``overview_page.py``).
 
     Files are read once here, so a missing web/ directory fails at start-up, not on a teacher's click.
     """
@@ -77,4 +81,5 @@ def page_blueprint(frame_ancestors: Iterable[str]) -> Blueprint:
         page.add_route(serve(body, asset, asset_headers(asset, csp)), f"/{route}", methods=["GET"],
                        name=f"asset_{route.replace('/', '_').replace('.', '_') or 'page'}")
     add_download_route(page)
+    add_overview_route(page)
     return page

@@ -15,8 +15,8 @@ from playwright.sync_api import Browser, BrowserContext, Page, expect
 from pypdf import PdfReader
 
 from tests.e2e.conftest import Servers, texts
-from tests.e2e.web_helpers import (JWT_AUDIENCE, JWT_ISSUER, ChatPage, IntranetSite, chromium, embed_html, intranet_site, session_id,
-                                   staff_token)
+from tests.e2e.web_helpers import (JWT_AUDIENCE, JWT_ISSUER, ChatPage, IntranetSite, chromium, embed_html,
+                                   intranet_site, session_id, staff_token)
 
 pytestmark = pytest.mark.e2e
 WORRY = "ik maak me zorgen over een leerling"
@@ -192,10 +192,51 @@ def test_session_survives_a_reload_and_new_conversation_starts_afresh(web: Serve
     assert "Stap 1" not in texts(web.send(first, "wat moet ik nu doen?"))
 
     chat.page.get_by_role("button", name="Nieuw gesprek").click()
+    chat.page.get_by_role("button", name="Ja, nieuw gesprek").click()  # the trial mode asks first
     expect(chat.bot_messages()).to_have_count(1)  # only the welcome line
     chat.send(WORRY)
     second = session_id(chat.page, web.base_url)
     assert second and second != first
+
+
+def test_after_a_button_the_focus_goes_to_the_reply_and_a_new_trial_conversation_asks_first(
+        web: Servers, context: BrowserContext) -> None:
+    chat = open_chat(context, f"{web.base_url}/chat")
+    page = chat.page
+    expect(page.locator(".mw-root")).to_have_attribute("lang", "nl")
+    chat.send(WORRY)
+    before = chat.bot_messages().count()
+    chat.choices().filter(has_text=TEACHER_TITLE).first.click()
+    chat.replies_after(before)
+    # The clicked button is gone; the focus is on the reply that offers the next choices, else the input.
+    focused = page.evaluate("""(() => { const a = document.activeElement;
+        if (a.matches('textarea.mw-input')) { return 'input'; }
+        return a.matches('.mw-msg-bot') && a.querySelector('.mw-choice') ? 'reply' : a.className; })()""")
+    assert focused in ("input", "reply"), focused
+    if focused == "reply":
+        page.keyboard.press("Tab")
+        assert page.evaluate("document.activeElement.classList.contains('mw-choice')")
+    first = session_id(page, web.base_url)
+    messages = chat.bot_messages().count()
+
+    new = page.get_by_role("button", name="Nieuw gesprek")
+    new.click()
+    dialog = page.get_by_role("alertdialog")
+    expect(dialog).to_be_visible()
+    expect(dialog).to_contain_text("uw casus blijft bij het huidige gesprek")
+    expect(page.get_by_role("button", name="Annuleren")).to_be_focused()  # the safe choice first
+    chat.screenshot("new-conversation-confirm")
+    page.keyboard.press("Escape")
+    expect(dialog).to_be_hidden()
+    expect(new).to_be_focused()
+    expect(chat.bot_messages()).to_have_count(messages)  # nothing was thrown away
+    assert session_id(page, web.base_url) == first
+
+    new.click()
+    page.get_by_role("button", name="Ja, nieuw gesprek").click()
+    expect(dialog).to_be_hidden()
+    expect(chat.bot_messages()).to_have_count(1)
+    expect(chat.input).to_be_focused()
 
 
 def test_widget_embeds_with_one_script_tag_on_an_allowed_intranet(web: Servers, site: IntranetSite,
