@@ -7,18 +7,22 @@ exception goes to the log without message text.
 """
 from __future__ import annotations
 
+import abc
 import functools
 import json
 import logging
-from typing import Any, Awaitable, Callable, Dict, Iterable, List, Optional, Sequence, Set, Tuple
+from datetime import date
+from typing import Any, Awaitable, Callable, Dict, Iterable, List, Optional, Sequence, Set, Text, Tuple
 
-from rasa_sdk import Tracker
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from bot import profiles, steps
+from bot import cases, profiles, retrieval, steps
+from bot.notes import NOTE_KINDS
 from bot.profiles import Organisation
 from bot.store.db import repositories
-from bot.store.repositories import CaseRecord, Repositories
+from bot.store.repositories import CaseRecord, FollowUpRecord, Repositories
 from bot.texts import DANGER_LINE
 
 logger = logging.getLogger(__name__)
@@ -62,8 +66,16 @@ def store() -> Repositories:
 
 
 def current_case(tracker: Tracker) -> Optional[CaseRecord]:
-    """The user's open case from the case store (the source of truth, not the slots)."""
-    return store().cases.open_case(tracker.sender_id)
+    """The user's open case from the case store (the source of truth): the one the conversation switched
+    to (slot ``case_id``, see bot/cases.py) while it is theirs and open, else their newest open case."""
+    return store().cases.open_case(tracker.sender_id, preferred_id=tracker.get_slot("case_id"))
+
+
+def say_reply(dispatcher: CollectingDispatcher, reply: cases.Reply) -> List[Dict[str, Any]]:
+    """Send a use case's reply (bot/cases.py) and return the slot events it asks for."""
+    buttons = [{"title": c.title, "payload": payload(c.intent, **dict(c.entities))} for c in reply.choices]
+    dispatcher.utter_message(text=reply.text, buttons=buttons)
+    return [SlotSet(name, value) for name, value in reply.slots.items()]
 
 
 def latest_intent(tracker: Tracker) -> str:
@@ -113,13 +125,10 @@ MILESTONE_BY_INTENT = {
     "progress_help_started": "help_organised",
 }
 
-NOTE_KIND_LABELS = {
-    "signaal": "Signaal vastleggen",
-    "consultatie": "Overleg vastleggen",
-    "gesprek": "Gesprek vastleggen",
-    "melding": "Melding vastleggen",
-    "vervolg": "Vervolg vastleggen",
-}
+
+def note_button_title(kind: str) -> str:
+    """The button that starts a note of ``kind``, named after the kind (``bot.notes.NOTE_KINDS`` is the one list)."""
+    return f"{NOTE_KINDS[kind].label} vastleggen"
 
 
 def _move_button(move: str) -> Optional[Tuple[str, str, str]]:
@@ -132,8 +141,8 @@ def _move_button(move: str) -> Optional[Tuple[str, str, str]]:
         return f"Naar stap {arg}", payload("go_to_step", step_number=f"stap {arg}"), "go_to_step"
     if kind == "weighing":
         return "Afwegingsvragen doorlopen", payload("start_weighing"), "start_weighing"
-    if kind == "note" and arg in NOTE_KIND_LABELS:
-        return NOTE_KIND_LABELS[arg], payload("record_note", note_kind=arg), "record_note"
+    if kind == "note" and arg in NOTE_KINDS:
+        return note_button_title(arg), payload("record_note", note_kind=arg), "record_note"
     if kind == "contacts":
         return "Wie moet ik bellen?", payload("ask_who_to_call"), "ask_who_to_call"
     if kind == "faq":
@@ -155,3 +164,153 @@ def buttons_for(moves: Sequence[str], domain: Dict[str, Any], limit: int = 4) ->
         if button and button[2] in known:
             result.append({"title": button[0], "payload": button[1]})
     return result[:limit]
+
+
+# --- the case in the conversation ----------------------------------------------------------------
+
+
+def case_slots(case: Optional[CaseRecord]) -> List[EventType]:
+    """Slots mirror the case store for the dialogue; the store stays the source of truth."""
+    return [SlotSet(name, value) for name, value in cases.case_slot_values(case).items()]
+
+
+def say_no_case(dispatcher: CollectingDispatcher) -> None:
+    dispatcher.utter_message(
+        text="U heeft nog geen casus. Vertel me dat u zich zorgen maakt over een leerling, dan beginnen we bij stap 1.",
+        buttons=[{"title": "Ik maak me zorgen over een leerling", "payload": payload("start_case")}],
+    )
+
+
+class CaseAction(Action, abc.ABC):
+    """Base for actions about the user's open case: without a case, offer to start one.
+
+    Abstract, so rasa_sdk does not register it as an action of its own.
+    """
+
+    @guarded
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
+        case = current_case(tracker)
+        if case is None:
+            say_no_case(dispatcher)
+            return []
+        return self.on_case(dispatcher, tracker, domain, case)
+
+    @abc.abstractmethod
+    def on_case(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any],
+                case: CaseRecord) -> List[EventType]:
+        """Answer for the user's open case."""
+
+
+# --- knowledge questions and special situations, also inside forms --------------------------------
+
+
+def ask_which_question(dispatcher: CollectingDispatcher, key: str) -> None:
+    """A guessed FAQ is offered, not answered: a worry told in words the model never saw ("moeder ruikt
+    elke ochtend naar drank") must not get an answer to another question as if it were the reply."""
+    dispatcher.utter_message(
+        text="Ik weet niet zeker wat u bedoelt. Kies wat het beste past. " + DANGER_LINE,
+        buttons=[{"title": steps.faq_question(key), "payload": payload("faq", faq_key=key)},
+                 {"title": "Ik maak me zorgen over een leerling", "payload": payload("start_case")},
+                 {"title": "Wat kunt u allemaal?", "payload": payload("help")}],
+    )
+
+
+# Below this ResponseSelector confidence the chosen FAQ entry is a guess (bot.retrieval decides then).
+FAQ_MIN_CONFIDENCE = retrieval.SELECTOR_MIN_CONFIDENCE
+
+
+def _faq_choice(tracker: Tracker) -> Optional[retrieval.FaqChoice]:
+    """The FAQ entry the message asks for, by the ResponseSelector and, when it is unsure, by the
+    retrieval index over the knowledge; None when a button named the entry."""
+    entity = next(tracker.get_latest_entity_values("faq_key"), None)
+    if entity in steps.faq_ids():
+        return None
+    selector = tracker.latest_message.get("response_selector", {}).get("faq", {}).get("response", {})
+    key = (selector.get("intent_response_key") or "").partition("/")[2]
+    return retrieval.choose_faq(tracker.latest_message.get("text") or "",
+                                key if key in steps.faq_ids() else None,
+                                float(selector.get("confidence", 1.0)))
+
+
+def faq_is_guess(tracker: Tracker) -> bool:
+    """True when no button named the entry, the ResponseSelector was unsure and retrieval did not pick
+    or confirm an entry either: then the entry is offered, not answered."""
+    choice = _faq_choice(tracker)
+    return choice is not None and choice.guess
+
+
+def faq_key(tracker: Tracker) -> Optional[str]:
+    """The FAQ id: from a button's entity, else from the ResponseSelector, or from retrieval when the
+    selector is unsure (see ``bot.retrieval.choose_faq``)."""
+    entity = next(tracker.get_latest_entity_values("faq_key"), None)
+    if entity in steps.faq_ids():
+        return entity
+    choice = _faq_choice(tracker)
+    return choice.key if choice is not None else None
+
+
+ACUTE_DANGER = "acute_danger"
+SITUATION_INTENTS = frozenset(steps.REQUIRED_SITUATIONS)  # each special situation is its own intent
+
+
+def say_faq_answer(dispatcher: CollectingDispatcher, tracker: Tracker, key: Optional[str]) -> None:
+    """The answer to FAQ entry ``key`` in the organisation's words with its sources; a guessed entry is
+    offered instead (``ask_which_question``), and no entry at all asks to rephrase."""
+    if key is None:
+        dispatcher.utter_message(text="Die vraag kan ik niet goed plaatsen. Kunt u hem anders formuleren?")
+    elif faq_is_guess(tracker):
+        ask_which_question(dispatcher, key)
+    else:
+        answer, sources = steps.faq_answer(key, organisation())
+        dispatcher.utter_message(text=f"{answer}\n{sources_line(sources)}")
+
+
+def say_situation(dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]) -> None:
+    """The urgent reply of the message's special situation (acute danger when it names none): the first
+    line names the number to call. Deliberately not @guarded with a generic apology: even on a failure
+    the danger numbers go first. Shared by action_situation and the forms that a danger interrupts."""
+    intent = latest_intent(tracker)
+    situation_id = intent if intent in SITUATION_INTENTS else ACUTE_DANGER
+    try:
+        reply = steps.situation(situation_id, organisation())
+        text = "\n".join([*reply.lines, sources_line(reply.sources)])
+    except Exception:  # noqa: BLE001
+        logger.exception("situation %s failed", situation_id)
+        text = DANGER_LINE
+    dispatcher.utter_message(text=text, buttons=situation_buttons(tracker, domain))
+
+
+def situation_buttons(tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict[str, str]]:
+    """After the urgent reply, a way back into the normal flow (cheap when the net fired by mistake)."""
+    if tracker.active_loop_name:
+        return []  # the interrupted form asks its question again right after this message
+    follow_up = ("Verder met mijn casus", payload("ask_next_step")) if tracker.get_slot("case_id") else \
+        ("Casus starten volgens de meldcode", payload("start_case"))
+    return [{"title": follow_up[0], "payload": follow_up[1]}, *buttons_for(["contacts:who_to_call"], domain)]
+
+
+# --- follow-ups ----------------------------------------------------------------------------------
+
+MAX_FOLLOWUP_BUTTONS = 4
+
+
+def followup_line(followup: FollowUpRecord, today: date) -> str:
+    """'- vandaag: ...', '- 27-11-2026 (verlopen): ...': the date first, as in a diary."""
+    if followup.due_on == today:
+        when = "vandaag"
+    else:
+        when = f"{followup.due_on:%d-%m-%Y}" + (" (verlopen)" if followup.due_on < today else "")
+    return f"- {when}: {followup.description}"
+
+
+def followup_buttons(followups: Sequence[FollowUpRecord]) -> List[Dict[str, str]]:
+    """One 'Gedaan' button per follow-up (the first few, due first), to tick it off with one click."""
+    return [{"title": f"Gedaan: afspraak van {f.due_on:%d-%m}",
+             "payload": payload("complete_followup", followup_id=str(f.id))}
+            for f in followups[:MAX_FOLLOWUP_BUTTONS]]
+
+
+def say_open_followups(dispatcher: CollectingDispatcher, followups: Sequence[FollowUpRecord], intro: str) -> None:
+    today = date.today()
+    dispatcher.utter_message(text="\n".join([intro] + [followup_line(f, today) for f in followups]),
+                             buttons=followup_buttons(followups))

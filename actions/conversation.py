@@ -10,11 +10,9 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActionExecuted, EventType, SessionStarted, SlotSet, UserUtteranceReverted
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.common import (DANGER_LINE, current_case, guarded, intent_names, organisation, payload, sources_line,
-                            store)
-from actions.notes import say_open_followups
-from actions.steps import case_slots
-from bot import conversation, retrieval
+from actions.common import (DANGER_LINE, case_slots, current_case, guarded, intent_names, organisation, payload,
+                            say_open_followups, say_reply, sources_line, store)
+from bot import cases, conversation, retrieval
 
 logger = logging.getLogger(__name__)
 retrieval.warm_up()  # the fallback's index builds in the background while the action server starts
@@ -37,10 +35,14 @@ class ActionSessionStart(Action):
         return events
 
     @guarded
-    async def _restore(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
+    async def _restore(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                       domain: Dict[Text, Any]) -> List[EventType]:
         repos = store()
         user = repos.users.get(tracker.sender_id)
         events: List[EventType] = [SlotSet("role", user.role)] if user and user.role else []
+        notice = cases.close_notices(repos, tracker.sender_id)  # cases closed for inactivity, told once
+        if notice is not None:
+            say_reply(dispatcher, notice)
         case = current_case(tracker)
         events.extend(case_slots(case))
         if case is not None:

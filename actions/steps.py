@@ -5,10 +5,8 @@ tracker, call the core, write through to the case store and turn the result into
 """
 from __future__ import annotations
 
-import abc
 import logging
 import re
-import secrets
 from typing import Any, Dict, List, Optional, Sequence, Text
 
 from rasa_sdk import Action, FormValidationAction, Tracker
@@ -20,38 +18,32 @@ from actions.common import (
     DANGER_LINE,
     MILESTONE_BY_INTENT,
     PROGRESS_INTENTS,
+    CaseAction,
     buttons_for,
+    case_slots,
     case_state,
     current_case,
+    faq_key,
     guarded,
     intent_names,
     latest_intent,
     organisation,
     payload,
+    say_faq_answer,
+    say_no_case,
+    say_situation,
     sources_line,
     store,
 )
-from bot import conversation, retrieval, steps
+from bot import cases, conversation, steps
+from bot.cases import new_pseudonym  # noqa: F401 - re-exported: tests import it from here
+from bot.language.numbers import words_up_to
 from bot.profiles import user_role_label
 from bot.store.repositories import CASE_OPEN, CaseRecord
 
 logger = logging.getLogger(__name__)
 
-STEP_WORDS = {"een": 1, "één": 1, "twee": 2, "drie": 3, "vier": 4, "vijf": 5}
-PSEUDONYM_ALPHABET = "ACDEFHJKLMNPRTUVWXY3479"  # no look-alikes (0/O, 1/I, 5/S, 8/B)
-
-
-def new_pseudonym() -> str:
-    """A random case name: the pupil's identity is never stored, the school links it in its own files."""
-    return "Leerling " + "".join(secrets.choice(PSEUDONYM_ALPHABET) for _ in range(4))
-
-
-def case_slots(case: Optional[CaseRecord]) -> List[EventType]:
-    """Slots mirror the case store for the dialogue; the store stays the source of truth."""
-    if case is None:
-        return [SlotSet(name, None) for name in ("case_id", "case_step", "pseudonym", "case_done")]
-    return [SlotSet("case_id", case.id), SlotSet("case_step", case.step), SlotSet("pseudonym", case.pseudonym),
-            SlotSet("case_done", sorted(case.done))]
+STEP_WORDS = words_up_to(5)  # the meldcode has five steps
 
 
 def say_guidance(dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any],
@@ -66,13 +58,6 @@ def say_guidance(dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dic
     lines.append(sources_line(advice.sources))
     moves = list(dict.fromkeys([*first_moves, *advice.next_moves]))
     dispatcher.utter_message(text="\n".join(line for line in lines if line), buttons=buttons_for(moves, domain))
-
-
-def say_no_case(dispatcher: CollectingDispatcher) -> None:
-    dispatcher.utter_message(
-        text="U heeft nog geen casus. Vertel me dat u zich zorgen maakt over een leerling, dan beginnen we bij stap 1.",
-        buttons=[{"title": "Ik maak me zorgen over een leerling", "payload": payload("start_case")}],
-    )
 
 
 def known_role(tracker: Tracker) -> Optional[str]:
@@ -93,11 +78,8 @@ def start_new_case(dispatcher: CollectingDispatcher, tracker: Tracker, domain: D
                    first_moves: Sequence[str] = ()) -> List[EventType]:
     """A new case at step 1 with its guidance; an unknown role is asked after it, never instead of it.
     ``first_moves`` lead the buttons (e.g. ``faq:pupil_discloses`` for a concern told as a disclosure)."""
-    repos = store()
-    org = organisation()
     role = known_role(tracker)
-    repos.users.upsert(tracker.sender_id, organisation_id=org.id, role=role)
-    case = repos.cases.create(tracker.sender_id, org.id, new_pseudonym())
+    case = cases.open_case(store(), tracker.sender_id, organisation().id, role)
     dispatcher.utter_message(
         text=(
             "Goed dat u dit serieus neemt. Ik help u stap voor stap volgens de meldcode.\n"
@@ -175,26 +157,6 @@ class ActionNewCase(Action):
     @guarded
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
         return start_new_case(dispatcher, tracker, domain)
-
-
-class CaseAction(Action, abc.ABC):
-    """Base for actions about the user's open case: without a case, offer to start one.
-
-    Abstract, so rasa_sdk does not register it as an action of its own.
-    """
-
-    @guarded
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
-        case = current_case(tracker)
-        if case is None:
-            say_no_case(dispatcher)
-            return []
-        return self.on_case(dispatcher, tracker, domain, case)
-
-    @abc.abstractmethod
-    def on_case(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any],
-                case: CaseRecord) -> List[EventType]:
-        """Answer for the user's open case."""
 
 
 def advance(dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any], case: CaseRecord,
@@ -366,17 +328,13 @@ class ActionFaq(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
         key = faq_key(tracker)
         if key is None:
-            dispatcher.utter_message(text="Die vraag kan ik niet goed plaatsen. Kunt u hem anders formuleren?")
+            say_faq_answer(dispatcher, tracker, key)
             return []
         if told_a_concern(tracker) and current_case(tracker) is None:
             # "een leerling vertelde me net dat haar oom aan haar zit" reads like the disclosure FAQ, but
             # it tells what happened: the case starts, with that answer as its first move.
             return start_new_case(dispatcher, tracker, domain, first_moves=[f"faq:{key}"])
-        if faq_is_guess(tracker):
-            ask_which_question(dispatcher, key)
-            return []
-        answer, sources = steps.faq_answer(key, organisation())
-        dispatcher.utter_message(text=f"{answer}\n{sources_line(sources)}")
+        say_faq_answer(dispatcher, tracker, key)
         return []
 
 
@@ -388,55 +346,6 @@ def told_a_concern(tracker: Tracker) -> bool:
     return conversation.describes_concern(text) and not conversation.is_question(text)
 
 
-def ask_which_question(dispatcher: CollectingDispatcher, key: str) -> None:
-    """A guessed FAQ is offered, not answered: a worry told in words the model never saw ("moeder ruikt
-    elke ochtend naar drank") must not get an answer to another question as if it were the reply."""
-    dispatcher.utter_message(
-        text="Ik weet niet zeker wat u bedoelt. Kies wat het beste past. " + DANGER_LINE,
-        buttons=[{"title": steps.faq_question(key), "payload": payload("faq", faq_key=key)},
-                 {"title": "Ik maak me zorgen over een leerling", "payload": payload("start_case")},
-                 {"title": "Wat kunt u allemaal?", "payload": payload("help")}],
-    )
-
-
-# Below this ResponseSelector confidence the chosen FAQ entry is a guess (bot.retrieval decides then).
-FAQ_MIN_CONFIDENCE = retrieval.SELECTOR_MIN_CONFIDENCE
-
-
-def _faq_choice(tracker: Tracker) -> Optional[retrieval.FaqChoice]:
-    """The FAQ entry the message asks for, by the ResponseSelector and, when it is unsure, by the
-    retrieval index over the knowledge; None when a button named the entry."""
-    entity = next(tracker.get_latest_entity_values("faq_key"), None)
-    if entity in steps.faq_ids():
-        return None
-    selector = tracker.latest_message.get("response_selector", {}).get("faq", {}).get("response", {})
-    key = (selector.get("intent_response_key") or "").partition("/")[2]
-    return retrieval.choose_faq(tracker.latest_message.get("text") or "",
-                                key if key in steps.faq_ids() else None,
-                                float(selector.get("confidence", 1.0)))
-
-
-def faq_is_guess(tracker: Tracker) -> bool:
-    """True when no button named the entry, the ResponseSelector was unsure and retrieval did not pick
-    or confirm an entry either: then the entry is offered, not answered."""
-    choice = _faq_choice(tracker)
-    return choice is not None and choice.guess
-
-
-def faq_key(tracker: Tracker) -> Optional[str]:
-    """The FAQ id: from a button's entity, else from the ResponseSelector, or from retrieval when the
-    selector is unsure (see ``bot.retrieval.choose_faq``)."""
-    entity = next(tracker.get_latest_entity_values("faq_key"), None)
-    if entity in steps.faq_ids():
-        return entity
-    choice = _faq_choice(tracker)
-    return choice.key if choice is not None else None
-
-
-ACUTE_DANGER = "acute_danger"
-SITUATION_INTENTS = frozenset(steps.REQUIRED_SITUATIONS)  # each special situation is its own intent
-
-
 class ActionSituation(Action):
     """Special situations win everywhere: the first line names the number to call."""
 
@@ -444,23 +353,5 @@ class ActionSituation(Action):
         return "action_situation"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
-        # Deliberately not @guarded with a generic apology: even on a failure the danger numbers go first.
-        intent = latest_intent(tracker)
-        situation_id = intent if intent in SITUATION_INTENTS else ACUTE_DANGER
-        try:
-            reply = steps.situation(situation_id, organisation())
-            text = "\n".join([*reply.lines, sources_line(reply.sources)])
-        except Exception:  # noqa: BLE001
-            logger.exception("situation %s failed", situation_id)
-            text = DANGER_LINE
-        dispatcher.utter_message(text=text, buttons=situation_buttons(tracker, domain))
+        say_situation(dispatcher, tracker, domain)
         return []
-
-
-def situation_buttons(tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict[str, str]]:
-    """After the urgent reply, a way back into the normal flow (cheap when the net fired by mistake)."""
-    if tracker.active_loop_name:
-        return []  # the interrupted form asks its question again right after this message
-    follow_up = ("Verder met mijn casus", payload("ask_next_step")) if tracker.get_slot("case_id") else \
-        ("Casus starten volgens de meldcode", payload("start_case"))
-    return [{"title": follow_up[0], "payload": follow_up[1]}, *buttons_for(["contacts:who_to_call"], domain)]

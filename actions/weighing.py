@@ -32,11 +32,13 @@ from actions.common import (
     latest_intent,
     organisation,
     payload,
+    case_slots,
+    faq_key,
+    say_faq_answer,
     sources_line,
     store,
 )
-from actions.steps import ActionFaq, case_slots, faq_key, new_pseudonym
-from bot import steps
+from bot import cases, steps
 from bot import weighing as w
 from bot.privacy import masker_for, masker_state
 from bot.store.repositories import CaseRecord, FollowUpRecord
@@ -131,8 +133,8 @@ def record_answer(case: CaseRecord, state: w.WeighingState, n: int, reply: w.Ans
     milestones = milestones_for(n, reply, outcome_id)
     if milestones:
         record_milestones(case, milestones)
-    if outcome_id is not None:
-        result = w.outcome(new_state, organisation())
+    result = w.outcome(new_state, organisation()) if outcome_id is not None else None
+    if result is not None:
         plan_kinds = w.plan_followup_kinds()
         add_followups(case, [f for f in result.followups if f[0] not in plan_kinds], date.today())
     return new_state
@@ -142,7 +144,8 @@ def sync_plan_followups(case: CaseRecord, state: w.WeighingState) -> None:
     """After the help plan was asked: the plan's follow-ups become what the outcome lists now (a reminder
     to agree a term, or the end of the agreed term); one it no longer lists is settled."""
     plan_kinds = w.plan_followup_kinds()
-    wanted = [f for f in w.outcome(state, organisation()).followups if f[0] in plan_kinds]
+    result = w.outcome(state, organisation())
+    wanted = [f for f in result.followups if f[0] in plan_kinds] if result is not None else []
     settle_followups(case, plan_kinds - {kind for kind, _ in wanted})
     present = {f.kind for f in open_followups(case)}
     add_followups(case, [f for f in wanted if f[0] not in present], date.today())
@@ -151,7 +154,8 @@ def sync_plan_followups(case: CaseRecord, state: w.WeighingState) -> None:
 def record_plan(case: CaseRecord, state: w.WeighingState, given: Mapping[str, Optional[str]]) -> w.WeighingState:
     """Store the parts of the help plan given now, then bring the plan's follow-ups up to date."""
     new = {key: value for key, value in given.items() if value and not getattr(state, key)}
-    updated = w.record_help_plan(state, **new) if new else state
+    updated = w.record_help_plan(state, term=new.get("term"), casemanager=new.get("casemanager"),
+                                 tasks=new.get("tasks")) if new else state
     if new:
         store().weighing.add(case.id, 4, "ja", w.outcome_id(updated), {"entry": w.ENTRY_PLAN, **new})
     sync_plan_followups(case, updated)
@@ -215,6 +219,8 @@ def say_outcome(dispatcher: CollectingDispatcher, case: CaseRecord, state: w.Wei
     """The outcome with actions, numbers and both decisions; before a melding the talk with parents; reminders."""
     org = organisation()
     result = w.outcome(state, org)
+    if result is None:  # the answers do not lead to an outcome yet: nothing to announce
+        return
     dispatcher.utter_message(text=outcome_text(result), buttons=outcome_buttons(state, result, domain))
     if result.melding_needed:
         talk = w.parental_talk_advice(org)
@@ -245,17 +251,15 @@ def attach_case(dispatcher: CollectingDispatcher, tracker: Tracker) -> CaseRecor
     case = current_case(tracker)
     if case is not None:
         return case
-    repos, org = store(), organisation()
-    repos.users.upsert(tracker.sender_id, organisation_id=org.id, role=tracker.get_slot("role"))
-    case = repos.cases.create(tracker.sender_id, org.id, new_pseudonym())
-    case = repos.cases.update_progress(case.id, 4, [])
+    case = cases.open_case(store(), tracker.sender_id, organisation().id, tracker.get_slot("role"), step=4)
     dispatcher.utter_message(text=(
         f"U had nog geen casus. Ik leg deze afweging vast in een nieuwe casus: '{case.pseudonym}'. "
         "Noem geen naam van de leerling.\n" + DANGER_LINE))
     return case
 
 
-def start_position(state: w.WeighingState, intent: str, choice: Optional[str]) -> Tuple[w.WeighingState, Optional[int], str]:
+def start_position(state: w.WeighingState, intent: str,
+                   choice: Optional[str]) -> Tuple[w.WeighingState, Optional[int], str]:
     """(state to continue, question to ask or None for the help plan, intro) for a start request."""
     expected = w.expected_question(state)
     if is_waiting(state):
@@ -296,7 +300,8 @@ class ActionAskWeighingAnswer(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
         question = w.question(int(tracker.get_slot(SLOT_QUESTION) or 1), organisation())
         dispatcher.utter_message(text=f"Vraag {question.number} van 5: {question.text}",
-                                 buttons=answer_buttons(question) + [{"title": "Uitleg", "payload": payload("weighing_explain")}])
+                                 buttons=[*answer_buttons(question),
+                                          {"title": "Uitleg", "payload": payload("weighing_explain")}])
         return []
 
 
@@ -329,7 +334,8 @@ class ValidateWeighingForm(FormValidationAction):
         n = int(tracker.get_slot(SLOT_QUESTION) or 1)
         reply = read_answer(tracker, str(value or ""))
         if reply is None:
-            dispatcher.utter_message(text="Dat antwoord kan ik niet plaatsen. Kies Ja, Nee of Twijfel, of vraag om uitleg.")
+            dispatcher.utter_message(
+                text="Dat antwoord kan ik niet plaatsen. Kies Ja, Nee of Twijfel, of vraag om uitleg.")
             return {SLOT_ANSWER: None}
         if reply == LATER:
             return {SLOT_ANSWER: LATER, SLOT_QUESTION: None, SLOT_PLANNING: False}
@@ -337,9 +343,10 @@ class ValidateWeighingForm(FormValidationAction):
         stored = w.WeighingState() if n == 1 else case_weighing(case)  # question 1 always starts a new run
         if w.expected_question(stored) != n:
             # Answered elsewhere in the meantime (another device): ask what the stored trace expects now.
-            dispatcher.utter_message(text="Uw afweging is intussen verder gegaan. Ik stel de vraag die nu aan de beurt is.")
+            dispatcher.utter_message(
+                text="Uw afweging is intussen verder gegaan. Ik stel de vraag die nu aan de beurt is.")
             return {SLOT_ANSWER: None, SLOT_QUESTION: w.expected_question(stored) or 1}
-        state = record_answer(case, stored, n, reply)
+        state = record_answer(case, stored, n, next(a for a in w.ANSWERS if a == reply))  # LATER returned above
         if is_waiting(state):
             dispatcher.utter_message(text="De hulp kan starten. Leg nu het hulpplan vast; wat u nog niet weet, "
                                           "kunt u later invullen.")
@@ -434,7 +441,8 @@ class ActionWeighingFaq(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
         if faq_key(tracker) == KADER_FAQ and say_current_explanation(dispatcher, tracker):
             return []
-        return await ActionFaq().run(dispatcher, tracker, domain)
+        say_faq_answer(dispatcher, tracker, faq_key(tracker))
+        return []
 
 
 class ActionWeighingWhy(Action):
@@ -449,7 +457,8 @@ class ActionWeighingWhy(Action):
         state = case_weighing(case) if case is not None else w.WeighingState()
         if not state.answers:
             dispatcher.utter_message(text="Voor uw casus is nog geen afweging vastgelegd.",
-                                     buttons=[{"title": "Afwegingsvragen doorlopen", "payload": payload("start_weighing")}])
+                                     buttons=[{"title": "Afwegingsvragen doorlopen",
+                                               "payload": payload("start_weighing")}])
             return []
         dispatcher.utter_message(text=w.explain_trace(state.answers, organisation()))
         return []
