@@ -11,7 +11,7 @@ code, connections only back to this server, framing only by the allowed intranet
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Awaitable, Callable, Dict, Iterable, NamedTuple
+from typing import Any, Callable, Coroutine, Dict, Iterable, NamedTuple
 
 from sanic import Blueprint, response
 from sanic.request import Request
@@ -58,7 +58,7 @@ def asset_headers(asset: Asset, csp: str) -> Dict[str, str]:
     return headers
 
 
-def serve(body: bytes, asset: Asset, headers: Dict[str, str]) -> Callable[[Request], Awaitable[HTTPResponse]]:
+def serve(body: bytes, asset: Asset, headers: Dict[str, str]) -> Callable[[Request], Coroutine[Any, Any, HTTPResponse]]:
     """A handler returning one file that was read when the blueprint was built."""
 
     async def handler(_: Request) -> HTTPResponse:
