@@ -822,13 +822,6 @@ class OverviewRecord:
     weighing: Tuple[WeighingRecord, ...]
 
 
-def _latest_by_case(session: Session, column: Any, case_ids: Sequence[str]) -> Dict[str, datetime]:
-    """The newest value of a case child's timestamp column per case, in one grouped query."""
-    model = column.class_
-    query = sa.select(model.case_id, sa.func.max(column)).where(model.case_id.in_(case_ids)).group_by(model.case_id)
-    return {case_id: value for case_id, value in session.execute(query) if value is not None}
-
-
 class OverviewRepository(_Repository):
     """Every open case of one organisation, for the aandachtsfunctionaris the school granted that role.
 
@@ -848,8 +841,7 @@ class OverviewRepository(_Repository):
                 .where(Case.organisation_id == organisation_id, Case.status == CASE_OPEN)
                 .order_by(Case.created_at, Case.id)))
             ids = [case.id for case, _ in cases]
-            activity = [_latest_by_case(session, column, ids) for column in
-                        (Note.created_at, WeighingAnswer.created_at, FollowUp.created_at, FollowUp.done_at)]
+            activity = _last_activity(session, [case for case, _ in cases])
             followups: Dict[str, List[FollowUpRecord]] = defaultdict(list)
             for row in session.scalars(sa.select(FollowUp).where(FollowUp.case_id.in_(ids), FollowUp.done_at.is_(None))
                                        .order_by(FollowUp.due_on, FollowUp.id)):
@@ -858,9 +850,8 @@ class OverviewRepository(_Repository):
             for row in session.scalars(sa.select(WeighingAnswer).where(WeighingAnswer.case_id.in_(ids))
                                        .order_by(WeighingAnswer.created_at, WeighingAnswer.id)):
                 traces[row.case_id].append(_weighing_record(row))
-            return [OverviewRecord(_case_record(case), role,
-                                   max([case.updated_at, *(latest[case.id] for latest in activity if case.id in latest)]),
-                                   tuple(followups[case.id]), tuple(traces[case.id]))
+            return [OverviewRecord(_case_record(case), role, activity[case.id], tuple(followups[case.id]),
+                                   tuple(traces[case.id]))
                     for case, role in cases]
 
         return self._run(work)
