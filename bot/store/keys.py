@@ -21,7 +21,8 @@ from bot.store.models import Base, Encrypted
 
 BATCH = 500
 # Rasa's events table as our encrypted tracker store writes it: data is an ASCII Fernet token.
-TRACKER_COLUMNS = (("events", "id", "data", False),)
+TRACKER_COLUMNS = (("events", ("id",), "data", False),)
+Column = Tuple[str, Tuple[str, ...], str, bool]  # table, primary key column(s), encrypted column, binary
 
 
 def generate() -> str:
@@ -29,38 +30,43 @@ def generate() -> str:
     return Fernet.generate_key().decode("ascii")
 
 
-def case_store_columns() -> List[Tuple[str, str, str, bool]]:
-    """(table, primary key, column, binary) for every encrypted column of the case store's models."""
-    columns = []
+def case_store_columns() -> List[Column]:
+    """(table, primary key columns, column, binary) for every encrypted column of the case store's models
+    (a table may have a composite key, e.g. conversation_references: user and channel)."""
+    columns: List[Column] = []
     for table in Base.metadata.sorted_tables:
-        [pk] = table.primary_key.columns
-        columns += [(table.name, pk.name, c.name, True) for c in table.columns if isinstance(c.type, Encrypted)]
+        pk = tuple(c.name for c in table.primary_key.columns)
+        columns += [(table.name, pk, c.name, True) for c in table.columns if isinstance(c.type, Encrypted)]
     return columns
 
 
-def _rotate_column(engine: Engine, table: str, pk: str, column: str, binary: bool) -> int:
-    """Re-encrypt one column under the first key, in batches; returns the number of values rewritten."""
+def _rotate_column(engine: Engine, table: str, pk: Tuple[str, ...], column: str, binary: bool) -> int:
+    """Re-encrypt one column under the first key, in batches in key order; returns the values rewritten."""
     value_type = sa.LargeBinary if binary else sa.Text
-    tbl = sa.table(table, sa.column(pk), sa.column(column, value_type))
+    tbl = sa.table(table, *(sa.column(name) for name in pk), sa.column(column, value_type))
+    key_columns = [tbl.c[name] for name in pk]
     done, last = 0, None
     cipher = crypto.cipher()
     while True:
-        query = sa.select(tbl.c[pk], tbl.c[column]).where(tbl.c[column].isnot(None)).order_by(tbl.c[pk]).limit(BATCH)
+        query = (sa.select(*key_columns, tbl.c[column]).where(tbl.c[column].isnot(None))
+                 .order_by(*key_columns).limit(BATCH))
         if last is not None:
-            query = query.where(tbl.c[pk] > last)
+            query = query.where(sa.tuple_(*key_columns) > sa.tuple_(*last))
         with engine.begin() as connection:
             rows = connection.execute(query).all()
-            for key, value in rows:
+            for row in rows:
+                *key, value = row
                 token = bytes(value) if binary else value.encode("ascii")
                 fresh = cipher.rotate(token)
-                connection.execute(sa.update(tbl).where(tbl.c[pk] == key)
+                match = sa.and_(*(c == v for c, v in zip(key_columns, key)))
+                connection.execute(sa.update(tbl).where(match)
                                    .values({column: fresh if binary else fresh.decode("ascii")}))
         if not rows:
             return done
-        done, last = done + len(rows), rows[-1][0]
+        done, last = done + len(rows), tuple(rows[-1])[:-1]
 
 
-def _rotate_all(engine: Engine, columns: Iterable[Tuple[str, str, str, bool]]) -> Dict[str, int]:
+def _rotate_all(engine: Engine, columns: Iterable[Column]) -> Dict[str, int]:
     present = set(sa.inspect(engine).get_table_names())
     return {f"{table}.{column}": _rotate_column(engine, table, pk, column, binary)
             for table, pk, column, binary in columns if table in present}

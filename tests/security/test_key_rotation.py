@@ -23,7 +23,7 @@ DOMAIN = Domain.empty()
 
 def every_encrypted_column_is_found() -> None:
     found = {f"{table}.{column}" for table, _, column, _ in keys.case_store_columns()}
-    assert {"cases.pseudonym", "notes.content_encrypted"} <= found
+    assert {"cases.pseudonym", "notes.content_encrypted", "conversation_references.reference"} <= found
 
 
 async def test_rotate_re_encrypts_both_stores_so_the_old_key_can_go(db_url: str, tmp_path: Path,
@@ -36,6 +36,8 @@ async def test_rotate_re_encrypts_both_stores_so_the_old_key_can_go(db_url: str,
     repos.users.upsert("web:juf", organisation_id="symbio")
     case = repos.cases.create("web:juf", "symbio", "Leerling Z9")
     repos.notes.add(case.id, "signaal", "web:juf", "teacher", {"waarnemingen": SECRET}, None)
+    for user in ("teams:t:juf", "teams:t:meester"):  # a table with a composite key (user, channel)
+        repos.conversation_references.save(user, "teams", {"conversation": f"conv-{user}"})
     tracker_store = EncryptedSQLTrackerStore(domain=DOMAIN)
     tracker = DialogueStateTracker("web:juf", [])
     for event in (ActionExecuted("action_session_start"), SessionStarted(), UserUttered(SECRET)):
@@ -45,10 +47,12 @@ async def test_rotate_re_encrypts_both_stores_so_the_old_key_can_go(db_url: str,
     monkeypatch.setenv("MELDWIJZER_SECRET_KEY", f"{NEW},{OLD}")
     counts = keys.rotate()
     assert counts["notes.content_encrypted"] == 1 and counts["cases.pseudonym"] == 1
+    assert counts["conversation_references.reference"] == 2
     assert counts["events.data"] == 3
 
     monkeypatch.setenv("MELDWIJZER_SECRET_KEY", NEW)
     assert repos.notes.list(case.id, "web:juf", "teacher")[0].fields["waarnemingen"] == SECRET
+    assert repos.conversation_references.get("teams:t:meester", "teams") == {"conversation": "conv-teams:t:meester"}
     events = (await EncryptedSQLTrackerStore(domain=DOMAIN).retrieve("web:juf")).events
     assert any(getattr(e, "text", None) == SECRET for e in events)
 
