@@ -44,7 +44,7 @@ def main() -> None:
         out: List[float] = []
         for text in MESSAGES:
             fn(text)  # warm
-            out.extend(timed(lambda: fn(text), 20))
+            out.extend(timed(lambda text=text: fn(text), 20))
         return out
 
     def encode_fresh(text: str) -> object:

@@ -40,6 +40,23 @@ def test_a_typo_in_a_query_is_mapped_to_the_nearest_known_word() -> None:
 
 def test_abbreviations_staff_type_are_expanded() -> None:
     assert retrieval.words("Mag ik VT bellen?") == ["mag", "ik", "veilig", "thuis", "bellen"]
+    assert retrieval.words("de RvdK") == ["de", "raad", "voor", "de", "kinderbescherming"]
+    assert retrieval.words("als lio'er") == ["als", "stagiair"]
+
+
+def test_domain_words_get_the_words_the_knowledge_uses_and_are_kept() -> None:
+    assert retrieval.words("een zorgmelding doen") == ["een", "zorgmelding", "melding", "doen"]
+    analyzer = Analyzer(Analyzer.base_terms("een gesprek met de ouders thuis"))
+    assert {stem("gesprek"), stem("ouders"), stem("thuis")} <= set(analyzer.terms("huisbezoek", query=True))
+
+
+def test_a_verb_form_snowball_leaves_apart_is_mapped_to_the_known_form() -> None:
+    analyzer = Analyzer(Analyzer.base_terms("een leerling die zichzelf beschadigt"))
+    assert stem("beschadigen") != stem("beschadigt")  # Snowball alone: two terms
+    assert analyzer.terms("beschadigen", query=True) == [stem("beschadigt")]
+    shorter = Analyzer(Analyzer.base_terms("leerlingen die zichzelf beschadigen"))
+    assert shorter.terms("beschadigt", query=True) == [stem("beschadigen")]
+    assert shorter.terms("beschadigt") == [stem("beschadigt")]  # documents: as written
 
 
 # --- the index ---------------------------------------------------------------------------------------------
