@@ -21,6 +21,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from bot import cases, profiles, retrieval, steps
 from bot.notes import NOTE_KINDS
 from bot.profiles import Organisation
+from bot.reply import Reply
 from bot.store.db import repositories
 from bot.store.repositories import CaseRecord, FollowUpRecord, Repositories
 from bot.texts import DANGER_LINE
@@ -71,10 +72,12 @@ def current_case(tracker: Tracker) -> Optional[CaseRecord]:
     return store().cases.open_case(tracker.sender_id, preferred_id=tracker.get_slot("case_id"))
 
 
-def say_reply(dispatcher: CollectingDispatcher, reply: cases.Reply) -> List[Dict[str, Any]]:
-    """Send a use case's reply (bot/cases.py) and return the slot events it asks for."""
+def say_reply(dispatcher: CollectingDispatcher, reply: Reply) -> List[Dict[str, Any]]:
+    """Send a use case's reply (bot/reply.py) and return the slot events it asks for."""
     buttons = [{"title": c.title, "payload": payload(c.intent, **dict(c.entities))} for c in reply.choices]
     dispatcher.utter_message(text=reply.text, buttons=buttons)
+    if reply.links:
+        dispatcher.utter_message(attachment={"type": "download", "files": list(reply.links)})
     return [SlotSet(name, value) for name, value in reply.slots.items()]
 
 

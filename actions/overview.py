@@ -12,14 +12,9 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.common import Button, guarded, organisation, payload, store
+from actions.common import guarded, organisation, say_reply, store
 from bot import overview_usecase
 from bot.channels import WEB_CHANNEL
-from bot.overview import Choice
-
-
-def button(choice: Choice) -> Button:
-    return {"title": choice.title, "payload": payload(choice.intent, **dict(choice.entities))}
 
 
 def entity(tracker: Tracker, name: str) -> Optional[str]:
@@ -37,7 +32,4 @@ class ActionShowOverview(Action):
         reply = overview_usecase.answer(store(), tracker.sender_id, organisation(),
                                         entity(tracker, overview_usecase.FILTER_ENTITY),
                                         entity(tracker, overview_usecase.CASE_ENTITY), web)
-        dispatcher.utter_message(text=reply.text, buttons=[button(c) for c in reply.choices])
-        if reply.links:
-            dispatcher.utter_message(attachment={"type": "download", "files": list(reply.links)})
-        return []
+        return say_reply(dispatcher, reply)

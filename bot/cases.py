@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import os
 import secrets
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Tuple
 
 from bot.language.dates import AMSTERDAM, dutch_date
+from bot.reply import Choice, Reply
 
 if TYPE_CHECKING:  # types only: the repositories are passed in by the caller
     from bot.store.repositories import CaseActivity, CaseRecord, Repositories
@@ -55,24 +55,6 @@ MAX_CASE_BUTTONS = 8
 
 
 # --- plain values --------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Choice:
-    """A button: its title and the intent (with entities) it sends; the adapter builds the payload."""
-
-    title: str
-    intent: str
-    entities: Tuple[Tuple[str, str], ...] = ()
-
-
-@dataclass(frozen=True)
-class Reply:
-    """What a use case says and sets. ``slots`` empty: the conversation's case does not change."""
-
-    text: str
-    choices: Tuple[Choice, ...] = ()
-    slots: Mapping[str, Any] = field(default_factory=dict)
 
 
 # --- rules ---------------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ from bot import weighing
 from bot.knowledge import KnowledgeBase
 from bot.language.dates import AMSTERDAM
 from bot.profiles import Organisation, render, user_role_label
+from bot.reply import Choice
 
 # The filter value the "Alleen achterstallig" button (and the web page's link) carries.
 OVERDUE_ONLY = "achterstallig"
@@ -76,15 +77,6 @@ class OverviewRow:
     days_idle: int
     overdue: int
     decision: str
-
-
-@dataclass(frozen=True)
-class Choice:
-    """A button: its title and the intent and entities of its payload (the action builds the payload)."""
-
-    title: str
-    intent: str
-    entities: Tuple[Tuple[str, str], ...] = ()
 
 
 def last_decision(entries: Sequence[weighing.StoredEntry], org: Organisation,

@@ -18,6 +18,7 @@ from typing import Dict, List, Optional, Tuple
 from bot import dossier, overview
 from bot.language.dates import AMSTERDAM
 from bot.profiles import Organisation
+from bot.reply import Choice, Reply
 from bot.store import crypto
 from bot.store.repositories import ATTENTION_OFFICER, AccessDenied, NotFound, Repositories
 
@@ -40,15 +41,6 @@ class PageGrant:
 
     viewer_id: str
     organisation_id: str
-
-
-@dataclass(frozen=True)
-class Reply:
-    """What the chat shows: text, buttons, and for the web widget links (relative to /chat/)."""
-
-    text: str
-    choices: Tuple[overview.Choice, ...] = ()
-    links: Tuple[Dict[str, str], ...] = ()
 
 
 def today() -> date:
@@ -90,15 +82,15 @@ def show(repos: Repositories, viewer_id: str, org: Organisation, only_overdue: b
     try:
         found = rows(repos, grant, org, only_overdue, day)
     except AccessDenied:
-        return Reply(overview.refusal(org), (overview.Choice("Wat moet ik nu doen?", "ask_next_step"),))
+        return Reply(overview.refusal(org), (Choice("Wat moet ik nu doen?", "ask_next_step"),))
     text, choices = overview.chat_reply(found, only_overdue, INTENT, CASE_ENTITY, FILTER_ENTITY)
-    return Reply(text, tuple(choices), (page_link(grant),) if web else ())
+    return Reply(text, tuple(choices), links=(page_link(grant),) if web else ())
 
 
 def open_case(repos: Repositories, viewer_id: str, case_id: str, org: Organisation, web: bool) -> Reply:
     """One case's dossier from the overview, read as aandachtsfunctionaris (the store checks the grant
     and the organisation of the case); the web widget also gets the download links."""
-    back = (overview.Choice("Terug naar het overzicht", INTENT),)
+    back = (Choice("Terug naar het overzicht", INTENT),)
     try:
         case = repos.cases.get(case_id, viewer_id, ATTENTION_OFFICER)
         notes = repos.notes.list(case_id, viewer_id, ATTENTION_OFFICER)
@@ -111,7 +103,7 @@ def open_case(repos: Repositories, viewer_id: str, case_id: str, org: Organisati
     else:
         text = f"Het dossier van {case.pseudonym} heeft nog geen aantekeningen."
     links = dossier.download_links(dossier.download_token(dossier.Grant(case_id, viewer_id, ATTENTION_OFFICER)))
-    return Reply(text, back, tuple(links) if web else ())
+    return Reply(text, back, links=tuple(links) if web else ())
 
 
 def answer(repos: Repositories, viewer_id: str, org: Organisation, filter_value: Optional[str],
