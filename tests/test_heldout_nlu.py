@@ -12,9 +12,11 @@ import pytest
 
 from bot import retrieval
 
-# Measured on 2026-12-01 with the model of the 120-entry FAQ knowledge (193 rows): with retrieval 0.409
-# right / 0.435 fallback, the intents alone 0.192 / 0.720 (before the new entries: 0.326 and 0.233).
-WITH_RETRIEVAL = 0.40
+# Measured on 2026-12-01 (193 rows) with the model of the 125-entry FAQ knowledge, the one-layer DIET and
+# the dev-tuned retrieval: with retrieval 0.420 right / 0.420 fallback, the intents alone 0.171 / 0.788.
+# Before (120 entries, two-layer DIET, old retrieval): 0.409 / 0.435 and 0.192 / 0.720. The intents-alone
+# floor is kept at the earlier figure rather than lowered to the new one.
+WITH_RETRIEVAL = 0.42
 INTENTS_ALONE = 0.19
 MARGIN = 0.05
 
