@@ -14,6 +14,7 @@ case's owner or its aandachtsfunctionaris may); "Open casus" hands Rasa ``OPEN_C
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from datetime import date, datetime, timedelta
 from typing import Any, Awaitable, Callable, Dict, List, Mapping, Optional
@@ -38,7 +39,7 @@ SNOOZE_WORKING_DAYS = 5  # "Later (1 week)": one week of werkdagen, so a feestda
 DONE, LATER, OPEN = "done", "later", "open"
 BUTTON_TITLES = {DONE: "Gedaan", LATER: "Later (1 week)", OPEN: "Open casus"}
 # What "Open casus" asks Rasa: the case's current step and what to do now.
-OPEN_CASE_PAYLOAD = "/ask_next_step"
+OPEN_CASE_PAYLOAD = "/ask_next_step"  # when the reminder's case cannot be named (an old or forged card)
 
 DONE_MESSAGE = "Genoteerd: dit is gedaan. Dank u wel."
 UNKNOWN_MESSAGE = ("Deze herinnering kan ik niet (meer) vinden, of ze hoort niet bij uw casus. "
@@ -76,6 +77,16 @@ def reminder_buttons(followup_id: int) -> List[Dict[str, Any]]:
     """The three buttons; each carries its action and the follow-up in ``value`` (not a Rasa payload)."""
     return [{"title": title, "value": {"reminder": action, "followup_id": followup_id}}
             for action, title in BUTTON_TITLES.items()]
+
+
+def open_case_payload(store: Repositories, followup_id: Any, user_id: str) -> str:
+    """What "Open casus" hands Rasa: switch to the reminder's own case (``switch_case`` checks again
+    that it is the user's open case), or, for a card that names no case of theirs, the current case."""
+    try:
+        case_id = store.followups.case_of(int(followup_id), user_id)
+    except (TypeError, ValueError, AccessDenied, NotFound):
+        return OPEN_CASE_PAYLOAD
+    return "/switch_case" + json.dumps({"case_ref": case_id})
 
 
 def answer_click(store: Repositories, followup_id: Any, action: str, user_id: str,

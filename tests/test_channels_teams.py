@@ -468,8 +468,21 @@ async def test_reminder_of_someone_else_is_refused_politely(teams: Harness) -> N
     assert store.followups.open_for("teams:other:colleague", date.today())[0].done_at is None
 
 
-async def test_reminder_open_case_asks_rasa_for_the_next_step(teams: Harness) -> None:
-    await click_reminder(teams, reminders.OPEN, teacher_followup())
+async def test_reminder_open_case_switches_rasa_to_the_reminders_case(teams: Harness) -> None:
+    followup_id = teacher_followup()
+    [followup] = repositories().followups.open_for(f"teams:{TENANT_ID}:{TEACHER}", date.today())
+
+    await click_reminder(teams, reminders.OPEN, followup_id)
+
+    assert [m.text for m in teams.agent.messages] == [f'/switch_case{{"case_ref": "{followup.case_id}"}}']
+
+
+async def test_reminder_open_case_of_someone_else_names_no_case(teams: Harness) -> None:
+    store = repositories()
+    case = store.cases.create("teams:other:colleague", "org-1", "Leerling Daan")
+    followup_id = store.followups.add(case.id, "vt_feedback", date.today(), "Terugkoppeling vragen.").id
+
+    await click_reminder(teams, reminders.OPEN, followup_id)
 
     assert [m.text for m in teams.agent.messages] == [reminders.OPEN_CASE_PAYLOAD]
 

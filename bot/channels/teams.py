@@ -698,10 +698,12 @@ class TeamsConnector:
     async def _reminder_action(self, value: Mapping[str, Any], output: TeamsOutput, user: str,
                                activity: Mapping[str, Any],
                                on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> None:
-        """A click on a reminder card: done and later are settled here, "open" goes to Rasa."""
+        """A click on a reminder card: done and later are settled here, "open" goes to Rasa as a switch
+        to the reminder's case."""
         action = str(value.get("reminder"))
         if action == reminders.OPEN:
-            await self._to_rasa(reminders.OPEN_CASE_PAYLOAD, output, user, activity, on_new_message)
+            opened = await asyncio.to_thread(reminders.open_case_payload, self.store(), value.get("followup_id"), user)
+            await self._to_rasa(opened, output, user, activity, on_new_message)
             return
         answer = await asyncio.to_thread(reminders.answer_click, self.store(), value.get("followup_id"),
                                          action, user)

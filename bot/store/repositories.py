@@ -527,6 +527,15 @@ class FollowUpRepository(_Repository):
 
         return self._run(work)
 
+    def case_of(self, followup_id: int, viewer_id: str) -> str:
+        """The id of the case a follow-up belongs to, for its owner only (a reminder's "Open casus")."""
+
+        def work(session: Session) -> str:
+            row = _get(session, FollowUp, followup_id)
+            return str(_readable_case(session, row.case_id, viewer_id, None).id)
+
+        return self._run(work)
+
     def complete(self, followup_id: int, viewer_id: str, viewer_role: Optional[str]) -> FollowUpRecord:
         """Mark done (once: a second click keeps the first time); only someone who may read the case."""
 
