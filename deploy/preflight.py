@@ -140,6 +140,27 @@ def _check_admission(env: Mapping[str, str], result: Preflight) -> None:
             result.error("MELDWIJZER_MAX_WAIT_S", f"must be a number of seconds > 0, got {raw!r}")
 
 
+def _check_reminders(env: Mapping[str, str], result: Preflight) -> None:
+    """bot/reminders.py reads these when the Teams channel starts; it sends reminders only over Teams."""
+    from bot import reminders
+
+    switch = (env.get(reminders.ENV_ENABLED) or "").strip().lower()
+    if switch not in ("", "0", "1", "true", "false", "yes", "no", "on", "off"):
+        result.error(reminders.ENV_ENABLED, f"must be 1 or 0, got {env.get(reminders.ENV_ENABLED)!r}")
+    elif reminders.enabled(env) and not env.get("MICROSOFT_APP_ID"):
+        result.error(reminders.ENV_ENABLED, "reminders are sent over Teams: configure the MICROSOFT_APP_* values "
+                                            "(docs/TEAMS.md) or switch them off")
+    raw = env.get(reminders.ENV_INTERVAL)
+    if raw is not None:
+        try:
+            valid = float(raw) >= reminders.MIN_INTERVAL_SECONDS
+        except ValueError:
+            valid = False
+        if not valid:
+            result.error(reminders.ENV_INTERVAL,
+                         f"must be a number of seconds >= {reminders.MIN_INTERVAL_SECONDS:g}, got {raw!r}")
+
+
 def _check_logging(env: Mapping[str, str], result: Preflight) -> None:
     level = (env.get("LOG_LEVEL") or "INFO").upper()
     if level not in LOG_LEVELS:
@@ -237,6 +258,7 @@ def check(env: Mapping[str, str]) -> Preflight:
     _check_key(env, result)
     _check_stores(env, result)
     _check_admission(env, result)
+    _check_reminders(env, result)
     _check_logging(env, result)
     _check_profile(env, result)
     web_on = _check_channels(env, result)

@@ -50,6 +50,12 @@ def test_a_complete_configuration_passes(good_env: Dict[str, str]) -> None:
     assert result.credentials == REPO / "credentials.yml"
 
 
+def test_reminders_with_teams_pass(good_env: Dict[str, str]) -> None:
+    teams = {"MICROSOFT_APP_ID": "app", "MICROSOFT_APP_PASSWORD": "secret", "MICROSOFT_APP_TENANT_ID": "tenant"}
+    reminders = {"MELDWIJZER_REMINDERS": "1", "MELDWIJZER_REMINDERS_INTERVAL": "300"}
+    assert check({**good_env, **teams, **reminders}).errors == []
+
+
 def _without(env: Dict[str, str], *names: str) -> Dict[str, str]:
     return {k: v for k, v in env.items() if k not in names}
 
@@ -72,6 +78,9 @@ REFUSALS = [
     ("in-flight limit zero", {"MELDWIJZER_MAX_IN_FLIGHT": "0"}, "MELDWIJZER_MAX_IN_FLIGHT"),
     ("queue negative", {"MELDWIJZER_MAX_QUEUE": "-1"}, "MELDWIJZER_MAX_QUEUE"),
     ("wait not seconds", {"MELDWIJZER_MAX_WAIT_S": "half a minute"}, "MELDWIJZER_MAX_WAIT_S"),
+    ("reminders switch unknown", {"MELDWIJZER_REMINDERS": "soms"}, "MELDWIJZER_REMINDERS"),
+    ("reminders without Teams", {"MELDWIJZER_REMINDERS": "1"}, "MELDWIJZER_REMINDERS"),
+    ("reminder interval too short", {"MELDWIJZER_REMINDERS_INTERVAL": "1"}, "MELDWIJZER_REMINDERS_INTERVAL"),
     ("debug logs user text", {"LOG_LEVEL": "DEBUG"}, "LOG_LEVEL"),
     ("unknown profile", {"MELDWIJZER_PROFILE": "nergens"}, "MELDWIJZER_PROFILE"),
     ("REST local mode", {"MELDWIJZER_REST_LOCAL": "1"}, "MELDWIJZER_REST_LOCAL"),
