@@ -129,23 +129,29 @@ class ActionStartCase(Action):
         case = current_case(tracker)
         if case is None:
             return start_new_case(dispatcher, tracker, domain)
-        store().users.upsert(tracker.sender_id, organisation_id=organisation().id, role=tracker.get_slot("role"))
-        question = same_pupil_question(case)
-        if conversation.asked_just_now(question, bot_texts(tracker)):
-            # Asked already, and the answer read as a new start: continue the open case, with a way out.
-            say_guidance(dispatcher, tracker, domain, case,
-                         intro=f"Ik ga ervan uit dat het om dezelfde leerling gaat ('{case.pseudonym}').")
-            dispatcher.utter_message(text="Gaat het toch om een andere leerling?",
-                                     buttons=[{"title": "Nee, een andere leerling", "payload": payload("new_case")}])
-            return case_slots(case)
-        dispatcher.utter_message(
-            text=question,
-            buttons=[
-                {"title": "Ja, verder met deze casus", "payload": payload("ask_next_step")},
-                {"title": "Nee, een andere leerling", "payload": payload("new_case")},
-            ],
-        )
+        return ask_same_pupil(dispatcher, tracker, domain, case)
+
+
+def ask_same_pupil(dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any],
+                   case: CaseRecord) -> List[EventType]:
+    """A worry told while a case is open: is it the same pupil? Asked once, never in a loop."""
+    store().users.upsert(tracker.sender_id, organisation_id=organisation().id, role=tracker.get_slot("role"))
+    question = same_pupil_question(case)
+    if conversation.asked_just_now(question, bot_texts(tracker)):
+        # Asked already, and the answer read as a new start: continue the open case, with a way out.
+        say_guidance(dispatcher, tracker, domain, case,
+                     intro=f"Ik ga ervan uit dat het om dezelfde leerling gaat ('{case.pseudonym}').")
+        dispatcher.utter_message(text="Gaat het toch om een andere leerling?",
+                                 buttons=[{"title": "Nee, een andere leerling", "payload": payload("new_case")}])
         return case_slots(case)
+    dispatcher.utter_message(
+        text=question,
+        buttons=[
+            {"title": "Ja, verder met deze casus", "payload": payload("ask_next_step")},
+            {"title": "Nee, een andere leerling", "payload": payload("new_case")},
+        ],
+    )
+    return case_slots(case)
 
 
 class ActionNewCase(Action):
@@ -330,10 +336,14 @@ class ActionFaq(Action):
         if key is None:
             say_faq_answer(dispatcher, tracker, key)
             return []
-        if told_a_concern(tracker) and current_case(tracker) is None:
+        if told_a_concern(tracker):
             # "een leerling vertelde me net dat haar oom aan haar zit" reads like the disclosure FAQ, but
-            # it tells what happened: the case starts, with that answer as its first move.
-            return start_new_case(dispatcher, tracker, domain, first_moves=[f"faq:{key}"])
+            # it tells what happened: the case starts, with that answer as its first move; with a case
+            # open, the worry is handled as one (same pupil?), not answered as a question.
+            case = current_case(tracker)
+            if case is None:
+                return start_new_case(dispatcher, tracker, domain, first_moves=[f"faq:{key}"])
+            return ask_same_pupil(dispatcher, tracker, domain, case)
         say_faq_answer(dispatcher, tracker, key)
         return []
 

@@ -167,6 +167,21 @@ async def test_a_worry_told_in_words_that_reached_an_faq_starts_the_case(store, 
     assert steps.faq_answer(chosen, profile())[0][:40] not in all_text(dispatcher)
 
 
+async def test_a_worry_that_reached_an_faq_while_a_case_is_open_asks_whether_it_is_the_same_pupil(store,
+                                                                                                  domain) -> None:
+    """"Mijn leerling heeft striemen op zijn rug" with a case open is a worry, not a question: the same
+    question as action_start_case asks, and no FAQ text as if it were the reply."""
+    sender = tracker("tracker_faq_selector").sender_id
+    store.cases.create(sender, "symbio", "Leerling TEST")
+    told = {"text": "Mijn leerling heeft striemen op zijn rug", "intent": {"name": "faq", "confidence": 0.72},
+            "entities": [], "response_selector": {"faq": {"response": {
+                "intent_response_key": "faq/signalenlijst", "confidence": 0.9}, "ranking": []}}}
+    dispatcher, _ = await run(ActionFaq(), tracker("tracker_faq_selector", latest_message=told), domain)
+    assert "dezelfde leerling?" in all_text(dispatcher) and "Leerling TEST" in all_text(dispatcher)
+    assert "/new_case" in payloads(dispatcher)
+    assert steps.faq_answer("signalenlijst", profile())[0][:40] not in all_text(dispatcher)
+
+
 
 async def test_session_start_restores_role_and_case_from_the_store(store, domain) -> None:
     store.users.upsert("fixture-teacher", organisation_id="symbio", role="ib")
