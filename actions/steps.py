@@ -61,12 +61,15 @@ def say_guidance(dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dic
 
 
 def known_role(tracker: Tracker) -> Optional[str]:
-    """The user's role: the slot, else what the user store keeps for this identity (asked only once)."""
+    """The user's role: the slot, else what the user store keeps for this identity (asked only once),
+    else what this message says about the writer ("Ik ben gymdocent en ...")."""
     role = tracker.get_slot("role")
     if role:
         return role
     user = store().users.get(tracker.sender_id)
-    return user.role if user and user.role else None
+    if user and user.role:
+        return user.role
+    return conversation.stated_role(tracker.latest_message.get("text") or "")
 
 
 def bot_texts(tracker: Tracker) -> List[str]:

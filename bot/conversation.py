@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from typing import FrozenSet, List, Sequence
+from typing import FrozenSet, List, Optional, Sequence
+
+from bot.profiles import ROLE_WORDS
 
 # How a progress message is handled (see ``read_progress``).
 RECORD, CONFIRM, QUESTION = "record", "confirm", "question"
@@ -146,6 +148,24 @@ def describes_concern(text: str) -> bool:
     if is_button(text):
         return False
     return any(len(word) > 2 and not word.isdigit() and word not in _GENERIC_WORDS for word in _words(text))
+
+
+_SELF_STATEMENT = re.compile(r"^(?:ik ben|ik werk als|ben|als)\s+(?:hier\s+)?(?:de\s+|een\s+)?(.+)$")
+
+
+def stated_role(text: str) -> Optional[str]:
+    """The role (a key of bot.profiles.USER_ROLES) the writer states about themselves in the first
+    clause ("Ik ben gymdocent en ik zag ...", "als mentor wil ik ..."), or None.
+
+    Why besides the classifier's ``role`` entity: a missed entity makes the bot ask a role that was just
+    told; a first clause that says "ik ben <functie>" is unambiguous, and other people's functions
+    ("de mentor zei ...") are never read as the writer's."""
+    clauses = _CLAUSE_SPLIT.split(normalise(text))
+    match = _SELF_STATEMENT.match(clauses[0].strip()) if clauses else None
+    if match is None:
+        return None
+    words = match.group(1).split()
+    return next((ROLE_WORDS[" ".join(words[:n])] for n in (3, 2, 1) if " ".join(words[:n]) in ROLE_WORDS), None)
 
 
 def concern_beside_role(text: str) -> bool:

@@ -60,6 +60,18 @@ def one_phone_number(value: Optional[str]) -> Optional[str]:
 
 
 # The roles a user can have; used to tailor "who does what" in each step.
+# How staff name their own function in a sentence about themselves ("Ik ben gymdocent en ..."), folded
+# (lower case, no diacritics), per role of USER_ROLES. Used only for such a self-statement.
+ROLE_WORDS: Dict[str, str] = {
+    **dict.fromkeys(("leerkracht", "docent", "gymdocent", "vakleerkracht", "vakdocent", "groepsleerkracht",
+                     "mentor", "juf", "meester", "leraar", "lerares"), "teacher"),
+    **dict.fromkeys(("ib'er", "ib-er", "iber", "ib", "intern begeleider"), "ib"),
+    **dict.fromkeys(("aandachtsfunctionaris", "scp-er", "coordinator huiselijk geweld"), "attention_officer"),
+    **dict.fromkeys(("zorgcoordinator", "zoco"), "care_coordinator"),
+    **dict.fromkeys(("directeur", "schoolleider", "teamleider", "locatieleider"), "school_leader"),
+    **dict.fromkeys(("concierge", "onderwijsassistent", "klassenassistent", "administratief medewerker"),
+                    "support_staff"),
+}
 USER_ROLES: Dict[str, str] = {
     "teacher": "leerkracht of docent",
     "ib": "intern begeleider",

@@ -176,3 +176,18 @@ def test_a_typed_button_title_means_that_button() -> None:
 ])
 def test_a_role_told_with_a_worry_is_told_from_a_role_alone(text: str, expected: bool) -> None:
     assert conversation.concern_beside_role(text) is expected
+
+
+@pytest.mark.parametrize("text,role", [
+    ("Ik ben gymdocent en ik zag bij het omkleden striemen", "teacher"),
+    ("ik ben conciërge en zag een leerling met een blauw oog", "support_staff"),
+    ("Ik ben de intern begeleider, een kind is al weken weg", "ib"),
+    ("als zorgcoördinator wil ik weten wat ik moet doen", "care_coordinator"),
+    ("Ik ben aandachtsfunctionaris en een collega zag brandwonden", "attention_officer"),
+    ("de mentor zei dat hij blauwe plekken had", None),  # someone else's function, not the writer's
+    ("ik ben bezorgd over een leerling", None),
+    ("ik ben benieuwd wat de meldcode zegt", None),
+    ("een leerling vertelde: ik ben bang voor de juf", None),
+])
+def test_a_role_is_read_only_from_what_the_writer_says_about_themselves(text: str, role) -> None:
+    assert conversation.stated_role(text) == role
