@@ -5,6 +5,7 @@ browser cannot easily produce (expired tokens, ``alg: none``, tokens without ``s
 """
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
@@ -24,8 +25,8 @@ from sanic import Sanic
 
 from bot import dossier
 from bot.channels.download import EXPIRED_MESSAGE, download
-from bot.channels.web import (TokenPolicy, WebChatInput, default_origins, parse_origins, session_id_from,
-                              verify_token)
+from bot.channels.web import (TURN_END_EVENT, TokenPolicy, WebChatInput, default_origins, parse_origins,
+                              session_id_from, verify_token)
 from bot.channels.webpage import WEB_DIR, content_security_policy, page_blueprint
 from bot.store.db import repositories
 
@@ -206,3 +207,35 @@ def contrast(first: str, second: str) -> float:
         return 0.2126 * r + 0.7152 * g + 0.0722 * b
     high, low = sorted((luminance(first), luminance(second)), reverse=True)
     return (high + 0.05) / (low + 0.05)
+
+
+class RecordingSocketServer:
+    """The two calls of python-socketio's AsyncServer that the web channel's dispatch makes."""
+
+    def __init__(self) -> None:
+        self.emitted: list = []
+
+    async def emit(self, event: str, data: object = None, room: str = "") -> None:
+        self.emitted.append((event, (data or {}).get("text") if isinstance(data, dict) else data, room))
+
+
+@pytest.mark.parametrize("handler_fails", [False, True])
+async def test_the_turn_ends_after_its_last_reply_even_when_the_handling_fails(handler_fails: bool) -> None:
+    """Rasa sends each action's messages when that action has run; the widget keeps "Meldwijzer schrijft…"
+    until turn_end, so a reply in parts is not read (or answered) before it is complete."""
+    sio = RecordingSocketServer()
+
+    async def two_actions(message) -> None:
+        await message.output_channel.send_response(message.sender_id, {"text": "Stap 1: ..."})
+        await asyncio.sleep(0.01)
+        await message.output_channel.send_response(message.sender_id, {"text": "Wat is uw rol?"})
+        if handler_fails:
+            raise RuntimeError("action server down")
+
+    channel = WebChatInput(allowed_origins=["http://127.0.0.1:5005"])
+    await channel._dispatch(two_actions, sio, "ik maak me zorgen", "web:juf", "sid-1")
+    assert [event for event, _, _ in sio.emitted] == ["bot_uttered", "bot_uttered", TURN_END_EVENT]
+    assert sio.emitted[:2] == [("bot_uttered", "Stap 1: ...", "web:juf"), ("bot_uttered", "Wat is uw rol?", "web:juf")]
+    assert sio.emitted[-1][2] == "web:juf"  # every open tab of this staff member
+    script = (WEB_DIR / "widget.js").read_text(encoding="utf-8")
+    assert f'socket.on("{TURN_END_EVENT}", function () {{ setStatus(TEXT.connected); }});' in script

@@ -8,7 +8,8 @@
  * window.MeldwijzerConfig = {server, token, mode}, where token may be a function returning the
  * (fresh) token or a promise of it; it is asked for on every (re)connect.
  *
- * It speaks Rasa's socket.io protocol (session_request / session_confirm / user_uttered / bot_uttered).
+ * It speaks Rasa's socket.io protocol (session_request / session_confirm / user_uttered / bot_uttered), plus
+ * turn_end, which Meldwijzer's web channel sends after the last reply of a turn.
  * Bot text is rendered as text nodes only (URLs become links); nothing from a message is parsed as HTML.
  * Message text is never stored in the browser: only the random session id is kept, in sessionStorage
  * (this tab only), so a shared computer does not show the last teacher's conversation. Without a staff
@@ -244,9 +245,9 @@
       scrollToEnd();
     }
 
+    /** A reply may come in several messages; "Meldwijzer schrijft…" stays until the server's turn_end. */
     function onBotUttered(data) {
       if (!data || typeof data !== "object") { return; }
-      setStatus(TEXT.connected);
       var attachment = data.attachment;
       if (attachment && attachment.type === "download" && Array.isArray(attachment.files)) {
         addDownloads(attachment.files);
@@ -321,6 +322,7 @@
         if (typeof sessionId === "string") { storage.set(sessionKey, sessionId); }
       });
       socket.on("bot_uttered", onBotUttered);
+      socket.on("turn_end", function () { setStatus(TEXT.connected); });
       socket.on("disconnect", function () { ui.sendButton.disabled = true; setStatus(TEXT.offline); });
       socket.on("connect_error", function () {
         ui.sendButton.disabled = true;

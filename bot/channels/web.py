@@ -57,6 +57,8 @@ ANONYMOUS_IDLE_SECONDS = 30 * 60
 SESSION_ID = re.compile(r"[0-9a-f]{32}")
 # Rasa's built-in intent that starts a new dialogue session (default rule -> action_session_start).
 NEW_SESSION_PAYLOAD = "/session_start"
+# Sent after the last reply of a turn (Rasa's socket.io protocol has no such event; web/widget.js waits for it).
+TURN_END_EVENT = "turn_end"
 JWT_METHODS = ("HS256", "RS256")
 
 
@@ -247,10 +249,12 @@ class WebChatInput(SocketIOInput):
             if session.get("expires_at") is not None and time.time() >= session["expires_at"]:
                 # The token was valid at connect; a socket kept open must not outlive it.
                 await SocketIOOutput(sio, self.bot_message_evt).send_text_message(sid, EXPIRED_MESSAGE)
+                await sio.emit(TURN_END_EVENT, room=sid)
                 await sio.disconnect(sid)
                 return
             if len(text) > MAX_MESSAGE_CHARS:
                 await SocketIOOutput(sio, self.bot_message_evt).send_text_message(sid, TOO_LONG_MESSAGE)
+                await sio.emit(TURN_END_EVENT, room=sid)
                 return
             app = next(iter(webhook.apps))
             text = await guard_message(app, sender, text)
@@ -259,7 +263,14 @@ class WebChatInput(SocketIOInput):
     async def _dispatch(self, on_new_message: Callable[[UserMessage], Awaitable[Any]], sio: AsyncServer,
                         text: Text, sender: Text, sid: Text, expect_reply: bool = True) -> None:
         """Hand one message to Rasa; replies go to the sender's room (all their open tabs). A new
-        session may rightly say nothing (no open follow-ups), so it gets no apology for silence."""
+        session may rightly say nothing (no open follow-ups), so it gets no apology for silence.
+
+        Rasa sends each action's messages as soon as that action has run, so one turn's replies arrive
+        with pauses between them; ``TURN_END_EVENT`` tells the widget the turn is over (its "Meldwijzer
+        schrijft…" line stays until then, and a screen reader hears when the answer is complete)."""
         output = WebOutput(sio, self.bot_message_evt)
-        await deliver(UserMessage(text, output, sender, input_channel=self.name()), on_new_message, "web",
-                      expect_reply=expect_reply)
+        try:
+            await deliver(UserMessage(text, output, sender, input_channel=self.name()), on_new_message, "web",
+                          expect_reply=expect_reply)
+        finally:
+            await sio.emit(TURN_END_EVENT, room=sender)

@@ -122,20 +122,21 @@ class ChatPage:
         expect(self.page.locator(".mw-send")).to_be_enabled(timeout=30_000)
 
     def send(self, text: str) -> str:
-        """Type and press Enter; return the text of the first bot message that answers it."""
+        """Type and press Enter; once the whole answer is in, return the text of its first message."""
         before = self.bot_messages().count()
         self.input.fill(text)
         self.input.press("Enter")
-        return self.reply_after(before)
+        return self.replies_after(before)[0]
 
     def reply_after(self, before: int) -> str:
-        """The first bot message after the first ``before`` ones (waits for it)."""
+        """The first bot message after the first ``before`` ones (waits for it, not for the rest)."""
         reply = self.bot_messages().nth(before)
         expect(reply).to_be_visible(timeout=REPLY_TIMEOUT_MS)
         return reply.inner_text()
 
     def replies_after(self, before: int) -> List[str]:
-        """All bot messages after ``before`` once the bot has stopped writing (status line empty)."""
+        """All bot messages after ``before`` once the turn is over (the server's turn_end has emptied
+        the status line): a reply comes in several messages, with pauses between them."""
         self.reply_after(before)
         expect(self.page.locator(".mw-status")).to_have_text("", timeout=REPLY_TIMEOUT_MS)
         return self.bot_messages().all_inner_texts()[before:]
@@ -144,9 +145,10 @@ class ChatPage:
         return self.log.locator("button.mw-choice")
 
     def click_choice(self, title: str) -> str:
+        """Click a button; once the whole answer is in, return the text of its first message."""
         before = self.bot_messages().count()
         self.choices().filter(has_text=title).first.click()
-        return self.reply_after(before)
+        return self.replies_after(before)[0]
 
     def screenshot(self, name: str) -> Path:
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
