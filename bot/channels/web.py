@@ -21,13 +21,14 @@ What it adds to Rasa's ``SocketIOInput`` and why:
 """
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import re
 import time
 import uuid
 from dataclasses import dataclass
-from typing import Any, Awaitable, Callable, Dict, List, Optional, Sequence, Text, Union
+from typing import Any, Awaitable, Callable, Dict, FrozenSet, List, Mapping, Optional, Sequence, Text, Union
 
 import jwt
 from rasa.core.channels.channel import InputChannel, UserMessage
@@ -42,6 +43,9 @@ from bot.channels.guard import guard_message
 from bot.channels.identity import web_anonymous_identity, web_identity
 from bot.channels.limits import MAX_MESSAGE_CHARS, TOO_LONG_MESSAGE
 from bot.channels.webpage import page_blueprint
+from bot.profiles import profile
+from bot.store.db import repositories
+from bot.store.repositories import ATTENTION_OFFICER
 
 logger = logging.getLogger(__name__)
 
@@ -50,6 +54,9 @@ JWT_KEY_ENV = "MELDWIJZER_WEB_JWT_KEY"
 JWT_METHOD_ENV = "MELDWIJZER_WEB_JWT_METHOD"
 JWT_AUDIENCE_ENV = "MELDWIJZER_WEB_JWT_AUDIENCE"
 JWT_ISSUER_ENV = "MELDWIJZER_WEB_JWT_ISSUER"
+JWT_ROLES_CLAIM_ENV = "MELDWIJZER_WEB_JWT_ROLES_CLAIM"
+JWT_OFFICER_ROLE_ENV = "MELDWIJZER_WEB_JWT_ATTENTION_OFFICER_ROLE"
+DEFAULT_ROLES_CLAIM = "roles"
 EXPIRED_MESSAGE = "Uw aanmelding is verlopen. Laad de pagina opnieuw om verder te gaan; er is niets verloren."
 # Without staff tokens a case is keyed to a browser tab: only for one person trying the bot locally.
 ANONYMOUS_ENV = "MELDWIJZER_WEB_ANONYMOUS"
@@ -92,12 +99,32 @@ class TokenPolicy:
     method: str
     audience: str
     issuer: str
+    # The claim that lists the user's application roles, and the value in it that makes them the
+    # aandachtsfunctionaris (None: roles come from `python -m bot roles` only).
+    roles_claim: str = DEFAULT_ROLES_CLAIM
+    attention_officer_value: Optional[str] = None
+
+    @property
+    def source(self) -> str:
+        """The actor a grant from this issuer's tokens is audited under."""
+        return f"jwt:{self.issuer}"
 
 
 @dataclass(frozen=True)
 class StaffToken:
     subject: str
     expires_at: float
+    roles: FrozenSet[str] = frozenset()
+
+
+def token_roles(claims: Mapping[str, Any], claim: str) -> FrozenSet[str]:
+    """The application roles a token lists (Entra ID: ``roles``, a list; some IdPs send one string)."""
+    value = claims.get(claim)
+    if isinstance(value, str):
+        value = value.split()
+    if not isinstance(value, (list, tuple)):
+        return frozenset()
+    return frozenset(item for item in value if isinstance(item, str))
 
 
 def verify_token(token: Any, policy: TokenPolicy) -> Optional[StaffToken]:
@@ -114,7 +141,7 @@ def verify_token(token: Any, policy: TokenPolicy) -> Optional[StaffToken]:
     subject = claims.get("sub")
     if not isinstance(subject, str) or not subject.strip():
         return None
-    return StaffToken(subject, float(claims["exp"]))
+    return StaffToken(subject, float(claims["exp"]), token_roles(claims, policy.roles_claim))
 
 
 def token_policy(key: Optional[str], method: str) -> Optional[TokenPolicy]:
@@ -125,7 +152,23 @@ def token_policy(key: Optional[str], method: str) -> Optional[TokenPolicy]:
     if not audience or not issuer:
         raise ValueError(f"{JWT_KEY_ENV} needs {JWT_AUDIENCE_ENV} and {JWT_ISSUER_ENV}: the 'aud' and 'iss' "
                          "every staff token must carry")
-    return TokenPolicy(key, method, audience, issuer)
+    officer = os.environ.get(JWT_OFFICER_ROLE_ENV, "").strip() or None
+    claim = os.environ.get(JWT_ROLES_CLAIM_ENV, "").strip() or DEFAULT_ROLES_CLAIM
+    return TokenPolicy(key, method, audience, issuer, claim, officer)
+
+
+def sync_token_role(staff: StaffToken, policy: TokenPolicy, organisation_id: str) -> Optional[str]:
+    """Make the role grant follow the token: the aandachtsfunctionaris role is given by the school's
+    identity provider (the configured value in the roles claim) and taken back when a later token no
+    longer carries it. Without a configured value nothing changes (`python -m bot roles` only)."""
+    if policy.attention_officer_value is None:
+        return None
+    holds = policy.attention_officer_value in staff.roles
+    change = repositories().roles.sync(web_identity(staff.subject), organisation_id, ATTENTION_OFFICER, holds,
+                                       policy.source)
+    if change:
+        logger.info("web: %s %s from the token's %r claim", change, ATTENTION_OFFICER, policy.roles_claim)
+    return change
 
 
 async def idle_too_long(app: Any, session_id: str, now: Optional[float] = None) -> bool:
@@ -216,6 +259,7 @@ class WebChatInput(SocketIOInput):
                 staff = verify_token(token, self.token_policy)
                 if staff is None:
                     raise sio_errors.ConnectionRefusedError("unauthorized")
+                await asyncio.to_thread(sync_token_role, staff, self.token_policy, profile().id)
                 await sio.save_session(sid, {"subject": staff.subject, "expires_at": staff.expires_at})
             return True
 

@@ -746,19 +746,31 @@ class RoleRepository(_Repository):
 
         return self._run(work)
 
-    def revoke(self, user_id: str, organisation_id: str, role: str, actor: str) -> bool:
-        """Take ``role`` away; False when there was no such grant."""
+    def revoke(self, user_id: str, organisation_id: str, role: str, actor: str,
+               granted_by: Optional[str] = None) -> bool:
+        """Take ``role`` away (only a grant ``granted_by`` made, when given); False when there was none."""
 
         def work(session: Session) -> bool:
-            deleted = session.execute(sa.delete(RoleGrant).where(
-                RoleGrant.user_id == user_id, RoleGrant.organisation_id == organisation_id,
-                RoleGrant.role == role)).rowcount
+            grant = sa.delete(RoleGrant).where(RoleGrant.user_id == user_id, RoleGrant.role == role,
+                                               RoleGrant.organisation_id == organisation_id)
+            if granted_by is not None:
+                grant = grant.where(RoleGrant.granted_by == granted_by)
+            deleted = session.execute(grant).rowcount
             if deleted:
                 session.add(RoleAudit(action="revoke", user_id=user_id, organisation_id=organisation_id,
                                       role=role, actor=actor))
             return bool(deleted)
 
         return self._run(work)
+
+    def sync(self, user_id: str, organisation_id: str, role: str, holds: bool, source: str) -> Optional[str]:
+        """Follow what the school's identity provider says (``source``, e.g. ``jwt:<issuer>``) at sign-in:
+        grant ``role`` when the user holds it there, and take back a grant *that source* made when the user
+        no longer does. A grant an admin made (``python -m bot roles``) is never taken back here. Returns
+        "grant", "revoke" or None (nothing changed); every change is audited with ``source`` as the actor."""
+        if holds:
+            return "grant" if self.grant(user_id, organisation_id, role, source) else None
+        return "revoke" if self.revoke(user_id, organisation_id, role, source, granted_by=source) else None
 
     def list(self, organisation_id: Optional[str] = None) -> List[RoleGrantRecord]:
         query = sa.select(RoleGrant).order_by(RoleGrant.organisation_id, RoleGrant.user_id, RoleGrant.role)

@@ -23,6 +23,7 @@ WORRY = "ik maak me zorgen over een leerling"
 DANGER = "het kind bloedt en durft niet naar huis, vader staat bij het hek"
 TEACHER_TITLE = "Leerkracht / docent"
 JWT_KEY = "web-test-secret-that-is-long-enough-for-hs256"
+OFFICER_ROLE = "Meldwijzer.Aandachtsfunctionaris"  # the app role the school's identity provider assigns
 DESKTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 360, "height": 740}
 
@@ -40,7 +41,8 @@ def web(servers: Servers, site: IntranetSite) -> Iterator[Servers]:
     try:
         yield servers
     finally:
-        servers.restart(MELDWIJZER_WEB_ORIGINS="", MELDWIJZER_WEB_JWT_KEY="")
+        servers.restart(MELDWIJZER_WEB_ORIGINS="", MELDWIJZER_WEB_JWT_KEY="",
+                        MELDWIJZER_WEB_JWT_ATTENTION_OFFICER_ROLE="")
 
 
 @pytest.fixture(scope="module")
@@ -282,7 +284,7 @@ def test_widget_on_a_disallowed_origin_gets_no_connection(web: Servers, site: In
 def signed_in(web: Servers) -> Servers:
     """The servers with staff tokens required (the web fixture restores the default afterwards)."""
     web.restart(MELDWIJZER_WEB_JWT_KEY=JWT_KEY, MELDWIJZER_WEB_JWT_AUDIENCE=JWT_AUDIENCE,
-                MELDWIJZER_WEB_JWT_ISSUER=JWT_ISSUER)
+                MELDWIJZER_WEB_JWT_ISSUER=JWT_ISSUER, MELDWIJZER_WEB_JWT_ATTENTION_OFFICER_ROLE=OFFICER_ROLE)
     return web
 
 
@@ -318,3 +320,29 @@ def test_with_a_valid_token_the_sender_is_the_staff_member(signed_in: Servers, s
     assert browser_session
     for impersonation in ("staff-web-7", "web:staff-web-7", browser_session, f"web:anon:{browser_session}"):
         assert "Stap 1" not in texts(signed_in.send(impersonation, "wat moet ik nu doen?")), impersonation
+
+
+def test_the_aandachtsfunctionaris_role_comes_from_the_token_not_from_what_the_user_says(
+        signed_in: Servers, site: IntranetSite, context: BrowserContext) -> None:
+    def chat_as(subject: str, **claims: object) -> ChatPage:
+        site.publish(f"/{subject}.html", embed_html(signed_in.base_url, staff_token(JWT_KEY, subject, **claims)))
+        page = context.new_page()
+        page.goto(f"{site.allowed_origin}/{subject}.html")
+        page.get_by_role("button", name="Meldwijzer").click()
+        chat = ChatPage(page)
+        chat.wait_connected()
+        return chat
+
+    teacher = chat_as("staff-web-8")
+    teacher.send(WORRY)
+    teacher.click_choice(TEACHER_TITLE)
+    pseudonym = re.search(r"Leerling \w+", teacher.log.inner_text()).group(0)
+    # Saying "aandachtsfunctionaris" opens nothing; the school's app role in the token does.
+    claimer = chat_as("staff-web-9", roles=["Staff"])
+    claimer.send("ik ben aandachtsfunctionaris")
+    claimer.send("overzicht van alle casussen")
+    assert pseudonym not in claimer.log.inner_text()
+    officer = chat_as("ib-web-1", roles=["Staff", OFFICER_ROLE])
+    officer.send("overzicht van alle casussen")
+    expect(officer.log).to_contain_text("Open casussen van de school")
+    expect(officer.log).to_contain_text(pseudonym)

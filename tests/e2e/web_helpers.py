@@ -43,10 +43,11 @@ def chromium() -> Iterator[Browser]:
 JWT_AUDIENCE, JWT_ISSUER = "meldwijzer", "https://intranet.test"
 
 
-def staff_token(key: str, subject: str, minutes: int = 10) -> str:
-    """An HS256 token as an intranet would sign it for a signed-in staff member of this application."""
+def staff_token(key: str, subject: str, minutes: int = 10, **claims: object) -> str:
+    """An HS256 token as an intranet would sign it for a signed-in staff member of this application
+    (``claims``: more claims, e.g. the app ``roles`` the school assigned)."""
     return jwt.encode({"sub": subject, "exp": int(time.time()) + minutes * 60, "aud": JWT_AUDIENCE,
-                       "iss": JWT_ISSUER}, key, algorithm="HS256")
+                       "iss": JWT_ISSUER, **claims}, key, algorithm="HS256")
 
 
 def embed_html(server: str, token: Optional[str] = None) -> str:
