@@ -36,7 +36,6 @@ from actions.common import (
     store,
 )
 from bot import cases, conversation, steps
-from bot.cases import new_pseudonym  # noqa: F401 - re-exported: tests import it from here
 from bot.language.numbers import words_up_to
 from bot.profiles import user_role_label
 from bot.store.repositories import CASE_OPEN, CaseRecord

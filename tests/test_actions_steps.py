@@ -24,7 +24,6 @@ from actions.steps import (
     ActionProgress,
     ActionSituation,
     ActionStartCase,
-    new_pseudonym,
     step_from_text,
 )
 from bot import steps
@@ -213,12 +212,6 @@ async def test_fallback_always_offers_options_and_reverts_the_message(store, dom
                                            ("stap 9", None), ("geen", None)])
 def test_step_from_text(text: str, expected: Any) -> None:
     assert step_from_text(text) == expected
-
-
-def test_pseudonyms_have_no_look_alike_characters() -> None:
-    names = {new_pseudonym() for _ in range(200)}
-    assert len(names) > 190
-    assert not any(set(n.removeprefix("Leerling ")) & set("O0I1S5B8") for n in names)
 
 
 # --- the conversation as staff have it (issue 12) ------------------------------------------------

@@ -105,8 +105,11 @@ def test_periods_come_from_the_environment_with_six_months_as_default() -> None:
 
 
 def test_pseudonyms_have_no_look_alike_characters() -> None:
-    name = cases.new_pseudonym()
-    assert name.startswith("Leerling ") and set(name[9:]) <= set(cases.PSEUDONYM_ALPHABET)
+    names = {cases.new_pseudonym() for _ in range(200)}
+    assert len(names) > 190  # random enough that two open cases rarely share one
+    for name in names:
+        assert name.startswith("Leerling ") and set(name[9:]) <= set(cases.PSEUDONYM_ALPHABET)
+        assert not set(name.removeprefix("Leerling ")) & set("O0I1S5B8")
 
 
 # --- use cases against the store -----------------------------------------------------------------
