@@ -177,7 +177,16 @@ case "${1:-}" in
   down) down ;;
   kill)
     replica_number "${2:-}"
-    kill -KILL "$(cat "$DIR/rasa-$2.pid")"
+    pid=$(cat "$DIR/rasa-$2.pid")
+    kill -KILL "$pid"
+    # SIGKILL is delivered at once, but tearing down a 2 GB process takes a moment, and until then its
+    # socket still takes connections (which then break). Return when it is gone, so "killed" means so.
+    # (A zombie counts as gone: its parent may not reap it. At most 10 s.)
+    for _ in $(seq 1 200); do
+      state=$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null || echo gone)
+      [ "$state" = gone ] || [ "$state" = Z ] && break
+      sleep 0.05
+    done
     rm -f "$DIR/rasa-$2.pid" ;;
   start)
     replica_number "${2:-}"
