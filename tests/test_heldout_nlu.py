@@ -13,10 +13,11 @@ import pytest
 from bot import retrieval
 
 # Measured on 2026-12-01 (193 rows) with the model of the 125-entry FAQ knowledge, the one-layer DIET and
-# the dev-tuned retrieval: with retrieval 0.415 right / 0.404 fallback, the intents alone 0.161 / 0.762.
-# Before (120 entries, two-layer DIET, old retrieval): 0.409 / 0.435 and 0.192 / 0.720. The intents-alone
-# floor is kept at the earlier figure rather than lowered to the new one.
-WITH_RETRIEVAL = 0.41
+# the dev-tuned retrieval: with retrieval 0.440 right / 0.373 fallback (0.415 / 0.404 before the agreement
+# bar went from 0.315 to 0.25), the intents alone 0.161 / 0.762. Before (120 entries, two-layer DIET, old
+# retrieval): 0.409 / 0.435 and 0.192 / 0.720. The intents-alone floor is kept at the earlier figure
+# rather than lowered to the new one.
+WITH_RETRIEVAL = 0.44
 INTENTS_ALONE = 0.19
 MARGIN = 0.05
 
