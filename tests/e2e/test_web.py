@@ -345,4 +345,7 @@ def test_the_aandachtsfunctionaris_role_comes_from_the_token_not_from_what_the_u
     officer = chat_as("ib-web-1", roles=["Staff", OFFICER_ROLE])
     officer.send("overzicht van alle casussen")
     expect(officer.log).to_contain_text("Open casussen van de school")
-    expect(officer.log).to_contain_text(pseudonym)
+    # The chat shows the first cases of the school (the whole e2e run's); the page lists every one.
+    page = officer.log.get_by_role("link", name=re.compile("Open het overzicht in de browser"))
+    listed = requests.get(page.get_attribute("href"), timeout=30)
+    assert listed.status_code == 200 and pseudonym in listed.text
