@@ -19,10 +19,16 @@ from bot import cases
 
 CASE_REF = "case_ref"  # entity of the case buttons (a case id; only ever in payloads)
 SLOT_REASON = "close_reason"
+NOTE_FORM = "note_form"
 
 
 def case_ref(tracker: Tracker) -> Optional[str]:
     return next(tracker.get_latest_entity_values(CASE_REF), None)
+
+
+def in_note(tracker: Tracker) -> bool:
+    """The note form is running: its note belongs to the current case."""
+    return tracker.active_loop_name == NOTE_FORM
 
 
 def no_open_case() -> cases.Reply:
@@ -38,7 +44,8 @@ class ActionListCases(Action):
     @guarded
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
         current = current_case(tracker)
-        return say_reply(dispatcher, cases.list_cases(store(), tracker.sender_id, current.id if current else None))
+        return say_reply(dispatcher, cases.list_cases(store(), tracker.sender_id, current.id if current else None,
+                                                      in_note=in_note(tracker)))
 
 
 class ActionSwitchCase(Action):
@@ -50,7 +57,8 @@ class ActionSwitchCase(Action):
     @guarded
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
         current = current_case(tracker)
-        reply = cases.switch_case(store(), tracker.sender_id, case_ref(tracker), current.id if current else None)
+        reply = cases.switch_case(store(), tracker.sender_id, case_ref(tracker), current.id if current else None,
+                                  in_note=in_note(tracker))
         return say_reply(dispatcher, reply)
 
 

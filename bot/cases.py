@@ -178,21 +178,33 @@ def open_case(repos: Repositories, user_id: str, organisation_id: str, role: Opt
     return case if step == 1 else repos.cases.update_progress(case.id, step, [])
 
 
-def list_cases(repos: Repositories, user_id: str, current_id: Optional[str]) -> Reply:
-    """'Mijn casussen': the user's open cases, the most recently active first, each a button to switch."""
+FINISH_NOTE_FIRST = ("U bent een notitie aan het vastleggen. Maak die eerst af, of typ 'stop'; "
+                     "daarna kunt u naar een andere casus.")
+
+
+def list_cases(repos: Repositories, user_id: str, current_id: Optional[str], in_note: bool = False) -> Reply:
+    """'Mijn casussen': the user's open cases, the most recently active first, each a button to switch.
+
+    Asked in the middle of a note (``in_note``), the list is shown without the switch buttons: the note
+    belongs to the current case, so switching first would file it under another pupil."""
     found = repos.cases.open_with_activity(user_id)
     if not found:
         return Reply("U heeft geen open casussen.",
                      (Choice("Ik maak me zorgen over een leerling", "start_case"), REOPEN_CHOICE))
-    lines = ["Uw open casussen:", *(case_line(a, a.case.id == current_id) for a in found),
-             "Kies een casus om daarmee verder te gaan."]
+    lines = ["Uw open casussen:", *(case_line(a, a.case.id == current_id) for a in found)]
+    if in_note:
+        return Reply("\n".join([*lines, FINISH_NOTE_FIRST]))
     buttons = tuple(Choice(f"{a.case.pseudonym} (stap {a.case.step})", "switch_case", (("case_ref", a.case.id),))
                     for a in found[:MAX_CASE_BUTTONS])
-    return Reply("\n".join(lines), buttons + (NEW_CHOICE,))
+    return Reply("\n".join([*lines, "Kies een casus om daarmee verder te gaan."]), buttons + (NEW_CHOICE,))
 
 
-def switch_case(repos: Repositories, user_id: str, case_id: Optional[str], current_id: Optional[str]) -> Reply:
-    """Continue with another of the user's open cases; without a (valid) choice, the list to choose from."""
+def switch_case(repos: Repositories, user_id: str, case_id: Optional[str], current_id: Optional[str],
+                in_note: bool = False) -> Reply:
+    """Continue with another of the user's open cases; without a (valid) choice, the list to choose from.
+    In the middle of a note nothing switches (an old list's button may still be clicked then)."""
+    if in_note:
+        return Reply(FINISH_NOTE_FIRST)
     if not case_id:
         return list_cases(repos, user_id, current_id)
     case = repos.cases.open_case(user_id, preferred_id=case_id)

@@ -91,6 +91,20 @@ async def test_switching_makes_the_other_case_the_one_the_next_answers_are_about
     assert f"({first.pseudonym})" in text_of(dispatcher) and second.pseudonym not in text_of(dispatcher)
 
 
+async def test_in_the_middle_of_a_note_the_list_has_no_switch_buttons_and_a_switch_waits(store, domain) -> None:
+    """The note being written belongs to the current case: a switch now would file it under another pupil."""
+    first = cases.open_case(store, TEACHER, ORG, "teacher")
+    second = cases.open_case(store, TEACHER, ORG, "teacher")
+    listing = tracker("list_cases", "mijn casussen", case_id=second.id, active_loop="note_form")
+    dispatcher, events = await run(ActionListCases(), listing, domain)
+    assert first.pseudonym in text_of(dispatcher) and second.pseudonym in text_of(dispatcher)
+    assert "Maak die eerst af" in text_of(dispatcher) and payloads(dispatcher) == [] and slots_of(events) == {}
+
+    click = tracker("switch_case", entities={"case_ref": first.id}, case_id=second.id, active_loop="note_form")
+    dispatcher, events = await run(ActionSwitchCase(), click, domain)
+    assert "Maak die eerst af" in text_of(dispatcher) and slots_of(events) == {}
+
+
 async def test_a_case_id_of_a_colleague_in_the_slot_is_never_used(store, domain) -> None:
     own = cases.open_case(store, TEACHER, ORG, "teacher")
     foreign = cases.open_case(store, "someone-else", ORG, "teacher")
