@@ -2,7 +2,9 @@
 
 The servers run exactly as ``make run`` starts them (same commands, endpoints and credentials), with
 their own temporary databases and key, so tests never touch a developer's data. ``restart()`` stops
-and starts both processes to prove that a case survives a restart.
+and starts both processes to prove that a case survives a restart. A test that needs another
+configuration (tokens required, a school's profile) asks for that configuration's own pair
+(``VARIANTS``) instead of reconfiguring the shared one.
 """
 from __future__ import annotations
 
@@ -49,7 +51,7 @@ def wait_for(url: str, proc: subprocess.Popen, log: Path) -> None:
 
 @dataclass
 class Servers:
-    """Handle on the running pair; ``env`` overrides are applied on the next (re)start."""
+    """Handle on one running pair (an action server and its Rasa server) with the settings ``env``."""
 
     workdir: Path
     env: Dict[str, str]
@@ -75,15 +77,23 @@ class Servers:
         return self._spawn([str(VENV_BIN / "python"), "-m", "actions.server", "--port", str(self.actions_port)],
                            "actions.log", self._env())
 
-    def start(self) -> None:
+    def launch(self) -> None:
+        """Start both processes without waiting for them (``wait_ready`` waits)."""
         env = self._env()
         actions = self._spawn_actions()
         rasa = self._spawn([str(VENV_BIN / "rasa"), "run", "--model", str(MODEL), "--endpoints", "endpoints.yml",
                             "--credentials", "credentials.yml", "--interface", "127.0.0.1",
                             "--port", str(self.rasa_port)], "rasa.log", env)
         self.procs = [actions, rasa]
+
+    def wait_ready(self) -> None:
+        actions, rasa = self.procs
         wait_for(f"http://127.0.0.1:{self.actions_port}/health", actions, self.workdir / "actions.log")
         wait_for(f"{self.base_url}/", rasa, self.workdir / "rasa.log")
+
+    def start(self) -> None:
+        self.launch()
+        self.wait_ready()
 
     def stop(self) -> None:
         for proc in self.procs:
@@ -97,9 +107,8 @@ class Servers:
                 proc.wait()
         self.procs = []
 
-    def restart(self, **env: str) -> None:
+    def restart(self) -> None:
         self.stop()
-        self.env.update(env)
         self.start()
 
     def kill_actions(self) -> None:
@@ -149,12 +158,31 @@ def button_payloads(replies: List[dict]) -> List[str]:
     return [b["payload"] for r in replies for b in r.get("buttons", [])]
 
 
-@pytest.fixture(scope="session")
-def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
-    if not MODEL.exists():
-        pytest.fail("models/meldwijzer.tar.gz is missing: run `make train` (make test does it for you)")
-    workdir = tmp_path_factory.mktemp("servers")
-    env = {
+# --- the server pairs of a test run ---------------------------------------------------------------
+# Why pairs per configuration instead of restarts: a start costs about a minute on 2 cores, and a test
+# that reconfigured the shared pair had to start it twice (its own setting, then the default back).
+# Each configuration below gets its own pair, launched once at the start of the run, beside the default
+# pair, when a collected test asks for it; it comes up on the second core while the first tests run.
+# A test then only waits for a pair that is not up yet, and the default pair is never reconfigured.
+
+REST_TOKEN = "s3cret-token"  # the shared REST token of the secured pair
+WEB_JWT_KEY = "web-test-secret-that-is-long-enough-for-hs256"
+WEB_JWT_AUDIENCE, WEB_JWT_ISSUER = "meldwijzer", "https://intranet.test"
+WEB_OFFICER_ROLE = "Meldwijzer.Aandachtsfunctionaris"  # the app role the school's identity provider assigns
+
+VARIANTS: Dict[str, Dict[str, str]] = {
+    # A deployment that authenticates: the REST token and staff tokens for the web chat.
+    "secured_servers": {"MELDWIJZER_API_TOKEN": REST_TOKEN, "MELDWIJZER_WEB_JWT_KEY": WEB_JWT_KEY,
+                        "MELDWIJZER_WEB_JWT_AUDIENCE": WEB_JWT_AUDIENCE, "MELDWIJZER_WEB_JWT_ISSUER": WEB_JWT_ISSUER,
+                        "MELDWIJZER_WEB_JWT_ATTENTION_OFFICER_ROLE": WEB_OFFICER_ROLE},
+    # A school's own deployment: Symbio's profile (which says Hengelo) with the school's gemeente set.
+    "school_servers": {"MELDWIJZER_PROFILE": "symbio", "MELDWIJZER_SCHOOL_GEMEENTE": "Den Haag"},
+}
+
+
+def default_env(workdir: Path) -> Dict[str, str]:
+    """The configuration of ``make run``, with the pair's own stores and key."""
+    return {
         "MELDWIJZER_DB_URL": f"sqlite:///{workdir / 'cases.db'}",
         "MELDWIJZER_TRACKER_DB_URL": f"sqlite:///{workdir / 'tracker.db'}",
         "MELDWIJZER_SECRET_KEY": Fernet.generate_key().decode(),
@@ -164,9 +192,68 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
         "MELDWIJZER_REST_LOCAL": "1",  # tokenless REST from this machine, as `make run` has it
         "MELDWIJZER_WEB_ANONYMOUS": "1",  # the web chat's single-user trial mode, as `make run` has it
     }
-    handle = Servers(workdir=workdir, env=env)
-    handle.start()
+
+
+@dataclass
+class ServerPool:
+    """The default pair and the pairs of ``VARIANTS`` that this run's tests use, all launched at once."""
+
+    pairs: Dict[str, Servers]
+    ready: Dict[str, bool] = field(default_factory=dict)
+
+    def get(self, name: str) -> Servers:
+        pair = self.pairs[name]
+        if not self.ready.get(name):
+            pair.wait_ready()
+            self.ready[name] = True
+        return pair
+
+    def stop(self) -> None:
+        for pair in self.pairs.values():
+            pair.stop()
+
+
+@pytest.fixture(scope="session")
+def intranet_port() -> int:
+    """The port of the browser tests' intranet site, known before the servers start (their origin list)."""
+    return free_port()
+
+
+@pytest.fixture(scope="session")
+def server_pool(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
+                intranet_port: int) -> Iterator[ServerPool]:
+    if not MODEL.exists():
+        pytest.fail("models/meldwijzer.tar.gz is missing: run `make train` (make test does it for you)")
+    wanted = {name for item in request.session.items for name in getattr(item, "fixturenames", ())}
+    names = ["servers", *(name for name in VARIANTS if name in wanted)]
+    pairs: Dict[str, Servers] = {}
+    for name in names:
+        workdir = tmp_path_factory.mktemp(name)
+        pair = Servers(workdir=workdir, env={**default_env(workdir), **VARIANTS.get(name, {})})
+        # The chat's own origin and the browser tests' intranet (web_helpers.IntranetSite: 127.0.0.1).
+        pair.env["MELDWIJZER_WEB_ORIGINS"] = f"{pair.base_url},http://127.0.0.1:{intranet_port}"
+        pair.launch()
+        pairs[name] = pair
+    pool = ServerPool(pairs)
     try:
-        yield handle
+        yield pool
     finally:
-        handle.stop()
+        pool.stop()
+
+
+@pytest.fixture(scope="session")
+def servers(server_pool: ServerPool) -> Servers:
+    """The pair as ``make run`` configures it (tokenless REST from loopback, anonymous web trial)."""
+    return server_pool.get("servers")
+
+
+@pytest.fixture(scope="session")
+def secured_servers(server_pool: ServerPool) -> Servers:
+    """A pair that requires the REST token and staff tokens (``VARIANTS``)."""
+    return server_pool.get("secured_servers")
+
+
+@pytest.fixture(scope="session")
+def school_servers(server_pool: ServerPool) -> Servers:
+    """A pair with a school's profile and gemeente (``VARIANTS``)."""
+    return server_pool.get("school_servers")

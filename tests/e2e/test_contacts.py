@@ -61,17 +61,13 @@ def test_national_lines(servers: Servers, message: str, expected: str) -> None:
     assert expected in texts(servers.send("rest-contacts-national", message))
 
 
-def test_school_gemeente_from_the_deployment_and_the_schools_sociale_kaart(servers: Servers) -> None:
+def test_school_gemeente_from_the_deployment_and_the_schools_sociale_kaart(school_servers: Servers) -> None:
     """Symbio's profile says Hengelo; the deployment says Den Haag, and the deployment wins."""
-    servers.restart(MELDWIJZER_PROFILE="symbio", MELDWIJZER_SCHOOL_GEMEENTE="Den Haag")
-    try:
-        sender = "rest-contacts-deployed"
-        who = texts(servers.send(sender, "wie moet ik bellen?"))
-        assert "Veilig Thuis Haaglanden: 0800-2000" in who and "SCP-er" in who
-        assert SCHOOL_QUESTION not in who
-        assert "14074 (Keuze 1)" in texts(servers.send(sender, "Wat is het nummer van de zorgloket in Hengelo?"))
-        assert "Zorgloket gemeente Hengelo" in texts(servers.send(sender, "hoe bereik ik het CJG"))
-        ggd = texts(servers.send(sender, "telefoonnummer GGD"))
-        assert "niet op de sociale kaart" in ggd and VT_NUMBER in ggd  # never an invented number
-    finally:
-        servers.restart(MELDWIJZER_PROFILE="national", MELDWIJZER_SCHOOL_GEMEENTE="")
+    sender = "rest-contacts-deployed"
+    who = texts(school_servers.send(sender, "wie moet ik bellen?"))
+    assert "Veilig Thuis Haaglanden: 0800-2000" in who and "SCP-er" in who
+    assert SCHOOL_QUESTION not in who
+    assert "14074 (Keuze 1)" in texts(school_servers.send(sender, "Wat is het nummer van de zorgloket in Hengelo?"))
+    assert "Zorgloket gemeente Hengelo" in texts(school_servers.send(sender, "hoe bereik ik het CJG"))
+    ggd = texts(school_servers.send(sender, "telefoonnummer GGD"))
+    assert "niet op de sociale kaart" in ggd and VT_NUMBER in ggd  # never an invented number

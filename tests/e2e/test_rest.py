@@ -7,7 +7,7 @@ import json
 import pytest
 import requests
 
-from tests.e2e.conftest import Servers, button_payloads, texts, user_texts
+from tests.e2e.conftest import REST_TOKEN, Servers, button_payloads, texts, user_texts
 
 pytestmark = pytest.mark.e2e
 TEACHER = '/inform_role{"role":"teacher"}'
@@ -62,18 +62,14 @@ def test_unknown_text_gets_options(servers: Servers) -> None:
     assert replies and button_payloads(replies), replies
 
 
-def test_bearer_token_is_required_when_configured(servers: Servers) -> None:
-    servers.restart(MELDWIJZER_API_TOKEN="s3cret-token")
-    try:
-        url = f"{servers.base_url}/webhooks/rest/webhook"
-        body = json.dumps({"sender": "rest-token", "message": "hallo"})
-        headers = {"Content-Type": "application/json"}
-        assert requests.post(url, data=body, headers=headers, timeout=30).status_code == 401
-        wrong = {**headers, "Authorization": "Bearer nope"}
-        assert requests.post(url, data=body, headers=wrong, timeout=30).status_code == 401
-        assert servers.send("rest-token", "hallo", token="s3cret-token")
-    finally:
-        servers.restart(MELDWIJZER_API_TOKEN="")
+def test_bearer_token_is_required_when_configured(secured_servers: Servers) -> None:
+    url = f"{secured_servers.base_url}/webhooks/rest/webhook"
+    body = json.dumps({"sender": "rest-token", "message": "hallo"})
+    headers = {"Content-Type": "application/json"}
+    assert requests.post(url, data=body, headers=headers, timeout=30).status_code == 401
+    wrong = {**headers, "Authorization": "Bearer nope"}
+    assert requests.post(url, data=body, headers=wrong, timeout=30).status_code == 401
+    assert secured_servers.send("rest-token", "hallo", token=REST_TOKEN)
 
 
 def test_a_message_sent_again_with_its_key_is_answered_once(servers: Servers,

@@ -14,35 +14,29 @@ import requests
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 from pypdf import PdfReader
 
-from tests.e2e.conftest import Servers, texts
-from tests.e2e.web_helpers import (JWT_AUDIENCE, JWT_ISSUER, ChatPage, IntranetSite, chromium, embed_html,
-                                   intranet_site, session_id, staff_token)
+from tests.e2e.conftest import REST_TOKEN, WEB_JWT_KEY, WEB_OFFICER_ROLE, Servers, texts
+from tests.e2e.web_helpers import (ChatPage, IntranetSite, chromium, embed_html, intranet_site, session_id,
+                                   staff_token)
 
 pytestmark = pytest.mark.e2e
 WORRY = "ik maak me zorgen over een leerling"
 DANGER = "het kind bloedt en durft niet naar huis, vader staat bij het hek"
 TEACHER_TITLE = "Leerkracht / docent"
-JWT_KEY = "web-test-secret-that-is-long-enough-for-hs256"
-OFFICER_ROLE = "Meldwijzer.Aandachtsfunctionaris"  # the app role the school's identity provider assigns
 DESKTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 360, "height": 740}
 
 
 @pytest.fixture(scope="module")
-def site() -> Iterator[IntranetSite]:
-    with intranet_site() as running:
+def site(intranet_port: int) -> Iterator[IntranetSite]:
+    """The intranet on the port whose 127.0.0.1 origin (not localhost) every server pair allows."""
+    with intranet_site(intranet_port) as running:
         yield running
 
 
 @pytest.fixture(scope="module")
-def web(servers: Servers, site: IntranetSite) -> Iterator[Servers]:
-    """The servers, allowing the chat's own origin and the intranet's 127.0.0.1 origin (not localhost)."""
-    servers.restart(MELDWIJZER_WEB_ORIGINS=f"{servers.base_url},{site.allowed_origin}")
-    try:
-        yield servers
-    finally:
-        servers.restart(MELDWIJZER_WEB_ORIGINS="", MELDWIJZER_WEB_JWT_KEY="",
-                        MELDWIJZER_WEB_JWT_ATTENTION_OFFICER_ROLE="")
+def web(servers: Servers) -> Servers:
+    """The servers as ``make run`` has them: the anonymous trial mode of the web chat."""
+    return servers
 
 
 @pytest.fixture(scope="module")
@@ -281,11 +275,9 @@ def test_widget_on_a_disallowed_origin_gets_no_connection(web: Servers, site: In
 
 
 @pytest.fixture(scope="module")
-def signed_in(web: Servers) -> Servers:
-    """The servers with staff tokens required (the web fixture restores the default afterwards)."""
-    web.restart(MELDWIJZER_WEB_JWT_KEY=JWT_KEY, MELDWIJZER_WEB_JWT_AUDIENCE=JWT_AUDIENCE,
-                MELDWIJZER_WEB_JWT_ISSUER=JWT_ISSUER, MELDWIJZER_WEB_JWT_ATTENTION_OFFICER_ROLE=OFFICER_ROLE)
-    return web
+def signed_in(secured_servers: Servers) -> Servers:
+    """The pair that requires staff tokens (and the REST token)."""
+    return secured_servers
 
 
 def test_with_tokens_required_a_page_without_token_is_refused(signed_in: Servers, site: IntranetSite,
@@ -302,7 +294,7 @@ def test_with_tokens_required_a_page_without_token_is_refused(signed_in: Servers
 
 def test_with_a_valid_token_the_sender_is_the_staff_member(signed_in: Servers, site: IntranetSite,
                                                            context: BrowserContext) -> None:
-    site.publish("/signed-in.html", embed_html(signed_in.base_url, staff_token(JWT_KEY, "staff-web-7")))
+    site.publish("/signed-in.html", embed_html(signed_in.base_url, staff_token(WEB_JWT_KEY, "staff-web-7")))
     page = context.new_page()
     page.goto(f"{site.allowed_origin}/signed-in.html")
     page.get_by_role("button", name="Meldwijzer").click()
@@ -314,18 +306,19 @@ def test_with_a_valid_token_the_sender_is_the_staff_member(signed_in: Servers, s
     expect(chat.log).not_to_contain_text("er ging bij mij iets mis")
     chat.send("wat moet ik nu doen?")
     expect(chat.log).to_contain_text("Stap 1", timeout=60_000)
-    # The case belongs to web:<sub>. A REST caller naming the staff member, in any spelling, or the
-    # browser's session id, lands in its own rest:local: namespace and reaches no case.
+    # The case belongs to web:<sub>. A REST integration naming the staff member, in any spelling, or the
+    # browser's session id, lands in its own rest:api: namespace and reaches no case.
     browser_session = session_id(page, signed_in.base_url)
     assert browser_session
     for impersonation in ("staff-web-7", "web:staff-web-7", browser_session, f"web:anon:{browser_session}"):
-        assert "Stap 1" not in texts(signed_in.send(impersonation, "wat moet ik nu doen?")), impersonation
+        assert "Stap 1" not in texts(signed_in.send(impersonation, "wat moet ik nu doen?", token=REST_TOKEN)), \
+            impersonation
 
 
 def test_the_aandachtsfunctionaris_role_comes_from_the_token_not_from_what_the_user_says(
         signed_in: Servers, site: IntranetSite, context: BrowserContext) -> None:
     def chat_as(subject: str, **claims: object) -> ChatPage:
-        site.publish(f"/{subject}.html", embed_html(signed_in.base_url, staff_token(JWT_KEY, subject, **claims)))
+        site.publish(f"/{subject}.html", embed_html(signed_in.base_url, staff_token(WEB_JWT_KEY, subject, **claims)))
         page = context.new_page()
         page.goto(f"{site.allowed_origin}/{subject}.html")
         page.get_by_role("button", name="Meldwijzer").click()
@@ -342,7 +335,7 @@ def test_the_aandachtsfunctionaris_role_comes_from_the_token_not_from_what_the_u
     claimer.send("ik ben aandachtsfunctionaris")
     claimer.send("overzicht van alle casussen")
     assert pseudonym not in claimer.log.inner_text()
-    officer = chat_as("ib-web-1", roles=["Staff", OFFICER_ROLE])
+    officer = chat_as("ib-web-1", roles=["Staff", WEB_OFFICER_ROLE])
     officer.send("overzicht van alle casussen")
     expect(officer.log).to_contain_text("Open casussen van de school")
     # The chat shows the first cases of the school (the whole e2e run's); the page lists every one.

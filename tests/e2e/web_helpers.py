@@ -18,7 +18,7 @@ from typing import Dict, Iterator, List, Optional
 import jwt
 from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright
 
-from tests.e2e.conftest import REPO, free_port
+from tests.e2e.conftest import REPO, WEB_JWT_AUDIENCE, WEB_JWT_ISSUER
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -40,14 +40,13 @@ def chromium() -> Iterator[Browser]:
             browser.close()
 
 
-JWT_AUDIENCE, JWT_ISSUER = "meldwijzer", "https://intranet.test"
 
 
 def staff_token(key: str, subject: str, minutes: int = 10, **claims: object) -> str:
     """An HS256 token as an intranet would sign it for a signed-in staff member of this application
     (``claims``: more claims, e.g. the app ``roles`` the school assigned)."""
-    return jwt.encode({"sub": subject, "exp": int(time.time()) + minutes * 60, "aud": JWT_AUDIENCE,
-                       "iss": JWT_ISSUER, **claims}, key, algorithm="HS256")
+    return jwt.encode({"sub": subject, "exp": int(time.time()) + minutes * 60, "aud": WEB_JWT_AUDIENCE,
+                       "iss": WEB_JWT_ISSUER, **claims}, key, algorithm="HS256")
 
 
 def embed_html(server: str, token: Optional[str] = None) -> str:
@@ -83,7 +82,8 @@ class IntranetSite:
 
 
 @contextmanager
-def intranet_site() -> Iterator[IntranetSite]:
+def intranet_site(port: int) -> Iterator[IntranetSite]:
+    """Serve the intranet on ``port`` (chosen before the chat servers start: they allow its origin)."""
     pages: Dict[str, bytes] = {}
 
     class Handler(BaseHTTPRequestHandler):
@@ -97,7 +97,6 @@ def intranet_site() -> Iterator[IntranetSite]:
         def log_message(self, *args: object) -> None:
             return
 
-    port = free_port()
     server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
