@@ -86,12 +86,6 @@ def latest_intent(tracker: Tracker) -> str:
     return (tracker.latest_message.get("intent") or {}).get("name") or ""
 
 
-def case_state(case: Optional[CaseRecord]) -> steps.CaseState:
-    if case is None:
-        return steps.CaseState(step=None)
-    return steps.CaseState(step=case.step, done=frozenset(case.done))
-
-
 def sources_line(labels: Iterable[str]) -> str:
     unique = list(dict.fromkeys(labels))
     return f"Bron: {'; '.join(unique)}." if unique else ""

@@ -20,17 +20,17 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.common import (ACUTE_DANGER, SITUATION_INTENTS, CaseAction, case_slots, case_state, current_case, faq_key,
+from actions.common import (ACUTE_DANGER, SITUATION_INTENTS, CaseAction, current_case, faq_key,
                             followup_buttons, followup_line, guarded, latest_intent, organisation, payload,
-                            say_faq_answer, say_no_case, say_open_followups, say_situation, store)
-from bot import dossier, steps
+                            say_faq_answer, say_no_case, say_reply, say_open_followups, say_situation, store)
+from bot import dossier, notes_usecase
 from bot.channels import WEB_CHANNEL
 from bot.export import render_markdown
 from bot.language.dates import AMSTERDAM, FUTURE, describe_when, parse_when
 from bot.language.yesno import parse_yes_no
 from bot.notes import (DATETIME, NOTE_KINDS, UNDO_MINUTES, YES_NO, NoteField, asks_instead_of_answers, extract_fields,
                        fields_from_answer, fields_to_ask_again, format_value, is_skip, missing_fields, note_content,
-                       note_kind, occurred_at, save_key, summary, undo_allowed)
+                       note_kind, summary)
 from bot.privacy import describe_replacements, masker_for, masker_state
 from bot.store.repositories import AccessDenied, CaseRecord, NotFound
 
@@ -286,62 +286,23 @@ class ActionSaveNote(Action):
         if tracker.get_slot("note_confirmed") is not True or kind not in NOTE_KINDS or missing_fields(kind, fields):
             dispatcher.utter_message(text="Ik heb niets opgeslagen.")
             return reset_note()
-        repos = store()
-        repos.notes.add(case.id, kind, tracker.sender_id, tracker.get_slot("role"), fields, occurred_at(kind, fields),
-                        save_key(case.id, kind, fields))
-        moved, recorded = record_note_progress(case, kind, fields)
-        lines = [f"Opgeslagen in het dossier van {case.pseudonym}."]
-        if recorded:
-            lines.append(f"Genoteerd: {'; '.join(steps.milestone_label(m) for m in recorded)}. "
-                         f"Uw casus staat nu op stap {moved.step}.")
-        dispatcher.utter_message(
-            text="\n".join(lines),
-            buttons=[{"title": "Toon mijn dossier", "payload": payload("show_dossier")},
-                     {"title": "Wat moet ik nu doen?", "payload": payload("ask_next_step")}],
-        )
-        return reset_note() + case_slots(moved)
-
-
-def record_note_progress(case: CaseRecord, kind: str, fields: Dict[str, Any]) -> Tuple[CaseRecord, List[str]]:
-    """What the saved note says was done moves the case (``bot.steps.note_milestones``); returns the
-    stored case and the milestones that were new."""
-    state = case_state(case)
-    new = [m for m in steps.note_milestones(kind, fields) if m not in state.done]
-    for milestone in new:
-        state = steps.record_progress(state, milestone)
-    if not new:
-        return case, []
-    return store().cases.update_progress(case.id, state.step, sorted(state.done)), new
+        reply = notes_usecase.save_note(store(), case, tracker.sender_id, tracker.get_slot("role"), kind, fields)
+        return reset_note() + say_reply(dispatcher, reply)
 
 
 class ActionUndoNote(Action):
     """'Maak de laatste notitie ongedaan': within ``bot.notes.UNDO_WINDOW`` of saving, the user's last
-    note is taken out of the dossier (``NoteRepository.remove`` says why removed, not marked); later a
-    correction is a new note."""
+    note leaves the dossier and what it recorded on the case is taken back (``bot.notes_usecase``)."""
 
     def name(self) -> Text:
         return "action_undo_note"
 
     @guarded
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
-        repos = store()
-        note = repos.notes.last_by_author(tracker.sender_id)
-        if note is None:
-            dispatcher.utter_message(text="Ik vind geen aantekening van u die ik ongedaan kan maken.")
-            return []
-        label = note_kind(note.kind).label if note.kind in NOTE_KINDS else "Aantekening"
-        if not undo_allowed(note.created_at, now()):
-            dispatcher.utter_message(
-                text=f"Sorry, de laatste aantekening ({label}) is langer dan {UNDO_MINUTES} minuten geleden "
-                     "opgeslagen; die kan ik niet meer ongedaan maken. Klopt er iets niet? Leg dan een nieuwe "
-                     "aantekening vast met de correctie, dan blijft het dossier volledig.",
-                buttons=[{"title": "Toon mijn dossier", "payload": payload("show_dossier")},
-                         {"title": "Nieuwe aantekening", "payload": payload("record_note")}])
-            return []
-        repos.notes.remove(note.id, tracker.sender_id)
-        dispatcher.utter_message(text=f"De laatste aantekening ({label}) is uit het dossier gehaald.",
-                                 buttons=[{"title": "Toon mijn dossier", "payload": payload("show_dossier")}])
-        return []
+        current = current_case(tracker)
+        reply = notes_usecase.undo_last_note(store(), tracker.sender_id, tracker.get_slot("role"),
+                                             current.id if current else None, now())
+        return say_reply(dispatcher, reply)
 
 
 class ActionStopNote(Action):

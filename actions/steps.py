@@ -21,7 +21,6 @@ from actions.common import (
     CaseAction,
     buttons_for,
     case_slots,
-    case_state,
     current_case,
     faq_key,
     guarded,
@@ -36,6 +35,7 @@ from actions.common import (
     store,
 )
 from bot import cases, conversation, steps
+from bot.cases import case_state
 from bot.language.numbers import words_up_to
 from bot.profiles import user_role_label
 from bot.store.repositories import CASE_OPEN, CaseRecord

@@ -26,7 +26,6 @@ from actions.common import (
     DANGER_LINE,
     Button,
     buttons_for,
-    case_state,
     current_case,
     guarded,
     latest_intent,
@@ -40,6 +39,7 @@ from actions.common import (
 )
 from bot import cases, steps
 from bot import weighing as w
+from bot.cases import case_state
 from bot.privacy import masker_for, masker_state
 from bot.store.repositories import CaseRecord, FollowUpRecord
 

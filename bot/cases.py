@@ -17,6 +17,7 @@ import secrets
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Tuple
 
+from bot import steps
 from bot.language.dates import AMSTERDAM, dutch_date
 from bot.reply import Choice, Reply
 
@@ -153,6 +154,13 @@ def case_slot_values(case: Optional[CaseRecord]) -> Dict[str, Any]:
         return {"case_id": None, "case_step": None, "pseudonym": None, "case_done": None}
     return {"case_id": case.id, "case_step": case.step, "pseudonym": case.pseudonym,
             "case_done": sorted(case.done)}
+
+
+def case_state(case: Optional[CaseRecord]) -> steps.CaseState:
+    """The protocol's view of a stored case (``bot.steps`` decides on it); no case: no step yet."""
+    if case is None:
+        return steps.CaseState(step=None)
+    return steps.CaseState(step=case.step, done=frozenset(case.done))
 
 
 def _now(now: Optional[datetime]) -> datetime:

@@ -332,6 +332,43 @@ def note_milestones(kind: str, fields: Mapping[str, object]) -> Tuple[str, ...]:
     return NOTE_MILESTONES.get(kind, ())
 
 
+@dataclass(frozen=True)
+class NoteProgress:
+    """What saving one note recorded on its case: the milestones that were new then, and the step before
+    and after. Kept with the note, so undoing the note takes back exactly this and nothing else."""
+
+    milestones: Tuple[str, ...] = ()
+    step_before: Optional[int] = None
+    step_after: Optional[int] = None
+
+    def as_json(self) -> Dict[str, Any]:
+        return {"milestones": list(self.milestones), "step_before": self.step_before, "step_after": self.step_after}
+
+    @classmethod
+    def from_json(cls, data: Optional[Mapping[str, Any]]) -> NoteProgress:
+        """Notes saved before progress was kept with them read as having recorded nothing."""
+        if not data:
+            return cls()
+        return cls(tuple(data.get("milestones") or ()), data.get("step_before"), data.get("step_after"))
+
+
+def record_note(state: CaseState, kind: str, fields: Mapping[str, object],
+                kb: Optional[KnowledgeBase] = None) -> Tuple[CaseState, NoteProgress]:
+    """The case after a saved note of ``kind`` (``note_milestones``), and what the note changed."""
+    new = tuple(m for m in note_milestones(kind, fields) if m not in state.done)
+    after = state
+    for milestone in new:
+        after = record_progress(after, milestone, kb)
+    return after, NoteProgress(new, state.step, after.step)
+
+
+def undo_note(state: CaseState, progress: NoteProgress) -> CaseState:
+    """The case after its note is undone: the note's milestones are no longer done, and the case goes
+    back to the step before the note if nothing has moved it since (a later step stays where it is)."""
+    step = progress.step_before if progress.milestones and state.step == progress.step_after else state.step
+    return CaseState(step=step, done=state.done - set(progress.milestones))
+
+
 # --- rendering -----------------------------------------------------------------------------------
 
 

@@ -428,6 +428,42 @@ async def test_undo_within_ten_minutes_removes_the_last_note(store, case, domain
     assert [n.id for n in store.notes.list(case.id, SENDER, "teacher")] == [older.id]
 
 
+async def test_undo_takes_back_what_the_note_recorded_on_the_case(store, case, domain, clock) -> None:
+    """A signal note moved the case to stap 2; undoing it puts the case back at stap 1."""
+    _, events = await run(ActionSaveNote(), note_tracker(case.id, values=SIGNAL, note_confirmed=True), domain)
+    assert slot(events, "case_step") == 2
+    clock["now"] = store.notes.last_by_author(SENDER).created_at + timedelta(minutes=2)
+    dispatcher, events = await run(ActionUndoNote(), channel_tracker(case.id, "rest", "undo_note"), domain)
+    assert "Ook teruggezet: Signalen vastgelegd" in texts(dispatcher) and "stap 1" in texts(dispatcher)
+    back = store.cases.get(case.id, SENDER, "teacher")
+    assert back.step == 1 and back.done == () and slot(events, "case_step") == 1
+    assert store.notes.list(case.id, SENDER, "teacher") == []
+
+
+async def test_undo_keeps_what_the_teacher_recorded_after_the_note(store, case, domain, clock) -> None:
+    """After the note the teacher said she consulted the IB'er (stap 3): the undo takes back the note's
+    milestone only, and the case stays at the step the later progress put it."""
+    await run(ActionSaveNote(), note_tracker(case.id, values=SIGNAL, note_confirmed=True), domain)
+    store.cases.update_progress(case.id, 3, ["colleague_consulted", "signals_recorded"])
+    clock["now"] = store.notes.last_by_author(SENDER).created_at + timedelta(minutes=2)
+    await run(ActionUndoNote(), channel_tracker(case.id, "rest", "undo_note"), domain)
+    back = store.cases.get(case.id, SENDER, "teacher")
+    assert back.step == 3 and back.done == ("colleague_consulted",)
+
+
+async def test_a_note_saved_twice_records_its_progress_once_and_undo_still_takes_it_back(store, case, domain,
+                                                                                         clock) -> None:
+    """The same confirmation twice (a retry after a lost reply) keeps one note and its first progress."""
+    confirmed = note_tracker(case.id, values=SIGNAL, note_confirmed=True)
+    await run(ActionSaveNote(), confirmed, domain)
+    await run(ActionSaveNote(), confirmed, domain)
+    [note] = store.notes.list(case.id, SENDER, "teacher")
+    assert note.progress == {"milestones": ["signals_recorded"], "step_before": 1, "step_after": 2}
+    clock["now"] = note.created_at + timedelta(minutes=1)
+    await run(ActionUndoNote(), channel_tracker(case.id, "rest", "undo_note"), domain)
+    assert store.cases.get(case.id, SENDER, "teacher").step == 1
+
+
 async def test_undo_after_ten_minutes_is_politely_refused(store, case, domain, clock) -> None:
     note = store.notes.add(case.id, "signaal", SENDER, "teacher", SIGNAL, None)
     clock["now"] = note.created_at + timedelta(minutes=10, seconds=1)

@@ -35,7 +35,7 @@ ACTIONS = REPO / "actions"
 FORBIDDEN_IN_CORE = ("rasa", "rasa_sdk", "sanic", "sqlalchemy", "bot.store")
 FORBIDDEN_IN_USE_CASES = ("rasa", "rasa_sdk", "sanic")
 INFRASTRUCTURE = ("bot/server.py", "bot/__main__.py")
-USE_CASE_MODULES = ("bot.cases", "bot.dossier", "bot.overview_usecase", "bot.reminders")
+USE_CASE_MODULES = ("bot.cases", "bot.dossier", "bot.notes_usecase", "bot.overview_usecase", "bot.reminders")
 SHARED_ACTION_MODULE = "actions.common"
 
 

@@ -544,3 +544,25 @@ def replace_steps(steps_file, index, step):
     model = steps_file.copy(update={"steps": steps})
     loaded = KB.files["steps.yml"][0]
     return dc_replace(KB, files={**KB.files, "steps.yml": (LoadedFile(loaded.path, loaded.raw, model),)})
+
+
+# --- a saved note moves the case; its undo takes back exactly that ----------------------------------
+
+def test_a_note_records_only_the_milestones_that_were_new_and_remembers_the_step_before():
+    state = S.CaseState(step=1)
+    after, progress = S.record_note(state, "signaal", {})
+    assert after == S.CaseState(step=2, done=frozenset({"signals_recorded"}))
+    assert progress == S.NoteProgress(("signals_recorded",), 1, 2)
+    again, nothing = S.record_note(after, "signaal", {})
+    assert again == after and nothing.milestones == ()
+    assert S.NoteProgress.from_json(progress.as_json()) == progress
+    assert S.NoteProgress.from_json(None) == S.NoteProgress()  # a note saved before progress was kept
+
+
+def test_undoing_a_note_goes_back_a_step_only_when_nothing_moved_the_case_since():
+    _, progress = S.record_note(S.CaseState(step=1), "signaal", {})
+    assert S.undo_note(S.CaseState(step=2, done=frozenset({"signals_recorded"})), progress) == S.CaseState(step=1)
+    later = S.CaseState(step=3, done=frozenset({"signals_recorded", "colleague_consulted"}))
+    assert S.undo_note(later, progress) == S.CaseState(step=3, done=frozenset({"colleague_consulted"}))
+    untouched = S.CaseState(step=2, done=frozenset({"signals_recorded"}))
+    assert S.undo_note(untouched, S.NoteProgress()) == untouched

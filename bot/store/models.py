@@ -153,6 +153,9 @@ class Note(CaseChild, Base):
     author_role = sa.Column(sa.String(64))
     content_encrypted = sa.Column(Encrypted, nullable=False)
     occurred_at = sa.Column(UTCDateTime)
+    # What saving it recorded on the case (bot.steps.NoteProgress: milestone ids and step numbers, no
+    # content): undoing the note takes back exactly that.
+    progress = sa.Column(sa.JSON)
 
 
 class FollowUp(CaseChild, Base):

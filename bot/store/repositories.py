@@ -109,6 +109,7 @@ class NoteRecord:
     fields: Dict[str, Any]
     occurred_at: Optional[datetime]
     created_at: datetime
+    progress: Optional[Dict[str, Any]] = None  # what saving it recorded on the case (bot.steps.NoteProgress)
 
     @property
     def moment(self) -> datetime:
@@ -161,7 +162,7 @@ def _weighing_record(row: WeighingAnswer) -> WeighingRecord:
 
 def _note_record(row: Note) -> NoteRecord:
     return NoteRecord(row.id, row.case_id, row.kind, row.author_id, row.author_role, row.content_encrypted,
-                      row.occurred_at, row.created_at)
+                      row.occurred_at, row.created_at, row.progress)
 
 
 def _followup_record(row: FollowUp) -> FollowUpRecord:
@@ -437,7 +438,7 @@ class WeighingRepository(_Repository):
 class NoteRepository(_Repository):
     def add(self, case_id: str, kind: str, author_id: str, author_role: Optional[str],
             fields: Mapping[str, Any], occurred_at: Optional[datetime],
-            save_key: Optional[str] = None) -> NoteRecord:
+            save_key: Optional[str] = None, progress: Optional[Mapping[str, Any]] = None) -> NoteRecord:
         """Only someone who may read the case may add to its dossier.
 
         ``save_key`` makes the save idempotent: a retry after a lost reply (the same confirmation sent
@@ -454,7 +455,8 @@ class NoteRepository(_Repository):
             if stored is not None:
                 return stored
             row = Note(case_id=case_id, kind=kind, author_id=author_id, author_role=author_role,
-                       content_encrypted=dict(fields), occurred_at=occurred_at, save_key=save_key)
+                       content_encrypted=dict(fields), occurred_at=occurred_at, save_key=save_key,
+                       progress=dict(progress) if progress is not None else None)
             return _insert(session, row, _note_record)
 
         try:
