@@ -145,6 +145,9 @@ class ValidateNoteForm(FormValidationAction):
             return None
         if field.type == DATETIME and set(found) == {field.name}:
             return found, None  # only the date: no text kept, nothing masked
+        if field.name not in found:  # only a moment where something else was asked: kept, and asked again
+            dispatcher.utter_message(text="Dat lees ik als een tijdstip, niet als antwoord op deze vraag.")
+            return found, None
         if told:
             dispatcher.utter_message(text=told)
         return found, state

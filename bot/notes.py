@@ -447,6 +447,13 @@ def _leftover_words(text: str, spans: List[Tuple[int, int]]) -> int:
     return sum(1 for w in re.findall(r"[\w\[\]']+", kept.lower()) if len(w) > 2 and w not in _FILLER_WORDS)
 
 
+def only_a_moment(text: str, now: datetime) -> bool:
+    """The text is a moment and nothing else ("gisteren om tien uur"): no answer to a question of what,
+    where or who, however the form asked it."""
+    moment = _date_span(text, now)
+    return moment is not None and _leftover_words(text, [moment[:2]]) == 0
+
+
 def extract_fields(kind: str, text: str, now: datetime, rest_is_observation: bool = True) -> Dict[str, FieldValue]:
     """What one free text clearly says for the fields of ``kind``: the moment (canonical, see
     ``ParsedWhen.to_field``), place, situation, people present, source, and the observation.
@@ -501,6 +508,8 @@ def fields_from_answer(kind: str, asked: str, text: str, now: datetime) -> Optio
         found = extract_fields(kind, text, now)
         return found if asked in found else None
     found = extract_fields(kind, text, now, rest_is_observation=False)
+    if set(found) == {"moment"} and only_a_moment(text, now):
+        return found  # "gisteren om 10 uur" where the place was asked: a moment, and the place asked again
     if not set(found) - {asked}:
         return {asked: text}
     if asked in found:

@@ -96,6 +96,17 @@ async def test_an_unclear_or_future_date_is_asked_again(case, domain, answer, re
     assert not any(e.get("name") == "note_fields" for e in events)
 
 
+@pytest.mark.parametrize("answer", ["gisteren om 10 uur", "eergisteren", "12-11 om 10:15"])
+async def test_a_moment_typed_where_the_place_is_asked_is_no_place(case, domain, answer) -> None:
+    asked_place = note_tracker(case.id, answer, values={"moment": SIGNAL["moment"]})
+    dispatcher, events = await run(ValidateNoteForm(), asked_place, domain)
+    assert "tijdstip" in texts(dispatcher)
+    assert slot(events, "note_fields")["values"] == {"moment": SIGNAL["moment"]}
+    assert asks_next_field(events)
+    dispatcher, _ = await run(ActionAskNoteAnswer(), followed(asked_place, events), domain)
+    assert dispatcher.messages[0]["text"].startswith("Waar was dit?")
+
+
 async def test_names_are_masked_before_they_are_kept(case, domain) -> None:
     values = {"moment": "2024-11-12", "plaats": "klas", "situatie": "gym", "aanwezigen": "geen"}
     dispatcher, events = await run(

@@ -265,6 +265,13 @@ def test_an_answer_to_the_date_question_that_says_everything_fills_every_field()
     assert fields_from_answer("signaal", "moment", "morgen om negen uur", NOW) is None
 
 
+@pytest.mark.parametrize("asked", ["plaats", "situatie", "aanwezigen", "waarnemingen"])
+def test_a_moment_alone_answers_no_text_question(asked):
+    """Only the moment is read from it; the asked field stays empty, so the form asks it again."""
+    assert fields_from_answer("signaal", asked, "gisteren om half negen", NOW) == {"moment": "2024-11-13T08:30+01:00"}
+    assert fields_from_answer("signaal", asked, "gisteren bij het hek", NOW) != {"moment": "2024-11-13"}
+
+
 def test_an_answer_to_a_text_question_keeps_the_whole_answer_unless_it_says_more():
     assert fields_from_answer("signaal", "situatie", "tijdens het buitenspelen met de andere kinderen", NOW) == \
         {"situatie": "tijdens het buitenspelen met de andere kinderen"}
