@@ -54,6 +54,7 @@ teams-package: setup ## the Teams app zip for an admin to upload (docs/TEAMS.md)
 
 bench: setup train ## benchmarks with figures against a baseline
 	$(PY) benchmarks/run.py
+	$(PY) benchmarks/model_load.py
 
 bench-load: setup train ## Meldwijzer against a stock `rasa init` bot under 10 and 50 concurrent users
 	$(PY) benchmarks/load.py

@@ -66,6 +66,9 @@ async def bench_nlu() -> None:
 
     configure_structlog(logging.WARNING)  # Rasa's debug default would print every parsed text
 
+    from bot import server
+
+    server.install()  # load the model as the Rasa server does
     agent = Agent.load(str(REPO / "models" / "meldwijzer.tar.gz"))
     await agent.parse_message(BASELINE_TEXT)  # warm-up
     base = await timed_async(lambda: agent.parse_message(BASELINE_TEXT), 30)

@@ -1,12 +1,22 @@
 """Adjustments to the Rasa server process, installed when it loads our tracker store (endpoints.yml).
 
-Why: Rasa 3.6's ``RemoteAction._validate_action_result`` calls ``jsonschema.validate`` on every response
-of the action server. That function checks the large events schema against its meta-schema and builds a
-new validator on every call: about 40 ms per action on this machine kind, as much as the whole NLU
-pipeline for a message. The schema is a constant, so a validator built once gives the same verdict (and
-the same error text) for a fraction of the cost.
+Two patches, each measured with a profiler before it was written:
 
-The patch is pinned to the Rasa release it was written for: ``install()`` refuses to patch another
+- **The action-response check.** Rasa 3.6's ``RemoteAction._validate_action_result`` calls
+  ``jsonschema.validate`` on every response of the action server. That function checks the large events
+  schema against its meta-schema and builds a new validator on every call: about 40 ms per action on this
+  machine kind, as much as the whole NLU pipeline for a message. The schema is a constant, so a validator
+  built once gives the same verdict (and the same error text) for a fraction of the cost.
+- **Loading a model for prediction.** ``RasaModel.load`` (DIET, the ResponseSelector, TED) builds the
+  model's weights by training it for one step on an example, then overwrites them with the stored ones.
+  Tracing that training step (with its gradients) is most of a server start: 56 s of loading our model
+  on 2 cores, 40 s of it DIET's training step. For prediction one eager prediction builds the same
+  weights; the stored weights are then loaded and the prediction traced as Rasa does. Loading for
+  fine-tuning (``finetune_mode``) keeps Rasa's own way, which needs the optimizer's state. The loaded
+  model predicts exactly what Rasa's loading gives (same rankings and confidences on the dev and
+  held-out questions; ``docs/PERFORMANCE.md``).
+
+Each patch is pinned to the Rasa release it was written for: ``install()`` refuses to patch another
 version or a method whose source changed, so an upgrade makes us look again instead of silently
 changing behaviour.
 """
@@ -20,7 +30,10 @@ from typing import Any, Dict, Text
 PATCHED_RASA_VERSION = "3.6.21"
 # sha256 of the source of RemoteAction._validate_action_result in that release.
 PATCHED_SOURCE_SHA256 = "f8cdb4be6812396167ced74161b2ccd65c5ea676ad86d7d359d8c322d9d8dc42"
+# sha256 of the source of RasaModel.load in that release.
+PATCHED_LOAD_SHA256 = "84fd81c0fdd01a8048de2d9b5b3022bdbf1e155f7b4d67737eb51ecb0787d292"
 _INSTALLED_MARK = "_meldwijzer_compiled_validator"
+_LOAD_MARK = "_meldwijzer_rasa_load"  # on our load: Rasa's own classmethod
 
 
 @lru_cache(maxsize=1)
@@ -52,27 +65,81 @@ def _validate_action_result(self: Any, result: Dict[Text, Any]) -> bool:
         raise error
 
 
+def _load_for_prediction(cls: Any, model_file_name: Text, model_data_example: Any,
+                         predict_data_example: Any = None, finetune_mode: bool = False,
+                         *args: Any, **kwargs: Any) -> Any:
+    """``RasaModel.load`` without the training step when the model is loaded to predict."""
+    import tensorflow as tf
+    from rasa.utils.tensorflow.constants import LEARNING_RATE, RUN_EAGERLY
+    from rasa.utils.tensorflow.models import RasaModel
+    from rasa.utils.train_utils import create_data_generators
+
+    if finetune_mode or predict_data_example is None:
+        return _rasa_load(RasaModel)(cls, model_file_name, model_data_example, predict_data_example,
+                                     finetune_mode, *args, **kwargs)
+    config = kwargs.get("config", {})
+    model = cls(*args, **kwargs)
+    model.compile(optimizer=tf.keras.optimizers.Adam(config.get(LEARNING_RATE, 0.001)),
+                  run_eagerly=config.get(RUN_EAGERLY))
+    generator, _ = create_data_generators(model_data=predict_data_example, batch_sizes=1, epochs=1, shuffle=False)
+    model.predict_step(next(iter(generator))[0])  # eager: builds every weight a prediction uses, traces nothing
+    model.load_weights(model_file_name).expect_partial()  # the optimizer's state is not needed to predict
+    # What the eager prediction computed from the initial weights (the label embeddings) and its traced
+    # function go; the prediction is prepared and traced again from the stored weights, as Rasa does.
+    model.prepared_for_prediction = False
+    model._tf_predict_step = None
+    model.run_inference(predict_data_example)
+    return model
+
+
+def _rasa_load(model_class: Any) -> Any:
+    """The function of Rasa's own ``RasaModel.load`` classmethod, also when ours is installed."""
+    method = model_class.__dict__["load"]
+    return getattr(method, _LOAD_MARK, method).__func__
+
+
+def _sha256(source: str) -> str:
+    return hashlib.sha256(source.encode("utf-8")).hexdigest()
+
+
 def original_source_sha256() -> str:
-    """Fingerprint of the method we replace, as the installed Rasa ships it."""
+    """Fingerprint of the validation method we replace, as the installed Rasa ships it."""
     from rasa.core.actions.action import RemoteAction
 
     method = getattr(RemoteAction._validate_action_result, "__wrapped__", RemoteAction._validate_action_result)
-    return hashlib.sha256(inspect.getsource(method).encode("utf-8")).hexdigest()
+    return _sha256(inspect.getsource(method))
+
+
+def original_load_sha256() -> str:
+    """Fingerprint of the model loading we replace, as the installed Rasa ships it."""
+    from rasa.utils.tensorflow.models import RasaModel
+
+    return _sha256(inspect.getsource(_rasa_load(RasaModel)))
+
+
+def _refuse(what: str) -> None:
+    import rasa
+
+    raise RuntimeError(f"bot.server patches {what} of Rasa {PATCHED_RASA_VERSION}; this is Rasa "
+                       f"{rasa.__version__} with a different method: review bot/server.py before upgrading")
 
 
 def install() -> None:
-    """Replace the per-call validation with the prebuilt validator (idempotent)."""
+    """Install both patches (idempotent); refuse a Rasa they were not written for."""
     import rasa
     from rasa.core.actions.action import RemoteAction
+    from rasa.utils.tensorflow.models import RasaModel
 
-    if getattr(RemoteAction._validate_action_result, _INSTALLED_MARK, False):
-        return
-    if rasa.__version__ != PATCHED_RASA_VERSION or original_source_sha256() != PATCHED_SOURCE_SHA256:
-        raise RuntimeError(
-            f"bot.server patches RemoteAction._validate_action_result of Rasa {PATCHED_RASA_VERSION}; "
-            f"this is Rasa {rasa.__version__} with a different method: review bot/server.py before upgrading"
-        )
-    patched = _validate_action_result
-    patched.__wrapped__ = RemoteAction._validate_action_result  # type: ignore[attr-defined]
-    setattr(patched, _INSTALLED_MARK, True)
-    RemoteAction._validate_action_result = patched  # type: ignore[assignment]
+    if not getattr(RemoteAction._validate_action_result, _INSTALLED_MARK, False):
+        if rasa.__version__ != PATCHED_RASA_VERSION or original_source_sha256() != PATCHED_SOURCE_SHA256:
+            _refuse("RemoteAction._validate_action_result")
+        patched = _validate_action_result
+        patched.__wrapped__ = RemoteAction._validate_action_result  # type: ignore[attr-defined]
+        setattr(patched, _INSTALLED_MARK, True)
+        RemoteAction._validate_action_result = patched  # type: ignore[assignment]
+    if not hasattr(RasaModel.__dict__["load"], _LOAD_MARK):
+        if rasa.__version__ != PATCHED_RASA_VERSION or original_load_sha256() != PATCHED_LOAD_SHA256:
+            _refuse("RasaModel.load")
+        load = classmethod(_load_for_prediction)
+        setattr(load, _LOAD_MARK, RasaModel.__dict__["load"])  # Rasa's own, for fine-tuning
+        RasaModel.load = load  # type: ignore[method-assign,assignment]

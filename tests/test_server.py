@@ -55,3 +55,34 @@ def test_install_refuses_a_changed_rasa_method(monkeypatch: pytest.MonkeyPatch) 
 
 def test_the_pinned_fingerprint_is_the_installed_rasas() -> None:
     assert server.original_source_sha256() == server.PATCHED_SOURCE_SHA256
+
+
+# --- loading a model for prediction -------------------------------------------------------------
+# What the patched load predicts is compared with Rasa's own load by ``make bench``
+# (benchmarks/model_load.py: every dev and held-out question, every story tracker); every model-tier
+# test runs on the patched load (the Rasa server and the trained_agent fixture install it).
+
+def test_the_pinned_load_fingerprint_is_the_installed_rasas() -> None:
+    assert server.original_load_sha256() == server.PATCHED_LOAD_SHA256
+
+
+def test_the_load_is_replaced_once_and_keeps_rasas_own_for_fine_tuning(monkeypatch: pytest.MonkeyPatch) -> None:
+    from rasa.utils.tensorflow.models import RasaModel
+
+    installed = RasaModel.__dict__["load"]
+    rasas = getattr(installed, "_meldwijzer_rasa_load", installed)  # another test may have installed ours
+    monkeypatch.setattr(RasaModel, "load", rasas)
+    server.install()
+    ours = RasaModel.__dict__["load"]
+    assert ours is not rasas and ours.__func__ is server._load_for_prediction
+    server.install()
+    assert RasaModel.__dict__["load"] is ours  # idempotent
+    assert server._rasa_load(RasaModel) is rasas.__func__  # fine-tuning and missing examples go there
+
+
+def test_install_refuses_a_changed_rasa_load(monkeypatch: pytest.MonkeyPatch) -> None:
+    from rasa.utils.tensorflow.models import RasaModel
+
+    monkeypatch.setattr(RasaModel, "load", classmethod(lambda cls, *args: None))
+    with pytest.raises(RuntimeError, match="RasaModel.load"):
+        server.install()
