@@ -7,7 +7,7 @@ Screenshots go to var/screenshots/ (look at them after a layout change).
 from __future__ import annotations
 
 import re
-from typing import Iterator
+from typing import Callable, Iterator
 
 import pytest
 import requests
@@ -91,6 +91,32 @@ def test_page_shows_the_112_bar_and_a_case_starts_with_buttons(web: Servers, con
     expect(chat.log.locator(".mw-msg-user").last).to_have_text(f"U: {TEACHER_TITLE}")
     expect(chat.log).not_to_contain_text("/inform_role")
     chat.screenshot("page-desktop")
+
+
+def test_two_cases_are_switched_closed_and_reopened_with_the_buttons(web: Servers, context: BrowserContext) -> None:
+    """Case work in the browser (issue 16): every step after the first words is a click on a button."""
+    chat = open_chat(context, f"{web.base_url}/chat")
+
+    def turn(act: Callable[[], object]) -> str:
+        """Everything the bot answered to one message or click."""
+        before = chat.bot_messages().count()
+        act()
+        return "\n".join(chat.bot_messages().all_inner_texts()[before:])
+
+    chat.send(WORRY)
+    first = re.search(r"Leerling \w+", turn(lambda: chat.click_choice(TEACHER_TITLE))).group(0)
+    second = re.search(r"Leerling \w+", turn(lambda: chat.send("nieuwe casus"))).group(0)
+    assert second != first
+
+    listed = turn(lambda: chat.send("mijn casussen"))
+    assert f"- {first}: stap 1" in listed and f"- {second} (huidige casus): stap 1" in listed
+    assert chat.click_choice(f"{first} (stap 1)").startswith(f"Casus {first}: u werkt nu verder")
+
+    chat.send("ik wil deze casus afsluiten")
+    assert f"Casus {first}: afgesloten" in chat.click_choice("Toch geen zorgen")
+    assert first not in turn(lambda: chat.send("mijn casussen"))
+    chat.send("casus heropenen")
+    assert chat.click_choice(f"{first} (afgesloten").startswith(f"Casus {first}: weer geopend")
 
 
 def test_acute_danger_first_reply_names_112(web: Servers, context: BrowserContext) -> None:

@@ -145,9 +145,10 @@ class ChatPage:
         return self.log.locator("button.mw-choice")
 
     def click_choice(self, title: str) -> str:
-        """Click a button; once the whole answer is in, return the text of its first message."""
+        """Click the newest button with ``title`` (as a user does: under the last answer); once the whole
+        answer is in, return the text of its first message."""
         before = self.bot_messages().count()
-        self.choices().filter(has_text=title).first.click()
+        self.choices().filter(has_text=title).last.click()
         return self.replies_after(before)[0]
 
     def screenshot(self, name: str) -> Path:
