@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Tuple
 
 from bot import steps
 from bot.language.dates import AMSTERDAM, dutch_date
+from bot.profiles import ATTENTION_OFFICER
 from bot.reply import Choice, Reply
 
 if TYPE_CHECKING:  # types only: the repositories are passed in by the caller
@@ -27,7 +28,6 @@ if TYPE_CHECKING:  # types only: the repositories are passed in by the caller
 ENV_AUTO_CLOSE_AFTER = "MELDWIJZER_AUTO_CLOSE_AFTER"
 ENV_RETENTION = "MELDWIJZER_RETENTION"
 DEFAULT_PERIOD = "180d"  # six months: the inactivity period and the documented purge period
-ATTENTION_OFFICER = "attention_officer"
 
 # Why a case was closed, as the teacher chooses it (button order) and as the dossier shows it.
 REASONS: Dict[str, str] = {

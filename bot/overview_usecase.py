@@ -17,10 +17,10 @@ from typing import Dict, List, Optional, Tuple
 
 from bot import dossier, overview
 from bot.language.dates import AMSTERDAM
-from bot.profiles import Organisation
+from bot.profiles import ATTENTION_OFFICER, Organisation
 from bot.reply import Choice, Reply
 from bot.store import crypto
-from bot.store.repositories import ATTENTION_OFFICER, AccessDenied, NotFound, Repositories
+from bot.store.repositories import AccessDenied, NotFound, Repositories
 
 PAGE_MINUTES = 15
 PAGE_PURPOSE = "overview"

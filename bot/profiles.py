@@ -72,10 +72,13 @@ ROLE_WORDS: Dict[str, str] = {
     **dict.fromkeys(("concierge", "onderwijsassistent", "klassenassistent", "administratief medewerker"),
                     "support_staff"),
 }
+# The one role that authorises more than the user's own cases (every case of the organisation), when the
+# school grants it (``python -m bot roles grant`` or its identity provider); saying it grants nothing.
+ATTENTION_OFFICER = "attention_officer"
 USER_ROLES: Dict[str, str] = {
     "teacher": "leerkracht of docent",
     "ib": "intern begeleider",
-    "attention_officer": "aandachtsfunctionaris",
+    ATTENTION_OFFICER: "aandachtsfunctionaris",
     "care_coordinator": "zorgcoördinator",
     "school_leader": "schoolleider of directie",
     "support_staff": "onderwijsondersteunend personeel",

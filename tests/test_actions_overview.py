@@ -11,7 +11,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.overview import ActionShowOverview
 from bot.store.db import repositories
-from bot.store.repositories import ATTENTION_OFFICER
+from bot.profiles import ATTENTION_OFFICER
 
 OFFICER, TEACHER = "web:scp-er", "web:leerkracht-1"
 

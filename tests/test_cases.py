@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from bot import cases
 from bot.dossier import load
-from bot.profiles import profile
+from bot.profiles import ATTENTION_OFFICER, profile
 from bot.store.db import repositories
 from bot.store.models import Case
 from bot.store.repositories import Repositories
@@ -31,7 +31,7 @@ def sqlite_repos(tmp_path) -> Repositories:
 @pytest.fixture
 def school(sqlite_repos: Repositories) -> Repositories:
     """Two teachers and an aandachtsfunctionaris the school granted the role."""
-    sqlite_repos.roles.grant(OFFICER, ORG, cases.ATTENTION_OFFICER, actor="admin")
+    sqlite_repos.roles.grant(OFFICER, ORG, ATTENTION_OFFICER, actor="admin")
     return sqlite_repos
 
 
@@ -207,10 +207,10 @@ def test_a_colleague_may_not_reopen_the_officer_may_but_does_not_take_over_the_c
     assert refused.text.startswith("Die casus kunt u niet heropenen") and refused.slots == {}
     assert ids(cases.reopen_case(school, COLLEAGUE, "teacher", ORG, None).choices) == []
     # Saying "I am the aandachtsfunctionaris" without the school's grant reopens nothing either.
-    assert cases.reopen_case(school, COLLEAGUE, cases.ATTENTION_OFFICER, ORG, case.id).slots == {}
+    assert cases.reopen_case(school, COLLEAGUE, ATTENTION_OFFICER, ORG, case.id).slots == {}
     assert school.cases.get(case.id, TEACHER, "teacher").status == "closed"
 
-    reply = cases.reopen_case(school, OFFICER, cases.ATTENTION_OFFICER, ORG, case.id)
+    reply = cases.reopen_case(school, OFFICER, ATTENTION_OFFICER, ORG, case.id)
     assert reply.text == f"Casus {case.pseudonym}: weer geopend, in stap 1."
     assert reply.slots == {}  # the officer's own conversation does not switch to the teacher's case
     assert school.cases.open_case(TEACHER).id == case.id
@@ -257,7 +257,7 @@ def test_a_manually_closed_case_gives_no_inactivity_notice(school: Repositories)
 
 def test_the_case_flow_on_both_dialects(repos: Repositories) -> None:
     """Create, list, close, auto-close and reopen on SQLite and PostgreSQL (activity queries included)."""
-    repos.roles.grant(OFFICER, ORG, cases.ATTENTION_OFFICER, actor="admin")
+    repos.roles.grant(OFFICER, ORG, ATTENTION_OFFICER, actor="admin")
     first = cases.open_case(repos, TEACHER, ORG, "teacher")
     second = cases.open_case(repos, TEACHER, ORG, "teacher")
     repos.followups.add(first.id, "vt_feedback", date.today(), "Terugkoppeling Veilig Thuis")
@@ -265,7 +265,7 @@ def test_the_case_flow_on_both_dialects(repos: Repositories) -> None:
     cases.close_case(repos, TEACHER, first, "help_monitored")
     assert [c.id for c in cases.close_inactive(repos, HALF_YEAR, now=later(200))] == [second.id]
     assert cases.list_cases(repos, TEACHER, None).text == "U heeft geen open casussen."
-    reply = cases.reopen_case(repos, OFFICER, cases.ATTENTION_OFFICER, ORG, second.id)
+    reply = cases.reopen_case(repos, OFFICER, ATTENTION_OFFICER, ORG, second.id)
     assert reply.text.startswith(f"Casus {second.pseudonym}: weer geopend")
     assert repos.cases.open_case(TEACHER).id == second.id
 

@@ -17,7 +17,8 @@ from bot.overview_usecase import PageGrant
 from bot.profiles import profile
 from bot.store import crypto
 from bot.store.db import repositories
-from bot.store.repositories import ATTENTION_OFFICER, AccessDenied
+from bot.profiles import ATTENTION_OFFICER
+from bot.store.repositories import AccessDenied
 
 ORG, OTHER = "national", "andere-school"
 OFFICER, TEACHER = "web:scp-er", "web:leerkracht-1"

@@ -45,7 +45,7 @@ from bot.channels.limits import MAX_MESSAGE_CHARS, TOO_LONG_MESSAGE
 from bot.channels.webpage import page_blueprint
 from bot.profiles import profile
 from bot.store.db import repositories
-from bot.store.repositories import ATTENTION_OFFICER
+from bot.profiles import ATTENTION_OFFICER
 
 logger = logging.getLogger(__name__)
 

@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.profiles import ATTENTION_OFFICER
 from bot.store.models import (
     CASE_CLOSED,
     CASE_OPEN,
@@ -36,8 +37,6 @@ from bot.store.models import (
 )
 
 logger = logging.getLogger(__name__)
-
-ATTENTION_OFFICER = "attention_officer"
 
 T = TypeVar("T")
 
