@@ -30,7 +30,7 @@ from bot.language.dates import AMSTERDAM, FUTURE, describe_when, parse_when
 from bot.language.yesno import parse_yes_no
 from bot.notes import (DATETIME, NOTE_KINDS, UNDO_MINUTES, YES_NO, NoteField, asks_instead_of_answers, extract_fields,
                        fields_from_answer, fields_to_ask_again, format_value, is_skip, missing_fields, note_content,
-                       note_kind, summary)
+                       note_kind, requests_note, summary)
 from bot.privacy import describe_replacements, masker_for, masker_state
 from bot.store.repositories import AccessDenied, CaseRecord, NotFound
 
@@ -173,7 +173,8 @@ def mask(tracker: Tracker, text: str) -> Tuple[str, Dict[str, Any], str]:
 
 def opening_text(tracker: Tracker) -> str:
     """The typed message that asked for this note ("Ik wil een signaal noteren: ..."), or "" when the
-    note was asked for with a button only. Button clicks (the kind chosen) are looked past."""
+    note was asked for with a button only. Button clicks (the kind chosen) are looked past. A request
+    the model read as a new worry, with a case open, started this form too (``ActionStartCase``)."""
     for event in reversed(tracker.events):
         if event.get("event") != "user":
             continue
@@ -181,7 +182,8 @@ def opening_text(tracker: Tracker) -> str:
         if text.startswith("/"):
             continue
         intent = ((event.get("parse_data") or {}).get("intent") or {}).get("name")
-        return text if intent == "record_note" else ""
+        asked = intent == "record_note" or (intent == "start_case" and requests_note(text))
+        return text if asked else ""
     return ""
 
 

@@ -10,7 +10,7 @@ import re
 from typing import Any, Dict, List, Optional, Sequence, Text
 
 from rasa_sdk import Action, FormValidationAction, Tracker
-from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
@@ -34,13 +34,14 @@ from actions.common import (
     sources_line,
     store,
 )
-from bot import cases, conversation, steps
+from bot import cases, conversation, notes, steps
 from bot.cases import case_state
 from bot.language.numbers import words_up_to
 from bot.profiles import user_role_label
 from bot.store.repositories import CASE_OPEN, CaseRecord
 
 logger = logging.getLogger(__name__)
+NOTE_FORM = "note_form"
 
 STEP_WORDS = words_up_to(5)  # the meldcode has five steps
 
@@ -131,6 +132,10 @@ class ActionStartCase(Action):
         case = current_case(tracker)
         if case is None:
             return start_new_case(dispatcher, tracker, domain)
+        if notes.requests_note(tracker.latest_message.get("text") or ""):
+            # "Signaal vastleggen: hij had striemen op zijn rug" can read as a new worry to the model; it
+            # asks for a note in the open case, so the note form reads it (actions.notes.opening_text).
+            return [FollowupAction(NOTE_FORM)]
         return ask_same_pupil(dispatcher, tracker, domain, case)
 
 

@@ -388,6 +388,18 @@ MAX_DATE_WORDS = 8
 _CONCEPT_FIELDS = ("plaats", "situatie", "aanwezigen", "waarnemingen", "hypothese", "bron")
 
 
+# Asking to record now, in the infinitive or the imperative ("... vastleggen:", "noteer:", "leg vast dat"); a
+# report that it is done ("ik heb het vastgelegd") has the participle and does not match.
+_NOTE_REQUEST = re.compile(
+    r"\b(?:noteren|noteer|vastleggen|leg\b[^.:!?]{0,40}\bvast|opschrijven|schrijf\b[^.:!?]{0,40}\bop"
+    r"|(?:aantekening|notitie) (?:maken|toevoegen)|toevoegen aan het dossier|in het dossier zetten)\b", re.I)
+
+
+def requests_note(text: str) -> bool:
+    """The message asks to record a note (with or without the note itself after the request)."""
+    return bool(_NOTE_REQUEST.search(text))
+
+
 def note_content(text: str) -> str:
     """The part of a first message that is the note itself: after "Ik wil een signaal noteren:" (or
     "... vastleggen dat"); a bare request has no content, a message without a request is all content."""

@@ -105,6 +105,20 @@ async def test_in_the_middle_of_a_note_the_list_has_no_switch_buttons_and_a_swit
     assert "Maak die eerst af" in text_of(dispatcher) and slots_of(events) == {}
 
 
+async def test_a_request_to_record_with_a_case_open_goes_to_the_note_not_to_same_pupil(store, domain) -> None:
+    """The model may read "signaal vastleggen: ..." as a new worry; it asks for a note in the open case."""
+    from actions.steps import ActionStartCase
+
+    case = cases.open_case(store, TEACHER, ORG, "teacher")
+    request = tracker("start_case", "signaal vastleggen: hij had striemen op zijn rug", case_id=case.id)
+    dispatcher, events = await run(ActionStartCase(), request, domain)
+    assert events == [{"event": "followup", "name": "note_form", "timestamp": None}]
+    assert dispatcher.messages == []
+    worry = tracker("start_case", "een leerling heeft striemen op zijn rug", case_id=case.id)
+    dispatcher, _ = await run(ActionStartCase(), worry, domain)
+    assert "Gaat het om dezelfde leerling?" in text_of(dispatcher)
+
+
 async def test_a_case_id_of_a_colleague_in_the_slot_is_never_used(store, domain) -> None:
     own = cases.open_case(store, TEACHER, ORG, "teacher")
     foreign = cases.open_case(store, "someone-else", ORG, "teacher")

@@ -315,10 +315,10 @@ def clock(monkeypatch: pytest.MonkeyPatch):
     return current
 
 
-def opening_tracker(case_id: str, text: str, kind: str = "signaal") -> Tracker:
+def opening_tracker(case_id: str, text: str, kind: str = "signaal", intent: str = "record_note") -> Tracker:
     """The form just activated by a typed record_note message whose note_kind entity Rasa extracted."""
     data = note_tracker(case_id, kind=kind, requested=None).current_state()
-    parse = {"intent": {"name": "record_note", "confidence": 0.95},
+    parse = {"intent": {"name": intent, "confidence": 0.95},
              "entities": [{"entity": "note_kind", "value": kind}]}
     data.update(note_fields=None, latest_message={"text": text, **parse},
                 events=[{"event": "action", "name": "action_listen"},
@@ -335,6 +335,19 @@ def followed(tracker: Tracker, events: List[Dict[str, Any]]) -> Tracker:
         if e.get("event") == "slot":
             data["slots"][e["name"]] = e["value"]
     return Tracker.from_dict(data)
+
+
+async def test_a_request_the_model_read_as_a_worry_still_gives_its_note_to_the_form(store, case, domain,
+                                                                                     clock) -> None:
+    """With a case open, ActionStartCase hands "signaal vastleggen: ..." (start_case to the model) to the
+    form, which reads the note from it; a worry without a request is no note."""
+    text = "signaal vastleggen: vandaag om 10 uur zag ik op het plein dat hij striemen op zijn rug had"
+    _, events = await run(ValidateNoteForm(), opening_tracker(case.id, text, intent="start_case"), domain)
+    values = slot(events, "note_fields")["values"]
+    assert values["plaats"] == "op het plein" and "striemen op zijn rug" in values["waarnemingen"]
+    worry = opening_tracker(case.id, "ik maak me zorgen, hij had striemen op zijn rug", intent="start_case")
+    _, events = await run(ValidateNoteForm(), worry, domain)
+    assert slot(events, "note_fields")["values"] == {}
 
 
 async def test_one_message_with_everything_goes_straight_to_the_summary(store, case, domain, clock) -> None:

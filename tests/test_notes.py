@@ -8,7 +8,7 @@ import pytest
 from bot.notes import (AMSTERDAM, DATETIME, NOTE_KINDS, UNDO_WINDOW, YES_NO, asks_instead_of_answers, extract_fields,
                        fields_from_answer, fields_to_ask_again, hypothesis_markers, is_skip, mark_hypotheses,
                        missing_fields, moment_of, note_content, note_kind, occurred_at, split_hypotheses, summary,
-                       undo_allowed)
+                       requests_note, undo_allowed)
 
 # Thursday 14 November 2024, 15:00 in Amsterdam (CET, +01:00)
 NOW = datetime(2024, 11, 14, 15, 0, tzinfo=AMSTERDAM)
@@ -270,6 +270,21 @@ def test_a_moment_alone_answers_no_text_question(asked):
     """Only the moment is read from it; the asked field stays empty, so the form asks it again."""
     assert fields_from_answer("signaal", asked, "gisteren om half negen", NOW) == {"moment": "2024-11-13T08:30+01:00"}
     assert fields_from_answer("signaal", asked, "gisteren bij het hek", NOW) != {"moment": "2024-11-13"}
+
+
+@pytest.mark.parametrize("text, asks", [
+    ("signaal vastleggen: hij had striemen op zijn rug", True),
+    ("Ik wil een signaal noteren: vandaag zag ik een blauwe plek", True),
+    ("noteer: moeder kwam dronken de leerling ophalen", True),
+    ("leg dit vast als signaal: een bult op zijn hoofd", True),
+    ("ik wil een notitie maken: hij vertelde dat hij thuis geslagen wordt", True),
+    ("ik heb de signalen vastgelegd", False),
+    ("ik heb een aantekening gemaakt", False),
+    ("hij legde zijn hand op haar been", False),
+    ("een leerling heeft striemen op zijn rug", False),
+])
+def test_a_request_to_record_is_told_from_a_report_that_it_is_done(text, asks):
+    assert requests_note(text) is asks
 
 
 def test_an_answer_to_a_text_question_keeps_the_whole_answer_unless_it_says_more():

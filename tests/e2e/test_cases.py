@@ -35,3 +35,15 @@ def test_two_cases_switch_and_close_one(servers: Servers) -> None:
     assert pseudonym in texts(closed)
     left = buttons(servers.send(sender, "mijn casussen"), "switch_case")
     assert [b["title"].split(" (stap")[0] for b in left] != [pseudonym] and len(left) == 1
+
+
+def test_a_note_asked_for_in_one_message_with_a_case_open_is_taken_by_the_note(servers: Servers) -> None:
+    """Whether the model hears a note request or a new worry, the open case gets the note: only the
+    fields the message leaves out are asked, never "Gaat het om dezelfde leerling?"."""
+    sender = "rest-note-one-message"
+    servers.send(sender, "ik maak me zorgen over een leerling")
+    servers.send(sender, TEACHER)
+    reply = texts(servers.send(sender, "signaal vastleggen: gisteren om 10 uur zag ik op het plein dat hij "
+                                       "striemen op zijn rug had"))
+    assert "dezelfde leerling" not in reply
+    assert "In welke situatie was dit?" in reply and "Waar was dit?" not in reply
