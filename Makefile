@@ -16,10 +16,10 @@ run: setup check train ## set up what is missing, train if the data changed, sta
 	@scripts/run.sh
 
 test: setup-test lint check train ## everything: lint, unit, actions, Rasa validation, conversations, end-to-end
-	$(PY) -m pytest
+	$(PY) -m pytest -n 2 --dist loadgroup --durations=15
 
 test-fast: lint ## lint, unit and action tests only: no trained model, no servers (while you work)
-	$(PY) -m pytest -m "not model" -q
+	$(PY) -m pytest -m "not model" -q -n 2
 
 setup: ## Python 3.10 venv with the pinned dependencies and the Dutch spaCy model
 	@scripts/setup.sh

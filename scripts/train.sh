@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Train only when what the model is made of changed since the last model: a fingerprint of the config,
-# the domain, the training data and the pinned dependencies. One training at a time (flock), with Rasa's
+# the domain, the training data and the versions of the libraries that train it. One training at a time (flock), with Rasa's
 # progress output.
 #
 # A model trained once is kept in a cache outside the checkout (MELDWIJZER_MODEL_CACHE, default
@@ -11,9 +11,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 mkdir -p models var
 MODEL_CACHE_KEEP=3
+# The libraries that turn the data into a model (a test tool added to the requirements changes nothing).
+TRAINING_LIBRARIES="rasa tensorflow spacy nl_core_news_sm numpy scikit-learn scipy"
 fingerprint() {
-  { cat config.yml domain.yml requirements.txt constraints.txt; find data -type f -name '*.yml' | LC_ALL=C sort | xargs cat; } \
-    | sha256sum | cut -c1-16
+  { cat config.yml domain.yml; find data -type f -name '*.yml' | LC_ALL=C sort | xargs cat
+    .venv/bin/python -c "import importlib.metadata as m, sys; print([m.version(p) for p in sys.argv[1:]])" \
+      $TRAINING_LIBRARIES; } | sha256sum | cut -c1-16
 }
 exec 9>var/train.lock
 flock 9

@@ -14,10 +14,14 @@ MODEL_TIER_PATHS = (TESTS_DIR / "e2e", TESTS_DIR / "test_rasa_project.py")
 
 
 def pytest_collection_modifyitems(config: _pytest.Config, items: list) -> None:
+    """Mark the model tier. Run in parallel (``-n 2 --dist loadgroup``, as ``make test`` does), the whole
+    model tier stays in one worker, in order: one model load and one set of servers for all of it, while
+    the other worker runs the rest."""
     for item in items:
         path = _Path(str(item.fspath))
         if "trained_agent" in item.fixturenames or any(p == path or p in path.parents for p in MODEL_TIER_PATHS):
             item.add_marker(_pytest.mark.model)
+            item.add_marker(_pytest.mark.xdist_group("model"))
 
 
 @_pytest.fixture(scope="session")
