@@ -13,6 +13,7 @@ MODEL_PATH = TESTS_DIR.parent / "models" / "meldwijzer.tar.gz"
 MODEL_TIER_PATHS = (TESTS_DIR / "e2e", TESTS_DIR / "test_rasa_project.py")
 
 
+@_pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups from the markers
 def pytest_collection_modifyitems(config: _pytest.Config, items: list) -> None:
     """Mark the model tier. Run in parallel (``-n 2 --dist loadgroup``, as ``make test`` does), the whole
     model tier stays in one worker, in order: one model load and one set of servers for all of it, while
