@@ -172,6 +172,8 @@ NEW_CHOICE = Choice("Nieuwe casus", "new_case")
 NEXT_CHOICE = Choice("Wat moet ik nu doen?", "ask_next_step")
 REOPEN_CHOICE = Choice("Casus heropenen", "reopen_case")
 KEEP_OPEN_CHOICE = Choice("Toch niet afsluiten", "deny")
+FINISH_NOTE_FIRST = ("U bent een notitie aan het vastleggen. Maak die eerst af, of typ 'stop'; "
+                     "daarna kunt u naar een andere casus.")
 
 
 # --- use cases -----------------------------------------------------------------------------------
@@ -184,10 +186,6 @@ def open_case(repos: Repositories, user_id: str, organisation_id: str, role: Opt
     repos.users.upsert(user_id, organisation_id=organisation_id, role=role)
     case = repos.cases.create(user_id, organisation_id, new_pseudonym())
     return case if step == 1 else repos.cases.update_progress(case.id, step, [])
-
-
-FINISH_NOTE_FIRST = ("U bent een notitie aan het vastleggen. Maak die eerst af, of typ 'stop'; "
-                     "daarna kunt u naar een andere casus.")
 
 
 def list_cases(repos: Repositories, user_id: str, current_id: Optional[str], in_note: bool = False) -> Reply:
@@ -210,7 +208,7 @@ def list_cases(repos: Repositories, user_id: str, current_id: Optional[str], in_
 def switch_case(repos: Repositories, user_id: str, case_id: Optional[str], current_id: Optional[str],
                 in_note: bool = False) -> Reply:
     """Continue with another of the user's open cases; without a (valid) choice, the list to choose from.
-    In the middle of a note nothing switches (an old list's button may still be clicked then)."""
+    In the middle of a note nothing switches: the note belongs to the current case."""
     if in_note:
         return Reply(FINISH_NOTE_FIRST)
     if not case_id:
