@@ -96,7 +96,8 @@ def test_token_subject_is_the_staff_member() -> None:
     jwt.encode(claims(sub="staff-1", exp=in_ten_minutes()), None, algorithm="none"),  # unsigned
     "not-a-token",
     None,
-])
+], ids=["other-key", "expired", "no-expiry", "no-subject", "blank-subject", "no-audience", "no-issuer",
+        "other-audience", "other-issuer", "unsigned", "not-a-token", "none"])  # stable: the tokens hold the time
 def test_bad_tokens_give_no_subject(token: object) -> None:
     assert token_subject(token) is None
 
