@@ -159,7 +159,7 @@ def button_payloads(replies: List[dict]) -> List[str]:
 
 
 # --- the server pairs of a test run ---------------------------------------------------------------
-# Why pairs per configuration instead of restarts: a start costs about a minute on 2 cores, and a test
+# Why pairs per configuration instead of restarts: a start costs about 20 s on 2 cores, and a test
 # that reconfigured the shared pair had to start it twice (its own setting, then the default back).
 # Each configuration below gets its own pair, launched once at the start of the run, beside the default
 # pair, when a collected test asks for it; it comes up on the second core while the first tests run.
