@@ -221,11 +221,11 @@ def web_reply(cluster: Cluster, subject: str, text: str, timeout: float = 120) -
     """One message over socket.io through nginx with a staff token; the first reply's text."""
     import asyncio
 
-    import jwt
     import socketio
 
-    token = jwt.encode({"sub": subject, "exp": int(time.time()) + 600, "aud": "meldwijzer",
-                        "iss": "https://cluster.test"}, cluster.settings["MELDWIJZER_WEB_JWT_KEY"], algorithm="HS256")
+    from tests.fakes.intranet import staff_token
+
+    token = staff_token(cluster.settings["MELDWIJZER_WEB_JWT_KEY"], subject, "meldwijzer", "https://cluster.test")
 
     async def chat() -> Optional[str]:
         client = socketio.AsyncClient(ssl_verify=False)

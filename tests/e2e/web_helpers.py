@@ -8,17 +8,16 @@ from __future__ import annotations
 
 import html
 import threading
-import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Dict, Iterator, List, Optional
 
-import jwt
 from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright
 
 from tests.e2e.conftest import REPO, WEB_JWT_AUDIENCE, WEB_JWT_ISSUER
+from tests.fakes import intranet
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -43,10 +42,8 @@ def chromium() -> Iterator[Browser]:
 
 
 def staff_token(key: str, subject: str, minutes: int = 10, **claims: object) -> str:
-    """An HS256 token as an intranet would sign it for a signed-in staff member of this application
-    (``claims``: more claims, e.g. the app ``roles`` the school assigned)."""
-    return jwt.encode({"sub": subject, "exp": int(time.time()) + minutes * 60, "aud": WEB_JWT_AUDIENCE,
-                       "iss": WEB_JWT_ISSUER, **claims}, key, algorithm="HS256")
+    """The token the test intranet signs for a signed-in staff member (tests.fakes.intranet)."""
+    return intranet.staff_token(key, subject, WEB_JWT_AUDIENCE, WEB_JWT_ISSUER, minutes, **claims)
 
 
 def embed_html(server: str, token: Optional[str] = None) -> str:

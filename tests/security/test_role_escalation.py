@@ -81,15 +81,10 @@ def officer_policy(**changes: object):
 
 def signed_in(policy, subject: str, **claims: object):
     """What the web channel reads from a token the intranet signed for ``subject``."""
-    import time
-
-    import jwt
-
     from bot.channels.web import verify_token
+    from tests.fakes.intranet import staff_token
 
-    token = jwt.encode({"sub": subject, "exp": int(time.time()) + 600, "aud": policy.audience,
-                        "iss": policy.issuer, **claims}, policy.key, algorithm="HS256")
-    staff = verify_token(token, policy)
+    staff = verify_token(staff_token(policy.key, subject, policy.audience, policy.issuer, **claims), policy)
     assert staff is not None
     return staff
 
