@@ -14,12 +14,11 @@ from rasa_sdk.events import ActiveLoop, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.common import current_case, guarded, organisation, say_reply, store
+from actions.common import NOTE_FORM, current_case, guarded, organisation, say_reply, store
 from bot import cases
 
 CASE_REF = "case_ref"  # entity of the case buttons (a case id; only ever in payloads)
 SLOT_REASON = "close_reason"
-NOTE_FORM = "note_form"
 
 
 def case_ref(tracker: Tracker) -> Optional[str]:

@@ -247,6 +247,7 @@ def faq_key(tracker: Tracker) -> Optional[str]:
 
 
 ACUTE_DANGER = "acute_danger"
+NOTE_FORM = "note_form"  # the form that records a dossier note (domain.yml)
 SITUATION_INTENTS = frozenset(steps.REQUIRED_SITUATIONS)  # each special situation is its own intent
 
 

@@ -20,7 +20,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.common import (ACUTE_DANGER, SITUATION_INTENTS, CaseAction, current_case, faq_key,
+from actions.common import (ACUTE_DANGER, NOTE_FORM, SITUATION_INTENTS, CaseAction, current_case, faq_key,
                             followup_buttons, followup_line, guarded, latest_intent, organisation, payload,
                             say_faq_answer, say_no_case, say_reply, say_open_followups, say_situation, store)
 from bot import dossier, notes_usecase
@@ -255,7 +255,7 @@ class ActionChangeNoteField(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
         kind, values = tracker.get_slot("note_kind"), collected(tracker)
         name = next(tracker.get_latest_entity_values("note_field"), None)
-        if kind not in NOTE_KINDS or (tracker.active_loop or {}).get("name") != "note_form":
+        if kind not in NOTE_KINDS or (tracker.active_loop or {}).get("name") != NOTE_FORM:
             dispatcher.utter_message(text="Er is nu geen aantekening in bewerking. Een opgeslagen aantekening kunt "
                                           f"u binnen {UNDO_MINUTES} minuten ongedaan maken, of aanvullen met een "
                                           "nieuwe.")

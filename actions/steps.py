@@ -17,6 +17,7 @@ from rasa_sdk.types import DomainDict
 from actions.common import (
     DANGER_LINE,
     MILESTONE_BY_INTENT,
+    NOTE_FORM,
     PROGRESS_INTENTS,
     CaseAction,
     buttons_for,
@@ -41,7 +42,6 @@ from bot.profiles import user_role_label
 from bot.store.repositories import CASE_OPEN, CaseRecord
 
 logger = logging.getLogger(__name__)
-NOTE_FORM = "note_form"
 
 STEP_WORDS = words_up_to(5)  # the meldcode has five steps
 

@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Dict, Iterable, Mapping, Optional
 
 from bot import steps
-from bot.cases import case_slot_values, case_state
+from bot.cases import NEXT_CHOICE, case_slot_values, case_state
 from bot.notes import NOTE_KINDS, UNDO_MINUTES, note_kind, occurred_at, save_key, undo_allowed
 from bot.reply import Choice, Reply
 
@@ -21,7 +21,6 @@ if TYPE_CHECKING:  # types only: the repositories are passed in by the caller
     from bot.store.repositories import CaseRecord, Repositories
 
 DOSSIER_CHOICE = Choice("Toon mijn dossier", "show_dossier")
-NEXT_CHOICE = Choice("Wat moet ik nu doen?", "ask_next_step")
 NEW_NOTE_CHOICE = Choice("Nieuwe aantekening", "record_note")
 NOTHING_TO_UNDO = "Ik vind geen aantekening van u die ik ongedaan kan maken."
 

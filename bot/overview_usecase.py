@@ -16,6 +16,7 @@ from datetime import date, datetime
 from typing import Dict, List, Optional, Tuple
 
 from bot import dossier, overview
+from bot.cases import NEXT_CHOICE
 from bot.language.dates import AMSTERDAM
 from bot.profiles import ATTENTION_OFFICER, Organisation
 from bot.reply import Choice, Reply
@@ -82,7 +83,7 @@ def show(repos: Repositories, viewer_id: str, org: Organisation, only_overdue: b
     try:
         found = rows(repos, grant, org, only_overdue, day)
     except AccessDenied:
-        return Reply(overview.refusal(org), (Choice("Wat moet ik nu doen?", "ask_next_step"),))
+        return Reply(overview.refusal(org), (NEXT_CHOICE,))
     text, choices = overview.chat_reply(found, only_overdue, INTENT, CASE_ENTITY, FILTER_ENTITY)
     return Reply(text, tuple(choices), links=(page_link(grant),) if web else ())
 
