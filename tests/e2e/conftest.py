@@ -199,13 +199,11 @@ class ServerPool:
     """The default pair and the pairs of ``VARIANTS`` that this run's tests use, all launched at once."""
 
     pairs: Dict[str, Servers]
-    ready: Dict[str, bool] = field(default_factory=dict)
 
     def get(self, name: str) -> Servers:
+        """The pair, once it answers (each is asked for once, by its session fixture below)."""
         pair = self.pairs[name]
-        if not self.ready.get(name):
-            pair.wait_ready()
-            self.ready[name] = True
+        pair.wait_ready()
         return pair
 
     def stop(self) -> None:
