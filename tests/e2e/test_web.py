@@ -146,7 +146,7 @@ def test_messages_are_text_only_and_limited_to_2000_characters(web: Servers, con
     before = chat.bot_messages().count()
     chat.input.fill("<b>vet</b><img src=x> zie https://www.vooreenveiligthuis.nl")
     chat.input.press("Enter")
-    chat.reply_after(before)
+    chat.replies_after(before)  # the whole turn: a late second message would be read as the next reply
     mine = chat.log.locator(".mw-msg-user").last
     expect(mine.locator("b, img")).to_have_count(0)
     expect(mine).to_contain_text("<b>vet</b><img src=x>")
