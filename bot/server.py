@@ -1,6 +1,7 @@
 """Adjustments to the Rasa server process, installed when it loads our tracker store (endpoints.yml).
 
-Two patches, each measured with a profiler before it was written:
+Three patches: two measured with a profiler before they were written, one found by stopping the
+database under load (tests/deploy/test_deploy_cluster.py):
 
 - **The action-response check.** Rasa 3.6's ``RemoteAction._validate_action_result`` calls
   ``jsonschema.validate`` on every response of the action server. That function checks the large events
@@ -15,6 +16,13 @@ Two patches, each measured with a profiler before it was written:
   fine-tuning (``finetune_mode``) keeps Rasa's own way, which needs the optimizer's state. The loaded
   model predicts exactly what Rasa's loading gives (same rankings and confidences on the dev and
   held-out questions; ``docs/PERFORMANCE.md``).
+
+- **No silent fall-back to memory when the tracker store fails.** Rasa wraps every tracker store in a
+  ``FailSafeTrackerStore``: when the database cannot be read, the conversation is treated as new (no
+  case slots, no open form) and its events are kept only in this process's memory, lost at the next
+  restart and unseen by the other replicas, while the user is told nothing went wrong. Ours is wired
+  without that fall-back: the error reaches the channel, which answers "could not process, please
+  send it again" with the danger numbers (``bot.channels.delivery``), and nothing is stored half.
 
 Each patch is pinned to the Rasa release it was written for: ``install()`` refuses to patch another
 version or a method whose source changed, so an upgrade makes us look again instead of silently
@@ -32,6 +40,8 @@ PATCHED_RASA_VERSION = "3.6.21"
 PATCHED_SOURCE_SHA256 = "f8cdb4be6812396167ced74161b2ccd65c5ea676ad86d7d359d8c322d9d8dc42"
 # sha256 of the source of RasaModel.load in that release.
 PATCHED_LOAD_SHA256 = "84fd81c0fdd01a8048de2d9b5b3022bdbf1e155f7b4d67737eb51ecb0787d292"
+# sha256 of the source of Agent._create_tracker_store in that release.
+PATCHED_TRACKER_STORE_SHA256 = "97499b594b45581b2c6d8ff7adb9083af24eba85654995a40350de65633ca574"
 _INSTALLED_MARK = "_meldwijzer_compiled_validator"
 _LOAD_MARK = "_meldwijzer_rasa_load"  # on our load: Rasa's own classmethod
 
@@ -92,6 +102,24 @@ def _load_for_prediction(cls: Any, model_file_name: Text, model_data_example: An
     return model
 
 
+def _raise(error: Exception) -> None:
+    """The fail-safe store's error callback: the error goes on to the channel instead of being logged
+    (with its message, which may hold stored data) and replaced by an in-memory conversation."""
+    raise error
+
+
+def _create_tracker_store(store: Any, domain: Any) -> Any:
+    """Rasa's ``Agent._create_tracker_store``, with errors raised instead of falling back to memory."""
+    from rasa.core.tracker_store import FailSafeTrackerStore, InMemoryTrackerStore
+
+    if store is not None:
+        store.domain = domain
+        tracker_store = store
+    else:
+        tracker_store = InMemoryTrackerStore(domain)
+    return FailSafeTrackerStore(tracker_store, on_tracker_store_error=_raise)
+
+
 def _rasa_load(model_class: Any) -> Any:
     """The function of Rasa's own ``RasaModel.load`` classmethod, also when ours is installed."""
     method = model_class.__dict__["load"]
@@ -117,6 +145,14 @@ def original_load_sha256() -> str:
     return _sha256(inspect.getsource(_rasa_load(RasaModel)))
 
 
+def original_tracker_store_sha256() -> str:
+    """Fingerprint of the agent's tracker-store wiring we replace, as the installed Rasa ships it."""
+    from rasa.core.agent import Agent
+
+    method = Agent.__dict__["_create_tracker_store"].__func__
+    return _sha256(inspect.getsource(getattr(method, "__wrapped__", method)))
+
+
 def _refuse(what: str) -> None:
     import rasa
 
@@ -125,9 +161,10 @@ def _refuse(what: str) -> None:
 
 
 def install() -> None:
-    """Install both patches (idempotent); refuse a Rasa they were not written for."""
+    """Install the three patches (idempotent); refuse a Rasa they were not written for."""
     import rasa
     from rasa.core.actions.action import RemoteAction
+    from rasa.core.agent import Agent
     from rasa.utils.tensorflow.models import RasaModel
 
     if not getattr(RemoteAction._validate_action_result, _INSTALLED_MARK, False):
@@ -143,3 +180,9 @@ def install() -> None:
         load = classmethod(_load_for_prediction)
         setattr(load, _LOAD_MARK, RasaModel.__dict__["load"])  # Rasa's own, for fine-tuning
         RasaModel.load = load  # type: ignore[method-assign,assignment]
+    if not hasattr(Agent.__dict__["_create_tracker_store"].__func__, "__wrapped__"):
+        if rasa.__version__ != PATCHED_RASA_VERSION or original_tracker_store_sha256() != PATCHED_TRACKER_STORE_SHA256:
+            _refuse("Agent._create_tracker_store")
+        wiring = _create_tracker_store
+        wiring.__wrapped__ = Agent.__dict__["_create_tracker_store"].__func__  # type: ignore[attr-defined]
+        Agent._create_tracker_store = staticmethod(wiring)  # type: ignore[method-assign,assignment]

@@ -90,3 +90,46 @@ async def test_under_overload_the_message_is_not_handed_to_rasa_and_the_busy_ans
     assert [m["text"] for m in second_output.messages] == [gate.BUSY_MESSAGE] and handled == ["eerste"]
     release.set()
     assert await first is True
+
+
+def _app(tracker_store: Any) -> Any:
+    """A Sanic app as the guard sees it: its Rasa agent and that agent's tracker store."""
+    from types import SimpleNamespace
+
+    return SimpleNamespace(ctx=SimpleNamespace(agent=SimpleNamespace(tracker_store=tracker_store)))
+
+
+class _DatabaseDown:
+    async def retrieve(self, sender_id: str) -> None:
+        raise ConnectionRefusedError("database down")
+
+
+class _NothingOffered:
+    async def retrieve(self, sender_id: str) -> None:
+        return None
+
+
+async def test_a_conversation_that_cannot_be_read_is_not_guessed_but_asked_again() -> None:
+    """Database down when the typed text is guarded: Rasa never gets the message (a clicked button would
+    otherwise arrive as typed text the moment the database is back); the user is asked to resend it."""
+    handed: List[str] = []
+
+    async def rasa(message: UserMessage) -> None:
+        handed.append(message.text)
+
+    output = RestOutput()
+    await deliver(UserMessage("/affirm", output, "rest-1", input_channel="rest"), rasa, "rest",
+                  guard_with=_app(_DatabaseDown()))
+    assert handed == [] and [m.get("text") for m in output.messages] == [NOT_PROCESSED_MESSAGE]
+
+
+async def test_the_guard_runs_before_rasa_sees_the_text() -> None:
+    handed: List[str] = []
+
+    async def rasa(message: UserMessage) -> None:
+        handed.append(message.text)
+        await message.output_channel.send_response(message.sender_id, {"text": "ok"})
+
+    await deliver(UserMessage(' /inform_role{"role":"attention_officer"}', RestOutput(), "rest-1",
+                              input_channel="rest"), rasa, "rest", guard_with=_app(_NothingOffered()))
+    assert handed == ['inform_role{"role":"attention_officer"}']  # not offered: no intent, plain text

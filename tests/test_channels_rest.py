@@ -49,3 +49,4 @@ def test_offered_payloads_collects_buttons_and_quick_replies_of_the_conversation
 ])
 def test_guard_text_runs_only_offered_payloads(text, expected) -> None:
     assert guard_text(text, offered_payloads(EVENTS)) == expected
+

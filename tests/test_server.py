@@ -86,3 +86,53 @@ def test_install_refuses_a_changed_rasa_load(monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.setattr(RasaModel, "load", classmethod(lambda cls, *args: None))
     with pytest.raises(RuntimeError, match="RasaModel.load"):
         server.install()
+
+
+# --- no fall-back to memory when the tracker store fails ---------------------------------------
+
+
+class _UnreachableTrackerStore:
+    """A tracker store whose database is gone (what the cluster test does to PostgreSQL for real)."""
+
+    domain = None
+    event_broker = None
+
+    async def retrieve(self, sender_id: str) -> None:
+        raise ConnectionRefusedError("database down")
+
+    async def save(self, tracker: object) -> None:
+        raise ConnectionRefusedError("database down")
+
+
+def test_a_failing_tracker_store_raises_instead_of_starting_the_conversation_in_memory() -> None:
+    """Rasa's wiring would return no tracker (a new, empty conversation) and save into memory; the error
+    must reach the channel, which asks the user to send the message again."""
+    import asyncio
+
+    from rasa.core.agent import Agent
+    from rasa.core.tracker_store import InMemoryTrackerStore
+    from rasa.shared.core.domain import Domain
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    server.install()
+    wired = Agent._create_tracker_store(_UnreachableTrackerStore(), Domain.empty())
+    with pytest.raises(ConnectionRefusedError):
+        asyncio.run(wired.retrieve("rest:school:juf"))
+    with pytest.raises(ConnectionRefusedError):
+        asyncio.run(wired.save(DialogueStateTracker("rest:school:juf", [])))
+    assert wired._fallback_tracker_store is None  # nothing was kept in memory instead
+    working = Agent._create_tracker_store(InMemoryTrackerStore(Domain.empty()), Domain.empty())
+    asyncio.run(working.save(DialogueStateTracker("rest:school:juf", [])))
+    assert asyncio.run(working.retrieve("rest:school:juf")) is not None
+
+
+def test_the_pinned_tracker_store_wiring_is_the_installed_rasas() -> None:
+    assert server.original_tracker_store_sha256() == server.PATCHED_TRACKER_STORE_SHA256
+
+
+def test_install_refuses_a_changed_tracker_store_wiring(monkeypatch: pytest.MonkeyPatch) -> None:
+    from rasa.core.agent import Agent
+
+    monkeypatch.setattr(Agent, "_create_tracker_store", staticmethod(lambda store, domain: store))
+    with pytest.raises(RuntimeError, match="Agent._create_tracker_store"):
+        server.install()

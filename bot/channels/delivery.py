@@ -18,6 +18,7 @@ from typing import Any, Awaitable, Callable, Dict, Text
 from rasa.core.channels.channel import OutputChannel, UserMessage
 
 from bot.channels.admission import BUSY_MESSAGE, Busy, admission
+from bot.channels.guard import guard_message
 from bot.errors import describe
 from bot.texts import DANGER_LINE
 
@@ -43,19 +44,24 @@ class CountingOutput(OutputChannel):
 
 
 async def deliver(message: UserMessage, on_new_message: Callable[[UserMessage], Awaitable[Any]],
-                  channel: str, expect_reply: bool = True) -> bool:
+                  channel: str, expect_reply: bool = True, guard_with: Any = None) -> bool:
     """Hand the message to Rasa; if that fails or yields no reply, send the apology with the numbers.
     Under overload (``admission``) the message is not handed over: the busy answer is sent and False
     returned, so a channel that can (REST) answers 503 and the client knows to send it again.
 
     ``message.output_channel`` must be a ``CountingOutput``. Errors are logged without message text.
     ``expect_reply=False`` (a session start the channel sends itself) apologises only for a failure.
+    ``guard_with``: the Sanic app whose agent's tracker tells what the bot offered; the typed text is
+    guarded (``bot.channels.guard``) first, inside the same failure handling: a conversation that
+    cannot be read is a failure like any other, answered with "please send it again".
     """
     output = message.output_channel
     before = output.replies
     failed = True
     try:
         async with admission().admitted():
+            if guard_with is not None:
+                message.text = await guard_message(guard_with, message.sender_id, message.text)
             await on_new_message(message)
         failed = False
     except Busy:

@@ -87,7 +87,10 @@ async def _events_of(app: Any, sender_id: str) -> List[Dict[str, Any]]:
     Why the tracker store and not a memory of our own: it survives a restart and is shared by every
     instance, so a button on a page that stayed open overnight still works the next morning.
     ``app`` is the Sanic app Rasa mounted the channel on (``app.ctx.agent``); without an agent (a
-    server that is still loading its model) nothing counts as offered.
+    server that is still loading its model) nothing counts as offered. When the store cannot be read
+    (the database is down) the error goes up: ``bot.channels.delivery`` runs the guard inside its
+    failure handling, so the user is asked to send the message again. Passing it on unguarded instead
+    would turn a clicked button into typed text the moment the database is back.
     """
     agent = getattr(app.ctx, "agent", None)
     if agent is None or agent.tracker_store is None:

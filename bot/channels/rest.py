@@ -31,7 +31,6 @@ from sanic.response import HTTPResponse
 
 from bot.channels.admission import RETRY_AFTER_S
 from bot.channels.delivery import NO_ANSWER_MESSAGE, NOT_PROCESSED_MESSAGE, CountingOutput, deliver
-from bot.channels.guard import guard_message
 from bot.channels.idempotency import (IDEMPOTENCY_HEADER, INVALID_KEY, earlier_replies, message_id_for,
                                       one_copy_at_a_time, valid_key)
 from bot.channels.identity import LOCAL_CLIENT, RestClients, rest_clients, rest_identity
@@ -139,14 +138,13 @@ class MeldwijzerRestInput(InputChannel):
                 return response.json({"error": INVALID_KEY}, status=400)
             if len(text) > MAX_MESSAGE_CHARS:
                 return response.json(bot_reply(sender_id, TOO_LONG_MESSAGE), status=413)
-            text = await guard_message(request.app, sender_id, text)
             collector = RestOutput()
             agent = getattr(request.app.ctx, "agent", None)
             if key is None or agent is None:
                 handled = await deliver(UserMessage(text, collector, sender_id, input_channel=self.name()),
-                                        on_new_message, "rest")
+                                        on_new_message, "rest", guard_with=request.app)
             else:
-                handled = await self._deliver_once(agent, UserMessage(
+                handled = await self._deliver_once(request.app, agent, UserMessage(
                     text, collector, sender_id, input_channel=self.name(),
                     message_id=message_id_for(sender_id, key)), on_new_message)
             if not handled:
@@ -156,7 +154,7 @@ class MeldwijzerRestInput(InputChannel):
         return webhook
 
     @staticmethod
-    async def _deliver_once(agent: Any, message: UserMessage,
+    async def _deliver_once(app: Any, agent: Any, message: UserMessage,
                             on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> bool:
         """``deliver`` for a keyed message, unless the conversation already holds it: then the replies it
         got are sent again (or the no-answer apology, when it got none). False as ``deliver`` under overload.
@@ -167,7 +165,7 @@ class MeldwijzerRestInput(InputChannel):
             async with one_copy_at_a_time(agent, sender_id):
                 earlier = await earlier_replies(agent, sender_id, message_id)
                 if earlier is None:
-                    return await deliver(message, on_new_message, "rest")
+                    return await deliver(message, on_new_message, "rest", guard_with=app)
         except Exception as error:  # noqa: BLE001 - the user must never be left without an answer
             logger.error("rest: a resendable message could not be handled: %s", type(error).__name__)
             if not output.messages:

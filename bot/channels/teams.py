@@ -50,7 +50,6 @@ from yarl import URL
 
 from bot import reminders
 from bot.channels.delivery import NOT_PROCESSED_MESSAGE, CountingOutput, deliver
-from bot.channels.guard import guard_message
 from bot.channels.identity import teams_identity
 from bot.channels.limits import MAX_MESSAGE_CHARS, TOO_LONG_MESSAGE
 from bot.errors import describe
@@ -667,7 +666,7 @@ class TeamsConnector:
             await output.send_text_message(user, TOO_LONG_MESSAGE)
         elif text:
             # A payload runs only if the bot offered it; a typed title means its button (from the tracker).
-            await self._to_rasa(await guard_message(app, user, text), output, user, activity, on_new_message)
+            await self._to_rasa(text, output, user, activity, on_new_message, guard_with=app)
 
     async def _remember(self, user: str, activity: Mapping[str, Any]) -> None:
         """Keep where this person can be reached for reminders; failing that must not cost the answer."""
@@ -678,14 +677,16 @@ class TeamsConnector:
             logger.error("teams: could not store the conversation reference: %s", describe(error))
 
     async def _to_rasa(self, text: str, output: TeamsOutput, user: str, activity: Mapping[str, Any],
-                       on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> None:
-        """Hand the text to Rasa while "typing" shows; errors are answered inside ``deliver``."""
+                       on_new_message: Callable[[UserMessage], Awaitable[Any]], guard_with: Any = None) -> None:
+        """Hand the text to Rasa while "typing" shows; errors are answered inside ``deliver``. Typed text
+        comes with ``guard_with`` (a payload runs only if the bot offered it; a typed title means its
+        button); the channel's own payloads (welcome, reminder buttons) come without."""
         metadata = {"conversation_id": output.target.conversation_id, "tenant_id": tenant_id(activity)}
         await output.send_typing()
         typing = asyncio.ensure_future(self._keep_typing(output))
         try:
             await deliver(UserMessage(text, output, user, input_channel=TeamsInput.name(), metadata=metadata),
-                          on_new_message, CHANNEL)
+                          on_new_message, CHANNEL, guard_with=guard_with)
         finally:
             typing.cancel()
 

@@ -39,7 +39,6 @@ from socketio import exceptions as sio_errors
 
 from bot.channels import WEB_CHANNEL
 from bot.channels.delivery import CountingOutput, deliver
-from bot.channels.guard import guard_message
 from bot.channels.identity import web_anonymous_identity, web_identity
 from bot.channels.limits import MAX_MESSAGE_CHARS, TOO_LONG_MESSAGE
 from bot.channels.webpage import page_blueprint
@@ -301,11 +300,11 @@ class WebChatInput(SocketIOInput):
                 await sio.emit(TURN_END_EVENT, room=sid)
                 return
             app = next(iter(webhook.apps))
-            text = await guard_message(app, sender, text)
-            await self._dispatch(on_new_message, sio, text, sender, sid)
+            await self._dispatch(on_new_message, sio, text, sender, sid, guard_with=app)
 
     async def _dispatch(self, on_new_message: Callable[[UserMessage], Awaitable[Any]], sio: AsyncServer,
-                        text: Text, sender: Text, sid: Text, expect_reply: bool = True) -> None:
+                        text: Text, sender: Text, sid: Text, expect_reply: bool = True,
+                        guard_with: Any = None) -> None:
         """Hand one message to Rasa; replies go to the sender's room (all their open tabs). A new
         session may rightly say nothing (no open follow-ups), so it gets no apology for silence.
 
@@ -315,6 +314,6 @@ class WebChatInput(SocketIOInput):
         output = WebOutput(sio, self.bot_message_evt)
         try:
             await deliver(UserMessage(text, output, sender, input_channel=self.name()), on_new_message, "web",
-                          expect_reply=expect_reply)
+                          expect_reply=expect_reply, guard_with=guard_with)
         finally:
             await sio.emit(TURN_END_EVENT, room=sender)

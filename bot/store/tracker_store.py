@@ -100,6 +100,8 @@ class EncryptedSQLTrackerStore(SQLTrackerStore):
         self._recent: OrderedDict[str, Tuple[Tuple[int, int], DialogueStateTracker]] = OrderedDict()
         if self.engine.dialect.name == "sqlite":
             self._tune_sqlite()
+        else:
+            self._ping_before_use()
 
     # --- the per-process tracker cache -------------------------------------------------------------
     # Why: Rasa's retrieve decrypts and replays every event of the session on every message, so a turn
@@ -136,6 +138,17 @@ class EncryptedSQLTrackerStore(SQLTrackerStore):
             self._recent[sender_id] = (stamp, tracker)
             while len(self._recent) > RECENT_TRACKERS:
                 self._recent.popitem(last=False)
+
+    def _ping_before_use(self) -> None:
+        """Rasa's engine for a database server reuses pooled connections as they are: after the server
+        restarted, each dead one fails a message before the pool notices. Checked on checkout instead
+        (one round trip), the first message after an outage is answered as usual."""
+        from rasa.core.tracker_store import create_engine_kwargs
+
+        url = self.engine.url
+        self.engine.dispose()
+        self.engine = sa.create_engine(url, pool_pre_ping=True, **create_engine_kwargs(url))
+        self.sessionmaker = sa.orm.session.sessionmaker(bind=self.engine)
 
     def _tune_sqlite(self) -> None:
         """Rasa's SQLite engine opens a new connection for every session (SQLAlchemy 1.4's NullPool for
