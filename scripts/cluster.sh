@@ -1,27 +1,32 @@
 #!/usr/bin/env bash
 # Several Meldwijzer replicas on this machine, with real components (docs/DEPLOY.md, "Several servers"):
-# nginx (Debian package) in front of 2 Rasa replicas, each with its own action server; the local
-# PostgreSQL (a fresh database) for the case store and the tracker store; Redis for the conversation
-# locks. Every replica is started by the production runner (scripts/serve.sh); all ports on 127.0.0.1.
+# nginx (Debian package) in front of 2 Rasa replicas, each with its own action server; a PostgreSQL
+# server of the cluster's own (Debian's postgresql binaries, a fresh data directory) for the case store
+# and the tracker store; Redis for the conversation locks. Every replica is started by the production
+# runner (scripts/serve.sh); all ports on 127.0.0.1.
 #
 #   scripts/cluster.sh up            start everything (a fresh database), print the URLs
 #   scripts/cluster.sh down          stop everything, drop the database
 #   scripts/cluster.sh kill N        SIGKILL the Rasa server of replica N (1 or 2), as a crash would
 #   scripts/cluster.sh start N       start replica N's Rasa server again and wait until it answers
 #   scripts/cluster.sh redis-stop    stop the cluster's own Redis (fault test); redis-start: start it again
+#   scripts/cluster.sh pg-stop       stop the cluster's own PostgreSQL at once, as a crash would (fault
+#                                    test: "immediate" mode, recovered from its WAL); pg-start: start it
 #   scripts/cluster.sh nginx-config DIR HTTPS_PORT HTTP_PORT RASA_PORT...
 #                                    render deploy/nginx/meldwijzer.conf for these ports into DIR
 #
-# Settings (environment): CLUSTER_DIR (var/cluster), CLUSTER_PG_URL (postgresql://postgres@127.0.0.1:5432/
-# test: the server to create the database on), CLUSTER_REDIS_PORT (16379: the cluster starts its own
-# redis-server there, so stopping it for a fault test touches nobody else's Redis),
+# Settings (environment): CLUSTER_DIR (var/cluster), CLUSTER_PG_PORT (15432) and CLUSTER_REDIS_PORT
+# (16379): the cluster starts its own PostgreSQL and redis-server there, so stopping one for a fault test
+# touches nobody else's database or Redis,
 # CLUSTER_HTTPS_PORT (8443), CLUSTER_HTTP_PORT (8080), CLUSTER_RASA_PORTS ("5105 5106"),
 # CLUSTER_ACTIONS_PORTS ("5155 5156").
 set -euo pipefail
 cd "$(dirname "$0")/.."
 REPO=$PWD
 DIR="${CLUSTER_DIR:-$REPO/var/cluster}"
-PG_URL="${CLUSTER_PG_URL:-postgresql://postgres@127.0.0.1:5432/test}"
+PG_PORT="${CLUSTER_PG_PORT:-15432}"
+PG_URL="postgresql://postgres@127.0.0.1:$PG_PORT/postgres"
+PG_BIN="${CLUSTER_PG_BIN:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)}"
 REDIS_PORT="${CLUSTER_REDIS_PORT:-16379}"
 REDIS_URL="redis://127.0.0.1:$REDIS_PORT/0"
 read -r -a RASA_PORTS <<< "${CLUSTER_RASA_PORTS:-5105 5106}"
@@ -101,6 +106,38 @@ start_redis() {
   die "redis-server did not start on port $REDIS_PORT"
 }
 
+# PostgreSQL refuses to run as root: as root, the server runs as the postgres user, in a data directory
+# of its own under /tmp (the postgres user cannot enter root's temporary folders). Its path: pg.path.
+as_postgres() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+
+pg_data() { cat "$DIR/pg.path"; }
+
+start_postgres() {
+  [ -x "$PG_BIN/pg_ctl" ] || die "PostgreSQL's server binaries are needed (Debian package postgresql)"
+  if [ ! -f "$DIR/pg.path" ]; then
+    local data
+    data=$(mktemp -d /tmp/meldwijzer-cluster-pg.XXXXXX)
+    [ "$(id -u)" = 0 ] && chown postgres: "$data"
+    as_postgres "$PG_BIN/initdb" -D "$data" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 >"$DIR/pg-init.log" 2>&1 \
+      || { cat "$DIR/pg-init.log" >&2; die "initdb failed"; }
+    echo "$data" > "$DIR/pg.path"
+  fi
+  as_postgres "$PG_BIN/pg_ctl" -D "$(pg_data)" -l "$(pg_data)/server.log" -w -t 60 \
+    -o "-p $PG_PORT -c listen_addresses=127.0.0.1 -c unix_socket_directories='' -c fsync=on" start >/dev/null \
+    || { tail -n 20 "$(pg_data)/server.log" >&2; die "PostgreSQL did not start on port $PG_PORT"; }
+}
+
+stop_postgres() {  # MODE: fast (down) or immediate (a crash, for the fault test)
+  [ -f "$DIR/pg.path" ] || return 0
+  as_postgres "$PG_BIN/pg_ctl" -D "$(pg_data)" -m "$1" -w -t 60 stop >/dev/null 2>&1 || true
+}
+
+drop_postgres() {  # stop the server and delete its data directory
+  [ -f "$DIR/pg.path" ] || return 0
+  stop_postgres fast
+  rm -rf "$(pg_data)" "$DIR/pg.path"
+}
+
 stop_pidfile() {
   local pidfile=$1 pid
   [ -f "$pidfile" ] || return 0
@@ -117,8 +154,10 @@ up() {
   deploy/install-nginx.sh || die "nginx is needed (Debian package nginx-light)"
   command -v redis-server >/dev/null || die "redis-server is needed (Debian package redis-server)"
   mkdir -p "$DIR"
+  drop_postgres  # what a failed earlier `up` left behind
+  start_postgres
   start_redis
-  local db="meldwijzer_cluster_$(date +%s)_$$" key token jwt_key
+  local db=meldwijzer key token jwt_key
   psql "$PG_URL" -qAt -v ON_ERROR_STOP=1 -c "CREATE DATABASE \"$db\"" >/dev/null
   key=$("$PY" -m bot keys generate)
   token=$(openssl rand -hex 24)
@@ -126,7 +165,6 @@ up() {
   local db_url="${PG_URL%/*}/$db"
   umask 077
   cat > "$DIR/cluster.env" <<EOF
-CLUSTER_DATABASE=$db
 MELDWIJZER_DB_URL=$db_url
 MELDWIJZER_TRACKER_DB_URL=$db_url
 MELDWIJZER_REDIS_URL=$REDIS_URL
@@ -159,12 +197,8 @@ down() {
   [ -f "$DIR/nginx.pid" ] && { nginx -p "$DIR" -c "$DIR/nginx.conf" -s quit 2>/dev/null || true; rm -f "$DIR/nginx.pid"; }
   local pidfile
   for pidfile in "$DIR"/rasa-*.pid "$DIR"/actions-*.pid "$DIR"/redis.pid; do [ -e "$pidfile" ] && stop_pidfile "$pidfile"; done
-  if [ -f "$DIR/cluster.env" ]; then
-    local db
-    db=$(sed -n 's/^CLUSTER_DATABASE=//p' "$DIR/cluster.env")
-    [ -n "$db" ] && psql "$PG_URL" -qAt -c "DROP DATABASE IF EXISTS \"$db\" WITH (FORCE)" >/dev/null
-    rm -f "$DIR/cluster.env"
-  fi
+  rm -f "$DIR/cluster.env"
+  drop_postgres
   echo "cluster down (logs kept in $DIR)"
 }
 
@@ -194,7 +228,9 @@ case "${1:-}" in
     wait_http "http://127.0.0.1:${RASA_PORTS[$(($2 - 1))]}/" "$DIR/rasa-$2.pid" "$DIR/rasa-$2.log" ;;
   redis-stop) stop_pidfile "$DIR/redis.pid" ;;
   redis-start) start_redis ;;
+  pg-stop) stop_postgres immediate ;;
+  pg-start) start_postgres ;;
   nginx-config) shift; [ $# -ge 4 ] || die "nginx-config DIR HTTPS_PORT HTTP_PORT RASA_PORT..."; nginx_config "$@" ;;
-  *) echo "usage: scripts/cluster.sh up|down|kill N|start N|redis-stop|redis-start|nginx-config DIR HTTPS HTTP PORT..." >&2
+  *) echo "usage: scripts/cluster.sh up|down|kill N|start N|redis-stop|redis-start|pg-stop|pg-start|nginx-config DIR HTTPS HTTP PORT..." >&2
      exit 64 ;;
 esac
