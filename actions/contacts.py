@@ -18,7 +18,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import current_case, guarded, organisation, payload, sources_line, store
-from bot import contacts
+from bot import contacts, contacts_usecase
 from bot.profiles import Organisation
 
 contacts.warm_up()  # spaCy loads in the background while the action server starts, not at the first lookup
@@ -73,8 +73,7 @@ def pending_question(tracker: Tracker) -> Optional[str]:
 
 
 def stored_gemeente(tracker: Tracker) -> Optional[str]:
-    user = store().users.get(tracker.sender_id)
-    return user.gemeente if user else None
+    return contacts_usecase.school_gemeente(store(), tracker.sender_id)
 
 
 def case_step(tracker: Tracker) -> Optional[int]:
@@ -89,10 +88,8 @@ def say_who_to_call(dispatcher: CollectingDispatcher, tracker: Tracker, org: Org
 
 
 def remember_school_place(tracker: Tracker, org: Organisation, resolution: contacts.Resolution) -> str:
-    """Store the answer as the school's gemeente (the region's name when the user named a region)."""
-    name = resolution.gemeente.name if resolution.gemeente else resolution.region.cbs_name  # type: ignore[union-attr]
-    store().users.upsert(tracker.sender_id, organisation_id=org.id, role=tracker.get_slot("role"), gemeente=name)
-    return name
+    return contacts_usecase.remember_school_place(store(), tracker.sender_id, org.id, tracker.get_slot("role"),
+                                                  resolution)
 
 
 class ActionRegion(Action):

@@ -10,7 +10,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActionExecuted, EventType, SessionStarted, SlotSet, UserUtteranceReverted
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.common import (DANGER_LINE, case_slots, current_case, guarded, intent_names, organisation, payload,
+from actions.common import (DANGER_LINE, case_slots, guarded, intent_names, organisation, payload,
                             say_open_followups, say_reply, sources_line, store)
 from bot import cases, conversation, retrieval
 
@@ -37,18 +37,13 @@ class ActionSessionStart(Action):
     @guarded
     async def _restore(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                        domain: Dict[Text, Any]) -> List[EventType]:
-        repos = store()
-        user = repos.users.get(tracker.sender_id)
-        events: List[EventType] = [SlotSet("role", user.role)] if user and user.role else []
-        notice = cases.close_notices(repos, tracker.sender_id)  # cases closed for inactivity, told once
-        if notice is not None:
-            say_reply(dispatcher, notice)
-        case = current_case(tracker)
-        events.extend(case_slots(case))
-        if case is not None:
-            due = repos.followups.open_for(tracker.sender_id, date.today())
-            if due:
-                say_open_followups(dispatcher, due, "Welkom terug. Openstaande afspraken:")
+        restored = cases.restore_session(store(), tracker.sender_id, tracker.get_slot("case_id"), date.today())
+        events: List[EventType] = [SlotSet("role", restored.role)] if restored.role else []
+        if restored.notice is not None:
+            say_reply(dispatcher, restored.notice)
+        events.extend(case_slots(restored.case))
+        if restored.followups:
+            say_open_followups(dispatcher, restored.followups, "Welkom terug. Openstaande afspraken:")
         return events
 
 

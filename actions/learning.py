@@ -15,7 +15,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.common import current_case, guarded, organisation, payload, store
-from bot import learning
+from bot import learning, learning_usecase
 from bot.learning import MARKER, PracticeState
 
 FORM = "practice_form"
@@ -55,7 +55,7 @@ def option_buttons(state: PracticeState) -> List[Dict[str, str]]:
 
 
 def done_ids(tracker: Tracker) -> Set[str]:
-    return store().practice.done_case_ids(tracker.sender_id)
+    return learning_usecase.done_cases(store(), tracker.sender_id)
 
 
 def back_to_real_case(dispatcher: CollectingDispatcher, tracker: Tracker) -> None:
@@ -173,12 +173,7 @@ class ActionPracticeSummary(Action):
         state = state_from(tracker)
         if state is None:
             return slot_events(EMPTY_SLOTS)
-        done = done_ids(tracker)
-        result = learning.summary(state, done_ids=done)
-        if state.case_id != learning.TOUR_ID:
-            case = learning.case_by_id(state.case_id)
-            store().practice.add_result(tracker.sender_id, organisation().id, case.id, result.score,
-                                        result.max_score, case.themes)
+        result = learning_usecase.finish_practice(store(), tracker.sender_id, organisation().id, state)
         buttons = [STOP_BUTTON]
         if result.next_case_id:
             buttons.insert(0, {"title": "Volgende casus",

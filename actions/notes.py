@@ -32,7 +32,7 @@ from bot.notes import (DATETIME, NOTE_KINDS, UNDO_MINUTES, YES_NO, NoteField, as
                        fields_from_answer, fields_to_ask_again, format_value, is_skip, missing_fields, note_content,
                        note_kind, requests_note, summary)
 from bot.privacy import describe_replacements, masker_for, masker_state
-from bot.store.repositories import AccessDenied, CaseRecord, NotFound
+from bot.store.repositories import CaseRecord
 
 NOTE_SLOTS = ("note_kind", "note_fields", "note_answer", "note_confirmed")
 YES_BUTTONS = [{"title": "Ja", "payload": payload("affirm")}, {"title": "Nee", "payload": payload("deny")}]
@@ -331,16 +331,15 @@ class ActionShowDossier(CaseAction):
 
     def on_case(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any],
                 case: CaseRecord) -> List[EventType]:
-        repos, role = store(), tracker.get_slot("role")
-        notes = repos.notes.list(case.id, tracker.sender_id, role)
-        entries = dossier.timeline(notes, repos.weighing.trace(case.id), organisation())
-        if not entries:
+        shown = dossier.case_timeline(store(), case, tracker.sender_id, tracker.get_slot("role"), organisation(),
+                                      date.today())
+        if not shown.entries:
             dispatcher.utter_message(text=f"Het dossier van {case.pseudonym} heeft nog geen aantekeningen.",
                                      buttons=[{"title": "Signaal vastleggen",
                                                "payload": payload("record_note", note_kind="signaal")}])
             return []
-        lines = [f"Dossier van {case.pseudonym}, {len(notes)} aantekening(en):"] + [f"- {e}" for e in entries]
-        open_ = [f for f in repos.followups.for_case(case.id, tracker.sender_id, role) if f.done_at is None]
+        lines = [f"Dossier van {case.pseudonym}, {shown.notes} aantekening(en):"] + [f"- {e}" for e in shown.entries]
+        open_ = shown.open_followups
         if open_:
             lines += ["Openstaande afspraken:"] + [followup_line(f, date.today()) for f in open_]
         dispatcher.utter_message(text="\n".join(lines),
@@ -386,10 +385,9 @@ class ActionCompleteFollowUp(Action):
 
     @guarded
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
-        repos = store()
         chosen = next(tracker.get_latest_entity_values("followup_id"), None)
         if chosen is None or not str(chosen).isdigit():
-            open_ = repos.followups.open_for(tracker.sender_id, date.today())
+            open_ = notes_usecase.open_followups(store(), tracker.sender_id, date.today())
             if not open_:
                 dispatcher.utter_message(text="U heeft geen openstaande afspraken.",
                                          buttons=[{"title": "Wat moet ik nu doen?",
@@ -397,9 +395,8 @@ class ActionCompleteFollowUp(Action):
             else:
                 say_open_followups(dispatcher, open_, "Welke afspraak is gedaan?")
             return []
-        try:
-            done = repos.followups.complete(int(chosen), tracker.sender_id, tracker.get_slot("role"))
-        except (AccessDenied, NotFound):
+        done = notes_usecase.complete_followup(store(), tracker.sender_id, tracker.get_slot("role"), int(chosen))
+        if done is None:
             dispatcher.utter_message(text="Die afspraak kan ik niet (meer) vinden. Er is niets veranderd.")
             return []
         dispatcher.utter_message(

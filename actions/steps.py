@@ -1,7 +1,8 @@
-"""Case guidance actions: thin adapters between the tracker, the case store and ``bot.steps``.
+"""Case guidance actions: thin adapters between the tracker and the steps' use cases.
 
-Every rule of the protocol is in ``bot/steps.py`` and ``knowledge/``; these classes only read the
-tracker, call the core, write through to the case store and turn the result into messages.
+Every rule of the protocol is in ``bot/steps.py`` and ``knowledge/``; what is read from and written to
+the case store is in ``bot/steps_usecase.py`` (and ``bot.cases`` for opening a case). These classes read
+the tracker, call one of them and turn the result into messages.
 """
 from __future__ import annotations
 
@@ -35,7 +36,7 @@ from actions.common import (
     sources_line,
     store,
 )
-from bot import cases, conversation, notes, steps
+from bot import cases, conversation, notes, steps, steps_usecase
 from bot.cases import case_state
 from bot.language.numbers import words_up_to
 from bot.profiles import user_role_label
@@ -61,15 +62,9 @@ def say_guidance(dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dic
 
 
 def known_role(tracker: Tracker) -> Optional[str]:
-    """The user's role: the slot, else what the user store keeps for this identity (asked only once),
-    else what this message says about the writer ("Ik ben gymdocent en ...")."""
-    role = tracker.get_slot("role")
-    if role:
-        return role
-    user = store().users.get(tracker.sender_id)
-    if user and user.role:
-        return user.role
-    return conversation.stated_role(tracker.latest_message.get("text") or "")
+    """The user's role as this conversation, the user store or this message tells it."""
+    return steps_usecase.known_role(store(), tracker.sender_id, tracker.get_slot("role"),
+                                    tracker.latest_message.get("text") or "")
 
 
 def bot_texts(tracker: Tracker) -> List[str]:
@@ -142,7 +137,7 @@ class ActionStartCase(Action):
 def ask_same_pupil(dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any],
                    case: CaseRecord) -> List[EventType]:
     """A worry told while a case is open: is it the same pupil? Asked once, never in a loop."""
-    store().users.upsert(tracker.sender_id, organisation_id=organisation().id, role=tracker.get_slot("role"))
+    steps_usecase.remember_role(store(), tracker.sender_id, organisation().id, tracker.get_slot("role"))
     question = same_pupil_question(case)
     if conversation.asked_just_now(question, bot_texts(tracker)):
         # Asked already, and the answer read as a new start: continue the open case, with a way out.
@@ -172,10 +167,9 @@ class ActionNewCase(Action):
         return start_new_case(dispatcher, tracker, domain)
 
 
-def advance(dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any], case: CaseRecord,
-            state: steps.CaseState, intro: str) -> List[EventType]:
-    """Write the new state through to the store, then say what to do next."""
-    case = store().cases.update_progress(case.id, state.step, sorted(state.done))
+def say_moved(dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any], case: CaseRecord,
+              intro: str) -> List[EventType]:
+    """The case as stored after it moved: what to do next, and its slots."""
     say_guidance(dispatcher, tracker, domain, case, intro=intro)
     return case_slots(case)
 
@@ -227,8 +221,8 @@ class ActionProgress(CaseAction):
                          {"title": "Nee, nog niet", "payload": payload("ask_next_step")}],
             )
             return case_slots(case)
-        state = steps.record_progress(case_state(case), milestone)
-        return advance(dispatcher, tracker, domain, case, state, f"Genoteerd: {label}.")
+        moved = steps_usecase.record_progress(store(), case, milestone)
+        return say_moved(dispatcher, tracker, domain, moved, f"Genoteerd: {label}.")
 
 
 def reported_milestone(tracker: Tracker) -> Optional[str]:
@@ -265,8 +259,8 @@ class ActionGoToStep(CaseAction):
                          for n in range(1, 6)],
             )
             return []
-        state = steps.go_to_step(case_state(case), number)
-        return advance(dispatcher, tracker, domain, case, state, f"Uw casus staat nu op stap {number}.")
+        moved = steps_usecase.go_to_step(store(), case, number)
+        return say_moved(dispatcher, tracker, domain, moved, f"Uw casus staat nu op stap {number}.")
 
 
 class ActionSetRole(Action):
@@ -282,7 +276,7 @@ class ActionSetRole(Action):
         if not role:
             dispatcher.utter_message(response="utter_ask_case_start_form_role")
             return []
-        store().users.upsert(tracker.sender_id, organisation_id=organisation().id, role=role)
+        steps_usecase.remember_role(store(), tracker.sender_id, organisation().id, role)
         thanks = f"Dank u. Ik houd er rekening mee dat u {user_role_label(role)} bent."
         case = current_case(tracker)
         if case is None and conversation.concern_beside_role(tracker.latest_message.get("text") or ""):
@@ -306,8 +300,7 @@ class ActionCaseStatus(Action):
     @guarded
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
         org = organisation()
-        own = [c for c in store().cases.list_for(tracker.sender_id, tracker.get_slot("role"), org.id)
-               if c.owner_id == tracker.sender_id]
+        own = steps_usecase.own_cases(store(), tracker.sender_id, tracker.get_slot("role"), org.id)
         case = current_case(tracker)
         if case is None and not own:
             say_no_case(dispatcher)

@@ -4,17 +4,15 @@ Every branch, text and number comes from ``bot/weighing.py`` + ``knowledge/weigh
 read the tracker, replay the case's stored trace, write each answer the moment it is given and turn the
 result into messages.
 
-Storage: table ``weighing_answers``, one row per entry, as ``bot.weighing`` (ENTRY_ANSWER, ENTRY_PLAN)
-describes it and replays it; the outcome each answer led to is stored beside it (None while questions
-remain).
-A weighing without an open case attaches to a new case (pseudonym, step 4): the decision must be
-recorded to be explainable later, and advice is never blocked by a missing case.
+Loading, storing an answer or the help plan, and what they record on the case (milestones, follow-ups)
+are the use cases in ``bot/weighing_usecase.py``; these adapters keep the dialogue: which question is
+asked, the buttons, the slots.
 """
 from __future__ import annotations
 
 import logging
 from datetime import date
-from typing import Any, Collection, Dict, List, Mapping, Optional, Sequence, Text, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Text, Tuple
 
 from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import EventType, SlotSet
@@ -37,11 +35,10 @@ from actions.common import (
     sources_line,
     store,
 )
-from bot import cases, steps
 from bot import weighing as w
-from bot.cases import case_state
+from bot import weighing_usecase
 from bot.privacy import masker_for, masker_state
-from bot.store.repositories import CaseRecord, FollowUpRecord
+from bot.store.repositories import CaseRecord
 
 logger = logging.getLogger(__name__)
 
@@ -50,116 +47,12 @@ RESTART = "restart"
 PLAN = "plan"
 PLAN_SLOTS = {"weighing_term": "term", "weighing_casemanager": "casemanager", "weighing_tasks": "tasks"}
 SLOT_QUESTION, SLOT_PLANNING, SLOT_ANSWER = "weighing_question", "weighing_planning", "weighing_answer"
-# Outcomes after which the weighing is not done: the kader says to ask advice and weigh again.
-NOT_DONE_OUTCOMES = frozenset({"consult_vt_first"})
-DONE_MILESTONE = "weighing_done"
-LEADER_MILESTONE = "school_leader_informed"
 # The FAQ entry about the kader itself: inside the weighing, the current question's explanation answers it.
 KADER_FAQ = "afwegingskader_2019"
 
 
-# --- the stored trace ----------------------------------------------------------------------------
-
-
-def case_weighing(case: CaseRecord) -> w.WeighingState:
-    return w.replay(store().weighing.trace(case.id))
-
-
-def plan_details(state: w.WeighingState) -> Dict[str, Optional[str]]:
-    return {"term": state.term, "casemanager": state.casemanager, "tasks": state.tasks}
-
-
 def missing_plan_slots(state: w.WeighingState) -> List[str]:
     return [slot for slot, key in PLAN_SLOTS.items() if not getattr(state, key)]
-
-
-def is_waiting(state: w.WeighingState) -> bool:
-    """The help runs: an outcome is reached and a later question (5) may still be answered."""
-    return w.outcome_id(state) is not None and w.expected_question(state) is not None
-
-
-# --- progress and follow-ups ---------------------------------------------------------------------
-
-
-def record_milestones(case: CaseRecord, milestones: Sequence[str]) -> CaseRecord:
-    """Mark milestones through bot.steps (a core one moves the case on) and store the result."""
-    state = case_state(case)
-    for milestone in milestones:
-        state = steps.record_progress(state, milestone)
-    return store().cases.update_progress(case.id, state.step, sorted(state.done))
-
-
-def milestones_for(n: int, reply: w.Answer, outcome_id: Optional[str]) -> List[str]:
-    """Question 1 = ja: the kader goes on only with the school leader informed; an outcome: weighed."""
-    found = [LEADER_MILESTONE] if (n, reply) == (1, "ja") else []
-    if outcome_id is not None and outcome_id not in NOT_DONE_OUTCOMES:
-        found.append(DONE_MILESTONE)
-    return found
-
-
-def add_followups(case: CaseRecord, followups: Sequence[Tuple[str, int]], today: date) -> None:
-    """Store the outcome's follow-ups (Veilig Thuis feedback, end of the help term) with their due date."""
-    org = organisation()
-    for followup in followups:
-        store().followups.add(case.id, followup[0], w.due_date(today, followup), w.followup_text(followup[0], org))
-
-
-def open_followups(case: CaseRecord) -> List[FollowUpRecord]:
-    """The case's follow-ups not yet done (the store lists them per owner)."""
-    return [f for f in store().followups.open_for(case.owner_id, date.today()) if f.case_id == case.id]
-
-
-def settle_followups(case: CaseRecord, kinds: Collection[str]) -> None:
-    """Mark the case's open follow-ups of these kinds done: what they asked for has happened."""
-    for followup in open_followups(case):
-        if followup.kind in kinds:
-            store().followups.complete(followup.id, case.owner_id, None)
-
-
-def record_answer(case: CaseRecord, state: w.WeighingState, n: int, reply: w.Answer) -> w.WeighingState:
-    """One answer: replay-checked by bot.weighing, stored, and its milestones and follow-ups recorded.
-
-    Question 1 starts a new weighing, which settles a pending 'weigh again'; the follow-ups that depend
-    on the help plan are set once the plan has been asked (:func:`sync_plan_followups`).
-    """
-    new_state = w.answer(state, n, reply)
-    outcome_id = w.outcome_id(new_state)
-    details: Dict[str, Any] = {"entry": w.ENTRY_ANSWER}
-    if n == 5:
-        details.update(plan_details(state))
-    store().weighing.add(case.id, n, reply, outcome_id, details)
-    if n == 1:
-        settle_followups(case, w.followups_settled_by("new_weighing"))
-    milestones = milestones_for(n, reply, outcome_id)
-    if milestones:
-        record_milestones(case, milestones)
-    result = w.outcome(new_state, organisation()) if outcome_id is not None else None
-    if result is not None:
-        plan_kinds = w.plan_followup_kinds()
-        add_followups(case, [f for f in result.followups if f[0] not in plan_kinds], date.today())
-    return new_state
-
-
-def sync_plan_followups(case: CaseRecord, state: w.WeighingState) -> None:
-    """After the help plan was asked: the plan's follow-ups become what the outcome lists now (a reminder
-    to agree a term, or the end of the agreed term); one it no longer lists is settled."""
-    plan_kinds = w.plan_followup_kinds()
-    result = w.outcome(state, organisation())
-    wanted = [f for f in result.followups if f[0] in plan_kinds] if result is not None else []
-    settle_followups(case, plan_kinds - {kind for kind, _ in wanted})
-    present = {f.kind for f in open_followups(case)}
-    add_followups(case, [f for f in wanted if f[0] not in present], date.today())
-
-
-def record_plan(case: CaseRecord, state: w.WeighingState, given: Mapping[str, Optional[str]]) -> w.WeighingState:
-    """Store the parts of the help plan given now, then bring the plan's follow-ups up to date."""
-    new = {key: value for key, value in given.items() if value and not getattr(state, key)}
-    updated = w.record_help_plan(state, term=new.get("term"), casemanager=new.get("casemanager"),
-                                 tasks=new.get("tasks")) if new else state
-    if new:
-        store().weighing.add(case.id, 4, "ja", w.outcome_id(updated), {"entry": w.ENTRY_PLAN, **new})
-    sync_plan_followups(case, updated)
-    return updated
 
 
 # --- reading the user's reply --------------------------------------------------------------------
@@ -201,7 +94,7 @@ def outcome_buttons(state: w.WeighingState, result: w.Outcome, domain: DomainDic
     buttons = [{"title": "Waarom deze uitkomst?", "payload": payload("weighing_why")}]
     if result.waiting_for_q5 and missing_plan_slots(state):
         buttons.append({"title": "Hulpplan aanvullen", "payload": payload("start_weighing", weighing_value=PLAN)})
-    if result.id in NOT_DONE_OUTCOMES:
+    if not w.is_decided(result.id):
         buttons.append({"title": "Opnieuw wegen", "payload": payload("start_weighing", weighing_value=RESTART)})
     moves = ["note:melding"] if result.melding_needed else ["note:vervolg"]
     return buttons + buttons_for([*moves, "contacts:who_to_call"], domain, limit=2)
@@ -225,7 +118,7 @@ def say_outcome(dispatcher: CollectingDispatcher, case: CaseRecord, state: w.Wei
     if result.melding_needed:
         talk = w.parental_talk_advice(org)
         dispatcher.utter_message(text="\n".join(line if line.endswith(":") else f"- {line}" for line in talk))
-    reminders = [f for f in store().followups.open_for(case.owner_id, date.today()) if f.case_id == case.id]
+    reminders = weighing_usecase.open_followups(store(), case, date.today())
     if reminders:
         dispatcher.utter_message(text="Ik herinner u hieraan:\n" + "\n".join(
             f"- {f.due_on:%d-%m-%Y}: {f.description}" for f in reminders))
@@ -248,21 +141,20 @@ def reset_slots(question: Optional[int], planning: bool, plan: Mapping[str, Opti
 
 def attach_case(dispatcher: CollectingDispatcher, tracker: Tracker) -> CaseRecord:
     """The open case, or a new one at step 4 so the weighing is recorded (and said so)."""
-    case = current_case(tracker)
-    if case is not None:
-        return case
-    case = cases.open_case(store(), tracker.sender_id, organisation().id, tracker.get_slot("role"), step=4)
-    dispatcher.utter_message(text=(
-        f"U had nog geen casus. Ik leg deze afweging vast in een nieuwe casus: '{case.pseudonym}'. "
-        "Noem geen naam van de leerling.\n" + DANGER_LINE))
-    return case
+    attached = weighing_usecase.attach_case(store(), current_case(tracker), tracker.sender_id,
+                                            organisation().id, tracker.get_slot("role"))
+    if attached.opened:
+        dispatcher.utter_message(text=(
+            f"U had nog geen casus. Ik leg deze afweging vast in een nieuwe casus: '{attached.case.pseudonym}'. "
+            "Noem geen naam van de leerling.\n" + DANGER_LINE))
+    return attached.case
 
 
 def start_position(state: w.WeighingState, intent: str,
                    choice: Optional[str]) -> Tuple[w.WeighingState, Optional[int], str]:
     """(state to continue, question to ask or None for the help plan, intro) for a start request."""
     expected = w.expected_question(state)
-    if is_waiting(state):
+    if w.is_waiting(state):
         if choice == PLAN and missing_plan_slots(state):
             return state, None, "Vul het hulpplan aan. Wat u nog niet weet, kunt u later invullen."
         if choice != RESTART:
@@ -285,9 +177,10 @@ class ActionWeighingStart(Action):
     @guarded
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
         case = attach_case(dispatcher, tracker)
-        state, question, intro = start_position(case_weighing(case), latest_intent(tracker), button_value(tracker))
+        state, question, intro = start_position(weighing_usecase.load(store(), case), latest_intent(tracker),
+                                                button_value(tracker))
         dispatcher.utter_message(text=intro)
-        return case_slots(case) + reset_slots(question, question is None, plan_details(state))
+        return case_slots(case) + reset_slots(question, question is None, w.help_plan(state))
 
 
 class ActionAskWeighingAnswer(Action):
@@ -340,18 +233,19 @@ class ValidateWeighingForm(FormValidationAction):
         if reply == LATER:
             return {SLOT_ANSWER: LATER, SLOT_QUESTION: None, SLOT_PLANNING: False}
         case = attach_case(dispatcher, tracker)
-        stored = w.WeighingState() if n == 1 else case_weighing(case)  # question 1 always starts a new run
+        stored = w.WeighingState() if n == 1 else weighing_usecase.load(store(), case)  # 1 starts a new run
         if w.expected_question(stored) != n:
             # Answered elsewhere in the meantime (another device): ask what the stored trace expects now.
             dispatcher.utter_message(
                 text="Uw afweging is intussen verder gegaan. Ik stel de vraag die nu aan de beurt is.")
             return {SLOT_ANSWER: None, SLOT_QUESTION: w.expected_question(stored) or 1}
-        state = record_answer(case, stored, n, next(a for a in w.ANSWERS if a == reply))  # LATER returned above
-        if is_waiting(state):
+        answer = next(a for a in w.ANSWERS if a == reply)  # LATER returned above
+        state = weighing_usecase.answer_question(store(), case, stored, n, answer, organisation(), date.today())
+        if w.is_waiting(state):
             dispatcher.utter_message(text="De hulp kan starten. Leg nu het hulpplan vast; wat u nog niet weet, "
                                           "kunt u later invullen.")
         following = w.next_question(state)
-        return {SLOT_ANSWER: None if following else reply, SLOT_QUESTION: following, SLOT_PLANNING: is_waiting(state),
+        return {SLOT_ANSWER: None if following else reply, SLOT_QUESTION: following, SLOT_PLANNING: w.is_waiting(state),
                 **{slot: None for slot in PLAN_SLOTS}}
 
     def _plan_part(self, slot: str, value: Any, tracker: Tracker) -> Dict[Text, Any]:
@@ -387,10 +281,12 @@ class ActionWeighingDone(Action):
         case = current_case(tracker)
         if case is None:
             return []
-        state = case_weighing(case)
-        if tracker.get_slot(SLOT_PLANNING) and is_waiting(state):
+        repos = store()
+        state = weighing_usecase.load(repos, case)
+        if tracker.get_slot(SLOT_PLANNING) and w.is_waiting(state):
             given = {key: tracker.get_slot(slot) for slot, key in PLAN_SLOTS.items()}
-            state = record_plan(case, state, {k: v for k, v in given.items() if v != LATER})
+            state = weighing_usecase.save_help_plan(repos, case, state, {k: v for k, v in given.items() if v != LATER},
+                                                    organisation(), date.today())
         expected = w.expected_question(state)
         if w.outcome_id(state) is None:
             say_paused(dispatcher, expected or 1)
@@ -454,7 +350,7 @@ class ActionWeighingWhy(Action):
     @guarded
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
         case = current_case(tracker)
-        state = case_weighing(case) if case is not None else w.WeighingState()
+        state = weighing_usecase.load(store(), case) if case is not None else w.WeighingState()
         if not state.answers:
             dispatcher.utter_message(text="Voor uw casus is nog geen afweging vastgelegd.",
                                      buttons=[{"title": "Afwegingsvragen doorlopen",

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import os
 import secrets
-from datetime import datetime, timedelta, timezone
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Tuple
 
 from bot import steps
@@ -23,7 +24,7 @@ from bot.profiles import ATTENTION_OFFICER
 from bot.reply import Choice, Reply
 
 if TYPE_CHECKING:  # types only: the repositories are passed in by the caller
-    from bot.store.repositories import CaseActivity, CaseRecord, Repositories
+    from bot.store.repositories import CaseActivity, CaseRecord, FollowUpRecord, Repositories
 
 ENV_AUTO_CLOSE_AFTER = "MELDWIJZER_AUTO_CLOSE_AFTER"
 ENV_RETENTION = "MELDWIJZER_RETENTION"
@@ -302,3 +303,24 @@ def close_notices(repos: Repositories, user_id: str, now: Optional[datetime] = N
                                    "niets is gebeurd. Dat staat in het dossier.") for c in closed]
     lines.append("Is een casus nog niet klaar? Dan kunt u hem heropenen.")
     return Reply("\n".join(lines), (REOPEN_CHOICE,))
+
+
+@dataclass(frozen=True)
+class Restored:
+    """What a new conversation starts from: the role kept for this identity, the notice of cases closed
+    for inactivity (told once), the case it continues and that case owner's open follow-ups."""
+
+    role: Optional[str]
+    notice: Optional[Reply]
+    case: Optional[CaseRecord]
+    followups: Tuple[FollowUpRecord, ...]
+
+
+def restore_session(repos: Repositories, user_id: str, preferred_case_id: Optional[str], today: date) -> Restored:
+    """A conversation (re)starts: nothing is asked again that the store already knows. The close notice
+    is taken first, so the case continued is never one that was closed just now."""
+    user = repos.users.get(user_id)
+    notice = close_notices(repos, user_id)
+    case = repos.cases.open_case(user_id, preferred_id=preferred_case_id)
+    followups = tuple(repos.followups.open_for(user_id, today)) if case is not None else ()
+    return Restored(user.role if user else None, notice, case, followups)

@@ -24,7 +24,7 @@ from bot.language.dates import AMSTERDAM, describe_when
 from bot.notes import moment_of, note_kind
 from bot.profiles import Organisation, profile
 from bot.store import crypto
-from bot.store.repositories import CaseRecord, NoteRecord, Repositories, WeighingRecord
+from bot.store.repositories import CaseRecord, FollowUpRecord, NoteRecord, Repositories, WeighingRecord
 
 DOWNLOAD_MINUTES = 15
 GRANT_PURPOSE = "dossier"
@@ -96,6 +96,24 @@ def load(repos: Repositories, case_id: str, viewer_id: str, viewer_role: Optiona
     if closed is not None:  # why and when the case was closed (bot/cases.py), right under the step
         overview = replace(overview, meta=(*overview.meta[:3], ("Afgesloten", closed), *overview.meta[3:]))
     return case, overview
+
+
+@dataclass(frozen=True)
+class Timeline:
+    """"Toon mijn dossier" in the chat: the notes and weighings as short lines, and what is still open."""
+
+    notes: int
+    entries: Tuple[str, ...]
+    open_followups: Tuple[FollowUpRecord, ...]
+
+
+def case_timeline(repos: Repositories, case: CaseRecord, viewer_id: str, viewer_role: Optional[str],
+                  org: Organisation, today: date) -> Timeline:
+    """The case's timeline read as the viewer (the repositories refuse anyone else)."""
+    notes = repos.notes.list(case.id, viewer_id, viewer_role)
+    entries = timeline(notes, repos.weighing.trace(case.id), org)
+    open_ = repos.followups.open_for_case(case.id, viewer_id, viewer_role, today)
+    return Timeline(len(notes), tuple(entries), tuple(open_))
 
 
 def filename(pseudonym: str, day: date, fmt: str) -> str:

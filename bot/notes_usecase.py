@@ -9,16 +9,17 @@ stays in the action; these functions get a confirmed note and the repositories, 
 """
 from __future__ import annotations
 
-from datetime import datetime
-from typing import TYPE_CHECKING, Any, Dict, Iterable, Mapping, Optional
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Any, Dict, Iterable, List, Mapping, Optional
 
 from bot import steps
 from bot.cases import NEXT_CHOICE, case_slot_values, case_state
 from bot.notes import NOTE_KINDS, UNDO_MINUTES, note_kind, occurred_at, save_key, undo_allowed
 from bot.reply import Choice, Reply
+from bot.store.repositories import AccessDenied, NotFound
 
 if TYPE_CHECKING:  # types only: the repositories are passed in by the caller
-    from bot.store.repositories import CaseRecord, Repositories
+    from bot.store.repositories import CaseRecord, FollowUpRecord, Repositories
 
 DOSSIER_CHOICE = Choice("Toon mijn dossier", "show_dossier")
 NEW_NOTE_CHOICE = Choice("Nieuwe aantekening", "record_note")
@@ -74,3 +75,18 @@ def undo_last_note(repos: Repositories, user_id: str, role: Optional[str], curre
             slots = case_slot_values(case)
     repos.notes.remove(note.id, user_id)
     return Reply("\n".join(lines), (DOSSIER_CHOICE,), slots)
+
+
+def open_followups(repos: Repositories, user_id: str, today: date) -> List[FollowUpRecord]:
+    """The follow-ups still open in the user's open cases, the due ones first."""
+    return repos.followups.open_for(user_id, today)
+
+
+def complete_followup(repos: Repositories, user_id: str, role: Optional[str],
+                      followup_id: int) -> Optional[FollowUpRecord]:
+    """Tick a follow-up off as done; None when it is not there or not the user's to tick off (nothing
+    changes then). Ticking off is not the record of what came of it: that is a vervolg note."""
+    try:
+        return repos.followups.complete(followup_id, user_id, role)
+    except (AccessDenied, NotFound):
+        return None

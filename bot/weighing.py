@@ -370,6 +370,41 @@ def record_help_plan(
     return replace(state, **updates)
 
 
+def help_plan(state: WeighingState) -> Dict[str, Optional[str]]:
+    """The help plan's parts as agreed so far (None: not yet), keyed as ``PLAN_KEYS``."""
+    return {"term": state.term, "casemanager": state.casemanager, "tasks": state.tasks}
+
+
+def is_waiting(state: WeighingState, kb: Optional[KnowledgeBase] = None) -> bool:
+    """The help runs: an outcome is reached and a later question (5) may still be answered."""
+    return outcome_id(state, kb) is not None and expected_question(state, kb) is not None
+
+
+# --- what a weighing records on the case ---------------------------------------------------------
+
+# The milestones of bot.steps (knowledge/steps.yml) an answer can mark.
+DONE_MILESTONE = "weighing_done"
+LEADER_MILESTONE = "school_leader_informed"
+
+
+def is_decided(outcome: str, kb: Optional[KnowledgeBase] = None) -> bool:
+    """Whether an outcome is a weighing made. One that leaves both decisions open (``melding_needed``
+    and ``help_possible`` null in knowledge/weighing.yml: first ask Veilig Thuis's advice) is not: the
+    kader says to weigh again, so the case keeps "weigh" as its next move."""
+    spec = _weighing(kb).outcome(outcome)
+    return spec.melding_needed is not None or spec.help_possible is not None
+
+
+def milestones_reached(n: int, reply: Answer, outcome: Optional[str],
+                       kb: Optional[KnowledgeBase] = None) -> List[str]:
+    """What an answer marks on the case: after question 1 = ja the kader goes on only with the school
+    leader informed; an outcome that decides is a weighing made."""
+    found = [LEADER_MILESTONE] if (n, reply) == (1, "ja") else []
+    if outcome is not None and is_decided(outcome, kb):
+        found.append(DONE_MILESTONE)
+    return found
+
+
 # --- rendering questions and outcomes ------------------------------------------------------------
 
 

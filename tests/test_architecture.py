@@ -18,7 +18,8 @@ An import under ``if TYPE_CHECKING:`` is a type annotation, not a dependency at 
 allowed (``bot.cases`` takes its repositories as an argument and names their types that way).
 
 The actions: ``actions/*.py`` are thin adapters, one use case each; none imports another action module
-except ``actions.common``, the shared adapter base.
+except ``actions.common``, the shared adapter base, and none reaches into the repositories itself: the
+store is handed to a use case (``store()`` as an argument), never used as ``store().cases...``.
 
 Every test collects all offenders before it fails, so one run lists every broken import.
 """
@@ -35,7 +36,9 @@ ACTIONS = REPO / "actions"
 FORBIDDEN_IN_CORE = ("rasa", "rasa_sdk", "sanic", "sqlalchemy", "bot.store")
 FORBIDDEN_IN_USE_CASES = ("rasa", "rasa_sdk", "sanic")
 INFRASTRUCTURE = ("bot/server.py", "bot/__main__.py")
-USE_CASE_MODULES = ("bot.cases", "bot.dossier", "bot.notes_usecase", "bot.overview_usecase", "bot.reminders")
+USE_CASE_MODULES = ("bot.cases", "bot.contacts_usecase", "bot.dossier", "bot.learning_usecase",
+                    "bot.notes_usecase", "bot.overview_usecase", "bot.reminders", "bot.steps_usecase",
+                    "bot.weighing_usecase")
 SHARED_ACTION_MODULE = "actions.common"
 
 
@@ -152,3 +155,53 @@ def test_no_action_module_imports_another():
                   if imported.startswith("actions.") and imported.count(".") == 1
                   and imported not in (SHARED_ACTION_MODULE, own)]
     assert not found, "an action module imports another action module:\n" + "\n".join(found)
+
+
+def _is_store_call(node: ast.AST) -> bool:
+    return isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "store"
+
+
+def _bound_to_store(target: ast.expr, value: ast.expr) -> List[str]:
+    """The names ``target = value`` binds to ``store()`` (also ``repos, role = store(), x``)."""
+    if isinstance(target, ast.Name) and _is_store_call(value):
+        return [target.id]
+    if isinstance(target, ast.Tuple) and isinstance(value, ast.Tuple) and len(target.elts) == len(value.elts):
+        return [name for t, v in zip(target.elts, value.elts) for name in _bound_to_store(t, v)]
+    return []
+
+
+def repository_uses(path: Path) -> List[str]:
+    """``file:line uses store().X`` wherever an action reaches into the repositories itself: on
+    ``store()`` directly, or on a name bound to it in the same function. Passing ``store()`` to a use
+    case is the one allowed use."""
+    found = []
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    for function in (n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))):
+        bound = {name for node in ast.walk(function) if isinstance(node, ast.Assign)
+                 for target in node.targets for name in _bound_to_store(target, node.value)}
+        for node in ast.walk(function):
+            if isinstance(node, ast.Attribute) and (
+                    _is_store_call(node.value) or (isinstance(node.value, ast.Name) and node.value.id in bound)):
+                found.append(f"{_shown(path)}:{node.lineno} uses store().{node.attr}")
+    return sorted(set(found))
+
+
+def test_the_repository_check_sees_direct_and_bound_uses(tmp_path):
+    sample = tmp_path / "sample.py"
+    sample.write_text("def a():\n    return store().cases.get(1)\n"
+                      "def b():\n    repos = store()\n    return repos.notes\n"
+                      "def c():\n    repos = store()\n    return use_case(repos, store())\n"
+                      "def d():\n    repos, role = store(), 1\n    return repos.followups\n", encoding="utf-8")
+    assert repository_uses(sample) == ["sample.py:11 uses store().followups", "sample.py:2 uses store().cases",
+                                       "sample.py:5 uses store().notes"]
+
+
+def test_actions_reach_the_store_only_through_a_use_case():
+    """An action that reads or writes a repository itself has started deciding what to store: that
+    belongs in a use case in bot/ (loaded, decided, stored, returned). ``actions.common`` keeps the one
+    shared read every action needs first: the user's current case."""
+    found = []
+    for path in sorted(ACTIONS.glob("*.py")):
+        if module_name(path) != SHARED_ACTION_MODULE:
+            found += repository_uses(path)
+    assert not found, "an action uses a repository directly:\n" + "\n".join(found)

@@ -518,6 +518,19 @@ class FollowUpRepository(_Repository):
 
         return self._run(work)
 
+    def open_for_case(self, case_id: str, viewer_id: str, viewer_role: Optional[str],
+                      today: date) -> List[FollowUpRecord]:
+        """The case's unfinished follow-ups, ordered as :meth:`open_for` orders them: what the weighing
+        outcome and the dossier view remind of, and what a new weighing may settle."""
+        query = sa.select(FollowUp).where(FollowUp.case_id == case_id, FollowUp.done_at.is_(None))
+
+        def work(session: Session) -> List[FollowUpRecord]:
+            _readable_case(session, case_id, viewer_id, viewer_role)
+            records = [_followup_record(row) for row in session.scalars(query)]
+            return sorted(records, key=lambda f: (not f.is_due(today), f.due_on, f.id))
+
+        return self._run(work)
+
     def for_case(self, case_id: str, viewer_id: str, viewer_role: Optional[str]) -> List[FollowUpRecord]:
         """Every follow-up of the case, open and done, by due date: what the dossier export shows."""
         query = sa.select(FollowUp).where(FollowUp.case_id == case_id).order_by(FollowUp.due_on, FollowUp.id)
