@@ -24,7 +24,7 @@ from actions.common import (ACUTE_DANGER, NOTE_FORM, SITUATION_INTENTS, CaseActi
                             followup_buttons, followup_line, guarded, latest_intent, organisation, payload,
                             say_faq_answer, say_no_case, say_reply, say_open_followups, say_situation, store)
 from bot import dossier, notes_usecase
-from bot.channels import WEB_CHANNEL
+from plugins.channels import WEB_CHANNEL
 from bot.export import render_markdown
 from bot.language.dates import AMSTERDAM, FUTURE, describe_when, parse_when
 from bot.language.yesno import parse_yes_no

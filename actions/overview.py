@@ -14,7 +14,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import guarded, organisation, say_reply, store
 from bot import overview_usecase
-from bot.channels import WEB_CHANNEL
+from plugins.channels import WEB_CHANNEL
 
 
 def entity(tracker: Tracker, name: str) -> Optional[str]:

@@ -1,4 +1,4 @@
-"""Loading the trained model: Rasa's own ``RasaModel.load`` (baseline) against bot.server's patch.
+"""Loading the trained model: Rasa's own ``RasaModel.load`` (baseline) against plugins.server's patch.
 
 Each way runs in its own process (a load cannot be undone in one): it loads models/meldwijzer.tar.gz,
 times the load, then records what the model predicts, so the patch is shown to change the time and
@@ -66,7 +66,7 @@ def child(way: str, out: str) -> None:
 
     configure_structlog(logging.WARNING)
     if way == "patched":
-        from bot import server
+        from plugins import server
 
         server.install()
     start = time.perf_counter()
@@ -103,7 +103,7 @@ def main() -> None:
         rasa, ours = run("rasa", Path(tmp)), run("patched", Path(tmp))
     print("Loading the trained model (baseline: Rasa's own RasaModel.load)")
     print(f"{'Rasa load (baseline)':40} {rasa['seconds']:7.1f} s")
-    print(f"{'bot.server load':40} {ours['seconds']:7.1f} s   x{ours['seconds'] / rasa['seconds']:5.2f} baseline")
+    print(f"{'plugins.server load':40} {ours['seconds']:7.1f} s   x{ours['seconds'] / rasa['seconds']:5.2f} baseline")
     print(f"predictions compared: {len(ours['nlu'])} questions (NLU), {len(ours['ted'])} story trackers (TED); "
           f"same rankings and entities: {same_rankings(ours, rasa)}; "
           f"largest confidence difference: {largest_difference(ours, rasa):.2e}")

@@ -2,7 +2,7 @@
 
 Figures against a baseline measured in the same run: spaCy's nl_core_news_sm parse of the same message,
 which the NLU pipeline already pays for every message. Rows:
-1. the featurizer's cost: one USE sentence vector (what bot.nlu.sentence_features adds to each parse);
+1. the featurizer's cost: one USE sentence vector (what plugins.nlu.sentence_features adds to each parse);
 2. the retrieval layer uncached (BM25 terms + scores, the dense half, the fusion), per message;
 3. building the index: with the passage vectors in the disk cache (a restart) and without (first start).
 

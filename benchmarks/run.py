@@ -66,7 +66,7 @@ async def bench_nlu() -> None:
 
     configure_structlog(logging.WARNING)  # Rasa's debug default would print every parsed text
 
-    from bot import server
+    from plugins import server
 
     server.install()  # load the model as the Rasa server does
     agent = Agent.load(str(REPO / "models" / "meldwijzer.tar.gz"))
@@ -81,7 +81,7 @@ async def bench_nlu() -> None:
         samples = await timed_async(lambda text=text: agent.parse_message(text), 10)
         print(row(f"{length} chars", samples, baseline) + f"   peak RSS +{rss_mb() - before:6.1f} MB")
 
-    from bot.nlu.safety import compile_terms, find_danger
+    from plugins.nlu.safety import compile_terms, find_danger
     from bot.steps import danger_terms
 
     pattern = compile_terms(danger_terms())

@@ -1,7 +1,8 @@
-"""Meldwijzer's own package: the meldcode as data and pure functions, plus the infrastructure around it.
+"""Meldwijzer's own package: the meldcode as data and pure functions, the use cases around them, and the
+case store (``bot.store``).
 
 The protocol core (knowledge, profiles, steps, weighing, contacts, notes, privacy, learning, export)
-imports no Rasa, so it can be read and tested without it. Only the adapters to Rasa do: our input
-channels (``bot/channels``), the NLU safety net (``bot/nlu``), and the Rasa tracker and lock stores in
-``bot/store/tracker_store.py`` and ``bot/store/lock_store.py``.
+imports no Rasa, so it can be read and tested without it. The adapters to the Rasa server (channels,
+NLU components, tracker and lock stores, the server patches) are the package ``plugins`` beside this
+one; those of the action server are ``actions``.
 """

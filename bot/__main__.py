@@ -199,7 +199,7 @@ def _heldout_parses(model: Path, texts: Sequence[str]) -> List[dict]:
     configure_structlog(logging.WARNING)  # no debug line per parsed message in the report
     for name in ("rasa", "bm25s"):
         logging.getLogger(name).setLevel(logging.WARNING)
-    from bot import server
+    from plugins import server
 
     server.install()  # load the model as the Rasa server does
     agent = Agent.load(str(model))

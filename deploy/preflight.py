@@ -29,7 +29,7 @@ from typing import List, Mapping, Optional
 
 REPO = Path(__file__).resolve().parents[1]
 CREDENTIALS = REPO / "credentials.yml"
-WEB_CHANNEL_KEY = "bot.channels.web.WebChatInput"
+WEB_CHANNEL_KEY = "plugins.channels.web.WebChatInput"
 LOG_LEVELS = ("INFO", "WARNING", "ERROR")
 MIN_JWT_KEY_CHARS = 32
 
@@ -109,7 +109,7 @@ def _check_stores(env: Mapping[str, str], result: Preflight) -> None:
             result.error(name, f"must be postgresql:// or sqlite://, got {backend}://")
     redis_url = env.get("MELDWIJZER_REDIS_URL")
     if redis_url:
-        from bot.store.lock_store import redis_settings
+        from plugins.lock_store import redis_settings
 
         try:
             redis_settings(redis_url)
@@ -125,7 +125,7 @@ def _check_stores(env: Mapping[str, str], result: Preflight) -> None:
 
 
 def _check_admission(env: Mapping[str, str], result: Preflight) -> None:
-    """bot/channels/admission.py reads these at the first message; a typo must stop the start instead."""
+    """plugins/channels/admission.py reads these at the first message; a typo must stop the start instead."""
     for name, minimum in (("MELDWIJZER_MAX_IN_FLIGHT", 1), ("MELDWIJZER_MAX_QUEUE", 0)):
         raw = env.get(name)
         if raw is not None and not (raw.isdigit() and int(raw) >= minimum):
@@ -177,7 +177,7 @@ def _check_profile(env: Mapping[str, str], result: Preflight) -> None:
 
 def _check_channels(env: Mapping[str, str], result: Preflight) -> bool:
     """The channels' authentication; returns whether the web chat is on."""
-    from bot.channels.identity import REST_LOCAL_ENV, RestClientsError, rest_clients
+    from plugins.channels.identity import REST_LOCAL_ENV, RestClientsError, rest_clients
 
     channels = 0
     if env.get(REST_LOCAL_ENV) == "1":

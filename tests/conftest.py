@@ -28,10 +28,10 @@ def pytest_collection_modifyitems(config: _pytest.Config, items: list) -> None:
 @_pytest.fixture(scope="session")
 def trained_agent():
     """The trained model, loaded once per test run for every NLU-level test, the way the Rasa server
-    loads it (with bot.server's patches: seconds instead of a minute)."""
+    loads it (with plugins.server's patches: seconds instead of a minute)."""
     from rasa.core.agent import Agent
 
-    from bot import server
+    from plugins import server
 
     server.install()
     if not MODEL_PATH.exists():

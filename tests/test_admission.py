@@ -5,7 +5,7 @@ import asyncio
 
 import pytest
 
-from bot.channels.admission import Admission, Busy
+from plugins.channels.admission import Admission, Busy
 
 
 async def test_beyond_the_places_and_the_queue_a_message_is_refused_at_once() -> None:

@@ -3,16 +3,20 @@
 Run it alone with ``.venv/bin/python -m pytest tests/test_architecture.py -q``. Each module is parsed with
 ``ast`` (nothing is imported), so a lazy import inside a function counts like one at the top.
 
-Which module is which:
-- **Pure core**: every ``bot/*.py`` and ``bot/language/*.py``, except the ones below. It may import
-  nothing of Rasa (``rasa``, ``rasa_sdk``), the web server (``sanic``) or the store (``sqlalchemy``,
-  ``bot.store``): the protocol must be readable and testable without any of them.
+Which module is which (every module of ``bot/`` is in exactly one layer):
+- **Pure core**: every ``bot/*.py`` and ``bot/language/*.py`` except the use cases and the command
+  line. It may import nothing of Rasa (``rasa``, ``rasa_sdk``), the web server (``sanic``), the store
+  (``sqlalchemy``, ``bot.store``) or the adapters (``plugins``, ``actions``): the protocol must be readable
+  and testable without any of them.
 - **Use-case modules** (``USE_CASE_MODULES``): load from the repositories, decide with the pure core,
-  store, return what to say. They may use the store but never Rasa or sanic. The list is a design
-  decision made in review; a new module is pure core until someone deliberately names it a use case.
-- **Plug-ins and infrastructure**, not checked here: ``bot/channels/`` (input channels), ``bot/nlu/``
-  (NLU components and policies), ``bot/store/`` (repositories, tracker and lock stores),
-  ``bot/server.py`` (the Rasa server patch) and ``bot/__main__.py`` (the command line that wires them).
+  store, return what to say. They may use the store but never Rasa, sanic or an adapter. The list is a
+  design decision made in review; a new module is pure core until someone deliberately names it a use case.
+- **The case store** (``bot/store/``): SQLAlchemy repositories, keys, migrations. No Rasa, no sanic, no
+  adapter: the Rasa tracker and lock stores that use it are plug-ins.
+- **The command line** (``bot/__main__.py``) wires the layers for an admin; it alone in ``bot/`` may load
+  the Rasa model (through ``plugins.server``) for ``nlu-eval``.
+- **Plug-ins** (``plugins/``: input channels, NLU components and the policy, the tracker and lock stores,
+  the server patches) may use everything in ``bot/`` and Rasa, but no action module.
 
 An import under ``if TYPE_CHECKING:`` is a type annotation, not a dependency at run time, so it is
 allowed (``bot.cases`` takes its repositories as an argument and names their types that way).
@@ -33,9 +37,13 @@ REPO = Path(__file__).resolve().parent.parent
 BOT = REPO / "bot"
 ACTIONS = REPO / "actions"
 
-FORBIDDEN_IN_CORE = ("rasa", "rasa_sdk", "sanic", "sqlalchemy", "bot.store")
-FORBIDDEN_IN_USE_CASES = ("rasa", "rasa_sdk", "sanic")
-INFRASTRUCTURE = ("bot/server.py", "bot/__main__.py")
+PLUGINS = REPO / "plugins"
+ADAPTERS = ("plugins", "actions")
+FORBIDDEN_IN_CORE = ("rasa", "rasa_sdk", "sanic", "sqlalchemy", "bot.store", *ADAPTERS)
+FORBIDDEN_IN_USE_CASES = ("rasa", "rasa_sdk", "sanic", *ADAPTERS)
+FORBIDDEN_IN_STORE = FORBIDDEN_IN_USE_CASES
+FORBIDDEN_IN_PLUGINS = ("actions",)
+COMMAND_LINE = "bot/__main__.py"
 USE_CASE_MODULES = ("bot.cases", "bot.contacts_usecase", "bot.dossier", "bot.learning_usecase",
                     "bot.notes_usecase", "bot.overview_usecase", "bot.reminders", "bot.steps_usecase",
                     "bot.weighing_usecase")
@@ -106,7 +114,7 @@ def offenders(paths: List[Path], forbidden: Tuple[str, ...]) -> List[str]:
 def core_modules() -> List[Path]:
     """The pure core, derived from the tree (see the module docstring for the rule)."""
     candidates = sorted(BOT.glob("*.py")) + sorted((BOT / "language").glob("*.py"))
-    return [p for p in candidates if str(p.relative_to(REPO)) not in INFRASTRUCTURE
+    return [p for p in candidates if str(p.relative_to(REPO)) != COMMAND_LINE
             and module_name(p) not in USE_CASE_MODULES]
 
 
@@ -114,11 +122,22 @@ def use_case_modules() -> List[Path]:
     return [p for p in sorted(BOT.glob("*.py")) if module_name(p) in USE_CASE_MODULES]
 
 
+def store_modules() -> List[Path]:
+    return [p for p in sorted((BOT / "store").rglob("*.py")) if "migrations" not in p.parts]
+
+
+def plugin_modules() -> List[Path]:
+    return sorted(PLUGINS.rglob("*.py"))
+
+
 def test_the_contract_sees_the_core_and_the_actions():
     """Guard against a contract that silently checks nothing (a moved folder, a wrong glob)."""
     core = {module_name(p) for p in core_modules()}
     assert {"bot.steps", "bot.weighing", "bot.knowledge", "bot.texts", "bot.notes"} <= core
-    assert not core & {"bot.server", "bot.__main__", *USE_CASE_MODULES}
+    assert not core & {"bot.__main__", *USE_CASE_MODULES}
+    assert {"bot.store.repositories", "bot.store.db"} <= {module_name(p) for p in store_modules()}
+    assert {"plugins.server", "plugins.tracker_store", "plugins.channels.rest", "plugins.nlu.safety"} <= {
+        module_name(p) for p in plugin_modules()}
     assert all((BOT / f"{m.split('.')[1]}.py").exists() for m in USE_CASE_MODULES), "a named use case is gone"
     assert {module_name(p) for p in ACTIONS.glob("*.py")} >= {"actions.common", "actions.steps"}
 
@@ -142,7 +161,24 @@ def test_the_pure_core_imports_no_rasa_sanic_or_store():
 
 def test_use_cases_import_no_rasa_or_sanic():
     found = offenders(use_case_modules(), FORBIDDEN_IN_USE_CASES)
-    assert not found, "use-case modules must not import Rasa or sanic:\n" + "\n".join(found)
+    assert not found, "use-case modules must not import Rasa, sanic or an adapter:\n" + "\n".join(found)
+
+
+def test_every_module_of_bot_is_in_one_layer():
+    """A module in no layer would be checked by nothing (a new sub-package, say)."""
+    layered = {*core_modules(), *use_case_modules(), *store_modules(), BOT / "__main__.py"}
+    unplaced = [_shown(p) for p in sorted(BOT.rglob("*.py")) if p not in layered and "migrations" not in p.parts]
+    assert not unplaced, f"in no layer of tests/test_architecture.py: {unplaced}"
+
+
+def test_the_case_store_imports_no_rasa_sanic_or_adapter():
+    found = offenders(store_modules(), FORBIDDEN_IN_STORE)
+    assert not found, "bot/store must not import Rasa, sanic or an adapter:\n" + "\n".join(found)
+
+
+def test_plugins_import_no_action_module():
+    found = offenders(plugin_modules(), FORBIDDEN_IN_PLUGINS)
+    assert not found, "plugins/ must not import the action adapters:\n" + "\n".join(found)
 
 
 def test_no_action_module_imports_another():

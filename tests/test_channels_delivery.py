@@ -1,4 +1,4 @@
-"""Every channel answers every message: bot/channels/delivery.py with the REST, web and Teams outputs."""
+"""Every channel answers every message: plugins/channels/delivery.py with the REST, web and Teams outputs."""
 from __future__ import annotations
 
 from typing import Any, List
@@ -6,8 +6,8 @@ from typing import Any, List
 import pytest
 from rasa.core.channels.channel import UserMessage
 
-from bot.channels.delivery import NO_ANSWER_MESSAGE, NOT_PROCESSED_MESSAGE, deliver
-from bot.channels.rest import RestOutput
+from plugins.channels.delivery import NO_ANSWER_MESSAGE, NOT_PROCESSED_MESSAGE, deliver
+from plugins.channels.rest import RestOutput
 
 
 async def answers(message: UserMessage) -> None:
@@ -72,8 +72,8 @@ async def test_under_overload_the_message_is_not_handed_to_rasa_and_the_busy_ans
         monkeypatch: pytest.MonkeyPatch) -> None:
     import asyncio
 
-    from bot.channels import admission as gate
-    from bot.channels import delivery
+    from plugins.channels import admission as gate
+    from plugins.channels import delivery
 
     monkeypatch.setattr(delivery, "admission", lambda: full)
     full, release, handled = gate.Admission(limit=1, queue=0, max_wait=5), asyncio.Event(), []

@@ -8,7 +8,7 @@ from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, BotUttered, SessionStarted, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
-from bot.channels.idempotency import earlier_replies, message_id_for, one_copy_at_a_time, replies_to, valid_key
+from plugins.channels.idempotency import earlier_replies, message_id_for, one_copy_at_a_time, replies_to, valid_key
 
 BUTTONS = [{"title": "Leerkracht", "payload": '/inform_role{"role":"teacher"}'}]
 EVENTS = [

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import pytest
 
-from bot.channels.guard import guard_text, offered_payloads
-from bot.channels.identity import rest_clients
-from bot.channels.rest import client_of
+from plugins.channels.guard import guard_text, offered_payloads
+from plugins.channels.identity import rest_clients
+from plugins.channels.rest import client_of
 
 
 @pytest.mark.parametrize("header,token,expected", [

@@ -1,4 +1,4 @@
-"""The Teams connector (bot/channels/teams.py) over real HTTP, against a fake Bot Framework.
+"""The Teams connector (plugins/channels/teams.py) over real HTTP, against a fake Bot Framework.
 
 Sanic serves the channel's blueprint, mounted with Rasa's own ``register`` at /webhooks/teams/webhook.
 The only stand-in is the Rasa agent behind it (the trained model is not part of this test): it records
@@ -34,9 +34,9 @@ from rasa.shared.exceptions import RasaException
 from sanic import Sanic
 
 from bot import reminders
-from bot.channels.delivery import NOT_PROCESSED_MESSAGE
-from bot.channels.limits import MAX_MESSAGE_CHARS, TOO_LONG_MESSAGE
-from bot.channels.teams import (
+from plugins.channels.delivery import NOT_PROCESSED_MESSAGE
+from plugins.channels.limits import MAX_MESSAGE_CHARS, TOO_LONG_MESSAGE
+from plugins.channels.teams import (
     HERO_CARD, MAX_REPLY_CHARS, PERSONAL_ONLY_MESSAGE, TeamsInput, TeamsSettings, retry_delay, split_text,
 )
 from bot.language.workdays import add_working_days
@@ -677,7 +677,7 @@ async def test_server_errors_are_retried_with_growing_delays_and_then_given_up(t
 async def test_failed_reply_is_logged_without_the_text(teams: Harness, caplog: pytest.LogCaptureFixture) -> None:
     teams.fake.fail_replies = True
     teams.agent.reply = {"text": "Noteer wat u zag bij Sanne."}
-    caplog.set_level(logging.DEBUG, logger="bot.channels.teams")
+    caplog.set_level(logging.DEBUG, logger="plugins.channels.teams")
     caplog.set_level(logging.INFO)
 
     await teams.say("Sanne had blauwe plekken")

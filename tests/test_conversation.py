@@ -149,7 +149,7 @@ def test_every_note_kind_says_what_it_records() -> None:
 
 def test_a_typed_button_title_means_that_button() -> None:
     """Staff type what they read: the title of an offered button is that button (channel guard)."""
-    from bot.channels.guard import guard_typed
+    from plugins.channels.guard import guard_typed
 
     events = [
         {"event": "bot", "text": "Wat wilt u vastleggen?", "data": {"buttons": [

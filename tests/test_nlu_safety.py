@@ -7,7 +7,7 @@ from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
 from actions.common import FAQ_MIN_CONFIDENCE
-from bot.nlu.safety import URGENT_SITUATIONS, AcuteDangerGuard, compile_terms, find_danger, normalise
+from plugins.nlu.safety import URGENT_SITUATIONS, AcuteDangerGuard, compile_terms, find_danger, normalise
 from bot.steps import PairPattern, acute_routes, danger_terms, signal_pairs, signal_terms
 from steps_kb import steps_kb
 
@@ -215,7 +215,7 @@ def _policy(tmp_path):
     from rasa.engine.storage.local_model_storage import LocalModelStorage
     from rasa.engine.storage.resource import Resource
 
-    from bot.nlu.safety import AcuteContextPolicy
+    from plugins.nlu.safety import AcuteContextPolicy
     from bot.steps import context_rule
 
     config = {**AcuteContextPolicy.get_default_config()}

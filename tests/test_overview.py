@@ -11,7 +11,7 @@ from typing import Any, Optional
 import pytest
 
 from bot import overview, overview_usecase, weighing
-from bot.channels.overview_page import overview_page
+from plugins.channels.overview_page import overview_page
 from bot.overview import OverviewRow
 from bot.overview_usecase import PageGrant
 from bot.profiles import profile

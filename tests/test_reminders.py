@@ -14,7 +14,7 @@ import pytest
 import sqlalchemy as sa
 
 from bot import reminders
-from bot.channels.teams import TeamsConnector, TeamsSettings
+from plugins.channels.teams import TeamsConnector, TeamsSettings
 from bot.language.workdays import add_working_days
 from bot.store.db import repositories, sqlite_pragmas
 from bot.store.models import ConversationReference, FollowUp

@@ -1,4 +1,4 @@
-"""The Rasa server patch (bot/server.py): same verdicts and error text as Rasa's own check, installed
+"""The Rasa server patch (plugins/server.py): same verdicts and error text as Rasa's own check, installed
 once, and refused when Rasa's method is not the one it was written for."""
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from jsonschema import ValidationError
 from rasa.core.actions.action import RemoteAction
 from rasa.utils.endpoints import EndpointConfig
 
-from bot import server
+from plugins import server
 
 VALID = {"events": [{"event": "slot", "name": "role", "value": "teacher", "timestamp": None}],
          "responses": [{"text": "Goed.", "buttons": [{"title": "Ja", "payload": "/affirm"}]}]}
@@ -49,7 +49,7 @@ def test_install_is_idempotent(installed: None) -> None:
 
 def test_install_refuses_a_changed_rasa_method(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(RemoteAction, "_validate_action_result", lambda self, result: True)
-    with pytest.raises(RuntimeError, match="review bot/server.py"):
+    with pytest.raises(RuntimeError, match="review plugins/server.py"):
         server.install()
 
 

@@ -22,8 +22,8 @@ from rasa.shared.core.trackers import DialogueStateTracker
 from bot.knowledge import REPO_ROOT
 from bot.store.crypto import EncryptionKeyError
 from bot.store.cli import purge_conversations
-from bot.store.lock_store import EnvLockStore, redis_settings
-from bot.store.tracker_store import EncryptedSQLTrackerStore
+from plugins.lock_store import EnvLockStore, redis_settings
+from plugins.tracker_store import EncryptedSQLTrackerStore
 
 SECRET = "Sanne zei dat haar stiefvader haar opsluit in de kelder"
 DOMAIN = Domain.from_yaml("""
@@ -168,7 +168,7 @@ async def test_lock_store_keeps_locks_in_redis_when_configured(redis_url: str, t
                                                               monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MELDWIJZER_REDIS_URL", redis_url)
     prefix = f"mwtest{uuid.uuid4().hex[:8]}"
-    config = endpoints(tmp_path, f"lock_store:\n  type: bot.store.lock_store.EnvLockStore\n  key_prefix: {prefix}\n")
+    config = endpoints(tmp_path, f"lock_store:\n  type: plugins.lock_store.EnvLockStore\n  key_prefix: {prefix}\n")
     store = LockStore.create(config.lock_store)
     assert isinstance(store.backend, RedisLockStore)
 

@@ -24,10 +24,10 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from sanic import Sanic
 
 from bot import dossier
-from bot.channels.download import EXPIRED_MESSAGE, download
-from bot.channels.web import (TURN_END_EVENT, TokenPolicy, WebChatInput, default_origins, parse_origins,
+from plugins.channels.download import EXPIRED_MESSAGE, download
+from plugins.channels.web import (TURN_END_EVENT, TokenPolicy, WebChatInput, default_origins, parse_origins,
                               session_id_from, verify_token)
-from bot.channels.webpage import WEB_DIR, content_security_policy, page_blueprint
+from plugins.channels.webpage import WEB_DIR, content_security_policy, page_blueprint
 from bot.store.db import repositories
 
 KEY = "unit-test-secret-long-enough-for-hs256-signing"

@@ -144,7 +144,7 @@ class Tally:
 def deliver(cluster: Cluster, tally: Tally, sender: str, message: str, key: str) -> List[dict]:
     """One message until it is processed: resent after a 5xx, a broken connection or the Dutch "please
     resend", always with the same Idempotency-Key, as a REST client should (docs/DEPLOY.md)."""
-    from bot.channels.delivery import NOT_PROCESSED_MESSAGE
+    from plugins.channels.delivery import NOT_PROCESSED_MESSAGE
 
     for _ in range(RETRIES):
         started = time.monotonic()
@@ -266,7 +266,7 @@ def test_logs_are_json_lines_without_user_text(cluster: Cluster) -> None:
 def test_redis_down_asks_to_resend_and_recovers(cluster: Cluster) -> None:
     """With the lock store gone the answer is the Dutch 'could not process, please resend' (no 5xx, no
     silence), and once Redis is back the same conversation carries on."""
-    from bot.channels.delivery import NOT_PROCESSED_MESSAGE
+    from plugins.channels.delivery import NOT_PROCESSED_MESSAGE
 
     sender = f"meester-{uuid.uuid4().hex[:6]}"
     assert cluster.send(sender, "hallo").status_code == 200
@@ -296,7 +296,7 @@ def test_postgres_down_for_10_seconds_asks_to_resend_loses_nothing_and_recovers(
     """Both stores gone at once (a crash: no clean shutdown): every message gets the Dutch "please
     resend" on whichever replica, no lock stays behind, and once PostgreSQL is back the same conversation
     carries on with its case, its note and its history intact."""
-    from bot.channels.delivery import NOT_PROCESSED_MESSAGE
+    from plugins.channels.delivery import NOT_PROCESSED_MESSAGE
 
     monkeypatch.setenv("MELDWIJZER_SECRET_KEY", cluster.settings["MELDWIJZER_SECRET_KEY"])
     sender, newcomer = f"ib-{uuid.uuid4().hex[:6]}", f"nieuw-{uuid.uuid4().hex[:6]}"

@@ -179,7 +179,7 @@ go = pathlib.Path(sys.argv[2])
 while not go.exists():
     time.sleep(0.01)
 from bot.store.db import repositories
-from bot.store.tracker_store import EncryptedSQLTrackerStore
+from plugins.tracker_store import EncryptedSQLTrackerStore
 repositories(sys.argv[1])                    # the case store: Alembic under the advisory lock
 EncryptedSQLTrackerStore()                   # the conversation store: Rasa creates its table
 print("replica ready")

@@ -135,7 +135,7 @@ class Servers:
 def user_texts(database_url: str, sender: str) -> List[str]:
     """The user messages of one conversation as the tracker store holds them (decrypted with the
     MELDWIJZER_SECRET_KEY of this process's environment: set it to the servers' key first)."""
-    from bot.store.tracker_store import EncryptedSQLTrackerStore
+    from plugins.tracker_store import EncryptedSQLTrackerStore
 
     events = EncryptedSQLTrackerStore.SQLEvent
     engine = sa.create_engine(database_url, future=True)

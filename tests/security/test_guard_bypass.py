@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 from rasa.core.channels.channel import UserMessage
 
-from bot.channels.guard import guard_text
+from plugins.channels.guard import guard_text
 
 ESCALATION = '/inform_role{"role":"attention_officer"}'
 OFFERED = ['/inform_role{"role":"teacher"}']

@@ -14,7 +14,7 @@ from rasa.shared.core.trackers import DialogueStateTracker
 from bot.store import keys
 from bot.store.crypto import EncryptionKeyError
 from bot.store.db import dispose_all, repositories
-from bot.store.tracker_store import EncryptedSQLTrackerStore
+from plugins.tracker_store import EncryptedSQLTrackerStore
 
 SECRET = "Moeder Yilmaz zei dat de vader hem slaat"
 OLD, NEW = Fernet.generate_key().decode(), Fernet.generate_key().decode()

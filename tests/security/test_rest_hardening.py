@@ -6,8 +6,8 @@ from typing import Any, Optional
 
 import pytest
 
-from bot.channels.identity import RestClientsError, rest_clients
-from bot.channels.rest import MAX_BODY_BYTES, MAX_SENDER_CHARS, Admitted, Refused, admit
+from plugins.channels.identity import RestClientsError, rest_clients
+from plugins.channels.rest import MAX_BODY_BYTES, MAX_SENDER_CHARS, Admitted, Refused, admit
 
 OK_BODY = {"sender": "mentor-3", "message": "hallo"}
 TWO_CLIENTS = {"MELDWIJZER_REST_CLIENTS": "lvs:aaaaaaaaaaaaaaaaaaaa,intranet:bbbbbbbbbbbbbbbbbbbb"}

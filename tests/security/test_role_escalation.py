@@ -72,7 +72,7 @@ OFFICER_VALUE = "Meldwijzer.Aandachtsfunctionaris"
 def officer_policy(**changes: object):
     from dataclasses import replace
 
-    from bot.channels.web import TokenPolicy
+    from plugins.channels.web import TokenPolicy
 
     policy = TokenPolicy("unit-test-secret-long-enough-for-hs256-signing", "HS256", "meldwijzer",
                          "https://intranet.school.nl", attention_officer_value=OFFICER_VALUE)
@@ -81,7 +81,7 @@ def officer_policy(**changes: object):
 
 def signed_in(policy, subject: str, **claims: object):
     """What the web channel reads from a token the intranet signed for ``subject``."""
-    from bot.channels.web import verify_token
+    from plugins.channels.web import verify_token
     from tests.fakes.intranet import staff_token
 
     staff = verify_token(staff_token(policy.key, subject, policy.audience, policy.issuer, **claims), policy)
@@ -91,7 +91,7 @@ def signed_in(policy, subject: str, **claims: object):
 
 def test_the_tokens_role_claim_grants_the_role_and_a_later_token_without_it_takes_it_back(
         repos: Repositories, case, monkeypatch: pytest.MonkeyPatch) -> None:
-    from bot.channels import web
+    from plugins.channels import web
 
     monkeypatch.setattr(web, "repositories", lambda: repos)
     policy = officer_policy()
@@ -115,7 +115,7 @@ def test_the_tokens_role_claim_grants_the_role_and_a_later_token_without_it_take
 ])
 def test_a_token_without_the_configured_role_value_grants_nothing(repos: Repositories, case, claims: dict,
                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
-    from bot.channels import web
+    from plugins.channels import web
 
     monkeypatch.setattr(web, "repositories", lambda: repos)
     policy = officer_policy()
@@ -127,7 +127,7 @@ def test_a_token_without_the_configured_role_value_grants_nothing(repos: Reposit
 
 def test_an_admins_grant_survives_a_token_without_the_role_and_unconfigured_tokens_change_nothing(
         repos: Repositories, case, monkeypatch: pytest.MonkeyPatch) -> None:
-    from bot.channels import web
+    from plugins.channels import web
 
     monkeypatch.setattr(web, "repositories", lambda: repos)
     officer = "web:ib.c@school.nl"
@@ -141,7 +141,7 @@ def test_an_admins_grant_survives_a_token_without_the_role_and_unconfigured_toke
 
 
 def test_the_roles_claim_and_value_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    from bot.channels import web
+    from plugins.channels import web
 
     monkeypatch.setenv(web.JWT_AUDIENCE_ENV, "meldwijzer")
     monkeypatch.setenv(web.JWT_ISSUER_ENV, "https://login.microsoftonline.com/t/v2.0")

@@ -8,8 +8,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from bot.channels.identity import web_anonymous_identity
-from bot.channels.web import ANONYMOUS_IDLE_SECONDS, WebChatInput, idle_too_long, parse_origins
+from plugins.channels.identity import web_anonymous_identity
+from plugins.channels.web import ANONYMOUS_IDLE_SECONDS, WebChatInput, idle_too_long, parse_origins
 
 SESSION = "0123456789abcdef0123456789abcdef"
 

@@ -15,9 +15,9 @@ What it adds to Rasa's ``SocketIOInput`` and why:
   one, so a client cannot pick someone else's readable id); after 30 minutes without a message that
   session ends and the next visitor starts a new one.
 - Messages over MAX_MESSAGE_CHARS get a polite Dutch reply and never reach the NLU.
-- Typed ``/intent{...}`` only runs when the bot offered that payload (bot/channels/guard.py).
+- Typed ``/intent{...}`` only runs when the bot offered that payload (plugins/channels/guard.py).
 - Client-sent metadata is dropped: nothing a browser says may set slots behind the NLU's back.
-- The page and widget files are served at /chat (bot/channels/webpage.py).
+- The page and widget files are served at /chat (plugins/channels/webpage.py).
 """
 from __future__ import annotations
 
@@ -37,11 +37,11 @@ from sanic import Blueprint, Sanic
 from socketio import AsyncServer
 from socketio import exceptions as sio_errors
 
-from bot.channels import WEB_CHANNEL
-from bot.channels.delivery import CountingOutput, deliver
-from bot.channels.identity import web_anonymous_identity, web_identity
-from bot.channels.limits import MAX_MESSAGE_CHARS, TOO_LONG_MESSAGE
-from bot.channels.webpage import page_blueprint
+from plugins.channels import WEB_CHANNEL
+from plugins.channels.delivery import CountingOutput, deliver
+from plugins.channels.identity import web_anonymous_identity, web_identity
+from plugins.channels.limits import MAX_MESSAGE_CHARS, TOO_LONG_MESSAGE
+from plugins.channels.webpage import page_blueprint
 from bot.profiles import profile
 from bot.store.db import repositories
 from bot.profiles import ATTENTION_OFFICER
@@ -204,7 +204,7 @@ class WebBlueprint(SocketBlueprint):
 
 
 class WebChatInput(SocketIOInput):
-    """The web widget's channel (credentials key ``bot.channels.web.WebChatInput``)."""
+    """The web widget's channel (credentials key ``plugins.channels.web.WebChatInput``)."""
 
     @classmethod
     def name(cls) -> Text:

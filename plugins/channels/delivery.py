@@ -17,8 +17,8 @@ from typing import Any, Awaitable, Callable, Dict, Text
 
 from rasa.core.channels.channel import OutputChannel, UserMessage
 
-from bot.channels.admission import BUSY_MESSAGE, Busy, admission
-from bot.channels.guard import guard_message
+from plugins.channels.admission import BUSY_MESSAGE, Busy, admission
+from plugins.channels.guard import guard_message
 from bot.errors import describe
 from bot.texts import DANGER_LINE
 
@@ -52,7 +52,7 @@ async def deliver(message: UserMessage, on_new_message: Callable[[UserMessage], 
     ``message.output_channel`` must be a ``CountingOutput``. Errors are logged without message text.
     ``expect_reply=False`` (a session start the channel sends itself) apologises only for a failure.
     ``guard_with``: the Sanic app whose agent's tracker tells what the bot offered; the typed text is
-    guarded (``bot.channels.guard``) first, inside the same failure handling: a conversation that
+    guarded (``plugins.channels.guard``) first, inside the same failure handling: a conversation that
     cannot be read is a failure like any other, answered with "please send it again".
     """
     output = message.output_channel

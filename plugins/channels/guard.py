@@ -88,7 +88,7 @@ async def _events_of(app: Any, sender_id: str) -> List[Dict[str, Any]]:
     instance, so a button on a page that stayed open overnight still works the next morning.
     ``app`` is the Sanic app Rasa mounted the channel on (``app.ctx.agent``); without an agent (a
     server that is still loading its model) nothing counts as offered. When the store cannot be read
-    (the database is down) the error goes up: ``bot.channels.delivery`` runs the guard inside its
+    (the database is down) the error goes up: ``plugins.channels.delivery`` runs the guard inside its
     failure handling, so the user is asked to send the message again. Passing it on unguarded instead
     would turn a clicked button into typed text the moment the database is back.
     """

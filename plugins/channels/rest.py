@@ -2,14 +2,14 @@
 
 - Off unless configured. A REST client is a named integration with its own bearer token
   (``MELDWIJZER_REST_CLIENTS="name:token,..."``; ``MELDWIJZER_API_TOKEN`` is the client ``api``); its
-  senders live in its own namespace, ``rest:<client>:<sender>`` (bot/channels/identity.py), so no REST
+  senders live in its own namespace, ``rest:<client>:<sender>`` (plugins/channels/identity.py), so no REST
   caller can reach a Teams or web user's case. ``MELDWIJZER_REST_LOCAL=1`` (``make run``, tests) serves
   tokenless requests from this machine only, as client ``local``. A header that is not ASCII is a 401.
 - A request without ``sender`` (or one over MAX_SENDER_CHARS) is refused: there is no shared "default"
   conversation in which one teacher could read another's case. Bodies over MAX_BODY_BYTES are refused.
 - Client ``metadata`` is dropped: a REST caller must not be able to pass channel data to the actions.
 - Messages over MAX_MESSAGE_CHARS are refused politely before they reach the NLU.
-- ``/intent{...}`` typed by a user only runs when it is a payload the bot offered (bot/channels/guard.py).
+- ``/intent{...}`` typed by a user only runs when it is a payload the bot offered (plugins/channels/guard.py).
 - Message text never goes to the logs (Rasa's RestInput logs it on failure).
 - A request that yields no reply (action server down) gets an apology with the numbers (delivery.py).
 - Under overload the request is answered at once with 503, Retry-After and the Dutch busy text
@@ -29,12 +29,12 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot.channels.admission import RETRY_AFTER_S
-from bot.channels.delivery import NO_ANSWER_MESSAGE, NOT_PROCESSED_MESSAGE, CountingOutput, deliver
-from bot.channels.idempotency import (IDEMPOTENCY_HEADER, INVALID_KEY, earlier_replies, message_id_for,
+from plugins.channels.admission import RETRY_AFTER_S
+from plugins.channels.delivery import NO_ANSWER_MESSAGE, NOT_PROCESSED_MESSAGE, CountingOutput, deliver
+from plugins.channels.idempotency import (IDEMPOTENCY_HEADER, INVALID_KEY, earlier_replies, message_id_for,
                                       one_copy_at_a_time, valid_key)
-from bot.channels.identity import LOCAL_CLIENT, RestClients, rest_clients, rest_identity
-from bot.channels.limits import MAX_MESSAGE_CHARS, MISSING_SENDER_MESSAGE, TOO_LONG_MESSAGE
+from plugins.channels.identity import LOCAL_CLIENT, RestClients, rest_clients, rest_identity
+from plugins.channels.limits import MAX_MESSAGE_CHARS, MISSING_SENDER_MESSAGE, TOO_LONG_MESSAGE
 
 logger = logging.getLogger(__name__)
 MAX_BODY_BYTES = 64 * 1024

@@ -5,7 +5,7 @@ right for one process on a laptop; several Rasa workers or replicas need the loc
 endpoints.yml must serve both, so the choice comes from the environment::
 
     lock_store:
-      type: bot.store.lock_store.EnvLockStore
+      type: plugins.lock_store.EnvLockStore
 
 Rasa builds custom lock stores as ``cls(endpoint_config=...)``; other keys of the endpoint (e.g.
 ``key_prefix``, ``socket_timeout``) are passed on to ``RedisLockStore``.

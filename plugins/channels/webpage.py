@@ -17,8 +17,8 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot.channels.download import add_download_route
-from bot.channels.overview_page import add_overview_route
+from plugins.channels.download import add_download_route
+from plugins.channels.overview_page import add_overview_route
 
 WEB_DIR = Path(__file__).resolve().parents[2] / "web"
 PAGE_PREFIX = "/chat"

@@ -13,7 +13,7 @@ which Teams does not show as card actions. This connector:
   between Teams and the web;
 - answers only in personal chats: a case about a child must not be discussed in a team channel;
 - shows Rasa buttons as a Hero card with ``messageBack`` actions that carry the payload in ``value``;
-  a click and a typed title both pass the shared guard (bot/channels/guard.py), which reads what the bot
+  a click and a typed title both pass the shared guard (plugins/channels/guard.py), which reads what the bot
   offered from the tracker store, so a click works after a restart and at any replica;
 - acknowledges an activity at once and works on it in the background (the Bot Connector retries what
   it got no answer for within 15 s), taking each activity on once: the claim is a row in the case
@@ -49,9 +49,9 @@ from sanic.response import HTTPResponse
 from yarl import URL
 
 from bot import reminders
-from bot.channels.delivery import NOT_PROCESSED_MESSAGE, CountingOutput, deliver
-from bot.channels.identity import teams_identity
-from bot.channels.limits import MAX_MESSAGE_CHARS, TOO_LONG_MESSAGE
+from plugins.channels.delivery import NOT_PROCESSED_MESSAGE, CountingOutput, deliver
+from plugins.channels.identity import teams_identity
+from plugins.channels.limits import MAX_MESSAGE_CHARS, TOO_LONG_MESSAGE
 from bot.errors import describe
 from bot.store.models import utcnow
 from bot.store.repositories import Repositories
@@ -719,7 +719,7 @@ class TeamsConnector:
 
 
 class TeamsInput(InputChannel):
-    """Rasa input channel ``bot.channels.teams.TeamsInput`` (credentials: see docs/TEAMS.md)."""
+    """Rasa input channel ``plugins.channels.teams.TeamsInput`` (credentials: see docs/TEAMS.md)."""
 
     @classmethod
     def name(cls) -> Text:

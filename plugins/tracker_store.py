@@ -9,7 +9,7 @@ tells a reader of the raw table what a conversation was about. Rasa never querie
 endpoints.yml::
 
     tracker_store:
-      type: bot.store.tracker_store.EncryptedSQLTrackerStore
+      type: plugins.tracker_store.EncryptedSQLTrackerStore
 
 The database is ``MELDWIJZER_TRACKER_DB_URL`` (default ``var/tracker.db``), else an explicit ``url:``
 in endpoints.yml. Rasa builds custom stores as ``cls(host=url, domain=..., event_broker=..., **kwargs)``
@@ -29,7 +29,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import declarative_base
 from sqlalchemy.pool import QueuePool
 
-from bot import server
+from plugins import server
 from bot.store import crypto
 from bot.store.db import sqlite_pragmas, tracker_db_url
 

@@ -22,7 +22,7 @@ database under load (tests/deploy/test_deploy_cluster.py):
   case slots, no open form) and its events are kept only in this process's memory, lost at the next
   restart and unseen by the other replicas, while the user is told nothing went wrong. Ours is wired
   without that fall-back: the error reaches the channel, which answers "could not process, please
-  send it again" with the danger numbers (``bot.channels.delivery``), and nothing is stored half.
+  send it again" with the danger numbers (``plugins.channels.delivery``), and nothing is stored half.
 
 Each patch is pinned to the Rasa release it was written for: ``install()`` refuses to patch another
 version or a method whose source changed, so an upgrade makes us look again instead of silently
@@ -156,8 +156,8 @@ def original_tracker_store_sha256() -> str:
 def _refuse(what: str) -> None:
     import rasa
 
-    raise RuntimeError(f"bot.server patches {what} of Rasa {PATCHED_RASA_VERSION}; this is Rasa "
-                       f"{rasa.__version__} with a different method: review bot/server.py before upgrading")
+    raise RuntimeError(f"plugins.server patches {what} of Rasa {PATCHED_RASA_VERSION}; this is Rasa "
+                       f"{rasa.__version__} with a different method: review plugins/server.py before upgrading")
 
 
 def install() -> None:
