@@ -30,8 +30,9 @@ setup-dev: ## setup, plus the lint tools
 setup-test: ## setup, plus the lint tools and the browser for the web tests
 	@scripts/setup.sh --test
 
-lint: setup-dev ## ruff and mypy (config in pyproject.toml; strict on the pure core)
+lint: setup-dev ## ruff (lint and format check) and mypy (config in pyproject.toml; strict on the pure core)
 	.venv/bin/ruff check .
+	.venv/bin/ruff format --check .
 	.venv/bin/mypy
 
 check: setup ## validate knowledge/ (schema, sources, quotes, references)

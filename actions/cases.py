@@ -5,6 +5,7 @@ situations and a knowledge question interrupt it like any other form) and reopen
 and every text is in ``bot/cases.py``; these classes read the tracker, call one use case and turn its
 ``Reply`` into messages and slot events.
 """
+
 from __future__ import annotations
 
 from typing import Any, Dict, List, Optional, Text
@@ -43,8 +44,10 @@ class ActionListCases(Action):
     @guarded
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
         current = current_case(tracker)
-        return say_reply(dispatcher, cases.list_cases(store(), tracker.sender_id, current.id if current else None,
-                                                      in_note=in_note(tracker)))
+        return say_reply(
+            dispatcher,
+            cases.list_cases(store(), tracker.sender_id, current.id if current else None, in_note=in_note(tracker)),
+        )
 
 
 class ActionSwitchCase(Action):
@@ -56,8 +59,9 @@ class ActionSwitchCase(Action):
     @guarded
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
         current = current_case(tracker)
-        reply = cases.switch_case(store(), tracker.sender_id, case_ref(tracker), current.id if current else None,
-                                  in_note=in_note(tracker))
+        reply = cases.switch_case(
+            store(), tracker.sender_id, case_ref(tracker), current.id if current else None, in_note=in_note(tracker)
+        )
         return say_reply(dispatcher, reply)
 
 
@@ -68,20 +72,23 @@ class ValidateCloseCaseForm(FormValidationAction):
     def name(self) -> Text:
         return "validate_close_case_form"
 
-    async def required_slots(self, domain_slots: List[Text], dispatcher: CollectingDispatcher,
-                             tracker: Tracker, domain: DomainDict) -> List[Text]:
+    async def required_slots(
+        self, domain_slots: List[Text], dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[Text]:
         return list(domain_slots) if current_case(tracker) is not None else []
 
-    def validate_close_reason(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
-                              domain: DomainDict) -> Dict[Text, Any]:
+    def validate_close_reason(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
         clicked_for, case = case_ref(tracker), current_case(tracker)
         if clicked_for is not None and (case is None or clicked_for != case.id):
             dispatcher.utter_message(text="Die knop hoort bij een andere casus; er is niets afgesloten.")
             return {SLOT_REASON: None}
         reason = cases.read_reason(str(value or ""))
         if reason is None:
-            dispatcher.utter_message(text="Die reden herken ik niet. Kies een van de knoppen; de casus is nog niet "
-                                          "afgesloten.")
+            dispatcher.utter_message(
+                text="Die reden herken ik niet. Kies een van de knoppen; de casus is nog niet afgesloten."
+            )
         return {SLOT_REASON: reason}
 
 
@@ -109,8 +116,9 @@ class ActionCloseCase(Action):
         case, reason = current_case(tracker), tracker.get_slot(SLOT_REASON)
         if case is None or reason not in cases.REASONS:
             return say_reply(dispatcher, no_open_case()) + [SlotSet(SLOT_REASON, None)]
-        return say_reply(dispatcher, cases.close_case(store(), tracker.sender_id, case, reason)) + \
-            [SlotSet(SLOT_REASON, None)]
+        return say_reply(dispatcher, cases.close_case(store(), tracker.sender_id, case, reason)) + [
+            SlotSet(SLOT_REASON, None)
+        ]
 
 
 class ActionStopCloseCase(Action):
@@ -123,8 +131,13 @@ class ActionStopCloseCase(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
         case = current_case(tracker)
         text = "de casus blijft open, er is niets afgesloten."
-        say_reply(dispatcher, cases.Reply(cases.prefixed(case.pseudonym, text) if case else text.capitalize(),
-                                          (cases.NEXT_CHOICE, cases.LIST_CHOICE)))
+        say_reply(
+            dispatcher,
+            cases.Reply(
+                cases.prefixed(case.pseudonym, text) if case else text.capitalize(),
+                (cases.NEXT_CHOICE, cases.LIST_CHOICE),
+            ),
+        )
         return [ActiveLoop(None), SlotSet("requested_slot", None), SlotSet(SLOT_REASON, None)]
 
 
@@ -136,6 +149,7 @@ class ActionReopenCase(Action):
 
     @guarded
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
-        reply = cases.reopen_case(store(), tracker.sender_id, tracker.get_slot("role"), organisation().id,
-                                  case_ref(tracker))
+        reply = cases.reopen_case(
+            store(), tracker.sender_id, tracker.get_slot("role"), organisation().id, case_ref(tracker)
+        )
         return say_reply(dispatcher, reply)

@@ -5,6 +5,7 @@ Why a guard: a teacher in a stressful moment must never be left without a reply.
 (database down, a bug), the user still hears what to do in danger and that nothing was lost; the
 exception goes to the log without message text.
 """
+
 from __future__ import annotations
 
 import abc
@@ -29,8 +30,7 @@ from bot.texts import DANGER_LINE
 logger = logging.getLogger(__name__)
 
 APOLOGY = (
-    "Sorry, er ging bij mij iets mis. Wat u al had ingevoerd is niet verloren; probeer het zo nog eens. "
-    + DANGER_LINE
+    "Sorry, er ging bij mij iets mis. Wat u al had ingevoerd is niet verloren; probeer het zo nog eens. " + DANGER_LINE
 )
 
 Button = Dict[str, str]
@@ -193,8 +193,9 @@ class CaseAction(Action, abc.ABC):
         return self.on_case(dispatcher, tracker, domain, case)
 
     @abc.abstractmethod
-    def on_case(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any],
-                case: CaseRecord) -> List[EventType]:
+    def on_case(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any], case: CaseRecord
+    ) -> List[EventType]:
         """Answer for the user's open case."""
 
 
@@ -206,9 +207,11 @@ def ask_which_question(dispatcher: CollectingDispatcher, key: str) -> None:
     elke ochtend naar drank") must not get an answer to another question as if it were the reply."""
     dispatcher.utter_message(
         text="Ik weet niet zeker wat u bedoelt. Kies wat het beste past. " + DANGER_LINE,
-        buttons=[{"title": steps.faq_question(key), "payload": payload("faq", faq_key=key)},
-                 {"title": "Ik maak me zorgen over een leerling", "payload": payload("start_case")},
-                 {"title": "Wat kunt u allemaal?", "payload": payload("help")}],
+        buttons=[
+            {"title": steps.faq_question(key), "payload": payload("faq", faq_key=key)},
+            {"title": "Ik maak me zorgen over een leerling", "payload": payload("start_case")},
+            {"title": "Wat kunt u allemaal?", "payload": payload("help")},
+        ],
     )
 
 
@@ -224,9 +227,11 @@ def _faq_choice(tracker: Tracker) -> Optional[retrieval.FaqChoice]:
         return None
     selector = tracker.latest_message.get("response_selector", {}).get("faq", {}).get("response", {})
     key = (selector.get("intent_response_key") or "").partition("/")[2]
-    return retrieval.choose_faq(tracker.latest_message.get("text") or "",
-                                key if key in steps.faq_ids() else None,
-                                float(selector.get("confidence", 1.0)))
+    return retrieval.choose_faq(
+        tracker.latest_message.get("text") or "",
+        key if key in steps.faq_ids() else None,
+        float(selector.get("confidence", 1.0)),
+    )
 
 
 def faq_is_guess(tracker: Tracker) -> bool:
@@ -282,8 +287,11 @@ def situation_buttons(tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict[st
     """After the urgent reply, a way back into the normal flow (cheap when the net fired by mistake)."""
     if tracker.active_loop_name:
         return []  # the interrupted form asks its question again right after this message
-    follow_up = ("Verder met mijn casus", payload("ask_next_step")) if tracker.get_slot("case_id") else \
-        ("Casus starten volgens de meldcode", payload("start_case"))
+    follow_up = (
+        ("Verder met mijn casus", payload("ask_next_step"))
+        if tracker.get_slot("case_id")
+        else ("Casus starten volgens de meldcode", payload("start_case"))
+    )
     return [{"title": follow_up[0], "payload": follow_up[1]}, *buttons_for(["contacts:who_to_call"], domain)]
 
 
@@ -303,12 +311,17 @@ def followup_line(followup: FollowUpRecord, today: date) -> str:
 
 def followup_buttons(followups: Sequence[FollowUpRecord]) -> List[Dict[str, str]]:
     """One 'Gedaan' button per follow-up (the first few, due first), to tick it off with one click."""
-    return [{"title": f"Gedaan: afspraak van {f.due_on:%d-%m}",
-             "payload": payload("complete_followup", followup_id=str(f.id))}
-            for f in followups[:MAX_FOLLOWUP_BUTTONS]]
+    return [
+        {
+            "title": f"Gedaan: afspraak van {f.due_on:%d-%m}",
+            "payload": payload("complete_followup", followup_id=str(f.id)),
+        }
+        for f in followups[:MAX_FOLLOWUP_BUTTONS]
+    ]
 
 
 def say_open_followups(dispatcher: CollectingDispatcher, followups: Sequence[FollowUpRecord], intro: str) -> None:
     today = date.today()
-    dispatcher.utter_message(text="\n".join([intro] + [followup_line(f, today) for f in followups]),
-                             buttons=followup_buttons(followups))
+    dispatcher.utter_message(
+        text="\n".join([intro] + [followup_line(f, today) for f in followups]), buttons=followup_buttons(followups)
+    )

@@ -9,6 +9,7 @@ what the user asked (``who_to_call`` or ``region``), and a place name in the ver
 ask_region) answers it. Any other message simply takes its own route, so acute danger always wins and
 nobody is stuck in a question.
 """
+
 from __future__ import annotations
 
 from typing import Any, Dict, List, Optional, Text
@@ -81,15 +82,21 @@ def case_step(tracker: Tracker) -> Optional[int]:
     return case.step if case else None
 
 
-def say_who_to_call(dispatcher: CollectingDispatcher, tracker: Tracker, org: Organisation,
-                    region: Optional[contacts.Region], intro: Optional[str] = None) -> None:
+def say_who_to_call(
+    dispatcher: CollectingDispatcher,
+    tracker: Tracker,
+    org: Organisation,
+    region: Optional[contacts.Region],
+    intro: Optional[str] = None,
+) -> None:
     answer = contacts.who_to_call(case_step(tracker), org, region, tracker.get_slot("role"))
     say(dispatcher, answer, intro)
 
 
 def remember_school_place(tracker: Tracker, org: Organisation, resolution: contacts.Resolution) -> str:
-    return contacts_usecase.remember_school_place(store(), tracker.sender_id, org.id, tracker.get_slot("role"),
-                                                  resolution)
+    return contacts_usecase.remember_school_place(
+        store(), tracker.sender_id, org.id, tracker.get_slot("role"), resolution
+    )
 
 
 class ActionRegion(Action):
@@ -151,8 +158,9 @@ class ActionWhoToCall(Action):
         org = organisation()
         place = named_place(tracker)
         named = contacts.resolve_gemeente(place) if place else None
-        resolution = named if named and named.status == "found" else \
-            contacts.school_place(org, stored_gemeente(tracker))
+        resolution = (
+            named if named and named.status == "found" else contacts.school_place(org, stored_gemeente(tracker))
+        )
         region = resolution.region if resolution else None
         say_who_to_call(dispatcher, tracker, org, region)
         if region is None:

@@ -1,5 +1,6 @@
 """Conversation-wide actions: the session start that restores the case, a message in English, and the
 fallback."""
+
 from __future__ import annotations
 
 import logging
@@ -10,8 +11,18 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActionExecuted, EventType, SessionStarted, SlotSet, UserUtteranceReverted
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.common import (DANGER_LINE, case_slots, guarded, intent_names, organisation, payload,
-                            say_open_followups, say_reply, sources_line, store)
+from actions.common import (
+    DANGER_LINE,
+    case_slots,
+    guarded,
+    intent_names,
+    organisation,
+    payload,
+    say_open_followups,
+    say_reply,
+    sources_line,
+    store,
+)
 from bot import cases, conversation, retrieval
 
 logger = logging.getLogger(__name__)
@@ -35,8 +46,9 @@ class ActionSessionStart(Action):
         return events
 
     @guarded
-    async def _restore(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                       domain: Dict[Text, Any]) -> List[EventType]:
+    async def _restore(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+    ) -> List[EventType]:
         restored = cases.restore_session(store(), tracker.sender_id, tracker.get_slot("case_id"), date.today())
         events: List[EventType] = [SlotSet("role", restored.role)] if restored.role else []
         if restored.notice is not None:
@@ -94,23 +106,28 @@ def topic_button(hit: retrieval.Hit, domain: Dict[Text, Any]) -> Optional[Dict[s
     return None
 
 
-def say_suggestion(dispatcher: CollectingDispatcher, suggestion: Optional[retrieval.Suggestion],
-                   domain: Dict[Text, Any]) -> None:
+def say_suggestion(
+    dispatcher: CollectingDispatcher, suggestion: Optional[retrieval.Suggestion], domain: Dict[Text, Any]
+) -> None:
     """The fallback's reply for what retrieval found (None: nothing, e.g. a typed payload)."""
     if suggestion is None or not (suggestion.answer or suggestion.others):
-        dispatcher.utter_message(text="Dat begrijp ik niet goed. Waarmee kan ik u helpen? " + DANGER_LINE,
-                                 buttons=GENERIC_BUTTONS)
+        dispatcher.utter_message(
+            text="Dat begrijp ik niet goed. Waarmee kan ik u helpen? " + DANGER_LINE, buttons=GENERIC_BUTTONS
+        )
         return
     buttons = [b for b in (topic_button(h, domain) for h in suggestion.others) if b]
     if suggestion.answer is None:
         dispatcher.utter_message(
             text="Dat begrijp ik niet goed. Gaat uw vraag over een van deze onderwerpen? " + DANGER_LINE,
-            buttons=[*buttons, START_CASE_BUTTON])
+            buttons=[*buttons, START_CASE_BUTTON],
+        )
         return
     short = retrieval.short_answer(suggestion.answer.topic, organisation())
     route = topic_button(suggestion.answer, domain) if suggestion.answer.kind == retrieval.SITUATION else None
-    dispatcher.utter_message(text=f"Bedoelt u: {short.title}?\n{short.text}\n{sources_line(short.sources)}",
-                             buttons=[*([route] if route else []), *buttons, START_CASE_BUTTON])
+    dispatcher.utter_message(
+        text=f"Bedoelt u: {short.title}?\n{short.text}\n{sources_line(short.sources)}",
+        buttons=[*([route] if route else []), *buttons, START_CASE_BUTTON],
+    )
 
 
 def say_dutch_only(dispatcher: CollectingDispatcher) -> None:
@@ -118,10 +135,12 @@ def say_dutch_only(dispatcher: CollectingDispatcher) -> None:
     numbers (also in English: the writer may not read Dutch) and the way into a case."""
     dispatcher.utter_message(
         text="Meldwijzer werkt in het Nederlands. Stel uw vraag in het Nederlands, dan help ik u stap voor "
-             "stap.\n" + DANGER_LINE + "\n(Meldwijzer works in Dutch. In danger call 112; for advice call "
-             "Veilig Thuis 0800-2000.)",
-        buttons=[{"title": "Ik maak me zorgen over een leerling", "payload": payload("start_case")},
-                 {"title": "Wat kunt u allemaal?", "payload": payload("help")}],
+        "stap.\n" + DANGER_LINE + "\n(Meldwijzer works in Dutch. In danger call 112; for advice call "
+        "Veilig Thuis 0800-2000.)",
+        buttons=[
+            {"title": "Ik maak me zorgen over een leerling", "payload": payload("start_case")},
+            {"title": "Wat kunt u allemaal?", "payload": payload("help")},
+        ],
     )
 
 

@@ -4,6 +4,7 @@ Practice never touches the real case: it lives in its own ``practice_`` slots an
 the real case stays in the case store exactly as it was, and "stop met oefenen" shows it again.
 Only finished cases are stored (anonymised per organisation in the report); the tour is not stored.
 """
+
 from __future__ import annotations
 
 import random
@@ -23,8 +24,12 @@ CHOICE_SLOT = "practice_choice"
 FINISHED = "klaar"  # practice_choice value that completes the form after the last question
 STOP_BUTTON = {"title": "Stop met oefenen", "payload": payload("stop_practice")}
 # Practice slots and their empty values: cleared at every start and stop so no earlier state leaks in.
-EMPTY_SLOTS: Dict[str, Any] = {"practice_case_id": None, "practice_question": None, "practice_answers": [],
-                               CHOICE_SLOT: None}
+EMPTY_SLOTS: Dict[str, Any] = {
+    "practice_case_id": None,
+    "practice_question": None,
+    "practice_answers": [],
+    CHOICE_SLOT: None,
+}
 
 
 def state_from(tracker: Tracker) -> Optional[PracticeState]:
@@ -33,13 +38,17 @@ def state_from(tracker: Tracker) -> Optional[PracticeState]:
     if not case_id:
         return None
     answers = tuple((int(q), int(o)) for q, o in tracker.get_slot("practice_answers") or [])
-    return PracticeState(case_id=case_id, question_index=int(tracker.get_slot("practice_question") or 0),
-                         answers=answers)
+    return PracticeState(
+        case_id=case_id, question_index=int(tracker.get_slot("practice_question") or 0), answers=answers
+    )
 
 
 def state_slots(state: PracticeState) -> Dict[str, Any]:
-    return {"practice_case_id": state.case_id, "practice_question": float(state.question_index),
-            "practice_answers": [list(pair) for pair in state.answers]}
+    return {
+        "practice_case_id": state.case_id,
+        "practice_question": float(state.question_index),
+        "practice_answers": [list(pair) for pair in state.answers],
+    }
 
 
 def slot_events(values: Dict[str, Any]) -> List[EventType]:
@@ -49,8 +58,14 @@ def slot_events(values: Dict[str, Any]) -> List[EventType]:
 def option_buttons(state: PracticeState) -> List[Dict[str, str]]:
     """One button per option (payload carries the option number, as typed answers may) plus stop."""
     question = learning.current_question(state)
-    buttons = [{"title": f"{i}. {option.text}", "payload": payload("practice_answer", practice_option=str(i))}
-               for i, option in enumerate(question.options, start=1)] if question else []
+    buttons = (
+        [
+            {"title": f"{i}. {option.text}", "payload": payload("practice_answer", practice_option=str(i))}
+            for i, option in enumerate(question.options, start=1)
+        ]
+        if question
+        else []
+    )
     return buttons + [STOP_BUTTON]
 
 
@@ -64,11 +79,13 @@ def back_to_real_case(dispatcher: CollectingDispatcher, tracker: Tracker) -> Non
     if case is None:
         dispatcher.utter_message(
             text="U bent terug in Meldwijzer. U heeft geen lopende casus.",
-            buttons=[{"title": "Ik maak me zorgen over een leerling", "payload": payload("start_case")}])
+            buttons=[{"title": "Ik maak me zorgen over een leerling", "payload": payload("start_case")}],
+        )
         return
     dispatcher.utter_message(
         text=f"U bent terug bij uw eigen casus '{case.pseudonym}', in stap {case.step}.",
-        buttons=[{"title": "Wat moet ik nu doen?", "payload": payload("ask_next_step")}])
+        buttons=[{"title": "Wat moet ik nu doen?", "payload": payload("ask_next_step")}],
+    )
 
 
 class ActionStartPractice(Action):
@@ -113,8 +130,9 @@ class ActionStartTour(Action):
 
     @guarded
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
-        dispatcher.utter_message(text=f"{MARKER}ik leg de vijf stappen van de meldcode uit, met bij elke stap "
-                                      "een korte controlevraag.")
+        dispatcher.utter_message(
+            text=f"{MARKER}ik leg de vijf stappen van de meldcode uit, met bij elke stap een korte controlevraag."
+        )
         return slot_events({**EMPTY_SLOTS, **state_slots(learning.start_tour())})
 
 
@@ -145,16 +163,19 @@ class ValidatePracticeForm(FormValidationAction):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
         return await super().run(dispatcher, tracker, domain)
 
-    async def validate_practice_choice(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
-                                       domain: DomainDict) -> Dict[Text, Any]:
+    async def validate_practice_choice(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
         state = state_from(tracker)
         question = learning.current_question(state) if state else None
         if state is None or question is None:
             return {CHOICE_SLOT: FINISHED}
         chosen = learning.match_option(question, str(value))
         if chosen is None:
-            dispatcher.utter_message(text=f"{MARKER}ik weet niet zeker welk antwoord u bedoelt. "
-                                          "Kies een knop of typ het nummer van uw antwoord.")
+            dispatcher.utter_message(
+                text=f"{MARKER}ik weet niet zeker welk antwoord u bedoelt. "
+                "Kies een knop of typ het nummer van uw antwoord."
+            )
             return {CHOICE_SLOT: None}
         state, feedback = learning.answer(state, chosen)
         dispatcher.utter_message(text=f"{feedback.text}\nBron: {feedback.source_label}.")
@@ -176,8 +197,9 @@ class ActionPracticeSummary(Action):
         result = learning_usecase.finish_practice(store(), tracker.sender_id, organisation().id, state)
         buttons = [STOP_BUTTON]
         if result.next_case_id:
-            buttons.insert(0, {"title": "Volgende casus",
-                               "payload": payload("start_practice", practice_case=result.next_case_id)})
+            buttons.insert(
+                0, {"title": "Volgende casus", "payload": payload("start_practice", practice_case=result.next_case_id)}
+            )
         dispatcher.utter_message(text=result.text, buttons=buttons)
         return slot_events(EMPTY_SLOTS)
 
@@ -208,7 +230,10 @@ class ActionPracticeRealCheck(Action):
     @guarded
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
         dispatcher.utter_message(
-            text=("U bent aan het oefenen. Gaat dit over een echte leerling? Kies dan 'Stop met oefenen': "
-                  "ik help u dan met de echte situatie. Was het een antwoord op de oefenvraag, kies dan "
-                  "hieronder een knop."))
+            text=(
+                "U bent aan het oefenen. Gaat dit over een echte leerling? Kies dan 'Stop met oefenen': "
+                "ik help u dan met de echte situatie. Was het een antwoord op de oefenvraag, kies dan "
+                "hieronder een knop."
+            )
+        )
         return []

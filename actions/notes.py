@@ -10,6 +10,7 @@ confirmed the summary, where each field can be changed. An answer the NLU hears 
 (observations often sound like one) is kept, after the situation's own reply. Nothing of the meldcode is
 decided here.
 """
+
 from __future__ import annotations
 
 from datetime import date, datetime
@@ -20,17 +21,49 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.common import (ACUTE_DANGER, NOTE_FORM, SITUATION_INTENTS, CaseAction, current_case, faq_key,
-                            followup_buttons, followup_line, guarded, latest_intent, organisation, payload,
-                            say_faq_answer, say_no_case, say_reply, say_open_followups, say_situation, store)
+from actions.common import (
+    ACUTE_DANGER,
+    NOTE_FORM,
+    SITUATION_INTENTS,
+    CaseAction,
+    current_case,
+    faq_key,
+    followup_buttons,
+    followup_line,
+    guarded,
+    latest_intent,
+    organisation,
+    payload,
+    say_faq_answer,
+    say_no_case,
+    say_reply,
+    say_open_followups,
+    say_situation,
+    store,
+)
 from bot import dossier, notes_usecase
 from plugins.channels import WEB_CHANNEL
 from bot.export import render_markdown
 from bot.language.dates import AMSTERDAM, FUTURE, describe_when, parse_when
 from bot.language.yesno import parse_yes_no
-from bot.notes import (DATETIME, NOTE_KINDS, UNDO_MINUTES, YES_NO, NoteField, asks_instead_of_answers, extract_fields,
-                       fields_from_answer, fields_to_ask_again, format_value, is_skip, missing_fields, note_content,
-                       note_kind, requests_note, summary)
+from bot.notes import (
+    DATETIME,
+    NOTE_KINDS,
+    UNDO_MINUTES,
+    YES_NO,
+    NoteField,
+    asks_instead_of_answers,
+    extract_fields,
+    fields_from_answer,
+    fields_to_ask_again,
+    format_value,
+    is_skip,
+    missing_fields,
+    note_content,
+    note_kind,
+    requests_note,
+    summary,
+)
 from bot.privacy import describe_replacements, masker_for, masker_state
 from bot.store.repositories import CaseRecord
 
@@ -64,17 +97,20 @@ class ValidateNoteForm(FormValidationAction):
     def name(self) -> Text:
         return "validate_note_form"
 
-    async def required_slots(self, domain_slots: List[Text], dispatcher: CollectingDispatcher,
-                             tracker: Tracker, domain: DomainDict) -> List[Text]:
+    async def required_slots(
+        self, domain_slots: List[Text], dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[Text]:
         if tracker.get_slot("case_id") is None:
             return []  # no case: the form ends at once and action_save_note says how to start one
         if tracker.get_slot("note_kind") not in NOTE_KINDS:
             return ["note_kind", "note_answer", "note_confirmed"]
-        return ["note_kind", "note_answer", "note_confirmed"] if next_field(tracker) else \
-            ["note_kind", "note_confirmed"]
+        return (
+            ["note_kind", "note_answer", "note_confirmed"] if next_field(tracker) else ["note_kind", "note_confirmed"]
+        )
 
-    def validate_note_kind(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
-                           domain: DomainDict) -> Dict[Text, Any]:
+    def validate_note_kind(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
         """The kind, and what the message that asked for the note already says for its fields."""
         if value not in NOTE_KINDS:
             return {"note_kind": None}
@@ -87,11 +123,15 @@ class ValidateNoteForm(FormValidationAction):
         found = extract_fields(value, masked, now())
         if told and found:
             dispatcher.utter_message(text=told)
-        return {"note_kind": value, "note_fields": {"kind": value, "values": found},
-                **({"case_masker": state} if found else {})}
+        return {
+            "note_kind": value,
+            "note_fields": {"kind": value, "values": found},
+            **({"case_masker": state} if found else {}),
+        }
 
-    async def validate_note_answer(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
-                                   domain: DomainDict) -> Dict[Text, Any]:
+    async def validate_note_answer(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
         """File the answer. When the NLU heard a special situation in it, its reply (112 first) comes
         before anything else: the danger route is never skipped, and the teacher's text is not lost.
         Only acute danger counts in an answer that names people by role ("een collega" is not a
@@ -106,22 +146,30 @@ class ValidateNoteForm(FormValidationAction):
         if asks_instead_of_answers(value, field.name):
             if intent == "faq":
                 say_faq_answer(dispatcher, tracker, faq_key(tracker))
-            dispatcher.utter_message(text="Uw vraag heb ik niet in de aantekening gezet. "
-                                          "Na deze aantekening kunt u hem gerust opnieuw stellen.")
+            dispatcher.utter_message(
+                text="Uw vraag heb ik niet in de aantekening gezet. "
+                "Na deze aantekening kunt u hem gerust opnieuw stellen."
+            )
             return {"note_answer": None}
         parsed = self.parse(field, value, dispatcher, tracker)
         if parsed is None:
             return {"note_answer": None}  # asked again by action_ask_note_answer
         filled, state = parsed
         kept = collected(tracker)
-        values = {**{k: v for k, v in filled.items() if k not in kept or k == field.name}, **{
-            k: v for k, v in kept.items() if k != field.name}}
-        return {"note_answer": None, **({"case_masker": state} if state is not None else {}),
-                "note_fields": {"kind": tracker.get_slot("note_kind"), "values": values}}
+        values = {
+            **{k: v for k, v in filled.items() if k not in kept or k == field.name},
+            **{k: v for k, v in kept.items() if k != field.name},
+        }
+        return {
+            "note_answer": None,
+            **({"case_masker": state} if state is not None else {}),
+            "note_fields": {"kind": tracker.get_slot("note_kind"), "values": values},
+        }
 
     @staticmethod
-    def parse(field: NoteField, text: str, dispatcher: CollectingDispatcher,
-              tracker: Tracker) -> Optional[Tuple[Dict[str, Any], Optional[Dict[str, Any]]]]:
+    def parse(
+        field: NoteField, text: str, dispatcher: CollectingDispatcher, tracker: Tracker
+    ) -> Optional[Tuple[Dict[str, Any], Optional[Dict[str, Any]]]]:
         """(fields to file, new masker state or None), or None after telling the user why the answer is
         asked again. A date answer may also fill other fields ("gisteren op het plein zag ik ..."), and
         a text answer that says more than was asked fills what it clearly says (never over an answer
@@ -158,16 +206,17 @@ class ValidateNoteForm(FormValidationAction):
         if when.status == FUTURE:
             dispatcher.utter_message(text=f"{describe_when(when)} ligt in de toekomst. Wanneer was het precies?")
         else:
-            dispatcher.utter_message(text="Die datum kan ik niet zeker lezen. Noem de dag en zo mogelijk de tijd, "
-                                          "bijvoorbeeld 'gisteren om half negen' of '12-11 om 10:15'.")
+            dispatcher.utter_message(
+                text="Die datum kan ik niet zeker lezen. Noem de dag en zo mogelijk de tijd, "
+                "bijvoorbeeld 'gisteren om half negen' of '12-11 om 10:15'."
+            )
 
 
 def mask(tracker: Tracker, text: str) -> Tuple[str, Dict[str, Any], str]:
     """``text`` with names and identifiers replaced (one placeholder per person in the case), the case's
     new masker state, and the sentence that tells what was replaced (said only when the text is kept)."""
     case_id = tracker.get_slot("case_id")
-    masked, known = masker_for(tracker.get_slot("case_masker"), case_id,
-                               tracker.get_slot("pseudonym") or "").mask(text)
+    masked, known = masker_for(tracker.get_slot("case_masker"), case_id, tracker.get_slot("pseudonym") or "").mask(text)
     return masked.text, masker_state(case_id, known), describe_replacements(masked)
 
 
@@ -195,8 +244,11 @@ class ActionAskNoteKind(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
         dispatcher.utter_message(
             text="Wat wilt u vastleggen in het dossier?",
-            buttons=[{"title": f"{k.label} ({k.step_label})", "payload": payload("record_note", note_kind=k.id)}
-                     for k in NOTE_KINDS.values()] + [STOP_BUTTON],
+            buttons=[
+                {"title": f"{k.label} ({k.step_label})", "payload": payload("record_note", note_kind=k.id)}
+                for k in NOTE_KINDS.values()
+            ]
+            + [STOP_BUTTON],
         )
         return []
 
@@ -231,8 +283,9 @@ class ActionAskNoteConfirmed(Action):
         kind, values = tracker.get_slot("note_kind"), collected(tracker)
         dispatcher.utter_message(
             text=f"{summary(kind, values)}\nKlopt dit? Dan zet ik het in het dossier van "
-                 f"{tracker.get_slot('pseudonym')}. U kunt ook één onderdeel aanpassen.",
-            buttons=[{"title": "Ja, opslaan", "payload": payload("affirm")}] + change_buttons(kind, values)
+            f"{tracker.get_slot('pseudonym')}. U kunt ook één onderdeel aanpassen.",
+            buttons=[{"title": "Ja, opslaan", "payload": payload("affirm")}]
+            + change_buttons(kind, values)
             + [{"title": "Annuleren, niet opslaan", "payload": payload("deny")}],
         )
         return []
@@ -240,8 +293,11 @@ class ActionAskNoteConfirmed(Action):
 
 def change_buttons(kind: str, values: Dict[str, Any]) -> List[Dict[str, str]]:
     """One button per field of the note (a conditional field only when it applies)."""
-    return [{"title": f"Wijzig: {f.label}", "payload": payload("change_note_field", note_field=f.name)}
-            for f in note_kind(kind).fields if f.required_if is None or values.get(f.required_if)]
+    return [
+        {"title": f"Wijzig: {f.label}", "payload": payload("change_note_field", note_field=f.name)}
+        for f in note_kind(kind).fields
+        if f.required_if is None or values.get(f.required_if)
+    ]
 
 
 class ActionChangeNoteField(Action):
@@ -256,9 +312,11 @@ class ActionChangeNoteField(Action):
         kind, values = tracker.get_slot("note_kind"), collected(tracker)
         name = next(tracker.get_latest_entity_values("note_field"), None)
         if kind not in NOTE_KINDS or (tracker.active_loop or {}).get("name") != NOTE_FORM:
-            dispatcher.utter_message(text="Er is nu geen aantekening in bewerking. Een opgeslagen aantekening kunt "
-                                          f"u binnen {UNDO_MINUTES} minuten ongedaan maken, of aanvullen met een "
-                                          "nieuwe.")
+            dispatcher.utter_message(
+                text="Er is nu geen aantekening in bewerking. Een opgeslagen aantekening kunt "
+                f"u binnen {UNDO_MINUTES} minuten ongedaan maken, of aanvullen met een "
+                "nieuwe."
+            )
             return []
         if name not in {f.name for f in note_kind(kind).fields}:
             dispatcher.utter_message(text="Welk onderdeel wilt u aanpassen? Kies hieronder een knop.")
@@ -267,8 +325,10 @@ class ActionChangeNoteField(Action):
         current = values.get(name)
         if current not in (None, ""):
             dispatcher.utter_message(text=f"Nu staat bij '{field.label}': {format_value(field, current)}")
-        return [SlotSet("note_fields", {"kind": kind, "values": fields_to_ask_again(kind, name, values)}),
-                SlotSet("note_confirmed", None)]
+        return [
+            SlotSet("note_fields", {"kind": kind, "values": fields_to_ask_again(kind, name, values)}),
+            SlotSet("note_confirmed", None),
+        ]
 
 
 def reset_note() -> List[EventType]:
@@ -305,8 +365,9 @@ class ActionUndoNote(Action):
     @guarded
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
         current = current_case(tracker)
-        reply = notes_usecase.undo_last_note(store(), tracker.sender_id, tracker.get_slot("role"),
-                                             current.id if current else None, now())
+        reply = notes_usecase.undo_last_note(
+            store(), tracker.sender_id, tracker.get_slot("role"), current.id if current else None, now()
+        )
         return say_reply(dispatcher, reply)
 
 
@@ -329,22 +390,27 @@ class ActionShowDossier(CaseAction):
     def name(self) -> Text:
         return "action_show_dossier"
 
-    def on_case(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any],
-                case: CaseRecord) -> List[EventType]:
-        shown = dossier.case_timeline(store(), case, tracker.sender_id, tracker.get_slot("role"), organisation(),
-                                      date.today())
+    def on_case(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any], case: CaseRecord
+    ) -> List[EventType]:
+        shown = dossier.case_timeline(
+            store(), case, tracker.sender_id, tracker.get_slot("role"), organisation(), date.today()
+        )
         if not shown.entries:
-            dispatcher.utter_message(text=f"Het dossier van {case.pseudonym} heeft nog geen aantekeningen.",
-                                     buttons=[{"title": "Signaal vastleggen",
-                                               "payload": payload("record_note", note_kind="signaal")}])
+            dispatcher.utter_message(
+                text=f"Het dossier van {case.pseudonym} heeft nog geen aantekeningen.",
+                buttons=[{"title": "Signaal vastleggen", "payload": payload("record_note", note_kind="signaal")}],
+            )
             return []
         lines = [f"Dossier van {case.pseudonym}, {shown.notes} aantekening(en):"] + [f"- {e}" for e in shown.entries]
         open_ = shown.open_followups
         if open_:
             lines += ["Openstaande afspraken:"] + [followup_line(f, date.today()) for f in open_]
-        dispatcher.utter_message(text="\n".join(lines),
-                                 buttons=[{"title": "Exporteer mijn dossier", "payload": payload("export_dossier")}]
-                                 + followup_buttons(open_))
+        dispatcher.utter_message(
+            text="\n".join(lines),
+            buttons=[{"title": "Exporteer mijn dossier", "payload": payload("export_dossier")}]
+            + followup_buttons(open_),
+        )
         return []
 
 
@@ -355,24 +421,29 @@ class ActionExportDossier(CaseAction):
     def name(self) -> Text:
         return "action_export_dossier"
 
-    def on_case(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any],
-                case: CaseRecord) -> List[EventType]:
+    def on_case(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any], case: CaseRecord
+    ) -> List[EventType]:
         grant = dossier.Grant(case.id, tracker.sender_id, tracker.get_slot("role"))
         if tracker.get_latest_input_channel() == WEB_CHANNEL:
             links = dossier.download_links(dossier.download_token(grant))
             dispatcher.utter_message(
                 text=f"Het dossieroverzicht van {case.pseudonym} staat klaar. De links werken "
-                     f"{dossier.DOWNLOAD_MINUTES} minuten; vraag daarna gewoon opnieuw.")
+                f"{dossier.DOWNLOAD_MINUTES} minuten; vraag daarna gewoon opnieuw."
+            )
             dispatcher.utter_message(attachment={"type": "download", "files": links})
         else:
             _, overview = dossier.load(store(), grant.case_id, grant.viewer_id, grant.viewer_role, organisation())
             dispatcher.utter_message(text=render_markdown(overview))
-        dispatcher.utter_message(text="Neem dit overzicht op in het leerlingdossier van uw school. "
-                                      "Het bevat alleen het pseudoniem, geen namen.")
+        dispatcher.utter_message(
+            text="Neem dit overzicht op in het leerlingdossier van uw school. "
+            "Het bevat alleen het pseudoniem, geen namen."
+        )
         return []
 
 
 # --- follow-ups ------------------------------------------------------------------------------------
+
 
 class ActionCompleteFollowUp(Action):
     """'Die afspraak is gedaan': tick off the follow-up the button names, or ask which one.
@@ -389,9 +460,10 @@ class ActionCompleteFollowUp(Action):
         if chosen is None or not str(chosen).isdigit():
             open_ = notes_usecase.open_followups(store(), tracker.sender_id, date.today())
             if not open_:
-                dispatcher.utter_message(text="U heeft geen openstaande afspraken.",
-                                         buttons=[{"title": "Wat moet ik nu doen?",
-                                                   "payload": payload("ask_next_step")}])
+                dispatcher.utter_message(
+                    text="U heeft geen openstaande afspraken.",
+                    buttons=[{"title": "Wat moet ik nu doen?", "payload": payload("ask_next_step")}],
+                )
             else:
                 say_open_followups(dispatcher, open_, "Welke afspraak is gedaan?")
             return []
@@ -401,7 +473,9 @@ class ActionCompleteFollowUp(Action):
             return []
         dispatcher.utter_message(
             text=f"Afgevinkt: {done.description}\nLeg vast wat eruit kwam, dan staat het in het dossier.",
-            buttons=[{"title": "Vervolg vastleggen", "payload": payload("record_note", note_kind="vervolg")},
-                     {"title": "Wat moet ik nu doen?", "payload": payload("ask_next_step")}],
+            buttons=[
+                {"title": "Vervolg vastleggen", "payload": payload("record_note", note_kind="vervolg")},
+                {"title": "Wat moet ik nu doen?", "payload": payload("ask_next_step")},
+            ],
         )
         return []

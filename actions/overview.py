@@ -4,6 +4,7 @@
 with an entity: ``overview_filter`` ("Alleen achterstallig") or ``overview_case`` ("Dossier <pseudoniem>").
 Who may see it is decided by the store (the school's role grant), never by the role slot.
 """
+
 from __future__ import annotations
 
 from typing import Any, Dict, List, Optional, Text
@@ -26,10 +27,14 @@ class ActionShowOverview(Action):
         return "action_show_overview"
 
     @guarded
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: Dict[Text, Any]) -> List[EventType]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
         web = tracker.get_latest_input_channel() == WEB_CHANNEL
-        reply = overview_usecase.answer(store(), tracker.sender_id, organisation(),
-                                        entity(tracker, overview_usecase.FILTER_ENTITY),
-                                        entity(tracker, overview_usecase.CASE_ENTITY), web)
+        reply = overview_usecase.answer(
+            store(),
+            tracker.sender_id,
+            organisation(),
+            entity(tracker, overview_usecase.FILTER_ENTITY),
+            entity(tracker, overview_usecase.CASE_ENTITY),
+            web,
+        )
         return say_reply(dispatcher, reply)

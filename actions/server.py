@@ -8,6 +8,7 @@ logs only the exception's type and where it was raised. Everything else is rasa_
 Run: ``python -m actions.server --port 5055`` (host from ``SANIC_HOST``, default 127.0.0.1: the action
 server is internal; workers from rasa_sdk's ``ACTION_SERVER_SANIC_WORKERS``).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -42,14 +43,16 @@ def create_app() -> Sanic:
 
 
 def main(argv: Optional[Sequence[str]] = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m actions.server", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m actions.server", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--port", type=int, default=int(os.environ.get("ACTIONS_PORT", DEFAULT_PORT)))
     args = parser.parse_args(argv)
     logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO"))
     app: Any = create_app()
-    app.run(os.environ.get("SANIC_HOST", "127.0.0.1"), args.port, workers=utils.number_of_sanic_workers(),
-            access_log=False)
+    app.run(
+        os.environ.get("SANIC_HOST", "127.0.0.1"), args.port, workers=utils.number_of_sanic_workers(), access_log=False
+    )
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@ Every rule of the protocol is in ``bot/steps.py`` and ``knowledge/``; what is re
 the case store is in ``bot/steps_usecase.py`` (and ``bot.cases`` for opening a case). These classes read
 the tracker, call one of them and turn the result into messages.
 """
+
 from __future__ import annotations
 
 import logging
@@ -47,9 +48,16 @@ logger = logging.getLogger(__name__)
 STEP_WORDS = words_up_to(5)  # the meldcode has five steps
 
 
-def say_guidance(dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any],
-                 case: CaseRecord, intro: Optional[str] = None, role: Optional[str] = None,
-                 state: Optional[steps.CaseState] = None, first_moves: Sequence[str] = ()) -> None:
+def say_guidance(
+    dispatcher: CollectingDispatcher,
+    tracker: Tracker,
+    domain: Dict[Text, Any],
+    case: CaseRecord,
+    intro: Optional[str] = None,
+    role: Optional[str] = None,
+    state: Optional[steps.CaseState] = None,
+    first_moves: Sequence[str] = (),
+) -> None:
     """'What do I do now' for the case's step (or ``state``: another step shown without moving the
     case), in the profile's words, for the user's role; ``first_moves`` come before the step's own."""
     advice = steps.guidance(state or case_state(case), organisation(), role or tracker.get_slot("role"))
@@ -63,8 +71,9 @@ def say_guidance(dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dic
 
 def known_role(tracker: Tracker) -> Optional[str]:
     """The user's role as this conversation, the user store or this message tells it."""
-    return steps_usecase.known_role(store(), tracker.sender_id, tracker.get_slot("role"),
-                                    tracker.latest_message.get("text") or "")
+    return steps_usecase.known_role(
+        store(), tracker.sender_id, tracker.get_slot("role"), tracker.latest_message.get("text") or ""
+    )
 
 
 def bot_texts(tracker: Tracker) -> List[str]:
@@ -72,8 +81,9 @@ def bot_texts(tracker: Tracker) -> List[str]:
     return [event.get("text") or "" for event in tracker.events if event.get("event") == "bot"]
 
 
-def start_new_case(dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any],
-                   first_moves: Sequence[str] = ()) -> List[EventType]:
+def start_new_case(
+    dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any], first_moves: Sequence[str] = ()
+) -> List[EventType]:
     """A new case at step 1 with its guidance; an unknown role is asked after it, never instead of it.
     ``first_moves`` lead the buttons (e.g. ``faq:pupil_discloses`` for a concern told as a disclosure)."""
     role = known_role(tracker)
@@ -109,8 +119,9 @@ class ValidateCaseStartForm(FormValidationAction):
     def name(self) -> Text:
         return "validate_case_start_form"
 
-    async def required_slots(self, domain_slots: List[Text], dispatcher: CollectingDispatcher,
-                             tracker: Tracker, domain: DomainDict) -> List[Text]:
+    async def required_slots(
+        self, domain_slots: List[Text], dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[Text]:
         if known_role(tracker) or conversation.describes_concern(tracker.latest_message.get("text") or ""):
             return []
         return list(domain_slots)
@@ -134,17 +145,25 @@ class ActionStartCase(Action):
         return ask_same_pupil(dispatcher, tracker, domain, case)
 
 
-def ask_same_pupil(dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any],
-                   case: CaseRecord) -> List[EventType]:
+def ask_same_pupil(
+    dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any], case: CaseRecord
+) -> List[EventType]:
     """A worry told while a case is open: is it the same pupil? Asked once, never in a loop."""
     steps_usecase.remember_role(store(), tracker.sender_id, organisation().id, tracker.get_slot("role"))
     question = same_pupil_question(case)
     if conversation.asked_just_now(question, bot_texts(tracker)):
         # Asked already, and the answer read as a new start: continue the open case, with a way out.
-        say_guidance(dispatcher, tracker, domain, case,
-                     intro=f"Ik ga ervan uit dat het om dezelfde leerling gaat ('{case.pseudonym}').")
-        dispatcher.utter_message(text="Gaat het toch om een andere leerling?",
-                                 buttons=[{"title": "Nee, een andere leerling", "payload": payload("new_case")}])
+        say_guidance(
+            dispatcher,
+            tracker,
+            domain,
+            case,
+            intro=f"Ik ga ervan uit dat het om dezelfde leerling gaat ('{case.pseudonym}').",
+        )
+        dispatcher.utter_message(
+            text="Gaat het toch om een andere leerling?",
+            buttons=[{"title": "Nee, een andere leerling", "payload": payload("new_case")}],
+        )
         return case_slots(case)
     dispatcher.utter_message(
         text=question,
@@ -167,8 +186,9 @@ class ActionNewCase(Action):
         return start_new_case(dispatcher, tracker, domain)
 
 
-def say_moved(dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any], case: CaseRecord,
-              intro: str) -> List[EventType]:
+def say_moved(
+    dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any], case: CaseRecord, intro: str
+) -> List[EventType]:
     """The case as stored after it moved: what to do next, and its slots."""
     say_guidance(dispatcher, tracker, domain, case, intro=intro)
     return case_slots(case)
@@ -180,8 +200,9 @@ class ActionNextStep(CaseAction):
     def name(self) -> Text:
         return "action_next_step"
 
-    def on_case(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any],
-                case: CaseRecord) -> List[EventType]:
+    def on_case(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any], case: CaseRecord
+    ) -> List[EventType]:
         say_guidance(dispatcher, tracker, domain, case)
         return case_slots(case)
 
@@ -197,28 +218,39 @@ class ActionProgress(CaseAction):
     def name(self) -> Text:
         return "action_progress"
 
-    def on_case(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any],
-                case: CaseRecord) -> List[EventType]:
+    def on_case(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any], case: CaseRecord
+    ) -> List[EventType]:
         milestone = reported_milestone(tracker)
         if milestone is None:
             say_guidance(dispatcher, tracker, domain, case)
             return case_slots(case)
         message = tracker.latest_message
-        reading = conversation.read_progress(message.get("text") or "",
-                                             float((message.get("intent") or {}).get("confidence") or 0.0))
+        reading = conversation.read_progress(
+            message.get("text") or "", float((message.get("intent") or {}).get("confidence") or 0.0)
+        )
         label = steps.milestone_label(milestone)
         if reading == conversation.QUESTION:
             shown = steps.CaseState(step=steps.milestone_step(milestone), done=frozenset(case.done))
-            say_guidance(dispatcher, tracker, domain, case, state=shown, first_moves=[f"progress:{milestone}"],
-                         intro=f"U stelt een vraag, dus ik noteer nog niets. Is het gedaan, kies dan "
-                               f"'Gedaan: {label}'. Zo gaat het:")
+            say_guidance(
+                dispatcher,
+                tracker,
+                domain,
+                case,
+                state=shown,
+                first_moves=[f"progress:{milestone}"],
+                intro=f"U stelt een vraag, dus ik noteer nog niets. Is het gedaan, kies dan "
+                f"'Gedaan: {label}'. Zo gaat het:",
+            )
             return case_slots(case)
         if reading == conversation.CONFIRM:
             intent = PROGRESS_INTENTS.get(milestone, latest_intent(tracker))
             dispatcher.utter_message(
                 text=f"Is dit al gebeurd: {label}? Dan noteer ik het in de casus '{case.pseudonym}'.",
-                buttons=[{"title": "Ja, dat is gebeurd", "payload": payload(intent, milestone=milestone)},
-                         {"title": "Nee, nog niet", "payload": payload("ask_next_step")}],
+                buttons=[
+                    {"title": "Ja, dat is gebeurd", "payload": payload(intent, milestone=milestone)},
+                    {"title": "Nee, nog niet", "payload": payload("ask_next_step")},
+                ],
             )
             return case_slots(case)
         moved = steps_usecase.record_progress(store(), case, milestone)
@@ -248,15 +280,18 @@ class ActionGoToStep(CaseAction):
     def name(self) -> Text:
         return "action_go_to_step"
 
-    def on_case(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any],
-                case: CaseRecord) -> List[EventType]:
+    def on_case(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any], case: CaseRecord
+    ) -> List[EventType]:
         entity = next(tracker.get_latest_entity_values("step_number"), None)
         number = step_from_text(entity or tracker.latest_message.get("text", ""))
         if number is None:
             dispatcher.utter_message(
                 text="Naar welke stap wilt u?",
-                buttons=[{"title": f"Stap {n}", "payload": payload("go_to_step", step_number=f"stap {n}")}
-                         for n in range(1, 6)],
+                buttons=[
+                    {"title": f"Stap {n}", "payload": payload("go_to_step", step_number=f"stap {n}")}
+                    for n in range(1, 6)
+                ],
             )
             return []
         moved = steps_usecase.go_to_step(store(), case, number)
@@ -285,8 +320,9 @@ class ActionSetRole(Action):
         if case is not None:
             say_guidance(dispatcher, tracker, domain, case, intro=thanks, role=role)
             return case_slots(case)
-        dispatcher.utter_message(text=thanks, buttons=[{"title": "Wat moet ik nu doen?",
-                                                        "payload": payload("ask_next_step")}])
+        dispatcher.utter_message(
+            text=thanks, buttons=[{"title": "Wat moet ik nu doen?", "payload": payload("ask_next_step")}]
+        )
         return []
 
 
@@ -309,13 +345,16 @@ class ActionCaseStatus(Action):
         if case is not None:
             advice = steps.guidance(case_state(case), org, tracker.get_slot("role"))
             done = [steps.milestone_label(m) for m in steps.milestone_ids() if m in case.done]
-            lines += [f"Uw casus '{case.pseudonym}' staat op stap {case.step}: {advice.title}.",
-                      f"Gedaan: {'; '.join(done)}." if done else "Nog niets afgevinkt."]
+            lines += [
+                f"Uw casus '{case.pseudonym}' staat op stap {case.step}: {advice.title}.",
+                f"Gedaan: {'; '.join(done)}." if done else "Nog niets afgevinkt.",
+            ]
         others = [c for c in own if case is None or c.id != case.id]
         if others:
             lines.append("Uw andere casussen:" if case is not None else "Uw casussen:")
-            lines += [f"- {c.pseudonym}: stap {c.step}, {'open' if c.status == CASE_OPEN else 'afgesloten'}"
-                      for c in others]
+            lines += [
+                f"- {c.pseudonym}: stap {c.step}, {'open' if c.status == CASE_OPEN else 'afgesloten'}" for c in others
+            ]
         buttons = [{"title": "Wat moet ik nu doen?", "payload": payload("ask_next_step")}]
         if case is not None and "show_dossier" in intent_names(domain):
             buttons.append({"title": "Toon mijn dossier", "payload": payload("show_dossier")})

@@ -8,6 +8,7 @@ Loading, storing an answer or the help plan, and what they record on the case (m
 are the use cases in ``bot/weighing_usecase.py``; these adapters keep the dialogue: which question is
 asked, the buttons, the slots.
 """
+
 from __future__ import annotations
 
 import logging
@@ -107,8 +108,7 @@ def outcome_text(result: w.Outcome) -> str:
     return "\n".join(line for line in lines if line)
 
 
-def say_outcome(dispatcher: CollectingDispatcher, case: CaseRecord, state: w.WeighingState,
-                domain: DomainDict) -> None:
+def say_outcome(dispatcher: CollectingDispatcher, case: CaseRecord, state: w.WeighingState, domain: DomainDict) -> None:
     """The outcome with actions, numbers and both decisions; before a melding the talk with parents; reminders."""
     org = organisation()
     result = w.outcome(state, org)
@@ -120,8 +120,9 @@ def say_outcome(dispatcher: CollectingDispatcher, case: CaseRecord, state: w.Wei
         dispatcher.utter_message(text="\n".join(line if line.endswith(":") else f"- {line}" for line in talk))
     reminders = weighing_usecase.open_followups(store(), case, date.today())
     if reminders:
-        dispatcher.utter_message(text="Ik herinner u hieraan:\n" + "\n".join(
-            f"- {f.due_on:%d-%m-%Y}: {f.description}" for f in reminders))
+        dispatcher.utter_message(
+            text="Ik herinner u hieraan:\n" + "\n".join(f"- {f.due_on:%d-%m-%Y}: {f.description}" for f in reminders)
+        )
 
 
 def say_paused(dispatcher: CollectingDispatcher, n: int) -> None:
@@ -141,25 +142,36 @@ def reset_slots(question: Optional[int], planning: bool, plan: Mapping[str, Opti
 
 def attach_case(dispatcher: CollectingDispatcher, tracker: Tracker) -> CaseRecord:
     """The open case, or a new one at step 4 so the weighing is recorded (and said so)."""
-    attached = weighing_usecase.attach_case(store(), current_case(tracker), tracker.sender_id,
-                                            organisation().id, tracker.get_slot("role"))
+    attached = weighing_usecase.attach_case(
+        store(), current_case(tracker), tracker.sender_id, organisation().id, tracker.get_slot("role")
+    )
     if attached.opened:
-        dispatcher.utter_message(text=(
-            f"U had nog geen casus. Ik leg deze afweging vast in een nieuwe casus: '{attached.case.pseudonym}'. "
-            "Noem geen naam van de leerling.\n" + DANGER_LINE))
+        dispatcher.utter_message(
+            text=(
+                f"U had nog geen casus. Ik leg deze afweging vast in een nieuwe casus: '{attached.case.pseudonym}'. "
+                "Noem geen naam van de leerling.\n" + DANGER_LINE
+            )
+        )
     return attached.case
 
 
-def start_position(state: w.WeighingState, intent: str,
-                   choice: Optional[str]) -> Tuple[w.WeighingState, Optional[int], str]:
+def start_position(
+    state: w.WeighingState, intent: str, choice: Optional[str]
+) -> Tuple[w.WeighingState, Optional[int], str]:
     """(state to continue, question to ask or None for the help plan, intro) for a start request."""
     expected = w.expected_question(state)
     if w.is_waiting(state):
         if choice == PLAN and missing_plan_slots(state):
             return state, None, "Vul het hulpplan aan. Wat u nog niet weet, kunt u later invullen."
         if choice != RESTART:
-            return state, expected, ("De hulp loopt. Is de afgesproken termijn voorbij? Beantwoord dan vraag "
-                                     f"{expected}. Is het nog te vroeg, kies dan 'Later verder'.")
+            return (
+                state,
+                expected,
+                (
+                    "De hulp loopt. Is de afgesproken termijn voorbij? Beantwoord dan vraag "
+                    f"{expected}. Is het nog te vroeg, kies dan 'Later verder'."
+                ),
+            )
     elif expected is not None and state.answers and choice != RESTART:
         return state, expected, f"We gaan verder waar u was gebleven: vraag {expected}."
     intro = "We lopen de vijf vragen van het afwegingskader door, een voor een. Twijfelt u? Kies dan 'Twijfel'."
@@ -177,8 +189,9 @@ class ActionWeighingStart(Action):
     @guarded
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
         case = attach_case(dispatcher, tracker)
-        state, question, intro = start_position(weighing_usecase.load(store(), case), latest_intent(tracker),
-                                                button_value(tracker))
+        state, question, intro = start_position(
+            weighing_usecase.load(store(), case), latest_intent(tracker), button_value(tracker)
+        )
         dispatcher.utter_message(text=intro)
         return case_slots(case) + reset_slots(question, question is None, w.help_plan(state))
 
@@ -192,9 +205,10 @@ class ActionAskWeighingAnswer(Action):
     @guarded
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
         question = w.question(int(tracker.get_slot(SLOT_QUESTION) or 1), organisation())
-        dispatcher.utter_message(text=f"Vraag {question.number} van 5: {question.text}",
-                                 buttons=[*answer_buttons(question),
-                                          {"title": "Uitleg", "payload": payload("weighing_explain")}])
+        dispatcher.utter_message(
+            text=f"Vraag {question.number} van 5: {question.text}",
+            buttons=[*answer_buttons(question), {"title": "Uitleg", "payload": payload("weighing_explain")}],
+        )
         return []
 
 
@@ -214,21 +228,24 @@ class ValidateWeighingForm(FormValidationAction):
             dispatcher.utter_message(text=APOLOGY)
             return [SlotSet(SLOT_QUESTION, None), SlotSet(SLOT_PLANNING, False), SlotSet("requested_slot", None)]
 
-    async def required_slots(self, domain_slots: List[Text], dispatcher: CollectingDispatcher,
-                             tracker: Tracker, domain: DomainDict) -> List[Text]:
+    async def required_slots(
+        self, domain_slots: List[Text], dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[Text]:
         if tracker.get_slot(SLOT_QUESTION):
             return [SLOT_ANSWER]
         if tracker.get_slot(SLOT_PLANNING):
             return list(PLAN_SLOTS)
         return []
 
-    async def validate_weighing_answer(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
-                                       domain: DomainDict) -> Dict[Text, Any]:
+    async def validate_weighing_answer(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
         n = int(tracker.get_slot(SLOT_QUESTION) or 1)
         reply = read_answer(tracker, str(value or ""))
         if reply is None:
             dispatcher.utter_message(
-                text="Dat antwoord kan ik niet plaatsen. Kies Ja, Nee of Twijfel, of vraag om uitleg.")
+                text="Dat antwoord kan ik niet plaatsen. Kies Ja, Nee of Twijfel, of vraag om uitleg."
+            )
             return {SLOT_ANSWER: None}
         if reply == LATER:
             return {SLOT_ANSWER: LATER, SLOT_QUESTION: None, SLOT_PLANNING: False}
@@ -237,36 +254,46 @@ class ValidateWeighingForm(FormValidationAction):
         if w.expected_question(stored) != n:
             # Answered elsewhere in the meantime (another device): ask what the stored trace expects now.
             dispatcher.utter_message(
-                text="Uw afweging is intussen verder gegaan. Ik stel de vraag die nu aan de beurt is.")
+                text="Uw afweging is intussen verder gegaan. Ik stel de vraag die nu aan de beurt is."
+            )
             return {SLOT_ANSWER: None, SLOT_QUESTION: w.expected_question(stored) or 1}
         answer = next(a for a in w.ANSWERS if a == reply)  # LATER returned above
         state = weighing_usecase.answer_question(store(), case, stored, n, answer, organisation(), date.today())
         if w.is_waiting(state):
-            dispatcher.utter_message(text="De hulp kan starten. Leg nu het hulpplan vast; wat u nog niet weet, "
-                                          "kunt u later invullen.")
+            dispatcher.utter_message(
+                text="De hulp kan starten. Leg nu het hulpplan vast; wat u nog niet weet, kunt u later invullen."
+            )
         following = w.next_question(state)
-        return {SLOT_ANSWER: None if following else reply, SLOT_QUESTION: following, SLOT_PLANNING: w.is_waiting(state),
-                **{slot: None for slot in PLAN_SLOTS}}
+        return {
+            SLOT_ANSWER: None if following else reply,
+            SLOT_QUESTION: following,
+            SLOT_PLANNING: w.is_waiting(state),
+            **{slot: None for slot in PLAN_SLOTS},
+        }
 
     def _plan_part(self, slot: str, value: Any, tracker: Tracker) -> Dict[Text, Any]:
         """The plan part, masked like a note (names and identifiers out, the case's placeholders kept)."""
         part, case_id = read_plan_part(tracker, str(value or "")), tracker.get_slot("case_id")
         if part == LATER:
             return {slot: part}
-        masked, known = masker_for(tracker.get_slot("case_masker"), case_id,
-                                   tracker.get_slot("pseudonym") or "").mask(part)
+        masked, known = masker_for(tracker.get_slot("case_masker"), case_id, tracker.get_slot("pseudonym") or "").mask(
+            part
+        )
         return {slot: masked.text, "case_masker": masker_state(case_id, known)}
 
-    async def validate_weighing_term(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
-                                     domain: DomainDict) -> Dict[Text, Any]:
+    async def validate_weighing_term(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
         return self._plan_part("weighing_term", value, tracker)
 
-    async def validate_weighing_casemanager(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
-                                            domain: DomainDict) -> Dict[Text, Any]:
+    async def validate_weighing_casemanager(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
         return self._plan_part("weighing_casemanager", value, tracker)
 
-    async def validate_weighing_tasks(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
-                                      domain: DomainDict) -> Dict[Text, Any]:
+    async def validate_weighing_tasks(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
         return self._plan_part("weighing_tasks", value, tracker)
 
 
@@ -285,8 +312,9 @@ class ActionWeighingDone(Action):
         state = weighing_usecase.load(repos, case)
         if tracker.get_slot(SLOT_PLANNING) and w.is_waiting(state):
             given = {key: tracker.get_slot(slot) for slot, key in PLAN_SLOTS.items()}
-            state = weighing_usecase.save_help_plan(repos, case, state, {k: v for k, v in given.items() if v != LATER},
-                                                    organisation(), date.today())
+            state = weighing_usecase.save_help_plan(
+                repos, case, state, {k: v for k, v in given.items() if v != LATER}, organisation(), date.today()
+            )
         expected = w.expected_question(state)
         if w.outcome_id(state) is None:
             say_paused(dispatcher, expected or 1)
@@ -320,8 +348,9 @@ def say_current_explanation(dispatcher: CollectingDispatcher, tracker: Tracker) 
     if not (tracker.active_loop_name and n):
         return False
     question = w.question(int(n), organisation())
-    dispatcher.utter_message(text=f"Uitleg bij vraag {question.number}:\n{question.explanation}\n"
-                                  f"{sources_line(question.sources)}")
+    dispatcher.utter_message(
+        text=f"Uitleg bij vraag {question.number}:\n{question.explanation}\n{sources_line(question.sources)}"
+    )
     return True
 
 
@@ -352,9 +381,10 @@ class ActionWeighingWhy(Action):
         case = current_case(tracker)
         state = weighing_usecase.load(store(), case) if case is not None else w.WeighingState()
         if not state.answers:
-            dispatcher.utter_message(text="Voor uw casus is nog geen afweging vastgelegd.",
-                                     buttons=[{"title": "Afwegingsvragen doorlopen",
-                                               "payload": payload("start_weighing")}])
+            dispatcher.utter_message(
+                text="Voor uw casus is nog geen afweging vastgelegd.",
+                buttons=[{"title": "Afwegingsvragen doorlopen", "payload": payload("start_weighing")}],
+            )
             return []
         dispatcher.utter_message(text=w.explain_trace(state.answers, organisation()))
         return []

@@ -11,6 +11,7 @@ and the resident memory of the servers after the load.
 Run: ``make bench-load`` (or ``.venv/bin/python benchmarks/load.py --users 10 50 --rounds 2``).
 Bounded: every request has a timeout, every round a fixed number of messages; loopback only.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -37,9 +38,14 @@ REQUEST_TIMEOUT_S = 120
 START_TIMEOUT_S = 300
 
 # What a teacher types in a first conversation, and what the stock moodbot understands: same length.
-PROJECT_TURNS = ("ik maak me zorgen over een leerling", "ik ben leerkracht", "wat moet ik nu doen?",
-                 "mag ik anoniem advies vragen bij veilig thuis?", "ik heb de signalen vastgelegd",
-                 "wie moet ik bellen?")
+PROJECT_TURNS = (
+    "ik maak me zorgen over een leerling",
+    "ik ben leerkracht",
+    "wat moet ik nu doen?",
+    "mag ik anoniem advies vragen bij veilig thuis?",
+    "ik heb de signalen vastgelegd",
+    "wie moet ik bellen?",
+)
 STOCK_TURNS = ("hello", "I am sad", "yes", "are you a bot?", "great", "bye")
 
 
@@ -86,8 +92,7 @@ class Server:
 
     def _spawn(self, args: List[str], cwd: Path, env: Dict[str, str], log: str) -> subprocess.Popen:
         handle = (self.workdir / log).open("ab")
-        proc = subprocess.Popen(args, cwd=cwd, env=env, stdout=handle, stderr=subprocess.STDOUT,
-                                start_new_session=True)
+        proc = subprocess.Popen(args, cwd=cwd, env=env, stdout=handle, stderr=subprocess.STDOUT, start_new_session=True)
         self.procs.append(proc)
         return proc
 
@@ -117,22 +122,51 @@ class Server:
 
 
 def base_env() -> Dict[str, str]:
-    return {**os.environ, "RASA_TELEMETRY_ENABLED": "false", "LOG_LEVEL": "WARNING", "TF_CPP_MIN_LOG_LEVEL": "3",
-            "SQLALCHEMY_SILENCE_UBER_WARNING": "1"}
+    return {
+        **os.environ,
+        "RASA_TELEMETRY_ENABLED": "false",
+        "LOG_LEVEL": "WARNING",
+        "TF_CPP_MIN_LOG_LEVEL": "3",
+        "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
+    }
 
 
 def start_project(workdir: Path) -> Server:
     server = Server("meldwijzer", PROJECT_TURNS, workdir)
     actions_port = free_port()
-    env = {**base_env(), "RASA_PORT": str(server.port), "ACTIONS_PORT": str(actions_port), "SANIC_HOST": "127.0.0.1",
-           "MELDWIJZER_DB_URL": f"sqlite:///{workdir / 'cases.db'}",
-           "MELDWIJZER_TRACKER_DB_URL": f"sqlite:///{workdir / 'tracker.db'}",
-           "MELDWIJZER_SECRET_KEY": Fernet.generate_key().decode(), "MELDWIJZER_REST_LOCAL": "1",
-           "MELDWIJZER_WEB_ANONYMOUS": "1", "MELDWIJZER_API_TOKEN": "", "MELDWIJZER_REST_CLIENTS": ""}
+    env = {
+        **base_env(),
+        "RASA_PORT": str(server.port),
+        "ACTIONS_PORT": str(actions_port),
+        "SANIC_HOST": "127.0.0.1",
+        "MELDWIJZER_DB_URL": f"sqlite:///{workdir / 'cases.db'}",
+        "MELDWIJZER_TRACKER_DB_URL": f"sqlite:///{workdir / 'tracker.db'}",
+        "MELDWIJZER_SECRET_KEY": Fernet.generate_key().decode(),
+        "MELDWIJZER_REST_LOCAL": "1",
+        "MELDWIJZER_WEB_ANONYMOUS": "1",
+        "MELDWIJZER_API_TOKEN": "",
+        "MELDWIJZER_REST_CLIENTS": "",
+    }
     server._spawn([str(BIN / "python"), "-m", "actions.server", "--port", str(actions_port)], REPO, env, "actions.log")
-    server._spawn([str(BIN / "rasa"), "run", "--model", "models/meldwijzer.tar.gz", "--endpoints", "endpoints.yml",
-                   "--credentials", "credentials.yml", "--interface", "127.0.0.1", "--port", str(server.port)],
-                  REPO, env, "rasa.log")
+    server._spawn(
+        [
+            str(BIN / "rasa"),
+            "run",
+            "--model",
+            "models/meldwijzer.tar.gz",
+            "--endpoints",
+            "endpoints.yml",
+            "--credentials",
+            "credentials.yml",
+            "--interface",
+            "127.0.0.1",
+            "--port",
+            str(server.port),
+        ],
+        REPO,
+        env,
+        "rasa.log",
+    )
     server.wait()
     return server
 
@@ -144,15 +178,34 @@ def stock_model() -> Path:
         shutil.rmtree(STOCK_DIR, ignore_errors=True)
         STOCK_DIR.mkdir(parents=True)
         print("building the stock `rasa init` bot (once) ...", flush=True)
-        subprocess.run([str(BIN / "rasa"), "init", "--no-prompt", "--init-dir", str(STOCK_DIR)], cwd=STOCK_DIR,
-                       env=base_env(), check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        subprocess.run(
+            [str(BIN / "rasa"), "init", "--no-prompt", "--init-dir", str(STOCK_DIR)],
+            cwd=STOCK_DIR,
+            env=base_env(),
+            check=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
     return sorted(models.glob("*.tar.gz"))[-1]
 
 
 def start_stock(workdir: Path) -> Server:
     server = Server("stock", STOCK_TURNS, workdir)
-    server._spawn([str(BIN / "rasa"), "run", "--model", str(stock_model()), "--interface", "127.0.0.1",
-                   "--port", str(server.port)], STOCK_DIR, base_env(), "stock.log")
+    server._spawn(
+        [
+            str(BIN / "rasa"),
+            "run",
+            "--model",
+            str(stock_model()),
+            "--interface",
+            "127.0.0.1",
+            "--port",
+            str(server.port),
+        ],
+        STOCK_DIR,
+        base_env(),
+        "stock.log",
+    )
     server.wait()
     return server
 
@@ -210,13 +263,17 @@ def report(rounds: List[Round], users: int) -> None:
     stock = [r for r in rounds if r.server == "stock" and r.users == users]
     for name, group in (("meldwijzer", mine), ("stock", stock)):
         for i, r in enumerate(group, 1):
-            print(f"  {name:10} round {i}: {r.throughput:6.1f} msg/s  p50 {r.percentile(0.5):7.0f} ms  "
-                  f"p95 {r.percentile(0.95):7.0f} ms  errors {r.errors}")
+            print(
+                f"  {name:10} round {i}: {r.throughput:6.1f} msg/s  p50 {r.percentile(0.5):7.0f} ms  "
+                f"p95 {r.percentile(0.95):7.0f} ms  errors {r.errors}"
+            )
     med = lambda rs, f: statistics.median(f(r) for r in rs)  # noqa: E731
     tp = med(mine, lambda r: r.throughput) / med(stock, lambda r: r.throughput)
     p95 = med(mine, lambda r: r.percentile(0.95)) / med(stock, lambda r: r.percentile(0.95))
-    print(f"  median ratio project/stock at {users} users: throughput x{tp:.2f} (target >= 1.0), "
-          f"p95 x{p95:.2f} (target <= 1.3), errors {sum(r.errors for r in mine)} / {sum(r.errors for r in stock)}")
+    print(
+        f"  median ratio project/stock at {users} users: throughput x{tp:.2f} (target >= 1.0), "
+        f"p95 x{p95:.2f} (target <= 1.3), errors {sum(r.errors for r in mine)} / {sum(r.errors for r in stock)}"
+    )
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
@@ -241,19 +298,25 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                         asyncio.run(drive(server, 2, 2, f"warm{users}{i}"))  # warm caches of this round
                         rounds.append(asyncio.run(drive(server, users, args.turns, f"r{users}-{i}-{server.name}")))
             load = os.getloadavg()[0]
-            print(f"load benchmark on {os.cpu_count()} cores (1-min load average at the end {load:.1f}); "
-                  f"{args.turns} turns per conversation, {args.rounds} rounds each")
+            print(
+                f"load benchmark on {os.cpu_count()} cores (1-min load average at the end {load:.1f}); "
+                f"{args.turns} turns per conversation, {args.rounds} rounds each"
+            )
             for users in args.users:
                 print(f"{users} concurrent users:")
                 report(rounds, users)
             if args.long_turns:
                 for server in (project, stock):
                     long = asyncio.run(drive(server, 5, args.long_turns, f"long-{server.name}"))
-                    print(f"long conversations ({server.name}, 5 users x {args.long_turns} turns): p95 at turn 5 "
-                          f"{long.percentile(0.95, 4):.0f} ms, at turn {args.long_turns} "
-                          f"{long.percentile(0.95, args.long_turns - 1):.0f} ms, errors {long.errors}")
-            print(f"resident memory after the load: meldwijzer (rasa + actions) {project.memory_mb():.0f} MB, "
-                  f"stock {stock.memory_mb():.0f} MB")
+                    print(
+                        f"long conversations ({server.name}, 5 users x {args.long_turns} turns): p95 at turn 5 "
+                        f"{long.percentile(0.95, 4):.0f} ms, at turn {args.long_turns} "
+                        f"{long.percentile(0.95, args.long_turns - 1):.0f} ms, errors {long.errors}"
+                    )
+            print(
+                f"resident memory after the load: meldwijzer (rasa + actions) {project.memory_mb():.0f} MB, "
+                f"stock {stock.memory_mb():.0f} MB"
+            )
         finally:
             project.stop()
             stock.stop()

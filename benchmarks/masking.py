@@ -6,6 +6,7 @@ resource lists, loaded from git into a temporary folder; it is never kept in the
 
     .venv/bin/python benchmarks/masking.py [--baseline COMMIT] [--rounds 3]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -29,8 +30,9 @@ RESOURCE_FILES = ("first_names.txt", "not_names.txt", "places_nl.txt")
 
 
 def _git_show(commit: str, path: str) -> str:
-    return subprocess.run(["git", "show", f"{commit}:{path}"], cwd=ROOT, check=True, capture_output=True,
-                          text=True).stdout
+    return subprocess.run(
+        ["git", "show", f"{commit}:{path}"], cwd=ROOT, check=True, capture_output=True, text=True
+    ).stdout
 
 
 def baseline_module(commit: str, folder: Path) -> ModuleType:
@@ -82,8 +84,10 @@ def main() -> None:
             figures = measure(rows, mask)
             speed = timings(texts, mask, args.rounds)
             print(f"{label:6} {figures.line()}")
-            print(f"{'':6} per field: median {speed['median']:.2f} ms, p95 {speed['p95']:.2f} ms "
-                  f"({len(texts)} fields x {args.rounds} rounds)")
+            print(
+                f"{'':6} per field: median {speed['median']:.2f} ms, p95 {speed['p95']:.2f} ms "
+                f"({len(texts)} fields x {args.rounds} rounds)"
+            )
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ nothing else:
 
 Run with ``make bench`` (after ``benchmarks/run.py``).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -37,9 +38,13 @@ async def nlu_predictions(agent: Any) -> List[Dict[str, Any]]:
     for text in questions():
         parsed = await agent.parse_message(text)
         ranking = parsed.get("response_selector", {}).get("faq", {}).get("ranking", [])
-        found.append({"intents": [(i["name"], i["confidence"]) for i in parsed["intent_ranking"]],
-                      "entities": [(e["entity"], e["value"]) for e in parsed["entities"]],
-                      "selector": [(r.get("intent_response_key"), r["confidence"]) for r in ranking]})
+        found.append(
+            {
+                "intents": [(i["name"], i["confidence"]) for i in parsed["intent_ranking"]],
+                "entities": [(e["entity"], e["value"]) for e in parsed["entities"]],
+                "selector": [(r.get("intent_response_key"), r["confidence"]) for r in ranking],
+            }
+        )
     return found
 
 
@@ -51,8 +56,11 @@ def ted_predictions(agent: Any) -> List[List[float]]:
 
     nodes = agent.processor.graph_runner._instantiated_nodes
     ted = next(n._component for n in nodes.values() if isinstance(getattr(n, "_component", None), TEDPolicy))
-    steps = [step for path in sorted((REPO / "data" / "stories").glob("*.yml"))
-             for step in YAMLStoryReader(agent.domain).read_from_file(str(path))]
+    steps = [
+        step
+        for path in sorted((REPO / "data" / "stories").glob("*.yml"))
+        for step in YAMLStoryReader(agent.domain).read_from_file(str(path))
+    ]
     trackers = TrainingDataGenerator(StoryGraph(steps), agent.domain, augmentation_factor=0).generate()
     return [list(ted.predict_action_probabilities(t, agent.domain).probabilities) for t in trackers]
 
@@ -79,14 +87,23 @@ def child(way: str, out: str) -> None:
 def run(way: str, directory: Path) -> Dict[str, Any]:
     out = directory / f"{way}.json"
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "RASA_TELEMETRY_ENABLED": "false"}
-    subprocess.run([sys.executable, __file__, "--child", way, str(out)], check=True, env=env,
-                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    subprocess.run(
+        [sys.executable, __file__, "--child", way, str(out)],
+        check=True,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     return json.loads(out.read_text())
 
 
 def largest_difference(ours: Dict[str, Any], theirs: Dict[str, Any]) -> float:
-    pairs = [(a, b) for x, y in zip(ours["nlu"], theirs["nlu"]) for key in ("intents", "selector")
-             for (_, a), (_, b) in zip(x[key], y[key])]
+    pairs = [
+        (a, b)
+        for x, y in zip(ours["nlu"], theirs["nlu"])
+        for key in ("intents", "selector")
+        for (_, a), (_, b) in zip(x[key], y[key])
+    ]
     pairs += [(a, b) for x, y in zip(ours["ted"], theirs["ted"]) for a, b in zip(x, y)]
     return max(abs(a - b) for a, b in pairs)
 
@@ -104,9 +121,11 @@ def main() -> None:
     print("Loading the trained model (baseline: Rasa's own RasaModel.load)")
     print(f"{'Rasa load (baseline)':40} {rasa['seconds']:7.1f} s")
     print(f"{'plugins.server load':40} {ours['seconds']:7.1f} s   x{ours['seconds'] / rasa['seconds']:5.2f} baseline")
-    print(f"predictions compared: {len(ours['nlu'])} questions (NLU), {len(ours['ted'])} story trackers (TED); "
-          f"same rankings and entities: {same_rankings(ours, rasa)}; "
-          f"largest confidence difference: {largest_difference(ours, rasa):.2e}")
+    print(
+        f"predictions compared: {len(ours['nlu'])} questions (NLU), {len(ours['ted'])} story trackers (TED); "
+        f"same rankings and entities: {same_rankings(ours, rasa)}; "
+        f"largest confidence difference: {largest_difference(ours, rasa):.2e}"
+    )
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ which the NLU pipeline already pays for every message. Rows:
 
 Run with ``.venv/bin/python benchmarks/retrieval.py`` (no trained model needed). A benchmark, never a test.
 """
+
 from __future__ import annotations
 
 import statistics

@@ -9,6 +9,7 @@
 
 Run with ``make bench``.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -114,9 +115,22 @@ def bench_dossier(repos: Repositories, case_id: str) -> None:
 
     start = datetime(2026, 9, 1, 8, 30, tzinfo=timezone.utc)
     for n in range(30):
-        repos.notes.add(case_id, "signaal", "bench-user", "teacher", {
-            "moment": (start + timedelta(days=n)).isoformat(), "plaats": "klas", "situatie": "bij binnenkomst",
-            "aanwezigen": "een collega", "waarnemingen": LONG_UNIT * 3, "hypothese": "", "bron": ""}, None)
+        repos.notes.add(
+            case_id,
+            "signaal",
+            "bench-user",
+            "teacher",
+            {
+                "moment": (start + timedelta(days=n)).isoformat(),
+                "plaats": "klas",
+                "situatie": "bij binnenkomst",
+                "aanwezigen": "een collega",
+                "waarnemingen": LONG_UNIT * 3,
+                "hypothese": "",
+                "bron": "",
+            },
+            None,
+        )
     grant = dossier.Grant(case_id, "bench-user", "teacher")
     case, overview = dossier.load(repos, case_id, grant.viewer_id, grant.viewer_role)
     now = datetime.now(timezone.utc)

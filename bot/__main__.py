@@ -15,6 +15,7 @@ nlu-report       5-fold cross-validation of the NLU, prints intent F1 (a report,
 nlu-eval         intent F1 (5-fold CV), held-out accuracy of the intents alone and with retrieval, and the
                  retrieval calibration, as tables (a report, not a test; --no-cv skips the CV)
 """
+
 from __future__ import annotations
 
 import argparse
@@ -24,8 +25,15 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
-from bot.knowledge import (REPO_ROOT, SECTIONS, KnowledgeBase, KnowledgeError, load_all, missing_checks,
-                           registered_checks)
+from bot.knowledge import (
+    REPO_ROOT,
+    SECTIONS,
+    KnowledgeBase,
+    KnowledgeError,
+    load_all,
+    missing_checks,
+    registered_checks,
+)
 
 FAQ_RESPONSES = REPO_ROOT / "data" / "nlu" / "faq_responses.yml"
 FAQ_NLU = REPO_ROOT / "data" / "nlu" / "faq.yml"
@@ -63,8 +71,9 @@ def faq_nlu_text(kb: KnowledgeBase) -> str:
     items = []
     for entry in steps.faq_entries(kb):
         examples = list(dict.fromkeys([entry.question, *entry.variants]))
-        items.append({"intent": f"faq/{entry.id}",
-                      "examples": LiteralScalarString("".join(f"- {e}\n" for e in examples))})
+        items.append(
+            {"intent": f"faq/{entry.id}", "examples": LiteralScalarString("".join(f"- {e}\n" for e in examples))}
+        )
     return _dump(f"{GENERATED}\n", {"version": "3.1", "nlu": items})
 
 
@@ -159,8 +168,22 @@ def report_for_organisation(organisation_id: Optional[str] = None, kb: Optional[
 
 def run_nlu_report(folds: int) -> int:
     out = REPO_ROOT / "results" / "nlu-cv"
-    cmd = [str(REPO_ROOT / ".venv" / "bin" / "rasa"), "test", "nlu", "--nlu", "data", "--config", "config.yml",
-           "--cross-validation", "--runs", "1", "--folds", str(folds), "--out", str(out)]
+    cmd = [
+        str(REPO_ROOT / ".venv" / "bin" / "rasa"),
+        "test",
+        "nlu",
+        "--nlu",
+        "data",
+        "--config",
+        "config.yml",
+        "--cross-validation",
+        "--runs",
+        "1",
+        "--folds",
+        str(folds),
+        "--out",
+        str(out),
+    ]
     result = subprocess.run(cmd, cwd=REPO_ROOT)
     if result.returncode != 0:
         return result.returncode
@@ -180,8 +203,22 @@ def _cv_intent_f1(folds: int) -> Tuple[float, float, float]:
     import time
 
     out = REPO_ROOT / "results" / "nlu-eval-cv"
-    cmd = [str(REPO_ROOT / ".venv" / "bin" / "rasa"), "test", "nlu", "--nlu", "data", "--config", "config.yml",
-           "--cross-validation", "--runs", "1", "--folds", str(folds), "--out", str(out)]
+    cmd = [
+        str(REPO_ROOT / ".venv" / "bin" / "rasa"),
+        "test",
+        "nlu",
+        "--nlu",
+        "data",
+        "--config",
+        "config.yml",
+        "--cross-validation",
+        "--runs",
+        "1",
+        "--folds",
+        str(folds),
+        "--out",
+        str(out),
+    ]
     start = time.perf_counter()
     subprocess.run(cmd, cwd=REPO_ROOT, check=True, stdout=subprocess.DEVNULL)
     report = json.loads((out / "intent_report.json").read_text())
@@ -216,15 +253,23 @@ def _calibration_table() -> List[str]:
     from bot import retrieval
 
     items = retrieval.topics()
-    lines = [f"retrieval calibration: 5-fold over FAQ variants + {len(retrieval.OUT_OF_SCOPE)} out-of-scope "
-             f"probes (knowledge {retrieval.fingerprint(items)}); answered = share of in-scope probes "
-             "answered right at that threshold",
-             f"{'fusion':8} {'dense':7} {'top-1':>6} {'top-3':>6}   {'t@80%':>6} {'answered':>8}   "
-             f"{'t@90%':>6} {'answered':>8}"]
+    lines = [
+        f"retrieval calibration: 5-fold over FAQ variants + {len(retrieval.OUT_OF_SCOPE)} out-of-scope "
+        f"probes (knowledge {retrieval.fingerprint(items)}); answered = share of in-scope probes "
+        "answered right at that threshold",
+        f"{'fusion':8} {'dense':7} {'top-1':>6} {'top-3':>6}   {'t@80%':>6} {'answered':>8}   "
+        f"{'t@90%':>6} {'answered':>8}",
+    ]
     folds = retrieval.variant_folds(items, 5)
     probes_oos = [retrieval.Probe(t, None) for t in retrieval.OUT_OF_SCOPE]
-    for method, dense in (("convex", "logreg"), ("rrf", "logreg"), ("dense", "logreg"), ("bm25", "-"),
-                          ("convex", "knn"), ("dense", "knn")):
+    for method, dense in (
+        ("convex", "logreg"),
+        ("rrf", "logreg"),
+        ("dense", "logreg"),
+        ("bm25", "-"),
+        ("convex", "knn"),
+        ("dense", "knn"),
+    ):
         outcomes = []
         for kept, probes in folds:
             idx = retrieval.Index(kept, method=method, dense=dense if dense != "-" else "knn")
@@ -234,12 +279,14 @@ def _calibration_table() -> List[str]:
         top3 = sum(o.in_top3 for o in in_scope) / len(in_scope)
         t80, _, covered80 = retrieval.threshold_at_precision(outcomes, 0.8)
         t90, _, covered90 = retrieval.threshold_at_precision(outcomes, 0.9)
-        lines.append(f"{method:8} {dense:7} {top1:6.3f} {top3:6.3f}   {t80:6.3f} {covered80:8.3f}   "
-                     f"{t90:6.3f} {covered90:8.3f}")
+        lines.append(
+            f"{method:8} {dense:7} {top1:6.3f} {top3:6.3f}   {t80:6.3f} {covered80:8.3f}   {t90:6.3f} {covered90:8.3f}"
+        )
         if (method, dense) == ("convex", "logreg"):
             scores = sorted(o.score for o in outcomes if o.expected is None)
-            lines.append(f"{'':17}out-of-scope probes: max score {scores[-1]:.3f}, "
-                         f"median {scores[len(scores) // 2]:.3f}")
+            lines.append(
+                f"{'':17}out-of-scope probes: max score {scores[-1]:.3f}, median {scores[len(scores) // 2]:.3f}"
+            )
     return lines
 
 
@@ -260,8 +307,10 @@ def run_nlu_eval(folds: int, with_cv: bool, model: Path) -> int:
         start = time.perf_counter()
         parses = _heldout_parses(model, [r.text for r in rows])
         parsed_in = time.perf_counter() - start
-        ways = {"intents alone": [retrieval.answered_by_intents(p) for p in parses],
-                "intents + retrieval": [retrieval.answered_with_retrieval(p) for p in parses]}
+        ways = {
+            "intents alone": [retrieval.answered_by_intents(p) for p in parses],
+            "intents + retrieval": [retrieval.answered_with_retrieval(p) for p in parses],
+        }
         known = retrieval.known_labels(retrieval.topics())
         findable = [i for i, r in enumerate(rows) if retrieval.retrievable(r, known)]
         print(f"held-out: {len(rows)} rows, parsed in {parsed_in:.0f} s; {len(findable)} have a retrievable topic")
@@ -269,13 +318,18 @@ def run_nlu_eval(folds: int, with_cv: bool, model: Path) -> int:
         for name, answers in ways.items():
             total = retrieval.score(rows, answers)
             sub = retrieval.score([rows[i] for i in findable], [answers[i] for i in findable])
-            print(f"{name:22} {total.accuracy:6.3f} {total.fallback_rate:8.3f} "
-                  f"{total.offered_right / max(total.rows, 1):8.3f}   {sub.accuracy:24.3f}")
-        alone = retrieval.score([rows[i] for i in findable],
-                                [retrieval.answered_by_retrieval_alone(rows[i].text) for i in findable])
+            print(
+                f"{name:22} {total.accuracy:6.3f} {total.fallback_rate:8.3f} "
+                f"{total.offered_right / max(total.rows, 1):8.3f}   {sub.accuracy:24.3f}"
+            )
+        alone = retrieval.score(
+            [rows[i] for i in findable], [retrieval.answered_by_retrieval_alone(rows[i].text) for i in findable]
+        )
         top1 = sum(1 for i in findable if rows[i].right(retrieval.hit_label(retrieval.search(rows[i].text)[0])))
-        print(f"{'retrieval alone':22} {'':6} {'':8} {'':8}   {alone.accuracy:24.3f}"
-              f"  (top-1 whatever the score: {top1 / max(len(findable), 1):.3f})")
+        print(
+            f"{'retrieval alone':22} {'':6} {'':8} {'':8}   {alone.accuracy:24.3f}"
+            f"  (top-1 whatever the score: {top1 / max(len(findable), 1):.3f})"
+        )
         faq_ids = {t.id.partition(":")[2] for t in retrieval.topics() if t.id.startswith("faq:")}
         faq_rows = [(r, p) for r, p in zip(rows, parses) if r.expected in faq_ids]
         firsts: Dict[str, List[Optional[str]]] = {
@@ -285,7 +339,8 @@ def run_nlu_eval(folds: int, with_cv: bool, model: Path) -> int:
         }
         shares = ", ".join(
             f"{name} {sum(1 for (r, _), k in zip(faq_rows, keys) if r.right(k or '')) / len(faq_rows):.3f}"
-            for name, keys in firsts.items())
+            for name, keys in firsts.items()
+        )
         print(f"FAQ rows ({len(faq_rows)}), entry ranked first by: {shares}")
         answers = ways["intents + retrieval"]
         acute = [(r, a) for r, a in zip(rows, answers) if r.kind == "acute"]
@@ -296,15 +351,20 @@ def run_nlu_eval(folds: int, with_cv: bool, model: Path) -> int:
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m bot", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("check")
     sub.add_parser("sync-faq")
     purge = sub.add_parser("purge")
     purge.add_argument("--older-than", type=parse_age, required=True, help="closed cases, e.g. 180d")
-    purge.add_argument("--conversations-older-than", type=parse_age, default=None,
-                       help="conversation history (default: the same period)")
+    purge.add_argument(
+        "--conversations-older-than",
+        type=parse_age,
+        default=None,
+        help="conversation history (default: the same period)",
+    )
     case_admin = sub.add_parser("cases", help="case maintenance: close-inactive")
     case_admin.add_argument("action", choices=("close-inactive",))
     case_admin.add_argument("--after", type=parse_age, default=None, help="inactivity period, e.g. 180d")

@@ -10,6 +10,7 @@ actions only translate a ``Reply`` into Rasa messages and events.
 The repositories come in as an argument (the store is imported for types only, and for its one parser
 of periods when the configuration is read), so the rules can be tested without a database.
 """
+
 from __future__ import annotations
 
 import os
@@ -44,10 +45,34 @@ REASON_LABELS: Dict[str, str] = {**REASONS, INACTIVE: "Automatisch afgesloten: g
 # Words a typed reason is recognised by (lower case, checked in this order).
 _REASON_WORDS: Tuple[Tuple[str, Tuple[str, ...]], ...] = (
     ("handed_to_vt", ("veilig thuis", "overgedragen", "overdracht", "gemeld", "melding", "vt ")),
-    ("pupil_left", ("verlaten", "verhuisd", "vertrokken", "andere school", "weg van school", "uitgeschreven",
-                    "niet meer op school", "verhuizing")),
-    ("no_concerns", ("geen zorg", "toch niks", "toch niets", "loos alarm", "vals alarm", "onterecht",
-                     "niets aan de hand", "niks aan de hand", "viel mee", "ongegrond")),
+    (
+        "pupil_left",
+        (
+            "verlaten",
+            "verhuisd",
+            "vertrokken",
+            "andere school",
+            "weg van school",
+            "uitgeschreven",
+            "niet meer op school",
+            "verhuizing",
+        ),
+    ),
+    (
+        "no_concerns",
+        (
+            "geen zorg",
+            "toch niks",
+            "toch niets",
+            "loos alarm",
+            "vals alarm",
+            "onterecht",
+            "niets aan de hand",
+            "niks aan de hand",
+            "viel mee",
+            "ongegrond",
+        ),
+    ),
     ("help_monitored", ("hulp", "gemonitord", "monitor", "afgerond", "loopt goed", "traject")),
     ("other", ("anders", "andere reden", "overig")),
 )
@@ -145,16 +170,17 @@ def case_line(activity: CaseActivity, current: bool) -> str:
     """'- Leerling K7MQ (huidige casus): stap 2, laatste activiteit 3 december 2026, 1 open afspraak'."""
     case = activity.case
     mark = " (huidige casus)" if current else ""
-    return (f"- {case.pseudonym}{mark}: stap {case.step}, laatste activiteit {local_day(activity.last_activity)}, "
-            f"{followups_phrase(activity.open_followups)}")
+    return (
+        f"- {case.pseudonym}{mark}: stap {case.step}, laatste activiteit {local_day(activity.last_activity)}, "
+        f"{followups_phrase(activity.open_followups)}"
+    )
 
 
 def case_slot_values(case: Optional[CaseRecord]) -> Dict[str, Any]:
     """The slots that mirror the conversation's case (the store stays the source of truth)."""
     if case is None:
         return {"case_id": None, "case_step": None, "pseudonym": None, "case_done": None}
-    return {"case_id": case.id, "case_step": case.step, "pseudonym": case.pseudonym,
-            "case_done": sorted(case.done)}
+    return {"case_id": case.id, "case_step": case.step, "pseudonym": case.pseudonym, "case_done": sorted(case.done)}
 
 
 def case_state(case: Optional[CaseRecord]) -> steps.CaseState:
@@ -173,15 +199,17 @@ NEW_CHOICE = Choice("Nieuwe casus", "new_case")
 NEXT_CHOICE = Choice("Wat moet ik nu doen?", "ask_next_step")
 REOPEN_CHOICE = Choice("Casus heropenen", "reopen_case")
 KEEP_OPEN_CHOICE = Choice("Toch niet afsluiten", "deny")
-FINISH_NOTE_FIRST = ("U bent een notitie aan het vastleggen. Maak die eerst af, of typ 'stop'; "
-                     "daarna kunt u naar een andere casus.")
+FINISH_NOTE_FIRST = (
+    "U bent een notitie aan het vastleggen. Maak die eerst af, of typ 'stop'; daarna kunt u naar een andere casus."
+)
 
 
 # --- use cases -----------------------------------------------------------------------------------
 
 
-def open_case(repos: Repositories, user_id: str, organisation_id: str, role: Optional[str],
-              step: int = 1) -> CaseRecord:
+def open_case(
+    repos: Repositories, user_id: str, organisation_id: str, role: Optional[str], step: int = 1
+) -> CaseRecord:
     """A new case, started explicitly, at ``step`` (4 when the weighing is where it starts); the user's
     other open cases stay open. The user row keeps the role, so it is asked only once."""
     repos.users.upsert(user_id, organisation_id=organisation_id, role=role)
@@ -196,18 +224,22 @@ def list_cases(repos: Repositories, user_id: str, current_id: Optional[str], in_
     belongs to the current case, so switching first would file it under another pupil."""
     found = repos.cases.open_with_activity(user_id)
     if not found:
-        return Reply("U heeft geen open casussen.",
-                     (Choice("Ik maak me zorgen over een leerling", "start_case"), REOPEN_CHOICE))
+        return Reply(
+            "U heeft geen open casussen.", (Choice("Ik maak me zorgen over een leerling", "start_case"), REOPEN_CHOICE)
+        )
     lines = ["Uw open casussen:", *(case_line(a, a.case.id == current_id) for a in found)]
     if in_note:
         return Reply("\n".join([*lines, FINISH_NOTE_FIRST]))
-    buttons = tuple(Choice(f"{a.case.pseudonym} (stap {a.case.step})", "switch_case", (("case_ref", a.case.id),))
-                    for a in found[:MAX_CASE_BUTTONS])
+    buttons = tuple(
+        Choice(f"{a.case.pseudonym} (stap {a.case.step})", "switch_case", (("case_ref", a.case.id),))
+        for a in found[:MAX_CASE_BUTTONS]
+    )
     return Reply("\n".join([*lines, "Kies een casus om daarmee verder te gaan."]), buttons + (NEW_CHOICE,))
 
 
-def switch_case(repos: Repositories, user_id: str, case_id: Optional[str], current_id: Optional[str],
-                in_note: bool = False) -> Reply:
+def switch_case(
+    repos: Repositories, user_id: str, case_id: Optional[str], current_id: Optional[str], in_note: bool = False
+) -> Reply:
     """Continue with another of the user's open cases; without a (valid) choice, the list to choose from.
     In the middle of a note nothing switches: the note belongs to the current case."""
     if in_note:
@@ -218,40 +250,61 @@ def switch_case(repos: Repositories, user_id: str, case_id: Optional[str], curre
     if case is None or case.id != case_id:
         listed = list_cases(repos, user_id, current_id)
         return Reply("Die casus staat niet (meer) open bij u. " + listed.text, listed.choices)
-    return Reply(prefixed(case.pseudonym, f"u werkt nu verder aan deze casus (stap {case.step}). "
-                                          "Uw andere casussen blijven open."),
-                 (NEXT_CHOICE, LIST_CHOICE), case_slot_values(case))
+    return Reply(
+        prefixed(
+            case.pseudonym, f"u werkt nu verder aan deze casus (stap {case.step}). Uw andere casussen blijven open."
+        ),
+        (NEXT_CHOICE, LIST_CHOICE),
+        case_slot_values(case),
+    )
 
 
 def ask_close_reason(case: CaseRecord) -> Reply:
     """The question before closing: why (the dossier must show it)."""
     # The case rides along, so a reason clicked later under an old question cannot close another case.
-    reasons = tuple(Choice(label, "close_case", (("close_reason", code), ("case_ref", case.id)))
-                    for code, label in REASONS.items())
+    reasons = tuple(
+        Choice(label, "close_case", (("close_reason", code), ("case_ref", case.id))) for code, label in REASONS.items()
+    )
     return Reply(prefixed(case.pseudonym, "waarom sluit u deze casus af?"), reasons + (KEEP_OPEN_CHOICE,))
 
 
-def close_case(repos: Repositories, user_id: str, case: CaseRecord, reason: str,
-               now: Optional[datetime] = None, kept_for: Optional[timedelta] = None) -> Reply:
+def close_case(
+    repos: Repositories,
+    user_id: str,
+    case: CaseRecord,
+    reason: str,
+    now: Optional[datetime] = None,
+    kept_for: Optional[timedelta] = None,
+) -> Reply:
     """Close the conversation's case with its reason; the conversation moves to the next open case."""
     if reason not in REASONS:
         raise ValueError(f"unknown close reason {reason!r}; known: {', '.join(REASONS)}")
     closed = repos.cases.close(case.id, reason=reason, closed_by=user_id, now=_now(now))
     kept = (kept_for or retention()).days
-    text = prefixed(closed.pseudonym, f"afgesloten ({REASONS[reason].lower()}). Dat staat in het dossier. "
-                                      f"De casus blijft nog {kept} dagen bewaard en kan tot dan heropend worden; "
-                                      "daarna wordt hij verwijderd.")
+    text = prefixed(
+        closed.pseudonym,
+        f"afgesloten ({REASONS[reason].lower()}). Dat staat in het dossier. "
+        f"De casus blijft nog {kept} dagen bewaard en kan tot dan heropend worden; "
+        "daarna wordt hij verwijderd.",
+    )
     return Reply(text, (LIST_CHOICE, NEW_CHOICE), case_slot_values(repos.cases.open_case(user_id)))
 
 
 def _is_officer(repos: Repositories, user_id: str, organisation_id: str, role: Optional[str]) -> bool:
     """Granted by the school and asking in that capacity (the stated role alone grants nothing)."""
     return role == ATTENTION_OFFICER and any(
-        g.user_id == user_id and g.role == ATTENTION_OFFICER for g in repos.roles.list(organisation_id))
+        g.user_id == user_id and g.role == ATTENTION_OFFICER for g in repos.roles.list(organisation_id)
+    )
 
 
-def reopenable(repos: Repositories, user_id: str, role: Optional[str], organisation_id: str,
-               now: Optional[datetime] = None, kept_for: Optional[timedelta] = None) -> List[CaseRecord]:
+def reopenable(
+    repos: Repositories,
+    user_id: str,
+    role: Optional[str],
+    organisation_id: str,
+    now: Optional[datetime] = None,
+    kept_for: Optional[timedelta] = None,
+) -> List[CaseRecord]:
     """Closed cases this user may still reopen: their own, or as aandachtsfunctionaris the school's."""
     officer = _is_officer(repos, user_id, organisation_id, role)
     listed = repos.cases.list_for(user_id, ATTENTION_OFFICER if officer else None, organisation_id)
@@ -259,22 +312,34 @@ def reopenable(repos: Repositories, user_id: str, role: Optional[str], organisat
     return [c for c in listed if c.closed_at is not None and within_retention(c.closed_at, moment, kept)]
 
 
-def reopen_case(repos: Repositories, user_id: str, role: Optional[str], organisation_id: str,
-                case_id: Optional[str], now: Optional[datetime] = None,
-                kept_for: Optional[timedelta] = None) -> Reply:
+def reopen_case(
+    repos: Repositories,
+    user_id: str,
+    role: Optional[str],
+    organisation_id: str,
+    case_id: Optional[str],
+    now: Optional[datetime] = None,
+    kept_for: Optional[timedelta] = None,
+) -> Reply:
     """Reopen a closed case and continue with it; without a choice, the closed cases to choose from."""
     moment, kept = _now(now), kept_for or retention()
     candidates = reopenable(repos, user_id, role, organisation_id, moment, kept)
     if not case_id:
         if not candidates:
             return Reply("Er is geen afgesloten casus die u nog kunt heropenen.", (LIST_CHOICE,))
-        return Reply("Welke casus wilt u heropenen?",
-                     tuple(Choice(f"{c.pseudonym} (afgesloten {closed_day(c)})", "reopen_case",
-                                  (("case_ref", c.id),)) for c in candidates[:MAX_CASE_BUTTONS]))
+        return Reply(
+            "Welke casus wilt u heropenen?",
+            tuple(
+                Choice(f"{c.pseudonym} (afgesloten {closed_day(c)})", "reopen_case", (("case_ref", c.id),))
+                for c in candidates[:MAX_CASE_BUTTONS]
+            ),
+        )
     chosen = next((c for c in candidates if c.id == case_id), None)
     if chosen is None:
-        return Reply("Die casus kunt u niet heropenen: hij is niet van u, staat nog open of wordt niet meer "
-                     "bewaard.", (LIST_CHOICE,))
+        return Reply(
+            "Die casus kunt u niet heropenen: hij is niet van u, staat nog open of wordt niet meer bewaard.",
+            (LIST_CHOICE,),
+        )
     officer = _is_officer(repos, user_id, chosen.organisation_id, role)
     if not may_reopen(user_id, chosen.owner_id, officer):
         return Reply("Die casus kunt u niet heropenen.", (LIST_CHOICE,))
@@ -283,24 +348,35 @@ def reopen_case(repos: Repositories, user_id: str, role: Optional[str], organisa
     return Reply(prefixed(case.pseudonym, f"weer geopend, in stap {case.step}."), (NEXT_CHOICE, LIST_CHOICE), slots)
 
 
-def close_inactive(repos: Repositories, after: Optional[timedelta] = None,
-                   now: Optional[datetime] = None) -> List[CaseRecord]:
+def close_inactive(
+    repos: Repositories, after: Optional[timedelta] = None, now: Optional[datetime] = None
+) -> List[CaseRecord]:
     """Close every open case without activity for ``after`` (default ``MELDWIJZER_AUTO_CLOSE_AFTER``);
     the reason shows in the dossier and the owner hears of it at the next conversation."""
     period, moment = after or auto_close_after(), _now(now)
-    return [repos.cases.close(a.case.id, reason=INACTIVE, closed_by=None, now=moment)
-            for a in repos.cases.open_with_activity() if is_inactive(a.last_activity, moment, period)]
+    return [
+        repos.cases.close(a.case.id, reason=INACTIVE, closed_by=None, now=moment)
+        for a in repos.cases.open_with_activity()
+        if is_inactive(a.last_activity, moment, period)
+    ]
 
 
-def close_notices(repos: Repositories, user_id: str, now: Optional[datetime] = None,
-                  after: Optional[timedelta] = None) -> Optional[Reply]:
+def close_notices(
+    repos: Repositories, user_id: str, now: Optional[datetime] = None, after: Optional[timedelta] = None
+) -> Optional[Reply]:
     """What the owner hears once at the next conversation about cases closed for inactivity."""
     closed = repos.cases.take_close_notices(user_id, INACTIVE, _now(now))
     if not closed:
         return None
     days = (after or auto_close_after()).days
-    lines = [prefixed(c.pseudonym, f"automatisch afgesloten op {closed_day(c)}, omdat er {days} dagen "
-                                   "niets is gebeurd. Dat staat in het dossier.") for c in closed]
+    lines = [
+        prefixed(
+            c.pseudonym,
+            f"automatisch afgesloten op {closed_day(c)}, omdat er {days} dagen "
+            "niets is gebeurd. Dat staat in het dossier.",
+        )
+        for c in closed
+    ]
     lines.append("Is een casus nog niet klaar? Dan kunt u hem heropenen.")
     return Reply("\n".join(lines), (REOPEN_CHOICE,))
 

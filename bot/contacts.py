@@ -12,6 +12,7 @@ name resolves to its gemeente; gemeente names always win over a village of the s
 
 No Rasa import: ``actions/contacts.py`` calls these pure functions and turns suggestions into buttons.
 """
+
 from __future__ import annotations
 
 import os
@@ -26,8 +27,7 @@ from pydantic import root_validator, validator
 from rapidfuzz import fuzz, process
 
 from bot.knowledge import KnowledgeBase, Model, SourceRef, Statement, check, knowledge, source_label
-from bot.profiles import (Organisation, SocialMapEntry, one_phone_number, organisations, placeholders_in, render,
-                          terms)
+from bot.profiles import Organisation, SocialMapEntry, one_phone_number, organisations, placeholders_in, render, terms
 
 GEMEENTE_COUNT, REGION_COUNT = 342, 25
 SCHOOL_GEMEENTE_ENV = "MELDWIJZER_SCHOOL_GEMEENTE"
@@ -51,14 +51,35 @@ MIN_WOONPLAATS_CHARS = 4
 NOT_A_WOONPLAATS = frozenset({"nederland"})
 # Words that make a message a question about a place rather than a statement of where the school is
 # ("En in Sneek?", "welk Veilig Thuis hoort bij Goor"): such a place is answered, never stored.
-ASKING_WORDS = frozenset({"welk", "welke", "wat", "hoe", "wie", "waar", "hoort", "horen", "geldt", "en", "ook",
-                          "anders"})
+ASKING_WORDS = frozenset(
+    {"welk", "welke", "wat", "hoe", "wie", "waar", "hoort", "horen", "geldt", "en", "ook", "anders"}
+)
 # A website as the region overview may show it: a bare domain, optionally with a path.
 WEBSITE = re.compile(r"(?:www\.)?[a-z0-9-]+(?:\.[a-z0-9-]+)+(?:/[\w/-]*)?")
 # Words that introduce a place in a Dutch sentence ("voor enschede", "bij Hengelo", "gemeente Oss").
 # "Veilig Thuis Zwolle" / "VT Zwolle" name the place right after the organisation.
-PLACE_CUES = frozenset({"in", "bij", "voor", "uit", "vanuit", "te", "van", "rond", "naar", "nabij", "buurt",
-                        "gemeente", "regio", "omgeving", "plaats", "woonplaats", "thuis", "vt"})
+PLACE_CUES = frozenset(
+    {
+        "in",
+        "bij",
+        "voor",
+        "uit",
+        "vanuit",
+        "te",
+        "van",
+        "rond",
+        "naar",
+        "nabij",
+        "buurt",
+        "gemeente",
+        "regio",
+        "omgeving",
+        "plaats",
+        "woonplaats",
+        "thuis",
+        "vt",
+    }
+)
 # Leading words of a place answer that are not part of the name ("gemeente Hengelo").
 LEADING_FILLER = re.compile(r"^(?:de |het )?(?:gemeente|regio|veilig thuis|vt|plaats) ")
 SENTENCE_END = frozenset({"?", "!", ";", ":"})
@@ -68,8 +89,24 @@ MAX_PARTNERS = 4
 CLEAR_MATCH = 0.5  # a lookup hit scoring under half the best one matched only a side word ("centrum")
 MIN_QUERY_WORD = 3
 # Words of a lookup question that never name a partner ("wat is het nummer van ...").
-LOOKUP_NOISE = frozenset({"nummer", "telefoonnummer", "telefoon", "bellen", "contact", "adres", "email",
-                          "mail", "website", "gemeente", "organisatie", "school", "welk", "welke"})
+LOOKUP_NOISE = frozenset(
+    {
+        "nummer",
+        "telefoonnummer",
+        "telefoon",
+        "bellen",
+        "contact",
+        "adres",
+        "email",
+        "mail",
+        "website",
+        "gemeente",
+        "organisatie",
+        "school",
+        "welk",
+        "welke",
+    }
+)
 
 
 # --- knowledge schema ----------------------------------------------------------------------------
@@ -280,10 +317,15 @@ def _build_index(kb: KnowledgeBase) -> RegionIndex:
                 spelling.setdefault(key, name)
     division = [f for f in files if not f.woonplaatsen]
     return RegionIndex(
-        regions=regions, gemeenten=gemeenten, names={k: frozenset(v) for k, v in names.items()},
-        region_names=region_names, keys=tuple(names), data_date=max(f.data_date for f in division),
+        regions=regions,
+        gemeenten=gemeenten,
+        names={k: frozenset(v) for k, v in names.items()},
+        region_names=region_names,
+        keys=tuple(names),
+        data_date=max(f.data_date for f in division),
         sources=tuple(f.source for f in division),
-        woonplaatsen={k: frozenset(v) for k, v in places.items()}, woonplaats_names=spelling,
+        woonplaatsen={k: frozenset(v) for k, v in places.items()},
+        woonplaats_names=spelling,
         woonplaats_sources=tuple(f.source for f in files if f.woonplaatsen),
     )
 
@@ -586,8 +628,11 @@ def region_answer(resolution: Resolution, org: Organisation, kb: Optional[Knowle
     sources = _labels(list(index.sources) + woonplaats_refs + _availability_refs(vt), kb)
     region = resolution.region
     if resolution.status != "found" or region is None:
-        question = ("Welke gemeente bedoelt u?" if resolution.suggestions
-                    else "Ik herken deze plaats niet als Nederlandse gemeente. Noemt u de gemeente van de school?")
+        question = (
+            "Welke gemeente bedoelt u?"
+            if resolution.suggestions
+            else "Ik herken deze plaats niet als Nederlandse gemeente. Noemt u de gemeente van de school?"
+        )
         lines = [question]
         if region is not None:  # ambiguous, but every candidate lies in one region
             lines += _vt_lines(region, org, kb)
@@ -615,8 +660,14 @@ def _successor_for(entry: SocialMapEntry, kb: Optional[KnowledgeBase]) -> Option
 
 def _successor_by_name(name: str, kb: Optional[KnowledgeBase]) -> Optional[Successor]:
     plain = normalise(name)
-    return next((r for r in _national(kb).successors
-                 if any(re.search(rf"\b{re.escape(normalise(n))}\b", plain) for n in r.names)), None)
+    return next(
+        (
+            r
+            for r in _national(kb).successors
+            if any(re.search(rf"\b{re.escape(normalise(n))}\b", plain) for n in r.names)
+        ),
+        None,
+    )
 
 
 def outdated_names(kb: Optional[KnowledgeBase] = None) -> List[str]:
@@ -672,14 +723,15 @@ def _successor_line(entry: SocialMapEntry, org: Organisation, kb: Optional[Knowl
         return f"{opening}dat heet {since}{target.name} ({target.details})."
     line = f"{opening}dat bestaat sinds {successor.since} niet meer. {render(successor.now, org, kb)}"
     if targets:
-        named = [f"{t.name}" + (f" ({t.kind_label})" if t.kind_label else "") + (f": {t.details}" if t.details else "")
-                 for t in targets]
+        named = [
+            f"{t.name}" + (f" ({t.kind_label})" if t.kind_label else "") + (f": {t.details}" if t.details else "")
+            for t in targets
+        ]
         line += f" Nu: {'; '.join(named)}."
     return line
 
 
-def _successor_calls(entry: SocialMapEntry, org: Organisation, kb: Optional[KnowledgeBase]
-                     ) -> List[Tuple[str, str]]:
+def _successor_calls(entry: SocialMapEntry, org: Organisation, kb: Optional[KnowledgeBase]) -> List[Tuple[str, str]]:
     return [call for target in _replacements(entry, org, kb) for call in target.calls]
 
 
@@ -698,8 +750,9 @@ def _guidance(topic: str, user_role: Optional[str], kb: Optional[KnowledgeBase])
     return [g for g in _national(kb).guidance if g.topic == topic and (not g.roles or role in g.roles)]
 
 
-def _internal_lines(lines: Sequence[GuidanceLine], org: Organisation, kb: Optional[KnowledgeBase]
-                    ) -> List[GuidanceLine]:
+def _internal_lines(
+    lines: Sequence[GuidanceLine], org: Organisation, kb: Optional[KnowledgeBase]
+) -> List[GuidanceLine]:
     """The internal lines worth showing: a line whose people an earlier line already named is dropped
     (when a school's first contact *is* its attention officer, one line says it all)."""
     words = terms(org, kb)
@@ -712,8 +765,13 @@ def _internal_lines(lines: Sequence[GuidanceLine], org: Organisation, kb: Option
     return kept
 
 
-def who_to_call(step: Optional[int], org: Organisation, region: Optional[Region], user_role: Optional[str],
-                kb: Optional[KnowledgeBase] = None) -> ContactAnswer:
+def who_to_call(
+    step: Optional[int],
+    org: Organisation,
+    region: Optional[Region],
+    user_role: Optional[str],
+    kb: Optional[KnowledgeBase] = None,
+) -> ContactAnswer:
     """Whom to call now: 112 in danger, the internal contact, Veilig Thuis, the step's local partners.
 
     Outdated partners (AMK, Bureau Jeugdzorg, Intervence ...) are replaced by a line naming what replaced
@@ -752,8 +810,11 @@ def _unique_calls(calls: Iterable[Tuple[str, Optional[str]]]) -> Tuple[Tuple[str
 def _query_words(query: str) -> List[str]:
     from spacy.lang.nl.stop_words import STOP_WORDS  # local: the stop list is all we need from spaCy
 
-    return [w for w in normalise(query).split()
-            if len(w) >= MIN_QUERY_WORD and w not in STOP_WORDS and w not in LOOKUP_NOISE]
+    return [
+        w
+        for w in normalise(query).split()
+        if len(w) >= MIN_QUERY_WORD and w not in STOP_WORDS and w not in LOOKUP_NOISE
+    ]
 
 
 def _entry_terms(entry: SocialMapEntry, kinds: Dict[str, PartnerKind]) -> List[str]:
@@ -790,8 +851,9 @@ def social_map_lookup(query: str, org: Organisation, kb: Optional[KnowledgeBase]
     return [entry for _, entry in _scored_entries(_query_words(query), org, kb)]
 
 
-def _scored_entries(words: Sequence[str], org: Organisation, kb: Optional[KnowledgeBase]
-                    ) -> List[Tuple[float, SocialMapEntry]]:
+def _scored_entries(
+    words: Sequence[str], org: Organisation, kb: Optional[KnowledgeBase]
+) -> List[Tuple[float, SocialMapEntry]]:
     kinds = {k.id: k for k in _national(kb).kinds}
     return _ranked(words, org.social_map, lambda e: _entry_terms(e, kinds))
 
@@ -827,9 +889,10 @@ def social_map_answer(query: str, org: Organisation, kb: Optional[KnowledgeBase]
     calls = [c for e in entries if _outdated(e, kb) for c in _successor_calls(e, org, kb)]
     calls += [_entry_call(e) for e in entries if e.phone and not _outdated(e, kb)]
     known = {_digits(phone) for _, phone in calls}
-    extra = [c for score, c in national
-             if score >= best * CLEAR_MATCH and not any(_digits(p) in known for p in c.phones)]
-    extra = extra[:MAX_PARTNERS - len(entries)]
+    extra = [
+        c for score, c in national if score >= best * CLEAR_MATCH and not any(_digits(p) in known for p in c.phones)
+    ]
+    extra = extra[: MAX_PARTNERS - len(entries)]
     if not entries and not extra:
         line = f"Dat staat niet op de sociale kaart van {org.name}. {_fallback_line(kb)}"
         vt = _national(kb).contact("veilig_thuis")
@@ -846,12 +909,14 @@ def social_map_answer(query: str, org: Organisation, kb: Optional[KnowledgeBase]
 
 # Asked when no region is known; the user's next message naming a place answers it (actions/contacts.py).
 # The example steers to a phrasing the NLU reads well; a bare name works too.
-SCHOOL_QUESTION = ("In welke gemeente staat uw school? Dan noem ik de Veilig Thuis van uw regio. "
-                   "Typ bijvoorbeeld: school in Hengelo.")
+SCHOOL_QUESTION = (
+    "In welke gemeente staat uw school? Dan noem ik de Veilig Thuis van uw regio. Typ bijvoorbeeld: school in Hengelo."
+)
 
 
-def school_place(org: Organisation, user_gemeente: Optional[str], kb: Optional[KnowledgeBase] = None
-                 ) -> Optional[Resolution]:
+def school_place(
+    org: Organisation, user_gemeente: Optional[str], kb: Optional[KnowledgeBase] = None
+) -> Optional[Resolution]:
     """Where the school is: the user's earlier answer, else the deployment (env), else the profile.
 
     Only a place that resolves to one region counts; an ambiguous setting falls through to the next.
@@ -875,8 +940,9 @@ def states_school_place(message: str) -> bool:
     return "?" not in message and not words & ASKING_WORDS
 
 
-def default_region(org: Organisation, user_gemeente: Optional[str], kb: Optional[KnowledgeBase] = None
-                   ) -> Optional[Region]:
+def default_region(
+    org: Organisation, user_gemeente: Optional[str], kb: Optional[KnowledgeBase] = None
+) -> Optional[Region]:
     """The region to use when the user names none (see ``school_place``)."""
     resolution = school_place(org, user_gemeente, kb)
     return resolution.region if resolution else None
@@ -892,16 +958,23 @@ def _check_regions(index: RegionIndex) -> List[str]:
         problems.append(f"{where}: {len(index.gemeenten)} gemeenten, expected {GEMEENTE_COUNT}")
     if len(index.regions) != REGION_COUNT:
         problems.append(f"{where}: {len(index.regions)} regions, expected {REGION_COUNT}")
-    problems += [f"{where}/gemeenten.yml: {g.name}: unknown region {g.vt_code}"
-                 for g in index.gemeenten.values() if g.vt_code not in index.regions]
+    problems += [
+        f"{where}/gemeenten.yml: {g.name}: unknown region {g.vt_code}"
+        for g in index.gemeenten.values()
+        if g.vt_code not in index.regions
+    ]
     for region in index.regions.values():
         count = sum(1 for g in index.gemeenten.values() if g.vt_code == region.code)
         if count == 0 or count != region.gemeente_count:
-            problems.append(f"{where}/regions.yml: {region.code} has {count} gemeenten, "
-                            f"gemeente_count says {region.gemeente_count}")
+            problems.append(
+                f"{where}/regions.yml: {region.code} has {count} gemeenten, gemeente_count says {region.gemeente_count}"
+            )
         claims = [int(n) for n in re.findall(r"(\d+)\s+gemeenten", region.extra or "")]
-        problems += [f"{where}/regions.yml: {region.code}: a note says {n} gemeenten, the mapping has {count}"
-                     for n in claims if n != count]
+        problems += [
+            f"{where}/regions.yml: {region.code}: a note says {n} gemeenten, the mapping has {count}"
+            for n in claims
+            if n != count
+        ]
     unknown = sorted({c for codes in index.woonplaatsen.values() for c in codes if c not in index.gemeenten})
     problems += [f"{where}/woonplaatsen.yml: unknown gemeente code {code}" for code in unknown]
     return problems
@@ -909,10 +982,18 @@ def _check_regions(index: RegionIndex) -> List[str]:
 
 def _check_national(national: NationalContacts) -> List[str]:
     ids = {c.id for c in national.contacts}
-    problems = [f"knowledge/contacts.yml: successor {s.id}: unknown replaced_by '{target}'"
-                for s in national.successors for target in s.replaced_by if target not in ids]
-    problems += [f"knowledge/contacts.yml: {c.id}: the quote must contain the phone number {phone}"
-                 for c in national.contacts for phone in c.phones if phone not in (c.source.quote or "")]
+    problems = [
+        f"knowledge/contacts.yml: successor {s.id}: unknown replaced_by '{target}'"
+        for s in national.successors
+        for target in s.replaced_by
+        if target not in ids
+    ]
+    problems += [
+        f"knowledge/contacts.yml: {c.id}: the quote must contain the phone number {phone}"
+        for c in national.contacts
+        for phone in c.phones
+        if phone not in (c.source.quote or "")
+    ]
     return problems
 
 
@@ -928,8 +1009,11 @@ def _check_social_maps(kb: KnowledgeBase, national: NationalContacts) -> List[st
         if org.gemeente and resolve_gemeente(org.gemeente, kb).status != "found":
             problems.append(f"{where}: gemeente '{org.gemeente}' does not resolve to one gemeente")
         for entry in org.social_map:
-            problems += [f"{where}: {entry.id}: unknown replaced_by '{target}'"
-                         for target in entry.replaced_by if target not in contact_ids | local_ids]
+            problems += [
+                f"{where}: {entry.id}: unknown replaced_by '{target}'"
+                for target in entry.replaced_by
+                if target not in contact_ids | local_ids
+            ]
             if entry.successor and entry.successor not in successor_ids:
                 problems.append(f"{where}: {entry.id}: unknown successor '{entry.successor}'")
             if entry.replaced_by and not entry.successor:
@@ -937,8 +1021,7 @@ def _check_social_maps(kb: KnowledgeBase, national: NationalContacts) -> List[st
             if entry.kind not in kinds:
                 problems.append(f"{where}: {entry.id}: unknown kind '{entry.kind}' (kinds in contacts.yml)")
             if entry.successor is None and _successor_by_name(entry.name, kb):
-                problems.append(f"{where}: {entry.id}: names an organisation that no longer exists; "
-                                "set successor")
+                problems.append(f"{where}: {entry.id}: names an organisation that no longer exists; set successor")
     return problems
 
 

@@ -4,6 +4,7 @@ Why it is stored: "wie moet ik bellen?" needs the Veilig Thuis region of the sch
 home, and a teacher should be asked for it once. Which region and numbers follow from it is
 ``bot.contacts`` (pure, over ``knowledge/``).
 """
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Optional
@@ -20,8 +21,9 @@ def school_gemeente(repos: Repositories, user_id: str) -> Optional[str]:
     return user.gemeente if user else None
 
 
-def remember_school_place(repos: Repositories, user_id: str, organisation_id: str, role: Optional[str],
-                          resolution: contacts.Resolution) -> str:
+def remember_school_place(
+    repos: Repositories, user_id: str, organisation_id: str, role: Optional[str], resolution: contacts.Resolution
+) -> str:
     """Keep the answer as the school's gemeente (the region's own name when the user named a region),
     and return the name kept."""
     name = resolution.gemeente.name if resolution.gemeente else resolution.region.cbs_name  # type: ignore[union-attr]

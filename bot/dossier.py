@@ -8,6 +8,7 @@ so the repositories refuse anyone but the owner and the aandachtsfunctionaris) a
 The download link carries a sealed grant (``bot.store.crypto.seal``): which case, for whom, issued
 when. The web channel honours it for ``DOWNLOAD_MINUTES`` and then checks access again as that viewer.
 """
+
 from __future__ import annotations
 
 import re
@@ -17,8 +18,16 @@ from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple
 
 from bot import cases, weighing
-from bot.export import (CaseHeader, Decision, Dossier, WeighingAnswer, WeighingTrace, build_dossier,
-                        render_markdown, render_pdf)
+from bot.export import (
+    CaseHeader,
+    Decision,
+    Dossier,
+    WeighingAnswer,
+    WeighingTrace,
+    build_dossier,
+    render_markdown,
+    render_pdf,
+)
 from bot.knowledge import KnowledgeBase
 from bot.language.dates import AMSTERDAM, describe_when
 from bot.notes import moment_of, note_kind
@@ -50,13 +59,16 @@ class DossierFile:
     data: bytes
 
 
-def weighing_trace(entries: Sequence[WeighingRecord], org: Organisation,
-                   kb: Optional[KnowledgeBase] = None) -> WeighingTrace:
+def weighing_trace(
+    entries: Sequence[WeighingRecord], org: Organisation, kb: Optional[KnowledgeBase] = None
+) -> WeighingTrace:
     """Every answer ever given, in the organisation's words; the decisions and help plan of the last run."""
     answers = weighing.stored_answers(entries)
     labels = weighing.answer_labels(kb)
-    shown = tuple(WeighingAnswer(weighing.question(e.question, org, kb).text, labels.get(e.answer, e.answer),
-                                 e.created_at, None) for e in answers)
+    shown = tuple(
+        WeighingAnswer(weighing.question(e.question, org, kb).text, labels.get(e.answer, e.answer), e.created_at, None)
+        for e in answers
+    )
     state = weighing.replay(entries, kb)
     result = weighing.outcome(state, org, kb) if state.answers else None
     if result is None:
@@ -64,14 +76,22 @@ def weighing_trace(entries: Sequence[WeighingRecord], org: Organisation,
     melding_question, help_question = weighing.decision_questions(org, kb)
     decided_at = answers[-1].created_at
     plan = tuple(weighing.help_plan_lines(state, kb)) if result.waiting_for_q5 else ()
-    return WeighingTrace(answers=shown, decisions=(
-        Decision(melding_question, result.decision_melding, decided_at),
-        Decision(help_question, result.decision_help, decided_at),
-    ), help_plan=plan)
+    return WeighingTrace(
+        answers=shown,
+        decisions=(
+            Decision(melding_question, result.decision_melding, decided_at),
+            Decision(help_question, result.decision_help, decided_at),
+        ),
+        help_plan=plan,
+    )
 
 
-def timeline(notes: Sequence[NoteRecord], entries: Sequence[WeighingRecord], org: Organisation,
-             kb: Optional[KnowledgeBase] = None) -> List[str]:
+def timeline(
+    notes: Sequence[NoteRecord],
+    entries: Sequence[WeighingRecord],
+    org: Organisation,
+    kb: Optional[KnowledgeBase] = None,
+) -> List[str]:
     """The short timeline 'Toon mijn dossier' shows: each note by kind, and where the weighing led."""
     items = [(n.moment, f"{describe_when(moment_of(n.fields, n.moment))}: {note_kind(n.kind).label}") for n in notes]
     state = weighing.replay(entries, kb)
@@ -82,8 +102,14 @@ def timeline(notes: Sequence[NoteRecord], entries: Sequence[WeighingRecord], org
     return [line for _, line in sorted(items, key=lambda item: item[0])]
 
 
-def load(repos: Repositories, case_id: str, viewer_id: str, viewer_role: Optional[str],
-         org: Optional[Organisation] = None, generated_at: Optional[datetime] = None) -> Tuple[CaseRecord, Dossier]:
+def load(
+    repos: Repositories,
+    case_id: str,
+    viewer_id: str,
+    viewer_role: Optional[str],
+    org: Optional[Organisation] = None,
+    generated_at: Optional[datetime] = None,
+) -> Tuple[CaseRecord, Dossier]:
     """The case and its dossier as the viewer may see them (AccessDenied/NotFound from the store otherwise)."""
     org = org or profile()
     case = repos.cases.get(case_id, viewer_id, viewer_role)
@@ -100,15 +126,16 @@ def load(repos: Repositories, case_id: str, viewer_id: str, viewer_role: Optiona
 
 @dataclass(frozen=True)
 class Timeline:
-    """"Toon mijn dossier" in the chat: the notes and weighings as short lines, and what is still open."""
+    """ "Toon mijn dossier" in the chat: the notes and weighings as short lines, and what is still open."""
 
     notes: int
     entries: Tuple[str, ...]
     open_followups: Tuple[FollowUpRecord, ...]
 
 
-def case_timeline(repos: Repositories, case: CaseRecord, viewer_id: str, viewer_role: Optional[str],
-                  org: Organisation, today: date) -> Timeline:
+def case_timeline(
+    repos: Repositories, case: CaseRecord, viewer_id: str, viewer_role: Optional[str], org: Organisation, today: date
+) -> Timeline:
     """The case's timeline read as the viewer (the repositories refuse anyone else)."""
     notes = repos.notes.list(case.id, viewer_id, viewer_role)
     entries = timeline(notes, repos.weighing.trace(case.id), org)
@@ -128,16 +155,23 @@ def to_file(dossier: Dossier, pseudonym: str, fmt: str, generated_at: datetime) 
     return DossierFile(filename(pseudonym, generated_at.date(), fmt), FORMATS[fmt], data)
 
 
-def export_file(repos: Repositories, grant: Grant, fmt: str, org: Optional[Organisation] = None,
-                now: Optional[datetime] = None) -> DossierFile:
+def export_file(
+    repos: Repositories, grant: Grant, fmt: str, org: Optional[Organisation] = None, now: Optional[datetime] = None
+) -> DossierFile:
     """The file behind a download link, rendered now and checked against the store as the grant's viewer."""
     generated = (now or datetime.now(AMSTERDAM)).astimezone(AMSTERDAM)
     case, dossier = load(repos, grant.case_id, grant.viewer_id, grant.viewer_role, org, generated)
     return to_file(dossier, case.pseudonym, fmt, generated)
 
 
-def export_case_files(repos: Repositories, case_id: str, out_dir: Path, viewer_id: str,
-                      viewer_role: Optional[str], org: Optional[Organisation] = None) -> List[Path]:
+def export_case_files(
+    repos: Repositories,
+    case_id: str,
+    out_dir: Path,
+    viewer_id: str,
+    viewer_role: Optional[str],
+    org: Optional[Organisation] = None,
+) -> List[Path]:
     """``python -m bot export``: write the PDF and the Markdown file into ``out_dir``; returns the paths.
 
     The store is read once (as the viewer) before anything is written, so a refusal leaves no folder.
@@ -172,5 +206,7 @@ def read_download_token(token: str) -> Optional[Grant]:
 
 def download_links(token: str) -> List[Dict[str, str]]:
     """The files a web user can download for one token, as URLs relative to the chat page."""
-    return [{"title": "Dossier als PDF", "format": PDF, "url": f"{DOWNLOAD_PATH}/{token}/{PDF}"},
-            {"title": "Dossier als Markdown-tekst", "format": MARKDOWN, "url": f"{DOWNLOAD_PATH}/{token}/{MARKDOWN}"}]
+    return [
+        {"title": "Dossier als PDF", "format": PDF, "url": f"{DOWNLOAD_PATH}/{token}/{PDF}"},
+        {"title": "Dossier als Markdown-tekst", "format": MARKDOWN, "url": f"{DOWNLOAD_PATH}/{token}/{MARKDOWN}"},
+    ]

@@ -4,6 +4,7 @@ Why: an exception's message can carry user text (a failed INSERT's parameters, a
 value, a parser's complaint about the date a teacher typed). Logs are read by IT staff and copied into
 tickets, so our handlers log the exception's type and where it was raised, never its message.
 """
+
 from __future__ import annotations
 
 import traceback

@@ -11,6 +11,7 @@ FollowUpRecord already provide, the weighing trace comes as this module's ``Weig
 fills it from bot.weighing), so the export depends on neither the store nor Rasa. Both formats are rendered from
 one ``Dossier`` so they cannot drift apart.
 """
+
 from __future__ import annotations
 
 import re
@@ -153,10 +154,10 @@ def _timeline(notes: Sequence[NoteLike]) -> Section:
     blocks = []
     for note in notes:
         kind = note_kind(note.kind)
-        heading = (f"{_note_moment(note)} — {kind.label} ({kind.step_label}), "
-                   f"vastgelegd door {_role(note.author_role)}")
-        lines = tuple(f"{label}: {_one_line(text)}" for label, text in summary_lines(note.kind, note.fields)
-                      if label != "Wanneer")
+        heading = f"{_note_moment(note)} — {kind.label} ({kind.step_label}), vastgelegd door {_role(note.author_role)}"
+        lines = tuple(
+            f"{label}: {_one_line(text)}" for label, text in summary_lines(note.kind, note.fields) if label != "Wanneer"
+        )
         blocks.append(Block(heading, lines))
     return Section("Tijdlijn", tuple(blocks) or (Block(None, ("Nog geen aantekeningen.",)),))
 
@@ -167,12 +168,13 @@ def _weighing(trace: WeighingTrace) -> Section:
         for a in trace.answers
     )
     decisions = tuple(
-        f"{_one_line(d.question)} {_one_line(d.outcome)}"
-        + (f" ({_moment(d.decided_at)})" if d.decided_at else "")
+        f"{_one_line(d.question)} {_one_line(d.outcome)}" + (f" ({_moment(d.decided_at)})" if d.decided_at else "")
         for d in trace.decisions
     )
-    blocks = [Block("Afwegingsvragen", answers or ("Nog niet gewogen.",)),
-              Block("Besluiten", decisions or ("Nog geen besluit genomen.",))]
+    blocks = [
+        Block("Afwegingsvragen", answers or ("Nog niet gewogen.",)),
+        Block("Besluiten", decisions or ("Nog geen besluit genomen.",)),
+    ]
     if trace.help_plan:
         blocks.append(Block("Afspraken over de hulp", tuple(_one_line(line) for line in trace.help_plan)))
     return Section("Weging en besluiten (stap 4 en 5)", tuple(blocks))
@@ -185,8 +187,7 @@ def _contacts(notes: Sequence[NoteLike]) -> Section:
         contact_field = kind.contact_field
         value = note.fields.get(contact_field) if contact_field else None
         if contact_field and isinstance(value, str) and value:
-            lines.append(f"{_note_moment(note)} — {kind.label} — "
-                         f"{kind.field(contact_field).label}: {_one_line(value)}")
+            lines.append(f"{_note_moment(note)} — {kind.label} — {kind.field(contact_field).label}: {_one_line(value)}")
     return Section("Contacten", (Block(None, tuple(lines) or ("Nog geen contacten vastgelegd.",)),))
 
 
@@ -199,9 +200,14 @@ def _followups(followups: Sequence[FollowUpLike]) -> Section:
     return Section("Vervolgafspraken", (Block(None, lines or ("Geen vervolgafspraken.",)),))
 
 
-def build_dossier(case: CaseHeader, notes: Iterable[NoteLike], trace: WeighingTrace,
-                  followups: Sequence[FollowUpLike], org: OrganisationLike,
-                  generated_at: Optional[datetime] = None) -> Dossier:
+def build_dossier(
+    case: CaseHeader,
+    notes: Iterable[NoteLike],
+    trace: WeighingTrace,
+    followups: Sequence[FollowUpLike],
+    org: OrganisationLike,
+    generated_at: Optional[datetime] = None,
+) -> Dossier:
     """The overview as data: notes in time order, then weighing, contacts and follow-ups."""
     generated = (generated_at or datetime.now(AMSTERDAM)).astimezone(AMSTERDAM)
     ordered = sorted(notes, key=lambda n: n.moment)

@@ -8,6 +8,7 @@ the file and line of the error, never surface as a wrong answer to a teacher.
 Each capability owns the schema of its own file (``bot/<capability>.py`` defines a pydantic model);
 ``SECTIONS`` below names them, so this module stays the single place that knows which file is which.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -222,8 +223,10 @@ def load_file(path: Path, model_cls: Type[Model]) -> LoadedFile:
         model = model_cls.parse_obj(_to_plain(raw))
     except ValidationError as exc:
         raise KnowledgeError(
-            [f"{rel}:{_line_of(raw, err['loc'])}: {'.'.join(map(str, err['loc']))}: {err['msg']}"
-             for err in exc.errors()]
+            [
+                f"{rel}:{_line_of(raw, err['loc'])}: {'.'.join(map(str, err['loc']))}: {err['msg']}"
+                for err in exc.errors()
+            ]
         ) from exc
     return LoadedFile(path=path, raw=raw, model=model)
 
@@ -310,8 +313,7 @@ def _with_excerpts(loaded: LoadedFile, root: Path) -> LoadedFile:
     problems += [f"knowledge/sources/{d.id}.md: id also in sources.yml" for d in extra if d.id in known]
     if problems:
         raise KnowledgeError(problems)
-    return LoadedFile(path=loaded.path, raw=loaded.raw,
-                      model=Sources(documents=[*listed.documents, *extra]))
+    return LoadedFile(path=loaded.path, raw=loaded.raw, model=Sources(documents=[*listed.documents, *extra]))
 
 
 _knowledge_lock = threading.Lock()
@@ -367,8 +369,11 @@ def registered_checks(sections: Optional[Mapping[str, str]] = None) -> Dict[str,
 def missing_checks(sections: Optional[Mapping[str, str]] = None) -> List[str]:
     """One problem per capability that owns a knowledge section but registered no ``@check``."""
     registered = registered_checks(sections)
-    return [f"{module}: no check registered for '{capability}' (decorate its check with @check({capability!r}))"
-            for capability, module in sorted(section_owners(sections).items()) if capability not in registered]
+    return [
+        f"{module}: no check registered for '{capability}' (decorate its check with @check({capability!r}))"
+        for capability, module in sorted(section_owners(sections).items())
+        if capability not in registered
+    ]
 
 
 def iter_models(node: Any, path: Tuple[Any, ...] = ()) -> Iterator[Tuple[Tuple[Any, ...], Any]]:
@@ -435,11 +440,14 @@ def check_sources(kb: KnowledgeBase) -> List[str]:
                     if text is not None and _normalise(value.quote) not in text:
                         problems.append(f"{where}: quote not found in {doc.file}: {value.quote!r}")
                 if national_rules and value.local and doc.kind != "seed":
-                    problems.append(f"{where}: 'local: true' is for a school protocol's own addition; "
-                                    f"'{value.doc}' is not a seed")
+                    problems.append(
+                        f"{where}: 'local: true' is for a school protocol's own addition; '{value.doc}' is not a seed"
+                    )
                 if national_rules and not value.local and doc.kind not in NATIONAL_KINDS:
-                    problems.append(f"{where}: a national rule must cite a national source, not "
-                                    f"'{value.doc}' ({doc.kind}); or mark it 'local: true'")
+                    problems.append(
+                        f"{where}: a national rule must cite a national source, not "
+                        f"'{value.doc}' ({doc.kind}); or mark it 'local: true'"
+                    )
     return problems
 
 

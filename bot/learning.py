@@ -9,6 +9,7 @@ Everything here is pure (no Rasa, no database): the dialogue keeps a ``PracticeS
 ``practice_`` slots and calls these functions; the store only receives anonymised results. Every chat
 text made here starts with ``MARKER`` so nobody mistakes a practice case for a real pupil.
 """
+
 from __future__ import annotations
 
 import random
@@ -243,11 +244,12 @@ def tour_steps(kb: Optional[KnowledgeBase] = None) -> Tuple[TourStep, ...]:
 # --- choosing a case --------------------------------------------------------------------------
 
 
-def _matches(case: PracticeCase, level: Optional[str], school_type: Optional[str],
-             theme: Optional[str]) -> bool:
-    return ((level is None or case.level == level)
-            and (school_type is None or case.school_type == school_type)
-            and (theme is None or theme in case.themes))
+def _matches(case: PracticeCase, level: Optional[str], school_type: Optional[str], theme: Optional[str]) -> bool:
+    return (
+        (level is None or case.level == level)
+        and (school_type is None or case.school_type == school_type)
+        and (theme is None or theme in case.themes)
+    )
 
 
 _Filters = Tuple[Optional[str], Optional[str], Optional[str]]  # level, school type, theme
@@ -261,25 +263,33 @@ def _pick_order(level: Optional[str], school_type: Optional[str], theme: Optiona
     only when no case has the theme do we drop it, so the learner always gets *something* to practise.
     """
     keep_theme = [(level, school_type, theme), (None, school_type, theme), (None, None, theme)]
-    return ([(True, filters) for filters in keep_theme] + [(False, filters) for filters in keep_theme]
-            + [(True, (None, None, None)), (False, (None, None, None))])
+    return (
+        [(True, filters) for filters in keep_theme]
+        + [(False, filters) for filters in keep_theme]
+        + [(True, (None, None, None)), (False, (None, None, None))]
+    )
 
 
-def pick_case(done_ids: Set[str], level: Optional[str], school_type: Optional[str],
-              theme: Optional[str], rng: random.Random,
-              kb: Optional[KnowledgeBase] = None) -> Optional[PracticeCase]:
+def pick_case(
+    done_ids: Set[str],
+    level: Optional[str],
+    school_type: Optional[str],
+    theme: Optional[str],
+    rng: random.Random,
+    kb: Optional[KnowledgeBase] = None,
+) -> Optional[PracticeCase]:
     """A case for the learner: new ones first, filters relaxed step by step (see ``pick_note``)."""
     all_cases = cases(kb)
     for only_new, (lv, st, th) in _pick_order(level, school_type, theme):
-        pool = [c for c in all_cases
-                if _matches(c, lv, st, th) and not (only_new and c.id in done_ids)]
+        pool = [c for c in all_cases if _matches(c, lv, st, th) and not (only_new and c.id in done_ids)]
         if pool:
             return rng.choice(sorted(pool, key=lambda c: c.id))
     return None
 
 
-def pick_note(case: PracticeCase, done_ids: Set[str], level: Optional[str],
-              school_type: Optional[str], theme: Optional[str]) -> Optional[str]:
+def pick_note(
+    case: PracticeCase, done_ids: Set[str], level: Optional[str], school_type: Optional[str], theme: Optional[str]
+) -> Optional[str]:
     """Tell the learner honestly where the picked case differs from what they asked for."""
     remarks = []
     if theme is not None and theme not in case.themes:
@@ -303,8 +313,10 @@ def start(case: PracticeCase) -> PracticeState:
 
 
 def case_intro(case: PracticeCase) -> str:
-    return (f"{MARKER}dit is een oefencasus, geen echte leerling.\n"
-            f"{case.title} ({case.school_type}, {case.level})\n{case.vignette}")
+    return (
+        f"{MARKER}dit is een oefencasus, geen echte leerling.\n"
+        f"{case.title} ({case.school_type}, {case.level})\n{case.vignette}"
+    )
 
 
 def start_tour() -> PracticeState:
@@ -345,18 +357,38 @@ def question_text(question: Question, number: int, total: int) -> str:
 
 _WORD = re.compile(r"[a-z0-9à-ÿ]+")
 _ORDINALS: Dict[str, int] = {
-    "1": 0, "2": 1, "3": 2, "4": 3, "a": 0, "b": 1, "c": 2, "d": 3,
-    "eerste": 0, "tweede": 1, "derde": 2, "vierde": 3, "1e": 0, "2e": 1, "3e": 2, "4e": 3,
-    "één": 0, "twee": 1, "drie": 2, "vier": 3, "laatste": -1,
+    "1": 0,
+    "2": 1,
+    "3": 2,
+    "4": 3,
+    "a": 0,
+    "b": 1,
+    "c": 2,
+    "d": 3,
+    "eerste": 0,
+    "tweede": 1,
+    "derde": 2,
+    "vierde": 3,
+    "1e": 0,
+    "2e": 1,
+    "3e": 2,
+    "4e": 3,
+    "één": 0,
+    "twee": 1,
+    "drie": 2,
+    "vier": 3,
+    "laatste": -1,
 }
 # Words around a choice ("ik kies de tweede", "optie b graag") that carry no content of their own.
 _FILLER = frozenset(
     "ik kies neem denk doe ga voor de het optie antwoord nummer keuze letter dus is die deze dat wordt "
-    "mijn graag maar toch dan zou je u lijkt me mij".split())
+    "mijn graag maar toch dan zou je u lijkt me mij".split()
+)
 # Dutch function words that make unrelated sentences look alike to a fuzzy matcher.
 _STOPWORDS = _FILLER | frozenset(
     "een en of van in op met naar bij te om aan als niet wel ook er zo dit zijn hun haar zij "
-    "hij ze we wij eerst nog al".split())
+    "hij ze we wij eerst nog al".split()
+)
 FUZZY_MIN_SCORE = 60.0
 FUZZY_MIN_MARGIN = 10.0
 
@@ -396,8 +428,10 @@ def match_option(question: Question, text: str) -> Optional[int]:
     answer_words = _content(text)
     if not answer_words:
         return None
-    scores = sorted(((fuzz.token_set_ratio(answer_words, _content(option.text)), i)
-                     for i, option in enumerate(question.options)), reverse=True)
+    scores = sorted(
+        ((fuzz.token_set_ratio(answer_words, _content(option.text)), i) for i, option in enumerate(question.options)),
+        reverse=True,
+    )
     (best_score, best), (second_score, _) = scores[0], scores[1]
     if best_score < FUZZY_MIN_SCORE or best_score - second_score < FUZZY_MIN_MARGIN:
         return None
@@ -413,21 +447,28 @@ def judge(question: Question, option_index: int, kb: Optional[KnowledgeBase] = N
     if correct:
         text = f"{MARKER}goed gekozen. {chosen.feedback}"
     else:
-        text = (f"{MARKER}dit is niet het beste antwoord. {chosen.feedback}\n"
-                f"Beter: {best.text.rstrip('.')}. {best.feedback}")
-    return Feedback(correct=correct, text=text, best_option_text=best.text,
-                    source_label=source_label(question.source, kb))
+        text = (
+            f"{MARKER}dit is niet het beste antwoord. {chosen.feedback}\n"
+            f"Beter: {best.text.rstrip('.')}. {best.feedback}"
+        )
+    return Feedback(
+        correct=correct, text=text, best_option_text=best.text, source_label=source_label(question.source, kb)
+    )
 
 
-def answer(state: PracticeState, option_index: int,
-           kb: Optional[KnowledgeBase] = None) -> Tuple[PracticeState, Feedback]:
+def answer(
+    state: PracticeState, option_index: int, kb: Optional[KnowledgeBase] = None
+) -> Tuple[PracticeState, Feedback]:
     """Grade the current question and move on; ValueError when the case is already finished."""
     question = current_question(state, kb)
     if question is None:
         raise ValueError(f"practice case '{state.case_id}' has no open question")
     feedback = judge(question, option_index, kb)
-    moved = PracticeState(case_id=state.case_id, question_index=state.question_index + 1,
-                          answers=state.answers + ((state.question_index, option_index),))
+    moved = PracticeState(
+        case_id=state.case_id,
+        question_index=state.question_index + 1,
+        answers=state.answers + ((state.question_index, option_index),),
+    )
     return moved, feedback
 
 
@@ -438,8 +479,9 @@ def _wrong_questions(state: PracticeState, case: PracticeCase) -> List[CaseQuest
     return [case.questions[q] for q, chosen in state.answers if case.questions[q].best_index != chosen]
 
 
-def _suggest(case: PracticeCase, weak_themes: Sequence[str], done_ids: Iterable[str],
-             kb: Optional[KnowledgeBase]) -> Optional[PracticeCase]:
+def _suggest(
+    case: PracticeCase, weak_themes: Sequence[str], done_ids: Iterable[str], kb: Optional[KnowledgeBase]
+) -> Optional[PracticeCase]:
     """Next case: new, sharing a weak theme if there is one, else the same school type, else any."""
     seen = set(done_ids) | {case.id}
     others = [c for c in cases(kb) if c.id != case.id]
@@ -452,8 +494,7 @@ def _suggest(case: PracticeCase, weak_themes: Sequence[str], done_ids: Iterable[
     return min(fresh, key=rank) if fresh else None
 
 
-def summary(state: PracticeState, kb: Optional[KnowledgeBase] = None,
-            done_ids: Iterable[str] = frozenset()) -> Summary:
+def summary(state: PracticeState, kb: Optional[KnowledgeBase] = None, done_ids: Iterable[str] = frozenset()) -> Summary:
     """Score, what to practise more and which case next; also valid when the learner stopped early."""
     if state.case_id == TOUR_ID:
         return _tour_summary(state, kb, done_ids)
@@ -472,11 +513,16 @@ def summary(state: PracticeState, kb: Optional[KnowledgeBase] = None,
         parts.append("Oefen nog eens met het thema " + _join(THEMES[t] for t in weak) + ".")
     if following is not None:
         parts.append(f"Volgende casus: {following.title}.")
-    return Summary(score=score, max_score=len(case.questions), answered=len(state.answers),
-                   weak_themes=weak, missed_kinds=missed,
-                   next_case_id=following.id if following else None,
-                   next_case_title=following.title if following else None,
-                   text=" ".join(parts))
+    return Summary(
+        score=score,
+        max_score=len(case.questions),
+        answered=len(state.answers),
+        weak_themes=weak,
+        missed_kinds=missed,
+        next_case_id=following.id if following else None,
+        next_case_title=following.title if following else None,
+        text=" ".join(parts),
+    )
 
 
 def _tour_summary(state: PracticeState, kb: Optional[KnowledgeBase], done_ids: Iterable[str]) -> Summary:
@@ -488,9 +534,16 @@ def _tour_summary(state: PracticeState, kb: Optional[KnowledgeBase], done_ids: I
     parts = [f"{MARKER}einde van de uitleg. U had {score} van de {len(checks)} controlevragen goed."]
     if first is not None:
         parts.append(f"Oefen nu met een casus: {first.title}.")
-    return Summary(score=score, max_score=len(checks), answered=len(state.answers), weak_themes=(),
-                   missed_kinds=(), next_case_id=first.id if first else None,
-                   next_case_title=first.title if first else None, text=" ".join(parts))
+    return Summary(
+        score=score,
+        max_score=len(checks),
+        answered=len(state.answers),
+        weak_themes=(),
+        missed_kinds=(),
+        next_case_id=first.id if first else None,
+        next_case_title=first.title if first else None,
+        text=" ".join(parts),
+    )
 
 
 def _join(items: Iterable[str]) -> str:
@@ -540,9 +593,15 @@ class _Tally:
 def _case_tallies(aggregate: Aggregate, known: Mapping[str, PracticeCase]) -> Tuple[Dict[str, _Tally], List[str]]:
     """Per-case tallies from the store's aggregate or from raw rows, plus ids no longer in the file."""
     if isinstance(aggregate, Mapping):
-        rows = [(str(r["case_id"]), int(r["attempts"]), float(r["average_score"]) * int(r["attempts"]),
-                 int(r["people"]) if "people" in r else None)
-                for r in aggregate.get("cases", [])]
+        rows = [
+            (
+                str(r["case_id"]),
+                int(r["attempts"]),
+                float(r["average_score"]) * int(r["attempts"]),
+                int(r["people"]) if "people" in r else None,
+            )
+            for r in aggregate.get("cases", [])
+        ]
     else:
         rows = [(str(r["case_id"]), 1, float(r["score"]), None) for r in aggregate]
     tallies: Dict[str, _Tally] = defaultdict(_Tally)
@@ -563,8 +622,7 @@ def _tally_line(label: str, tally: _Tally) -> str:
     return f"- {label}: {round(100 * tally.share)}% goed, {tally.attempts} keer geoefend"
 
 
-def learning_report(organisation_id: str, aggregate: Aggregate,
-                    kb: Optional[KnowledgeBase] = None) -> str:
+def learning_report(organisation_id: str, aggregate: Aggregate, kb: Optional[KnowledgeBase] = None) -> str:
     """Anonymised practice report for an organisation: per theme, per case, and what nobody practised.
 
     ``aggregate`` is either the store's ``PracticeRepository.aggregate(organisation_id)``:
@@ -583,9 +641,12 @@ def learning_report(organisation_id: str, aggregate: Aggregate,
         for theme in known[case_id].themes:
             per_theme[theme].add(tally.attempts, tally.correct, len(known[case_id].questions), tally.people)
     total = sum(t.attempts for t in per_case.values())
-    lines = [f"Oefenresultaten meldcode, organisatie {organisation_id} (geanonimiseerd)",
-             f"Afgeronde oefeningen: {total}, in {len(per_case)} van de {len(known)} casussen.",
-             "", "Per thema:"]
+    lines = [
+        f"Oefenresultaten meldcode, organisatie {organisation_id} (geanonimiseerd)",
+        f"Afgeronde oefeningen: {total}, in {len(per_case)} van de {len(known)} casussen.",
+        "",
+        "Per thema:",
+    ]
     lines += [_tally_line(THEMES[t], tally) for t, tally in per_theme.items() if tally.attempts] or [NO_RESULTS]
     weak = [THEMES[t] for t, tally in per_theme.items() if tally.reportable and tally.share < WEAK_SHARE]
     untried = [THEMES[t] for t, tally in per_theme.items() if not tally.attempts]
@@ -594,8 +655,9 @@ def learning_report(organisation_id: str, aggregate: Aggregate,
     if untried:
         lines.append(f"Nog niet geoefend: {_join(untried)}.")
     lines += ["", "Per casus:"]
-    lines += [_tally_line(f"{known[case_id].title} ({case_id})", per_case[case_id])
-              for case_id in sorted(per_case)] or [NO_RESULTS]
+    lines += [
+        _tally_line(f"{known[case_id].title} ({case_id})", per_case[case_id]) for case_id in sorted(per_case)
+    ] or [NO_RESULTS]
     if unknown:
         lines.append(f"Resultaten van casussen die niet meer bestaan: {', '.join(unknown)}.")
     return "\n".join(lines)
@@ -617,8 +679,10 @@ def check_learning(kb: KnowledgeBase) -> List[str]:
     first_seen: Dict[str, int] = {}
     for i, case in enumerate(data.cases):
         if case.id in first_seen:
-            problems.append(f"{location(loaded, ('cases', i, 'id'))}: duplicate case id '{case.id}' "
-                            f"(first at {location(loaded, ('cases', first_seen[case.id], 'id'))})")
+            problems.append(
+                f"{location(loaded, ('cases', i, 'id'))}: duplicate case id '{case.id}' "
+                f"(first at {location(loaded, ('cases', first_seen[case.id], 'id'))})"
+            )
         first_seen.setdefault(case.id, i)
     where = location(loaded, ("cases",))
     if len(data.cases) < MIN_CASES:
@@ -628,8 +692,10 @@ def check_learning(kb: KnowledgeBase) -> List[str]:
     problems += _coverage(where, "level", LEVELS, {c.level for c in data.cases})
     steps = tuple(step.step for step in data.tour)
     if steps != TOUR_STEPS:
-        problems.append(f"{location(loaded, ('tour',))}: the tour must explain steps {list(TOUR_STEPS)} "
-                        f"in order, found {list(steps)}")
+        problems.append(
+            f"{location(loaded, ('tour',))}: the tour must explain steps {list(TOUR_STEPS)} "
+            f"in order, found {list(steps)}"
+        )
     return problems
 
 

@@ -4,6 +4,7 @@ Why finishing is a use case: the summary suggests the next case from what was pr
 from the store), and the result is kept so that suggestion improves; both must see the same history.
 A practice case never touches the real cases. Scoring and suggestions are ``bot.learning``.
 """
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Set
@@ -19,8 +20,9 @@ def done_cases(repos: Repositories, user_id: str) -> Set[str]:
     return repos.practice.done_case_ids(user_id)
 
 
-def finish_practice(repos: Repositories, user_id: str, organisation_id: str,
-                    state: learning.PracticeState) -> learning.Summary:
+def finish_practice(
+    repos: Repositories, user_id: str, organisation_id: str, state: learning.PracticeState
+) -> learning.Summary:
     """Score the practice, suggest what next from the earlier results, and keep this result (the tour
     of the assistant is not a case and is not kept)."""
     result = learning.summary(state, done_ids=done_cases(repos, user_id))

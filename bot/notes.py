@@ -14,6 +14,7 @@ schema, not knowledge/ data: they describe the shape of our records, not a rule 
 Dates are asked in free Dutch ("gistermiddag", "12-11 om half negen") and parsed by
 ``bot.language.dates.parse_when``. Anything unclear is asked again, never guessed.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -90,24 +91,47 @@ NOTE_KINDS: Dict[str, NoteKind] = {
             fields=(
                 _moment("Wanneer was dit? Bijvoorbeeld 'vanochtend om half negen' of '12-11 om 10:15'."),
                 NoteField("plaats", "Waar", "Waar was dit? Bijvoorbeeld in de klas, op het plein of bij het ophalen."),
-                NoteField("situatie", "Situatie",
-                          "In welke situatie was dit? Bijvoorbeeld tijdens de gymles of bij het brengen.",
-                          factual=True),
-                NoteField("aanwezigen", "Aanwezig",
-                          "Wie waren er nog meer bij? Noem rollen, geen namen (bijvoorbeeld 'een collega').",
-                          roles=True),
-                NoteField("waarnemingen", "Waarnemingen",
-                          "Wat heeft u gezien of gehoord? Beschrijf alleen feiten.", factual=True),
-                NoteField("hypothese", "Hypothese of veronderstelling",
-                          "Heeft u een vermoeden of interpretatie? Die leg ik apart vast als hypothese. "
-                          "Typ 'nee' als u die niet heeft.", required=False),
-                NoteField("bron", "Bron (informatie van derden)",
-                          "Komt een deel van deze informatie van iemand anders? Noem dan de rol, bijvoorbeeld "
-                          "'de buurvrouw'. Typ 'nee' als u alles zelf heeft waargenomen.", required=False,
-                          roles=True),
-                NoteField("toestemming_bron", "Toestemming van de bron om vast te leggen",
-                          "Heeft deze persoon toestemming gegeven om de informatie in het dossier vast te leggen?",
-                          type=YES_NO, required=False, required_if="bron"),
+                NoteField(
+                    "situatie",
+                    "Situatie",
+                    "In welke situatie was dit? Bijvoorbeeld tijdens de gymles of bij het brengen.",
+                    factual=True,
+                ),
+                NoteField(
+                    "aanwezigen",
+                    "Aanwezig",
+                    "Wie waren er nog meer bij? Noem rollen, geen namen (bijvoorbeeld 'een collega').",
+                    roles=True,
+                ),
+                NoteField(
+                    "waarnemingen",
+                    "Waarnemingen",
+                    "Wat heeft u gezien of gehoord? Beschrijf alleen feiten.",
+                    factual=True,
+                ),
+                NoteField(
+                    "hypothese",
+                    "Hypothese of veronderstelling",
+                    "Heeft u een vermoeden of interpretatie? Die leg ik apart vast als hypothese. "
+                    "Typ 'nee' als u die niet heeft.",
+                    required=False,
+                ),
+                NoteField(
+                    "bron",
+                    "Bron (informatie van derden)",
+                    "Komt een deel van deze informatie van iemand anders? Noem dan de rol, bijvoorbeeld "
+                    "'de buurvrouw'. Typ 'nee' als u alles zelf heeft waargenomen.",
+                    required=False,
+                    roles=True,
+                ),
+                NoteField(
+                    "toestemming_bron",
+                    "Toestemming van de bron om vast te leggen",
+                    "Heeft deze persoon toestemming gegeven om de informatie in het dossier vast te leggen?",
+                    type=YES_NO,
+                    required=False,
+                    required_if="bron",
+                ),
             ),
         ),
         NoteKind(
@@ -118,15 +142,23 @@ NOTE_KINDS: Dict[str, NoteKind] = {
             contact_field="met_wie",
             fields=(
                 _moment("Wanneer was het overleg?"),
-                NoteField("met_wie", "Met wie",
-                          "Met wie heeft u overlegd? Noem de functie of organisatie, bijvoorbeeld de intern "
-                          "begeleider of Veilig Thuis.", roles=True),
-                NoteField("anoniem", "Leerling anoniem besproken", "Heeft u de leerling anoniem besproken?",
-                          type=YES_NO),
+                NoteField(
+                    "met_wie",
+                    "Met wie",
+                    "Met wie heeft u overlegd? Noem de functie of organisatie, bijvoorbeeld de intern "
+                    "begeleider of Veilig Thuis.",
+                    roles=True,
+                ),
+                NoteField(
+                    "anoniem", "Leerling anoniem besproken", "Heeft u de leerling anoniem besproken?", type=YES_NO
+                ),
                 NoteField("advies", "Advies", "Welk advies kreeg u?"),
-                NoteField("afspraken", "Afspraken",
-                          "Is afgesproken wie wat doet en wie de zorg coördineert? Typ 'nee' als er niets is "
-                          "afgesproken.", required=False),
+                NoteField(
+                    "afspraken",
+                    "Afspraken",
+                    "Is afgesproken wie wat doet en wie de zorg coördineert? Typ 'nee' als er niets is afgesproken.",
+                    required=False,
+                ),
             ),
         ),
         NoteKind(
@@ -137,17 +169,24 @@ NOTE_KINDS: Dict[str, NoteKind] = {
             contact_field="met_wie",
             fields=(
                 _moment("Wanneer was het gesprek?"),
-                NoteField("met_wie", "Met wie",
-                          "Met wie heeft u gesproken, en wie waren er verder bij? Noem rollen, bijvoorbeeld "
-                          "'moeder en de intern begeleider'.", roles=True),
+                NoteField(
+                    "met_wie",
+                    "Met wie",
+                    "Met wie heeft u gesproken, en wie waren er verder bij? Noem rollen, bijvoorbeeld "
+                    "'moeder en de intern begeleider'.",
+                    roles=True,
+                ),
                 NoteField("doel", "Doel van het gesprek", "Welk doel van het gesprek heeft u uitgelegd?"),
-                NoteField("feiten", "Gedeelde feiten", "Welke feiten en waarnemingen heeft u besproken?",
-                          factual=True),
+                NoteField("feiten", "Gedeelde feiten", "Welke feiten en waarnemingen heeft u besproken?", factual=True),
                 NoteField("reactie", "Reactie", "Hoe reageerde de ouder of de leerling daarop?"),
                 NoteField("afspraken", "Afspraken", "Welke afspraken zijn gemaakt? Typ 'geen' als er geen zijn."),
-                NoteField("ondertekend", "Verslag ondertekend",
-                          "Is het verslag door de betrokkenen ondertekend? Typ 'nee' als dat (nog) niet zo is.",
-                          type=YES_NO, required=False),
+                NoteField(
+                    "ondertekend",
+                    "Verslag ondertekend",
+                    "Is het verslag door de betrokkenen ondertekend? Typ 'nee' als dat (nog) niet zo is.",
+                    type=YES_NO,
+                    required=False,
+                ),
             ),
         ),
         NoteKind(
@@ -157,13 +196,24 @@ NOTE_KINDS: Dict[str, NoteKind] = {
             source="protocol Stichting Consent, stap 4 en 5 (afwegingskader, twee beslissingen)",
             fields=(
                 _moment("Wanneer is de weging gemaakt?"),
-                NoteField("betrokkenen", "Gewogen door",
-                          "Wie hebben samen gewogen? Noem functies, bijvoorbeeld 'intern begeleider en "
-                          "aandachtsfunctionaris'.", roles=True),
-                NoteField("veilig_thuis_geraadpleegd", "Veilig Thuis geraadpleegd",
-                          "Is Veilig Thuis bij de weging geraadpleegd?", type=YES_NO),
-                NoteField("besluit", "Besluit en toelichting",
-                          "Wat is besloten, en waarom? De antwoorden op de afwegingsvragen staan al in het dossier."),
+                NoteField(
+                    "betrokkenen",
+                    "Gewogen door",
+                    "Wie hebben samen gewogen? Noem functies, bijvoorbeeld 'intern begeleider en "
+                    "aandachtsfunctionaris'.",
+                    roles=True,
+                ),
+                NoteField(
+                    "veilig_thuis_geraadpleegd",
+                    "Veilig Thuis geraadpleegd",
+                    "Is Veilig Thuis bij de weging geraadpleegd?",
+                    type=YES_NO,
+                ),
+                NoteField(
+                    "besluit",
+                    "Besluit en toelichting",
+                    "Wat is besloten, en waarom? De antwoorden op de afwegingsvragen staan al in het dossier.",
+                ),
             ),
         ),
         NoteKind(
@@ -175,13 +225,23 @@ NOTE_KINDS: Dict[str, NoteKind] = {
             fields=(
                 _moment("Wanneer is de melding gedaan?"),
                 NoteField("door_wie", "Gemeld door", "Wie heeft de melding gedaan? Noem de functie.", roles=True),
-                NoteField("besproken_met_ouder", "Vooraf besproken met ouder",
-                          "Is de melding vooraf met de ouder besproken?", type=YES_NO),
-                NoteField("kenmerk", "Kenmerk Veilig Thuis",
-                          "Welk kenmerk of registratienummer gaf Veilig Thuis? Typ 'nee' als u dat niet heeft.",
-                          required=False),
-                NoteField("afspraken", "Afspraken met Veilig Thuis",
-                          "Wat is met Veilig Thuis afgesproken over wat de school na de melding zelf nog doet?"),
+                NoteField(
+                    "besproken_met_ouder",
+                    "Vooraf besproken met ouder",
+                    "Is de melding vooraf met de ouder besproken?",
+                    type=YES_NO,
+                ),
+                NoteField(
+                    "kenmerk",
+                    "Kenmerk Veilig Thuis",
+                    "Welk kenmerk of registratienummer gaf Veilig Thuis? Typ 'nee' als u dat niet heeft.",
+                    required=False,
+                ),
+                NoteField(
+                    "afspraken",
+                    "Afspraken met Veilig Thuis",
+                    "Wat is met Veilig Thuis afgesproken over wat de school na de melding zelf nog doet?",
+                ),
             ),
         ),
         NoteKind(
@@ -191,14 +251,25 @@ NOTE_KINDS: Dict[str, NoteKind] = {
             source="protocol Onze Wijs, stap 1 ('vervolg aantekeningen over het verloop') en stap 5a",
             fields=(
                 _moment("Wanneer was dit?"),
-                NoteField("verloop", "Verloop", "Hoe gaat het nu met de leerling? Beschrijf wat u ziet en hoort.",
-                          factual=True),
-                NoteField("hulp_ontvangen", "Hulp loopt",
-                          "Krijgen ouder en leerling de afgesproken hulp? Typ 'weet niet' als u dat niet weet.",
-                          type=YES_NO, required=False),
-                NoteField("volgende_stap", "Volgende stap",
-                          "Wat is de volgende stap of afspraak? Typ 'nee' als er geen is.",
-                          required=False),
+                NoteField(
+                    "verloop",
+                    "Verloop",
+                    "Hoe gaat het nu met de leerling? Beschrijf wat u ziet en hoort.",
+                    factual=True,
+                ),
+                NoteField(
+                    "hulp_ontvangen",
+                    "Hulp loopt",
+                    "Krijgen ouder en leerling de afgesproken hulp? Typ 'weet niet' als u dat niet weet.",
+                    type=YES_NO,
+                    required=False,
+                ),
+                NoteField(
+                    "volgende_stap",
+                    "Volgende stap",
+                    "Wat is de volgende stap of afspraak? Typ 'nee' als er geen is.",
+                    required=False,
+                ),
             ),
         ),
     )
@@ -270,7 +341,7 @@ def hypothesis_markers(text: str) -> List[str]:
 def _is_plain_mogelijk(text: str, match: re.Match[str]) -> bool:
     if match.group(0).lower() != "mogelijk":
         return False
-    return bool(_MOGELIJK_NOT_A_GUESS.search(text[: match.start()])) or text[match.end():].lstrip().startswith("te ")
+    return bool(_MOGELIJK_NOT_A_GUESS.search(text[: match.start()])) or text[match.end() :].lstrip().startswith("te ")
 
 
 def split_sentences(text: str) -> List[str]:
@@ -288,9 +359,7 @@ def split_hypotheses(text: str) -> Tuple[List[str], List[str]]:
 
 def mark_hypotheses(text: str) -> str:
     """``text`` with every interpretation sentence prefixed by ``[hypothese]``, facts untouched."""
-    return " ".join(
-        f"{HYPOTHESIS_TAG} {s}" if hypothesis_markers(s) else s for s in split_sentences(text)
-    )
+    return " ".join(f"{HYPOTHESIS_TAG} {s}" if hypothesis_markers(s) else s for s in split_sentences(text))
 
 
 def moment_of(fields: Mapping[str, FieldValue], fallback: datetime) -> ParsedWhen:
@@ -320,23 +389,103 @@ def occurred_at(kind: str, fields: Mapping[str, FieldValue]) -> Optional[datetim
 
 # People are named by role ("de gymdocent", "twee collega's") or, after masking, by placeholder ("[moeder]").
 _ROLE_NOUNS = (
-    "collega", "collega's", "gymdocent", "docent", "leerkracht", "leerkrachten", "juf", "meester", "mentor",
-    "ib'er", "ib-er", "intern begeleider", "zorgcoördinator", "aandachtsfunctionaris", "conciërge", "directeur",
-    "directrice", "schoolleider", "onderwijsassistent", "stagiair", "stagiaire", "overblijfmoeder",
-    "overblijfkracht", "moeder", "vader", "ouder", "ouders", "oma", "opa", "broer", "broertje", "zus", "zusje",
-    "leerling", "leerlingen", "klasgenoot", "klasgenoten", "kinderen", "vriend", "vriendin", "buurvrouw",
-    "buurman", "tante", "oom", "stiefvader", "stiefmoeder", "jeugdarts", "wijkagent", "politie",
+    "collega",
+    "collega's",
+    "gymdocent",
+    "docent",
+    "leerkracht",
+    "leerkrachten",
+    "juf",
+    "meester",
+    "mentor",
+    "ib'er",
+    "ib-er",
+    "intern begeleider",
+    "zorgcoördinator",
+    "aandachtsfunctionaris",
+    "conciërge",
+    "directeur",
+    "directrice",
+    "schoolleider",
+    "onderwijsassistent",
+    "stagiair",
+    "stagiaire",
+    "overblijfmoeder",
+    "overblijfkracht",
+    "moeder",
+    "vader",
+    "ouder",
+    "ouders",
+    "oma",
+    "opa",
+    "broer",
+    "broertje",
+    "zus",
+    "zusje",
+    "leerling",
+    "leerlingen",
+    "klasgenoot",
+    "klasgenoten",
+    "kinderen",
+    "vriend",
+    "vriendin",
+    "buurvrouw",
+    "buurman",
+    "tante",
+    "oom",
+    "stiefvader",
+    "stiefmoeder",
+    "jeugdarts",
+    "wijkagent",
+    "politie",
 )
 _DETERMINER = r"(?:de|het|een|mijn|zijn|haar|hun|onze|ons|twee|drie|andere)"
 _ROLE_NOUN = "(?:" + "|".join(sorted(_ROLE_NOUNS, key=len, reverse=True)) + ")"  # longest first: "collega's"
 _ROLE = rf"(?:\[[\w ]+\]|(?:{_DETERMINER} )?(?:\w+ )??{_ROLE_NOUN}(?: van (?:de|het|een) {_ROLE_NOUN})?)"
 _PEOPLE = rf"{_ROLE}(?:(?:, | en | of ){_ROLE})*"
 _PLACE_NOUNS = (
-    "plein", "schoolplein", "speelplein", "speelplaats", "klas", "klaslokaal", "lokaal", "gang", "hal", "hek",
-    "schoolhek", "poort", "ingang", "uitgang", "gymzaal", "gymlokaal", "speellokaal", "sporthal", "sportveld",
-    "kantine", "aula", "toilet", "toiletten", "wc", "fietsenstalling", "parkeerplaats", "bibliotheek",
-    "mediatheek", "kleedkamer", "kleedkamers", "personeelskamer", "teamkamer", "zorgkamer", "schoolbus", "bus",
-    "zwembad", "trap", "trappenhuis", "garderobe", "kapstok", "zandbak", "schooltuin",
+    "plein",
+    "schoolplein",
+    "speelplein",
+    "speelplaats",
+    "klas",
+    "klaslokaal",
+    "lokaal",
+    "gang",
+    "hal",
+    "hek",
+    "schoolhek",
+    "poort",
+    "ingang",
+    "uitgang",
+    "gymzaal",
+    "gymlokaal",
+    "speellokaal",
+    "sporthal",
+    "sportveld",
+    "kantine",
+    "aula",
+    "toilet",
+    "toiletten",
+    "wc",
+    "fietsenstalling",
+    "parkeerplaats",
+    "bibliotheek",
+    "mediatheek",
+    "kleedkamer",
+    "kleedkamers",
+    "personeelskamer",
+    "teamkamer",
+    "zorgkamer",
+    "schoolbus",
+    "bus",
+    "zwembad",
+    "trap",
+    "trappenhuis",
+    "garderobe",
+    "kapstok",
+    "zandbak",
+    "schooltuin",
 )
 _PLACE_NOUN = "(?:" + "|".join(sorted(_PLACE_NOUNS, key=len, reverse=True)) + ")"
 _PLACE = re.compile(
@@ -352,16 +501,19 @@ _SITUATION = re.compile(
     re.I,
 )
 _PRESENT = re.compile(rf"\b(?:samen met|in (?:het )?bijzijn van) (?P<who>{_PEOPLE})\b", re.I)
-_PRESENT_AFTER = re.compile(
-    rf"\b(?P<who>{_PEOPLE}) (?:was|waren|stond|stonden|zat|zaten) (?:er ?)?bij\b", re.I)
+_PRESENT_AFTER = re.compile(rf"\b(?P<who>{_PEOPLE}) (?:was|waren|stond|stonden|zat|zaten) (?:er ?)?bij\b", re.I)
 _NOBODY_PRESENT = re.compile(
     r"\b(?:er was niemand (?:anders )?bij|niemand (?:anders )?was (?:er ?)?bij|ik was alleen|"
-    r"verder was er niemand)\b", re.I)
+    r"verder was er niemand)\b",
+    re.I,
+)
 _TOLD = r"(?:vertelde|vertelt|zei|zegt|meldde|meldt|gaf aan|heeft (?:mij |me |ons )?(?:verteld|gezegd))"
 _SOURCE = re.compile(
     rf"\bvolgens (?P<after>{_ROLE})\b"
     rf"|\b(?P<who>{_ROLE}) {_TOLD}(?: (?:mij|me|ons|aan mij))? (?:dat\b|:)"
-    rf"|\b{_TOLD} (?:mij |me |ons )?(?P<inverted>{_ROLE}) (?:dat\b|:)", re.I)
+    rf"|\b{_TOLD} (?:mij |me |ons )?(?P<inverted>{_ROLE}) (?:dat\b|:)",
+    re.I,
+)
 # What someone reports ("ze vertelde dat ze vorige week ...") has its own time: not the note's moment.
 _REPORTED = re.compile(rf"\b(?:{_TOLD}|vroeg|vertellen)\b[^.!?]*?\bdat\b", re.I)
 _SELF_OBSERVED = re.compile(r"\b(?:zelf gezien|zelf gehoord|zelf waargenomen|met eigen ogen)\b", re.I)
@@ -369,20 +521,44 @@ _SELF_OBSERVED = re.compile(r"\b(?:zelf gezien|zelf gehoord|zelf waargenomen|met
 _OBSERVED = re.compile(
     r"\b(?:zag|zagen|gezien|hoorde|hoorden|gehoord|vertelde|vertelden|verteld|zei|zeiden|gezegd|merkte|"
     r"merkten|gemerkt|viel(?: \w+)? op|opgevallen|rook|roken|huilde|huilden|schreeuwde|sloeg|schopte|had|hadden|"
-    r"heeft|was|waren|kwam|droeg|plekken?|wonden?|striemen|letsel)\b", re.I)
+    r"heeft|was|waren|kwam|droeg|plekken?|wonden?|striemen|letsel)\b",
+    re.I,
+)
 # A request to record ("Ik wil een signaal noteren: ...") is not part of the note: only what follows.
 _RECORD_REQUEST = re.compile(
     r"\b(?:noteren|noteer|vastleggen|opschrijven|aantekening|notitie|toevoegen aan het dossier|in het dossier)"
-    r"\b[^.:!?]*?(?::|[.!?](?=\s|$)|\bdat\b|$)\s*", re.I)
+    r"\b[^.:!?]*?(?::|[.!?](?=\s|$)|\bdat\b|$)\s*",
+    re.I,
+)
 _DATE_CUE = re.compile(
     r"\b(?:vandaag|(?:eer)?gister(?:en)?|(?:eer)?gister(?:ochtend|morgen|middag|avond|nacht)"
     r"|van(?:ochtend|morgen|middag|avond|nacht)|(?:maan|dins|woens|donder|vrij|zater|zon)dag\w*|vorige week"
-    r"|geleden|zojuist|daarnet|zonet|\d{1,2}[-/]\d{1,2}(?:[-/]\d{2,4})?|" + "|".join(MONTHS) + r")\b", re.I)
+    r"|geleden|zojuist|daarnet|zonet|\d{1,2}[-/]\d{1,2}(?:[-/]\d{2,4})?|" + "|".join(MONTHS) + r")\b",
+    re.I,
+)
 _TIME_CUE = re.compile(r"\b(?:\d{1,2}[:.u]\d{2}|uur|half|kwart)\b", re.I)
 _FUTURE_CUE = re.compile(r"^(?:morgen|overmorgen|straks|volgende|komende)\b", re.I)
 _TIME_LEAD = re.compile(r"^(?:om|rond|omstreeks|tegen)\b", re.I)
-_FILLER_WORDS = frozenset({"het", "een", "dat", "was", "toen", "ook", "nog", "wel", "daar", "die", "dit", "wat",
-                           "maar", "even", "heel", "erg"})
+_FILLER_WORDS = frozenset(
+    {
+        "het",
+        "een",
+        "dat",
+        "was",
+        "toen",
+        "ook",
+        "nog",
+        "wel",
+        "daar",
+        "die",
+        "dit",
+        "wat",
+        "maar",
+        "even",
+        "heel",
+        "erg",
+    }
+)
 MAX_DATE_WORDS = 8
 # Concept -> the note field that holds it; a kind without that field simply does not get it.
 _CONCEPT_FIELDS = ("plaats", "situatie", "aanwezigen", "waarnemingen", "hypothese", "bron")
@@ -392,7 +568,9 @@ _CONCEPT_FIELDS = ("plaats", "situatie", "aanwezigen", "waarnemingen", "hypothes
 # report that it is done ("ik heb het vastgelegd") has the participle and does not match.
 _NOTE_REQUEST = re.compile(
     r"\b(?:noteren|noteer|vastleggen|leg\b[^.:!?]{0,40}\bvast|opschrijven|schrijf\b[^.:!?]{0,40}\bop"
-    r"|(?:aantekening|notitie) (?:maken|toevoegen)|toevoegen aan het dossier|in het dossier zetten)\b", re.I)
+    r"|(?:aantekening|notitie) (?:maken|toevoegen)|toevoegen aan het dossier|in het dossier zetten)\b",
+    re.I,
+)
 
 
 def requests_note(text: str) -> bool:
@@ -404,7 +582,7 @@ def note_content(text: str) -> str:
     """The part of a first message that is the note itself: after "Ik wil een signaal noteren:" (or
     "... vastleggen dat"); a bare request has no content, a message without a request is all content."""
     match = _RECORD_REQUEST.search(text)
-    return text[match.end():].strip() if match else text.strip()
+    return text[match.end() :].strip() if match else text.strip()
 
 
 def _date_span(text: str, now: datetime) -> Optional[Tuple[int, int, str]]:
@@ -419,9 +597,12 @@ def _date_span(text: str, now: datetime) -> Optional[Tuple[int, int, str]]:
     for i in range(len(words)):
         for j in range(i, min(i + MAX_DATE_WORDS, len(words))):
             start = words[i][0]
-            window = text[start:words[j][1]].rstrip(".!?:")
-            if not (_DATE_CUE.search(window) or (_TIME_LEAD.match(window) and _TIME_CUE.search(window))
-                    or _FUTURE_CUE.match(window)):
+            window = text[start : words[j][1]].rstrip(".!?:")
+            if not (
+                _DATE_CUE.search(window)
+                or (_TIME_LEAD.match(window) and _TIME_CUE.search(window))
+                or _FUTURE_CUE.match(window)
+            ):
                 continue
             when = parse_when(window, now)
             if when.status == OK:
@@ -539,7 +720,9 @@ def fields_to_ask_again(kind: str, name: str, filled: Mapping[str, FieldValue]) 
 
 _QUESTION_START = re.compile(
     r"^(?:wat|waar|wanneer|hoe|wie|welke|welk|waarom|moet|mag|kan|kunt|kun|zal|zullen|is het|zijn er|heeft|"
-    r"hebben|wil|wilt)\b", re.I)
+    r"hebben|wil|wilt)\b",
+    re.I,
+)
 _QUOTE = re.compile(r"[\"“”‘’']")
 
 
@@ -551,9 +734,12 @@ def asks_instead_of_answers(text: str, asked: str = "") -> bool:
     plain = text.strip()
     if asked == "hypothese" and hypothesis_markers(plain):
         return False
-    return (plain.endswith("?") and not _QUOTE.search(plain) and len(plain.split()) <= 20
-            and bool(_QUESTION_START.match(plain)))
-
+    return (
+        plain.endswith("?")
+        and not _QUOTE.search(plain)
+        and len(plain.split()) <= 20
+        and bool(_QUESTION_START.match(plain))
+    )
 
 
 # --- undo ----------------------------------------------------------------------------------------
@@ -616,6 +802,7 @@ def save_key(case_id: str, kind: str, fields: Mapping[str, object]) -> str:
     Why derived, not random: a retry after a lost reply, or the same confirmation reaching a second
     replica, carries the same summary and so the same key, and the store keeps one note. Two notes with
     exactly the same fields in one case are the same note."""
-    canonical = json.dumps({"case": case_id, "kind": kind, "fields": fields}, sort_keys=True, ensure_ascii=False,
-                           default=str)
+    canonical = json.dumps(
+        {"case": case_id, "kind": kind, "fields": fields}, sort_keys=True, ensure_ascii=False, default=str
+    )
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()

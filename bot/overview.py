@@ -7,6 +7,7 @@ pure: no store, no Rasa; the store's records satisfy the small protocols below. 
 only by the role they stated, never by identity: the overview is about the pupil's case, not about
 checking on colleagues.
 """
+
 from __future__ import annotations
 
 import html
@@ -27,8 +28,10 @@ MAX_CHAT_ROWS = 8
 UNKNOWN_ROLE = "rol onbekend"
 NOT_WEIGHED = "nog niet gewogen"
 
-REFUSAL = ("Het overzicht van alle casussen van de school is alleen voor de {attention_officer} die de "
-           "school daarvoor heeft aangewezen. Uw eigen casus ziet u met 'Toon mijn dossier'.")
+REFUSAL = (
+    "Het overzicht van alle casussen van de school is alleen voor de {attention_officer} die de "
+    "school daarvoor heeft aangewezen. Uw eigen casus ziet u met 'Toon mijn dossier'."
+)
 
 
 class CaseSource(Protocol):
@@ -79,8 +82,9 @@ class OverviewRow:
     decision: str
 
 
-def last_decision(entries: Sequence[weighing.StoredEntry], org: Organisation,
-                  kb: Optional[KnowledgeBase] = None) -> str:
+def last_decision(
+    entries: Sequence[weighing.StoredEntry], org: Organisation, kb: Optional[KnowledgeBase] = None
+) -> str:
     """Where the last weighing run led, replayed from the trace like the dossier does."""
     state = weighing.replay(entries, kb)
     result = weighing.outcome(state, org, kb) if state.answers else None
@@ -110,8 +114,13 @@ def filtered(rows: Iterable[OverviewRow], only_overdue: bool) -> List[OverviewRo
     return [r for r in rows if r.overdue] if only_overdue else list(rows)
 
 
-def build(sources: Iterable[OverviewSource], today: date, org: Organisation, only_overdue: bool = False,
-          kb: Optional[KnowledgeBase] = None) -> List[OverviewRow]:
+def build(
+    sources: Iterable[OverviewSource],
+    today: date,
+    org: Organisation,
+    only_overdue: bool = False,
+    kb: Optional[KnowledgeBase] = None,
+) -> List[OverviewRow]:
     """The rows to show, filtered and in order."""
     return ordered(filtered((to_row(s, today, org, kb) for s in sources), only_overdue))
 
@@ -134,8 +143,11 @@ def refusal(org: Organisation, kb: Optional[KnowledgeBase] = None) -> str:
 
 def heading(count: int, only_overdue: bool) -> str:
     if only_overdue:
-        return (f"Open casussen met achterstallige afspraken: {count}." if count
-                else "Er zijn geen open casussen met achterstallige afspraken.")
+        return (
+            f"Open casussen met achterstallige afspraken: {count}."
+            if count
+            else "Er zijn geen open casussen met achterstallige afspraken."
+        )
     return f"Open casussen van de school: {count}." if count else "Er zijn geen open casussen."
 
 
@@ -149,23 +161,33 @@ def chat_line(row: OverviewRow) -> str:
     return f"- {row.pseudonym}: {', '.join(parts)}"
 
 
-def chat_reply(rows: Sequence[OverviewRow], only_overdue: bool, intent: str, case_entity: str,
-               filter_entity: str) -> Tuple[str, List[Choice]]:
+def chat_reply(
+    rows: Sequence[OverviewRow], only_overdue: bool, intent: str, case_entity: str, filter_entity: str
+) -> Tuple[str, List[Choice]]:
     """The chat text and buttons: the filter (or back to all), then one dossier button per shown case."""
     shown = rows[:MAX_CHAT_ROWS]
     lines = [heading(len(rows), only_overdue), *(chat_line(r) for r in shown)]
     if len(rows) > len(shown):
         lines.append(f"En nog {len(rows) - len(shown)}; het volledige overzicht staat op de webpagina.")
-    toggle = (Choice("Alle casussen", intent) if only_overdue
-              else Choice("Alleen achterstallig", intent, ((filter_entity, OVERDUE_ONLY),)))
+    toggle = (
+        Choice("Alle casussen", intent)
+        if only_overdue
+        else Choice("Alleen achterstallig", intent, ((filter_entity, OVERDUE_ONLY),))
+    )
     cases = [Choice(f"Dossier {r.pseudonym}", intent, ((case_entity, r.case_id),)) for r in shown]
     return "\n".join(lines), [toggle, *cases]
 
 
 # --- the printable web page ----------------------------------------------------------------------
 
-PAGE_COLUMNS = ("Leerling (pseudoniem)", "Stap", "Rol eigenaar", "Laatste activiteit", "Achterstallig",
-                "Laatste weging")
+PAGE_COLUMNS = (
+    "Leerling (pseudoniem)",
+    "Stap",
+    "Rol eigenaar",
+    "Laatste activiteit",
+    "Achterstallig",
+    "Laatste weging",
+)
 
 
 def _cell(text: str) -> str:
@@ -173,41 +195,71 @@ def _cell(text: str) -> str:
 
 
 def html_row(row: OverviewRow, dossier_url: Optional[str]) -> str:
-    link = (f'<td class="ov-link"><a href="{html.escape(dossier_url, quote=True)}">PDF</a></td>' if dossier_url
-            else '<td class="ov-link">—</td>')
+    link = (
+        f'<td class="ov-link"><a href="{html.escape(dossier_url, quote=True)}">PDF</a></td>'
+        if dossier_url
+        else '<td class="ov-link">—</td>'
+    )
     cls = ' class="overdue"' if row.overdue else ""
-    return (f"<tr{cls}>" + _cell(row.pseudonym) + _cell(str(row.step)) + _cell(row.owner_role)
-            + _cell(idle_text(row.days_idle)) + _cell(str(row.overdue)) + _cell(row.decision) + link + "</tr>")
+    return (
+        f"<tr{cls}>"
+        + _cell(row.pseudonym)
+        + _cell(str(row.step))
+        + _cell(row.owner_role)
+        + _cell(idle_text(row.days_idle))
+        + _cell(str(row.overdue))
+        + _cell(row.decision)
+        + link
+        + "</tr>"
+    )
 
 
 def html_page(title: str, body: str, stylesheet: str) -> str:
     """The page shell: Dutch, our stylesheet only (the CSP allows no inline style or script)."""
-    return ('<!doctype html>\n<html lang="nl">\n<head>\n<meta charset="utf-8">\n'
-            '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-            '<meta name="robots" content="noindex">\n'
-            f"<title>{html.escape(title)}</title>\n"
-            f'<link rel="stylesheet" href="{html.escape(stylesheet, quote=True)}">\n'
-            f'</head>\n<body class="ov-page">\n<main>\n{body}\n</main>\n</body>\n</html>\n')
+    return (
+        '<!doctype html>\n<html lang="nl">\n<head>\n<meta charset="utf-8">\n'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+        '<meta name="robots" content="noindex">\n'
+        f"<title>{html.escape(title)}</title>\n"
+        f'<link rel="stylesheet" href="{html.escape(stylesheet, quote=True)}">\n'
+        f'</head>\n<body class="ov-page">\n<main>\n{body}\n</main>\n</body>\n</html>\n'
+    )
 
 
-def render_page(rows: Sequence[OverviewRow], only_overdue: bool, org: Organisation, generated_at: datetime,
-                dossier_urls: Mapping[str, str], stylesheet: str) -> str:
+def render_page(
+    rows: Sequence[OverviewRow],
+    only_overdue: bool,
+    org: Organisation,
+    generated_at: datetime,
+    dossier_urls: Mapping[str, str],
+    stylesheet: str,
+) -> str:
     """The whole overview as HTML that prints well: a heading, the filter link, one table, no chrome.
 
     Every value is escaped; the links are relative (the filter stays on this page, the dossier links
     go to the download route next to it).
     """
-    toggle = ('<a href="?">Alle casussen</a>' if only_overdue
-              else f'<a href="?filter={OVERDUE_ONLY}">Alleen achterstallig</a>')
-    table = ("<p>Geen casussen om te tonen.</p>" if not rows else
-             '<table>\n<thead><tr>' + "".join(f'<th scope="col">{html.escape(c)}</th>' for c in PAGE_COLUMNS)
-             + '<th scope="col" class="ov-link">Dossier</th></tr></thead>\n<tbody>\n'
-             + "\n".join(html_row(r, dossier_urls.get(r.case_id)) for r in rows) + "\n</tbody>\n</table>")
+    toggle = (
+        '<a href="?">Alle casussen</a>'
+        if only_overdue
+        else f'<a href="?filter={OVERDUE_ONLY}">Alleen achterstallig</a>'
+    )
+    table = (
+        "<p>Geen casussen om te tonen.</p>"
+        if not rows
+        else "<table>\n<thead><tr>"
+        + "".join(f'<th scope="col">{html.escape(c)}</th>' for c in PAGE_COLUMNS)
+        + '<th scope="col" class="ov-link">Dossier</th></tr></thead>\n<tbody>\n'
+        + "\n".join(html_row(r, dossier_urls.get(r.case_id)) for r in rows)
+        + "\n</tbody>\n</table>"
+    )
     stamp = generated_at.astimezone(AMSTERDAM).strftime("%d-%m-%Y %H:%M")
-    body = (f"<h1>Overzicht open casussen — {html.escape(org.name)}</h1>\n"
-            f'<p class="ov-meta">{html.escape(heading(len(rows), only_overdue))} Stand van {stamp}. '
-            "Alleen pseudoniemen; bewaar of print dit overzicht niet langer dan nodig.</p>\n"
-            f'<nav class="ov-tools">{toggle}</nav>\n{table}')
+    body = (
+        f"<h1>Overzicht open casussen — {html.escape(org.name)}</h1>\n"
+        f'<p class="ov-meta">{html.escape(heading(len(rows), only_overdue))} Stand van {stamp}. '
+        "Alleen pseudoniemen; bewaar of print dit overzicht niet langer dan nodig.</p>\n"
+        f'<nav class="ov-tools">{toggle}</nav>\n{table}'
+    )
     return html_page("Overzicht open casussen — Meldwijzer", body, stylesheet)
 
 

@@ -9,6 +9,7 @@ The web page (``/chat/overzicht/<token>``) is opened with a sealed grant made in
 like the dossier download: the token names the viewer and the organisation, says nothing to whoever
 sees the URL, expires after ``PAGE_MINUTES``, and the page checks the grant in the store again.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -31,8 +32,10 @@ PAGE_PATH = "overzicht"
 INTENT = "show_overview"
 FILTER_ENTITY = "overview_filter"
 CASE_ENTITY = "overview_case"
-EXPIRED = ("Deze link naar het overzicht is verlopen of ongeldig. Vraag in de chat opnieuw om het overzicht "
-           "van alle casussen; de nieuwe link werkt weer een kwartier.")
+EXPIRED = (
+    "Deze link naar het overzicht is verlopen of ongeldig. Vraag in de chat opnieuw om het overzicht "
+    "van alle casussen; de nieuwe link werkt weer een kwartier."
+)
 GONE = "Deze casus is niet (meer) te openen: hij is gesloten of u heeft er geen toegang toe."
 
 
@@ -65,19 +68,24 @@ def read_page_token(token: str) -> Optional[PageGrant]:
 
 def page_link(grant: PageGrant) -> Dict[str, str]:
     """The widget link to the printable page (format html: opened in a tab, not downloaded)."""
-    return {"title": "Open het overzicht in de browser (afdrukbaar)", "format": "html",
-            "url": f"{PAGE_PATH}/{page_token(grant)}"}
+    return {
+        "title": "Open het overzicht in de browser (afdrukbaar)",
+        "format": "html",
+        "url": f"{PAGE_PATH}/{page_token(grant)}",
+    }
 
 
-def rows(repos: Repositories, grant: PageGrant, org: Organisation, only_overdue: bool,
-         day: Optional[date] = None) -> List[overview.OverviewRow]:
+def rows(
+    repos: Repositories, grant: PageGrant, org: Organisation, only_overdue: bool, day: Optional[date] = None
+) -> List[overview.OverviewRow]:
     """The organisation's open cases as rows; AccessDenied for anyone without the grant."""
     records = repos.overview.open_cases(grant.viewer_id, grant.organisation_id)
     return overview.build(records, day or today(), org, only_overdue)
 
 
-def show(repos: Repositories, viewer_id: str, org: Organisation, only_overdue: bool, web: bool,
-         day: Optional[date] = None) -> Reply:
+def show(
+    repos: Repositories, viewer_id: str, org: Organisation, only_overdue: bool, web: bool, day: Optional[date] = None
+) -> Reply:
     """'Overzicht van alle casussen': the rows for chat, or the refusal for anyone without the grant."""
     grant = PageGrant(viewer_id, org.id)
     try:
@@ -99,24 +107,35 @@ def open_case(repos: Repositories, viewer_id: str, case_id: str, org: Organisati
         return Reply(GONE, back)
     entries = dossier.timeline(notes, repos.weighing.trace(case_id), org)
     if entries:
-        text = "\n".join([f"Dossier van {case.pseudonym} (stap {case.step}), {len(notes)} aantekening(en):",
-                          *(f"- {e}" for e in entries)])
+        text = "\n".join(
+            [
+                f"Dossier van {case.pseudonym} (stap {case.step}), {len(notes)} aantekening(en):",
+                *(f"- {e}" for e in entries),
+            ]
+        )
     else:
         text = f"Het dossier van {case.pseudonym} heeft nog geen aantekeningen."
     links = dossier.download_links(dossier.download_token(dossier.Grant(case_id, viewer_id, ATTENTION_OFFICER)))
     return Reply(text, back, links=tuple(links) if web else ())
 
 
-def answer(repos: Repositories, viewer_id: str, org: Organisation, filter_value: Optional[str],
-           case_id: Optional[str], web: bool) -> Reply:
+def answer(
+    repos: Repositories,
+    viewer_id: str,
+    org: Organisation,
+    filter_value: Optional[str],
+    case_id: Optional[str],
+    web: bool,
+) -> Reply:
     """The one entry the chat action calls: a case's dossier when a case button was clicked, else the list."""
     if case_id:
         return open_case(repos, viewer_id, case_id, org, web)
     return show(repos, viewer_id, org, filter_value == overview.OVERDUE_ONLY, web)
 
 
-def page(repos: Repositories, token: str, only_overdue: bool, org: Organisation,
-         now: Optional[datetime] = None) -> Tuple[int, str]:
+def page(
+    repos: Repositories, token: str, only_overdue: bool, org: Organisation, now: Optional[datetime] = None
+) -> Tuple[int, str]:
     """(status, html) of the web page: 410 for an expired or forged link, 404 without access."""
     stylesheet = f"../{PAGE_PATH}.css"  # relative to /chat/overzicht/<token>
     grant = read_page_token(token)
@@ -127,8 +146,10 @@ def page(repos: Repositories, token: str, only_overdue: bool, org: Organisation,
         found = rows(repos, grant, org, only_overdue, generated.astimezone(AMSTERDAM).date())
     except AccessDenied:
         return 404, overview.message_page(EXPIRED, stylesheet)
-    urls = {r.case_id: f"../{dossier.DOWNLOAD_PATH}/"
-                       f"{dossier.download_token(dossier.Grant(r.case_id, grant.viewer_id, ATTENTION_OFFICER))}"
-                       f"/{dossier.PDF}" for r in found}
+    urls = {
+        r.case_id: f"../{dossier.DOWNLOAD_PATH}/"
+        f"{dossier.download_token(dossier.Grant(r.case_id, grant.viewer_id, ATTENTION_OFFICER))}"
+        f"/{dossier.PDF}"
+        for r in found
+    }
     return 200, overview.render_page(found, only_overdue, org, generated, urls, stylesheet)
-

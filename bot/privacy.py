@@ -33,6 +33,7 @@ The Dutch de-identification package ``deduce`` was considered: 3.0.5+ needs rege
 pins regex<2022.11) and 2.0-3.0.4 need rapidfuzz<3 (this project pins rapidfuzz 3.14.5), so it is not
 used; its rules for the same identifiers are simple enough to own here.
 """
+
 from __future__ import annotations
 
 import re
@@ -65,8 +66,10 @@ ROLE_WORDS: Dict[str, str] = {
     **dict.fromkeys(("zus", "zusje", "halfzus"), "[zus]"),
     **dict.fromkeys(("oma", "opa", "grootmoeder", "grootvader"), "[grootouder]"),
     **dict.fromkeys(("oom", "tante", "neef", "nicht"), "[familielid]"),
-    **dict.fromkeys(("juf", "juffrouw", "meester", "leerkracht", "groepsleerkracht", "docent", "docente",
-                     "mentor", "mentrix"), "[leerkracht]"),
+    **dict.fromkeys(
+        ("juf", "juffrouw", "meester", "leerkracht", "groepsleerkracht", "docent", "docente", "mentor", "mentrix"),
+        "[leerkracht]",
+    ),
     **dict.fromkeys(("collega", "stagiair", "stagiaire", "conciërge", "overblijfkracht"), "[collega]"),
     **dict.fromkeys(("ib-er", "ib'er", "iber", "ib", "begeleider"), "[intern begeleider]"),
     **dict.fromkeys(("directeur", "directrice", "schoolleider", "locatieleider"), "[schoolleider]"),
@@ -76,22 +79,99 @@ ROLE_WORDS: Dict[str, str] = {
     **dict.fromkeys(("leerling", "leerlinge", "pupil"), PUPIL),
 }
 # Roles after which "van X" says whose relative it is ("de moeder van Amir"), not a surname ("juf van Dijk").
-FAMILY_ROLES = frozenset({"[moeder]", "[vader]", "[stiefmoeder]", "[stiefvader]", "[ouder]", "[broer]", "[zus]",
-                          "[grootouder]", "[familielid]", "[klasgenoot]", PUPIL})
+FAMILY_ROLES = frozenset(
+    {
+        "[moeder]",
+        "[vader]",
+        "[stiefmoeder]",
+        "[stiefvader]",
+        "[ouder]",
+        "[broer]",
+        "[zus]",
+        "[grootouder]",
+        "[familielid]",
+        "[klasgenoot]",
+        PUPIL,
+    }
+)
 # Words before a role word that belong to it and go with it: "zijn vader Mehmet" -> "[vader]".
-DETERMINERS = frozenset({"de", "het", "zijn", "haar", "hun", "mijn", "onze", "ons", "diens", "z'n", "d'r",
-                         "m'n", "een", "die", "deze"})
+DETERMINERS = frozenset(
+    {"de", "het", "zijn", "haar", "hun", "mijn", "onze", "ons", "diens", "z'n", "d'r", "m'n", "een", "die", "deze"}
+)
 ROLE_PREFIXES = {"begeleider": "intern"}
 # Lower-case words inside a full name: "Jan van der Berg", "Mohammed el Amrani", "Samir ben Ali".
-PARTICLES = frozenset({"van", "de", "der", "den", "te", "ter", "ten", "het", "'t", "in", "op", "el", "al",
-                       "ben", "bin", "bint", "ibn", "abu", "da", "di", "do", "dos", "du", "la", "le", "von",
-                       "zu", "y"})
+PARTICLES = frozenset(
+    {
+        "van",
+        "de",
+        "der",
+        "den",
+        "te",
+        "ter",
+        "ten",
+        "het",
+        "'t",
+        "in",
+        "op",
+        "el",
+        "al",
+        "ben",
+        "bin",
+        "bint",
+        "ibn",
+        "abu",
+        "da",
+        "di",
+        "do",
+        "dos",
+        "du",
+        "la",
+        "le",
+        "von",
+        "zu",
+        "y",
+    }
+)
 # First names that are ordinary Dutch words (checked against a Dutch word list): at a sentence start
 # only NER or the tagger can say so, and in lower case they are never taken for a name on their own.
-AMBIGUOUS_NAMES = frozenset({"ben", "wil", "job", "roos", "bas", "jet", "max", "ad", "lama", "nada", "mark",
-                             "floor", "amber", "iris", "luna", "nova", "fleur", "lieve", "nine", "jade",
-                             "sterre", "mees", "roman", "can", "aman", "eden", "els", "eren",
-                             "mais", "merel", "rob", "wei", "tuba", "hoop"})
+AMBIGUOUS_NAMES = frozenset(
+    {
+        "ben",
+        "wil",
+        "job",
+        "roos",
+        "bas",
+        "jet",
+        "max",
+        "ad",
+        "lama",
+        "nada",
+        "mark",
+        "floor",
+        "amber",
+        "iris",
+        "luna",
+        "nova",
+        "fleur",
+        "lieve",
+        "nine",
+        "jade",
+        "sterre",
+        "mees",
+        "roman",
+        "can",
+        "aman",
+        "eden",
+        "els",
+        "eren",
+        "mais",
+        "merel",
+        "rob",
+        "wei",
+        "tuba",
+        "hoop",
+    }
+)
 # Surnames that are ordinary Dutch words ("Bakker", "de Vries", "van den Berg"): a name only with a
 # first name, title or particle before it, never alone.
 SURNAME_WORDS = frozenset(
@@ -99,11 +179,31 @@ SURNAME_WORDS = frozenset(
     "graaf groot haan haas heuvel hoek huisman jong jonker kamp kok koning koster kramer krol kroon kuiper "
     "kuipers laan lange leeuwen linden maas mehari molenaar mulder pauw peters pinas pols post prins "
     "ridder rietveld rijn ruiter schipper schouten staal stam steen tol veen verhagen vink visser vliet "
-    "vonk vos vries wal wang wijk winkel wit wolf wouters zwart kara baran lie tran issa martina".split())
+    "vonk vos vries wal wang wijk winkel wit wolf wouters zwart kara baran lie tran issa martina".split()
+)
 # After a sentence-initial "Ben"/"Wil"/"Mark" these make it a verb ("Ben je ...", "Mark dit als ...").
 PRONOUNS = frozenset({"je", "jij", "u", "ik", "we", "wij", "ze", "zij", "hij", "het", "jullie", "men"})
-VERB_FOLLOWERS = PRONOUNS | frozenset({"dit", "dat", "de", "deze", "die", "even", "alstublieft", "aub",
-                                       "graag", "mij", "me", "ons", "hem", "haar", "als", "maar", "zelf"})
+VERB_FOLLOWERS = PRONOUNS | frozenset(
+    {
+        "dit",
+        "dat",
+        "de",
+        "deze",
+        "die",
+        "even",
+        "alstublieft",
+        "aub",
+        "graag",
+        "mij",
+        "me",
+        "ons",
+        "hem",
+        "haar",
+        "als",
+        "maar",
+        "zelf",
+    }
+)
 # A particle glued to a surname: "al-Hassan", "el-Amrani", "d'Souza", "ben-Ali".
 JOINED_PARTICLE = re.compile(r"^(?:al|el|ben|bin|abu|ibn|van|de|d|o)[-'’]\w", re.I)
 SENTENCE_PUNCT = frozenset({".", "!", "?", ":", ";", '"', "“", "”", "(", "-", "–", "—", "•", "*"})
@@ -169,35 +269,73 @@ def _nlp():  # type: ignore[no-untyped-def]
 
 _EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 # 10 digits from a leading 0, or +31/0031 and 9 digits; separators ' ', '-', '.', '(0)' and '(020)'.
-_PHONE = re.compile(r"(?<![\w+])(?:(?:\+31|0031)[\s.-]?(?:\(0\)[\s.-]?)?[1-9]|\(?0[1-9])"
-                    r"(?:[\s.)/-]{0,3}\d){8}(?![\d:]|[.,]\d)")
+_PHONE = re.compile(
+    r"(?<![\w+])(?:(?:\+31|0031)[\s.-]?(?:\(0\)[\s.-]?)?[1-9]|\(?0[1-9])"
+    r"(?:[\s.)/-]{0,3}\d){8}(?![\d:]|[.,]\d)"
+)
 # 9 digits as "123456782", "123 45 67 82", "1234.56.782", or 8 with the leading zero dropped.
-_BSN_CANDIDATE = re.compile(r"(?<![\w.,/-])(?:\d{3}[\s.]?\d{2}[\s.]?\d{2}[\s.]?\d{2}|\d{4}[\s.]\d{2}[\s.]\d{3}|\d{8})"
-                            r"(?![\w/-]|[.,]\d)")
-_BSN_CONTEXT = re.compile(r"(?i)\b(?:bsn|burgerservicenummer|sofinummer|sofi-nummer|sofi)\b\W{0,3}"
-                          r"(?:nummer\W{0,3}|is\W{0,3}|van\W+\w+\W{0,3})?(\d[\d\s.]{6,11}\d)")
-_POSTCODE = re.compile(r"(?<![\w-])[1-9]\d{3}(?:\s?[A-Z]{2}|[a-z]{2}|"
-                       r"\s(?!(?:en|op|in|is|om|te|of|al|ja|nu|zo|er|ik|je|ze|we|na|af|ga|de|da|bij|uu)\b)[a-z]{2})"
-                       r"(?![\w-])")
-_STREET_SUFFIX = (r"straat|laan|weg|plein|gracht|kade|singel|dijk|dreef|steeg|plantsoen|boulevard|allee|"
-                  r"pad|hof|park|markt|baan|wal|ring|veld|erf|dam|haven|hoven|weide|oord|zoom|kamp|burg")
+_BSN_CANDIDATE = re.compile(
+    r"(?<![\w.,/-])(?:\d{3}[\s.]?\d{2}[\s.]?\d{2}[\s.]?\d{2}|\d{4}[\s.]\d{2}[\s.]\d{3}|\d{8})"
+    r"(?![\w/-]|[.,]\d)"
+)
+_BSN_CONTEXT = re.compile(
+    r"(?i)\b(?:bsn|burgerservicenummer|sofinummer|sofi-nummer|sofi)\b\W{0,3}"
+    r"(?:nummer\W{0,3}|is\W{0,3}|van\W+\w+\W{0,3})?(\d[\d\s.]{6,11}\d)"
+)
+_POSTCODE = re.compile(
+    r"(?<![\w-])[1-9]\d{3}(?:\s?[A-Z]{2}|[a-z]{2}|"
+    r"\s(?!(?:en|op|in|is|om|te|of|al|ja|nu|zo|er|ik|je|ze|we|na|af|ga|de|da|bij|uu)\b)[a-z]{2})"
+    r"(?![\w-])"
+)
+_STREET_SUFFIX = (
+    r"straat|laan|weg|plein|gracht|kade|singel|dijk|dreef|steeg|plantsoen|boulevard|allee|"
+    r"pad|hof|park|markt|baan|wal|ring|veld|erf|dam|haven|hoven|weide|oord|zoom|kamp|burg"
+)
 _STREET = re.compile(
     r"(?<![\w-])(?:(?:[A-Z][\w'’.-]*|van|de|der|den|ter|ten|te|'t)\s+){0,3}"
-    rf"[A-Z][\w'’-]*(?:{_STREET_SUFFIX})(?:\s+\d{{1,5}}(?:\s?[a-zA-Z](?![\w])|-\d{{1,4}}|\s?(?:hs|bis))?)?(?![\w-])")
+    rf"[A-Z][\w'’-]*(?:{_STREET_SUFFIX})(?:\s+\d{{1,5}}(?:\s?[a-zA-Z](?![\w])|-\d{{1,4}}|\s?(?:hs|bis))?)?(?![\w-])"
+)
 _PLACE_WORD = re.compile(rf"\w\w(?:{_STREET_SUFFIX})$")
 _STRICT_STREET = re.compile(r"(?:straat|laan|weg|gracht|kade|singel|dreef|steeg)$")  # a home street, also alone
-_ADDRESS_LEADERS = frozenset({"in", "op", "aan", "bij", "naar", "uit", "over", "langs", "via", "voor", "achter",
-                              "tegenover", "de", "het", "'t", "een", "woont", "wonen", "adres", "is"})
-_MONTH_NAMES = (r"januari|februari|maart|april|mei|juni|juli|augustus|september|oktober|november|december|"
-                r"jan|feb|mrt|apr|jun|jul|aug|sep|sept|okt|nov|dec")
-_DATE = (r"(?:\d{1,2}[-/.]\d{1,2}(?:[-/.](?:19|20)?\d{2})?|(?:19|20)\d{2}-\d{1,2}-\d{1,2}|"
-         rf"\d{{1,2}}\s+(?:{_MONTH_NAMES})\.?(?:\s+(?:19|20)\d{{2}})?)")
+_ADDRESS_LEADERS = frozenset(
+    {
+        "in",
+        "op",
+        "aan",
+        "bij",
+        "naar",
+        "uit",
+        "over",
+        "langs",
+        "via",
+        "voor",
+        "achter",
+        "tegenover",
+        "de",
+        "het",
+        "'t",
+        "een",
+        "woont",
+        "wonen",
+        "adres",
+        "is",
+    }
+)
+_MONTH_NAMES = (
+    r"januari|februari|maart|april|mei|juni|juli|augustus|september|oktober|november|december|"
+    r"jan|feb|mrt|apr|jun|jul|aug|sep|sept|okt|nov|dec"
+)
+_DATE = (
+    r"(?:\d{1,2}[-/.]\d{1,2}(?:[-/.](?:19|20)?\d{2})?|(?:19|20)\d{2}-\d{1,2}-\d{1,2}|"
+    rf"\d{{1,2}}\s+(?:{_MONTH_NAMES})\.?(?:\s+(?:19|20)\d{{2}})?)"
+)
 _BIRTH_WORDS = r"(?:geboren|geb\.?|geboortedatum|geb\.?\s?datum|geboortedag|verjaardag|jarig|dob|d\.o\.b\.)"
 # A date after a birth word, at most three words between ("Geboortedatum moeder 01-02-1988"), or
 # right before "geboren" ("op 30 september 2013 geboren").
 _BIRTH_DATE = re.compile(
     rf"(?i)\b{_BIRTH_WORDS}(?:[\s:,(-]+(?!\d)\w+){{0,3}}?[\s:,(-]+\(?({_DATE})(?![\d])"
-    rf"|(?<![\w-])({_DATE})(?:\s+\w+){{0,2}}\s+geboren\b")
+    rf"|(?<![\w-])({_DATE})(?:\s+\w+){{0,2}}\s+geboren\b"
+)
 
 
 def elfproef(digits: str) -> bool:
@@ -229,12 +367,17 @@ def identifier_spans(text: str) -> List[Tuple[int, int, str]]:
     """(start, end, tag) of every identifier in ``text``, not overlapping, in text order."""
     found: List[Tuple[int, int, str]] = [(m.start(), m.end(), EMAIL) for m in _EMAIL.finditer(text)]
     found += [(m.start(g), m.end(g), BIRTH_DATE) for m in _BIRTH_DATE.finditer(text) for g in (1, 2) if m.group(g)]
-    found += [(m.start(1), m.end(1), BSN) for m in _BSN_CONTEXT.finditer(text)
-              if 8 <= len(re.sub(r"\D", "", m.group(1))) <= 9]
-    found += [(m.start(), m.end(), PHONE) for m in _PHONE.finditer(text)
-              if not re.fullmatch(r"\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4}(?:\s+\d{1,2})?", m.group(0))]
-    found += [(m.start(), m.end(), BSN) for m in _BSN_CANDIDATE.finditer(text)
-              if elfproef(re.sub(r"\D", "", m.group(0)))]
+    found += [
+        (m.start(1), m.end(1), BSN) for m in _BSN_CONTEXT.finditer(text) if 8 <= len(re.sub(r"\D", "", m.group(1))) <= 9
+    ]
+    found += [
+        (m.start(), m.end(), PHONE)
+        for m in _PHONE.finditer(text)
+        if not re.fullmatch(r"\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4}(?:\s+\d{1,2})?", m.group(0))
+    ]
+    found += [
+        (m.start(), m.end(), BSN) for m in _BSN_CANDIDATE.finditer(text) if elfproef(re.sub(r"\D", "", m.group(0)))
+    ]
     found += [(m.start(), m.end(), ADDRESS) for m in _POSTCODE.finditer(text)]
     found += [(start, end, ADDRESS) for start, end in _street_spans(text)]
     kept: List[Tuple[int, int, str]] = []
@@ -282,8 +425,14 @@ def _in_surnames(text: str) -> bool:
 def _is_lower_name(text: str) -> bool:
     """A lower-case first name or surname that is no ordinary Dutch word: "fatma", "kowalski"."""
     key = _key(text)
-    return (len(key) > 2 and key not in AMBIGUOUS_NAMES and key not in SURNAME_WORDS
-            and key not in _stop_words() and key not in ROLE_WORDS and (_in_first_names(text) or _in_surnames(text)))
+    return (
+        len(key) > 2
+        and key not in AMBIGUOUS_NAMES
+        and key not in SURNAME_WORDS
+        and key not in _stop_words()
+        and key not in ROLE_WORDS
+        and (_in_first_names(text) or _in_surnames(text))
+    )
 
 
 def _role_before(doc, i: int) -> Optional[Tuple[str, int]]:  # type: ignore[no-untyped-def]
@@ -324,8 +473,12 @@ class _Detector:
 
     def can_be_name(self, i: int) -> bool:
         tok = self.doc[i]
-        return (any(c.isalpha() for c in tok.text) and not self.is_protected(i)
-                and tok.lower_ not in ROLE_WORDS and tok.lower_ not in DETERMINERS)
+        return (
+            any(c.isalpha() for c in tok.text)
+            and not self.is_protected(i)
+            and tok.lower_ not in ROLE_WORDS
+            and tok.lower_ not in DETERMINERS
+        )
 
     def _ambiguous_start(self, i: int) -> bool:
         """A sentence-initial "Roos"/"Mark"/"Max": a name when a surname follows ("Fleur van der Meer"), or
@@ -337,8 +490,9 @@ class _Detector:
             return False
         verb = self.doc[i + 1]  # a name takes a finite singular verb: not "Ben benieuwd", "Wil weten"
         finite_singular = "Fin" in verb.morph.get("VerbForm") and "Plur" not in verb.morph.get("Number")
-        return verb.pos_ in ("VERB", "AUX") and finite_singular and (
-            tok.ent_type_ in PERSON_LABELS or tok.pos_ == "PROPN")
+        return (
+            verb.pos_ in ("VERB", "AUX") and finite_singular and (tok.ent_type_ in PERSON_LABELS or tok.pos_ == "PROPN")
+        )
 
     def starts_name(self, i: int) -> bool:
         tok = self.doc[i]
@@ -362,7 +516,7 @@ class _Detector:
         return ner_person and (not sentence_start or tok.pos_ == "PROPN")
 
     def _surname_after_particles(self, i: int) -> bool:
-        """"juf van Dijk", "meester de Boer": particles then a surname; not "vader van Tess" (a first name
+        """ "juf van Dijk", "meester de Boer": particles then a surname; not "vader van Tess" (a first name
         after "van" is whose father it is)."""
         j = i
         while j < len(self.doc) and self.doc[j].lower_ in PARTICLES:
@@ -382,8 +536,11 @@ class _Detector:
         if j >= len(self.doc) or not self.can_be_name(j) or _is_sentence_start(self.doc, j):
             return 0
         text = self.doc[j].text
-        if _is_capitalised(text) or JOINED_PARTICLE.match(text) or (j == i and _is_lower_name(text)
-                                                                    and _in_surnames(text)):
+        if (
+            _is_capitalised(text)
+            or JOINED_PARTICLE.match(text)
+            or (j == i and _is_lower_name(text) and _in_surnames(text))
+        ):
             return j - i + 1
         return 0
 
@@ -394,8 +551,13 @@ class _Detector:
                 i += 1
                 continue
             first, last = i, i
-            while first > 0 and doc[first - 1].lower_ in PARTICLES and not self.is_protected(first - 1) \
-                    and _key(doc[i].text) in SURNAME_WORDS and not _role_before(doc, first):
+            while (
+                first > 0
+                and doc[first - 1].lower_ in PARTICLES
+                and not self.is_protected(first - 1)
+                and _key(doc[i].text) in SURNAME_WORDS
+                and not _role_before(doc, first)
+            ):
                 first -= 1  # "de Vries": the particle belongs to the surname
             step = self.continues_name(last + 1)
             while step:
@@ -403,9 +565,10 @@ class _Detector:
                 step = self.continues_name(last + 1)
             role = _role_before(doc, first)
             end = doc[last].idx + len(doc[last].text)
-            name = doc.text[doc[first].idx: end]
-            found.append(_Found(role[1] if role else doc[first].idx, end, name,
-                                role[0] if role else _role_after(doc, last)))
+            name = doc.text[doc[first].idx : end]
+            found.append(
+                _Found(role[1] if role else doc[first].idx, end, name, role[0] if role else _role_after(doc, last))
+            )
             i = last + 1
         return found
 
@@ -418,7 +581,8 @@ _TITLE = re.compile(
     rf"(?<![\w])(?:(?P<dotted>(?i:dhr|mw|mevr|mr|dr|drs|ir|ing|hr|fam|mej)\.)\s*"
     rf"(?P<dname>(?:(?i:{_PARTICLE_RE})\s+)*{_NAME_WORD}(?:\s+(?:(?:{_PARTICLE_RE})\s+)*[A-ZÀ-Þ]{_NAME_REST})*)"
     rf"|(?P<plain>(?i:meneer|mevrouw|mevr|dhr|mw|familie|fam|de heer|mejuffrouw))\s+"
-    rf"(?P<pname>(?:(?i:{_PARTICLE_RE})\s+)*[A-ZÀ-Þ]{_NAME_REST}(?:\s+(?:(?:{_PARTICLE_RE})\s+)*[A-ZÀ-Þ]{_NAME_REST})*))")
+    rf"(?P<pname>(?:(?i:{_PARTICLE_RE})\s+)*[A-ZÀ-Þ]{_NAME_REST}(?:\s+(?:(?:{_PARTICLE_RE})\s+)*[A-ZÀ-Þ]{_NAME_REST})*))"
+)
 
 
 def _title_names(text: str, protected: Sequence[Tuple[int, int]]) -> List[_Found]:
@@ -472,8 +636,8 @@ def _known_spans(text: str, known: Mapping[str, str]) -> List[Tuple[int, int, st
 
 
 def _trim_possessive(found: _Found, text: str) -> _Found:
-    """"Julia's" -> cut "Julia", keep "'s": the possessive is grammar, not the name."""
-    match = re.search(r"['’]s?$", text[found.cut_start: found.cut_end])
+    """ "Julia's" -> cut "Julia", keep "'s": the possessive is grammar, not the name."""
+    match = re.search(r"['’]s?$", text[found.cut_start : found.cut_end])
     if not match or found.cut_end - found.cut_start <= len(match.group(0)):
         return found
     cut = len(match.group(0))
@@ -534,8 +698,7 @@ class CaseMasker:
         for found in names:
             cuts.append((found.cut_start, found.cut_end, found.name, self._placeholder(found, known)))
         for start, end, replacement in _known_spans(text, known):
-            if not any(s < end and start < e for s, e, _, _ in cuts) and \
-                    not any(s <= start < e for s, e in never):
+            if not any(s < end and start < e for s, e, _, _ in cuts) and not any(s <= start < e for s, e in never):
                 cuts.append((start, end, text[start:end], replacement))
         masked, replaced = text, []
         for start, end, original, replacement in sorted(cuts, reverse=True):
@@ -570,8 +733,12 @@ def mask_names(text: str, pseudonym: str, known: Mapping[str, str] = {}) -> Mask
 def masker_for(state: object, case_id: Optional[str], pseudonym: str) -> CaseMasker:
     """The case's masker from its kept state ({"case": id, "known": {...}}); a state of another case
     (or none) starts empty, so names never travel between cases."""
-    if isinstance(state, Mapping) and case_id is not None and state.get("case") == str(case_id) \
-            and isinstance(state.get("known"), Mapping):
+    if (
+        isinstance(state, Mapping)
+        and case_id is not None
+        and state.get("case") == str(case_id)
+        and isinstance(state.get("known"), Mapping)
+    ):
         return CaseMasker(pseudonym, {str(k): str(v) for k, v in state["known"].items()})
     return CaseMasker(pseudonym)
 
@@ -597,8 +764,9 @@ def describe_replacements(result: MaskResult) -> str:
     targets = list(dict.fromkeys(replacement for _, replacement in result.replaced))
     if all(replacement not in IDENTIFIER_TAGS for _, replacement in result.replaced):
         noun = "naam" if count == 1 else "namen"
-        return (f"Ik heb {count} {noun} vervangen door {_join_dutch(targets)}, "
-                "zodat er geen namen in het dossier komen.")
+        return f"Ik heb {count} {noun} vervangen door {_join_dutch(targets)}, zodat er geen namen in het dossier komen."
     noun = "gegeven" if count == 1 else "gegevens"
-    return (f"Ik heb {count} {noun} vervangen door {_join_dutch(targets)}, "
-            "zodat er geen namen of persoonsgegevens in het dossier komen.")
+    return (
+        f"Ik heb {count} {noun} vervangen door {_join_dutch(targets)}, "
+        "zodat er geen namen of persoonsgegevens in het dossier komen."
+    )

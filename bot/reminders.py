@@ -11,6 +11,7 @@ the start of their next conversation (``action_session_start``), as before.
 The buttons: "Gedaan" and "Later (1 week)" are settled by the channel with ``answer_click`` (only the
 case's owner or its aandachtsfunctionaris may); "Open casus" hands Rasa ``OPEN_CASE_PAYLOAD``.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -42,8 +43,10 @@ BUTTON_TITLES = {DONE: "Gedaan", LATER: "Later (1 week)", OPEN: "Open casus"}
 OPEN_CASE_PAYLOAD = "/ask_next_step"  # when the reminder's case cannot be named (an old or forged card)
 
 DONE_MESSAGE = "Genoteerd: dit is gedaan. Dank u wel."
-UNKNOWN_MESSAGE = ("Deze herinnering kan ik niet (meer) vinden, of ze hoort niet bij uw casus. "
-                   "Vraag \"Wat moet ik nu doen?\" om verder te gaan met uw casus.")
+UNKNOWN_MESSAGE = (
+    "Deze herinnering kan ik niet (meer) vinden, of ze hoort niet bij uw casus. "
+    'Vraag "Wat moet ik nu doen?" om verder te gaan met uw casus.'
+)
 
 Send = Callable[[Mapping[str, Any], str, List[Dict[str, Any]]], Awaitable[bool]]
 
@@ -75,8 +78,10 @@ def reminder_text(pseudonym: str, description: str, due_on: date) -> str:
 
 def reminder_buttons(followup_id: int) -> List[Dict[str, Any]]:
     """The three buttons; each carries its action and the follow-up in ``value`` (not a Rasa payload)."""
-    return [{"title": title, "value": {"reminder": action, "followup_id": followup_id}}
-            for action, title in BUTTON_TITLES.items()]
+    return [
+        {"title": title, "value": {"reminder": action, "followup_id": followup_id}}
+        for action, title in BUTTON_TITLES.items()
+    ]
 
 
 def open_case_payload(store: Repositories, followup_id: Any, user_id: str) -> str:
@@ -89,8 +94,7 @@ def open_case_payload(store: Repositories, followup_id: Any, user_id: str) -> st
     return "/switch_case" + json.dumps({"case_ref": case_id})
 
 
-def answer_click(store: Repositories, followup_id: Any, action: str, user_id: str,
-                 today: Optional[date] = None) -> str:
+def answer_click(store: Repositories, followup_id: Any, action: str, user_id: str, today: Optional[date] = None) -> str:
     """Settle "Gedaan" or "Later" for ``user_id`` and say what happened; anything odd gets the polite
     not-found answer (a card can be old, or forged: the store checks who may touch the case)."""
     try:
@@ -111,8 +115,14 @@ def answer_click(store: Repositories, followup_id: Any, action: str, user_id: st
 class ReminderScheduler:
     """Every ``interval`` seconds: claim due reminders, send each, record the outcome."""
 
-    def __init__(self, store: Callable[[], Repositories], send: Send, interval_seconds: float,
-                 clock: Callable[[], datetime] = utcnow, today: Callable[[], date] = date.today) -> None:
+    def __init__(
+        self,
+        store: Callable[[], Repositories],
+        send: Send,
+        interval_seconds: float,
+        clock: Callable[[], datetime] = utcnow,
+        today: Callable[[], date] = date.today,
+    ) -> None:
         self._store = store
         self._send = send
         self._interval = interval_seconds
@@ -123,8 +133,9 @@ class ReminderScheduler:
     async def run_once(self) -> int:
         """One pass; returns how many reminders were delivered."""
         store = self._store()
-        claimed = await asyncio.to_thread(store.followups.claim_due, self._today(), self._clock(), LEASE,
-                                          CHANNEL, BATCH)
+        claimed = await asyncio.to_thread(
+            store.followups.claim_due, self._today(), self._clock(), LEASE, CHANNEL, BATCH
+        )
         delivered = 0
         for reminder in claimed:
             delivered += await self._deliver(store, reminder)

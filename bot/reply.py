@@ -3,6 +3,7 @@
 One shape for every use case (bot/cases.py, bot/overview_usecase.py), so the actions turn any of them
 into Rasa messages the same way (``actions.common.say_reply``) and nothing here knows Rasa.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field

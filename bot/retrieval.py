@@ -18,6 +18,7 @@ index is built once per process, lazily, from the national wording. It never dec
 acute-danger guard and the special situations stay with the NLU and the dialogue; retrieval only
 answers what the intents did not. No Rasa import: the actions and the NLU component call this module.
 """
+
 from __future__ import annotations
 
 import functools
@@ -192,10 +193,13 @@ class Analyzer:
         same word), the closest in length; None when there is none."""
         import bisect
 
-        shorter = [term[:cut] for cut in range(len(term) - 1, len(term) - MAX_SUFFIX_GAP - 1, -1)
-                   if cut >= MIN_STEM_FOR_FUZZY and term[:cut] in self.vocabulary]
+        shorter = [
+            term[:cut]
+            for cut in range(len(term) - 1, len(term) - MAX_SUFFIX_GAP - 1, -1)
+            if cut >= MIN_STEM_FOR_FUZZY and term[:cut] in self.vocabulary
+        ]
         longer: List[str] = []
-        for known in self._sorted[bisect.bisect_left(self._sorted, term):]:
+        for known in self._sorted[bisect.bisect_left(self._sorted, term) :]:
             if not known.startswith(term):
                 break
             if len(known) - len(term) <= MAX_SUFFIX_GAP:
@@ -436,8 +440,14 @@ class Index:
     the nearest-passage cosine for comparison.
     """
 
-    def __init__(self, items: Sequence[Topic], encoder: Optional[SentenceEncoder] = None,
-                 method: str = "convex", dense: str = "logreg", persist: bool = False) -> None:
+    def __init__(
+        self,
+        items: Sequence[Topic],
+        encoder: Optional[SentenceEncoder] = None,
+        method: str = "convex",
+        dense: str = "logreg",
+        persist: bool = False,
+    ) -> None:
         import bm25s
 
         self.topics: Tuple[Topic, ...] = tuple(t for t in items if t.asked)
@@ -451,8 +461,9 @@ class Index:
         self._bm25.index([self.analyzer.terms(p) or ["_"] for p in passages], show_progress=False)
         self._vectors = self._encoder.encode(passages, persist=True)
         labels = [i for i, g in enumerate(groups) for _ in g]
-        self._classifier = (_fit(self._vectors, labels, CLASSIFIER_CACHE if persist else None)
-                            if dense == "logreg" else None)
+        self._classifier = (
+            _fit(self._vectors, labels, CLASSIFIER_CACHE if persist else None) if dense == "logreg" else None
+        )
 
     def scores(self, text: str) -> Tuple[np.ndarray, np.ndarray]:
         """(dense, lexical) score per topic: the classifier's probability (or the best cosine) and the
@@ -464,8 +475,9 @@ class Index:
         else:
             dense = np.maximum.reduceat(self._vectors @ vector[0], self._starts)
         terms = [t for t in self.analyzer.terms(text, query=True) if t in self.analyzer.vocabulary]
-        lexical = (np.maximum.reduceat(self._bm25.get_scores(terms), self._starts) if terms
-                   else np.zeros(len(self.topics)))
+        lexical = (
+            np.maximum.reduceat(self._bm25.get_scores(terms), self._starts) if terms else np.zeros(len(self.topics))
+        )
         return dense, lexical
 
     def search(self, text: str, k: int = 3, kinds: Optional[Iterable[str]] = None) -> List[Hit]:
@@ -651,8 +663,9 @@ class Probe:
     expected: Optional[str]
 
 
-def variant_folds(items: Sequence[Topic], folds: int, seed: int = 42,
-                  kb: Optional[KnowledgeBase] = None) -> List[Tuple[Tuple[Topic, ...], List[Probe]]]:
+def variant_folds(
+    items: Sequence[Topic], folds: int, seed: int = 42, kb: Optional[KnowledgeBase] = None
+) -> List[Tuple[Tuple[Topic, ...], List[Probe]]]:
     """K-fold over the FAQ variants: in fold f a share of each entry's variants is held out as queries
     and the index holds the rest (question, other variants, answer, detail stay)."""
     from bot.steps import faq_entries
@@ -688,8 +701,7 @@ def run_probes(idx: Index, probes: Sequence[Probe]) -> List[Outcome]:
     out = []
     for probe in probes:
         hits = idx.search(probe.text, k=3)
-        out.append(Outcome(probe.expected, hits[0].topic, hits[0].score,
-                           probe.expected in [h.topic for h in hits]))
+        out.append(Outcome(probe.expected, hits[0].topic, hits[0].score, probe.expected in [h.topic for h in hits]))
     return out
 
 
@@ -828,8 +840,14 @@ def load_heldout(path: Path = HELDOUT_PATH) -> List[HeldoutRow]:
     rows = []
     for row in data.get("rows", []):
         also = row.get("also") or ()
-        rows.append(HeldoutRow(str(row["text"]), str(row["expected"]), str(row.get("kind", "")),
-                               tuple([also] if isinstance(also, str) else also)))
+        rows.append(
+            HeldoutRow(
+                str(row["text"]),
+                str(row["expected"]),
+                str(row.get("kind", "")),
+                tuple([also] if isinstance(also, str) else also),
+            )
+        )
     return rows
 
 

@@ -10,6 +10,7 @@ Move ids returned in ``Guidance.next_moves`` (the Rasa layer maps them to button
 ``progress:<milestone_id>``, ``step:<n>``, ``weighing:start``, ``note:<kind>`` (kinds in
 ``NOTE_KINDS``), ``contacts:who_to_call`` and ``faq:<faq_id>``.
 """
+
 from __future__ import annotations
 
 import re
@@ -32,8 +33,14 @@ MAX_LINES = 6
 MAX_MOVES = 4
 # Fewer phrasings than this and neither the classifier nor the retrieval index learns how staff ask it.
 MIN_FAQ_VARIANTS = 5
-REQUIRED_SITUATIONS = ("acute_danger", "sexual_violence", "suicide_risk", "honour_based", "staff_suspect",
-                       "pupil_violence")
+REQUIRED_SITUATIONS = (
+    "acute_danger",
+    "sexual_violence",
+    "suicide_risk",
+    "honour_based",
+    "staff_suspect",
+    "pupil_violence",
+)
 ACUTE_DANGER = "acute_danger"
 # Urgent pitfalls shown per step: more would push the actions out of the six lines.
 MAX_URGENT_PITFALLS = 1
@@ -324,8 +331,9 @@ def note_milestones(kind: str, fields: Mapping[str, object]) -> Tuple[str, ...]:
         return ("vt_advice_asked",)
     if kind == "gesprek":
         who = str(fields.get("met_wie") or "")
-        talked = (("parents_talked",) if _PARENT.search(who) or not _PUPIL.search(who) else ()) + \
-            (("pupil_talked",) if _PUPIL.search(who) else ())
+        talked = (("parents_talked",) if _PARENT.search(who) or not _PUPIL.search(who) else ()) + (
+            ("pupil_talked",) if _PUPIL.search(who) else ()
+        )
         return talked
     if kind == "melding" and fields.get("besproken_met_ouder") is True:
         return ("reported_to_vt", "melding_discussed")
@@ -352,8 +360,9 @@ class NoteProgress:
         return cls(tuple(data.get("milestones") or ()), data.get("step_before"), data.get("step_after"))
 
 
-def record_note(state: CaseState, kind: str, fields: Mapping[str, object],
-                kb: Optional[KnowledgeBase] = None) -> Tuple[CaseState, NoteProgress]:
+def record_note(
+    state: CaseState, kind: str, fields: Mapping[str, object], kb: Optional[KnowledgeBase] = None
+) -> Tuple[CaseState, NoteProgress]:
     """The case after a saved note of ``kind`` (``note_milestones``), and what the note changed."""
     new = tuple(m for m in note_milestones(kind, fields) if m not in state.done)
     after = state
@@ -431,8 +440,11 @@ def _pitfalls(step: Step, role: str, org: Organisation) -> List[Pitfall]:
 def _open_core_steps(state: CaseState, kb: Optional[KnowledgeBase]) -> List[Step]:
     """Earlier steps none of whose core milestones is done (the case jumped ahead)."""
     current = state.step or FIRST_STEP
-    return [s for s in _steps(kb).steps[: current - FIRST_STEP]
-            if not any(m.core and m.id in state.done for m in s.milestones)]
+    return [
+        s
+        for s in _steps(kb).steps[: current - FIRST_STEP]
+        if not any(m.core and m.id in state.done for m in s.milestones)
+    ]
 
 
 def _open_line(open_steps: Sequence[Step]) -> str:
@@ -454,8 +466,9 @@ def _legacy(step: Step, org: Organisation) -> List[Statement]:
     return [note] if note and org.source_doc in note.docs else []
 
 
-def guidance(state: CaseState, org: Organisation, user_role: Optional[str],
-             kb: Optional[KnowledgeBase] = None) -> Guidance:
+def guidance(
+    state: CaseState, org: Organisation, user_role: Optional[str], kb: Optional[KnowledgeBase] = None
+) -> Guidance:
     """What to do now, in at most six lines: the step's decisions (step 5) and the role's actions
     first, then the pitfalls (an urgent one first), steps skipped so far, the legacy wording note and,
     where the step risks it, the acute route. The actions give way to the rest, so the safety lines are
@@ -464,8 +477,9 @@ def guidance(state: CaseState, org: Organisation, user_role: Optional[str],
     number = state.step or FIRST_STEP
     step = _step(number, kb)
     role = user_role if user_role in USER_ROLES else DEFAULT_ROLE
-    tail: List[Tuple[Statement, str]] = [(p, PITFALL_PREFIX + render(p.text, org, kb))
-                                         for p in _pitfalls(step, role, org)]
+    tail: List[Tuple[Statement, str]] = [
+        (p, PITFALL_PREFIX + render(p.text, org, kb)) for p in _pitfalls(step, role, org)
+    ]
     open_steps = _open_core_steps(state, kb)
     if open_steps:
         order = _steps(kb).order
@@ -476,8 +490,13 @@ def guidance(state: CaseState, org: Organisation, user_role: Optional[str],
     actions = _for_role(_shown(step.actions, org), role)[:budget]
     head = [(s, render(s.text, org, kb)) for s in list(step.decisions) + actions]
     shown = head + tail
-    return Guidance(step=number, title=step.title, lines=tuple(line for _, line in shown),
-                    next_moves=_moves(step, state, open_steps), sources=_labels((s for s, _ in shown), kb))
+    return Guidance(
+        step=number,
+        title=step.title,
+        lines=tuple(line for _, line in shown),
+        next_moves=_moves(step, state, open_steps),
+        sources=_labels((s for s, _ in shown), kb),
+    )
 
 
 def situation(situation_id: str, org: Organisation, kb: Optional[KnowledgeBase] = None) -> SituationReply:
@@ -487,7 +506,9 @@ def situation(situation_id: str, org: Organisation, kb: Optional[KnowledgeBase] 
         raise ValueError(f"unknown situation '{situation_id}'")
     shown = [item.first] + _shown(item.reply, org)
     return SituationReply(
-        id=item.id, title=render(item.title, org, kb), urgent=item.urgent,
+        id=item.id,
+        title=render(item.title, org, kb),
+        urgent=item.urgent,
         lines=tuple(render(s.text, org, kb) for s in shown),
         call=tuple((render(c.name, org, kb), c.phone) for c in item.call),
         sources=_labels(shown, kb),
@@ -678,6 +699,9 @@ def check_steps(kb: KnowledgeBase) -> List[str]:
                 problems.append(f"{where}: unknown school types {sorted(bad_types)}")
         for org in organisations(kb).values():
             shown = _shown(step.actions, org)
-            problems += [f"{where}: no action for role '{r}' in profile '{org.id}' (its own additions and "
-                         f"the national rules)" for r in USER_ROLES if not _for_role(shown, r)]
+            problems += [
+                f"{where}: no action for role '{r}' in profile '{org.id}' (its own additions and the national rules)"
+                for r in USER_ROLES
+                if not _for_role(shown, r)
+            ]
     return problems

@@ -6,6 +6,7 @@ Why a layer of its own: each of these reads the case store, decides with the pur
 answer always shows what is stored. How the guidance is worded and which buttons follow stays in
 ``actions/steps.py``; opening a case is ``bot.cases.open_case``.
 """
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, List, Optional

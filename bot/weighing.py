@@ -12,13 +12,13 @@ the only way to reach a position, so an answer out of order, or one the kader do
 never be recorded. After question 4 = ja the help starts and the weighing waits, possibly weeks, for
 question 5; :func:`next_question` then returns None and :func:`outcome` says ``waiting_for_q5``.
 """
+
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
-from typing import (Any, Dict, FrozenSet, List, Literal, Mapping, Optional, Protocol, Sequence,
-                    Set, Tuple, TypeVar, cast)
+from typing import Any, Dict, FrozenSet, List, Literal, Mapping, Optional, Protocol, Sequence, Set, Tuple, TypeVar, cast
 
 from pydantic import root_validator, validator
 
@@ -365,8 +365,11 @@ def record_help_plan(
     position = _walk(state.answers, _weighing(kb))
     if position.outcome is None or position.outcome.waits_for is None:
         raise ValueError("a help plan can only be recorded while the help runs (after question 4 = ja)")
-    updates: Dict[str, Any] = {k: v.strip() for k, v in {"term": term, "casemanager": casemanager,
-                                                         "tasks": tasks}.items() if v is not None and v.strip()}
+    updates: Dict[str, Any] = {
+        k: v.strip()
+        for k, v in {"term": term, "casemanager": casemanager, "tasks": tasks}.items()
+        if v is not None and v.strip()
+    }
     return replace(state, **updates)
 
 
@@ -395,8 +398,7 @@ def is_decided(outcome: str, kb: Optional[KnowledgeBase] = None) -> bool:
     return spec.melding_needed is not None or spec.help_possible is not None
 
 
-def milestones_reached(n: int, reply: Answer, outcome: Optional[str],
-                       kb: Optional[KnowledgeBase] = None) -> List[str]:
+def milestones_reached(n: int, reply: Answer, outcome: Optional[str], kb: Optional[KnowledgeBase] = None) -> List[str]:
     """What an answer marks on the case: after question 1 = ja the kader goes on only with the school
     leader informed; an outcome that decides is a weighing made."""
     found = [LEADER_MILESTONE] if (n, reply) == (1, "ja") else []
@@ -443,11 +445,11 @@ def answer_labels(kb: Optional[KnowledgeBase] = None) -> Dict[str, str]:
 class Outcome:
     id: str
     title: str
-    melding_needed: Optional[bool]   # decision I; None: not yet to be taken (advice first)
-    help_possible: Optional[bool]    # decision II; None: decided with Veilig Thuis, or not applicable
+    melding_needed: Optional[bool]  # decision I; None: not yet to be taken (advice first)
+    help_possible: Optional[bool]  # decision II; None: decided with Veilig Thuis, or not applicable
     decision_melding: str
     decision_help: str
-    lines: Tuple[str, ...]           # concrete next actions first, the two decisions last
+    lines: Tuple[str, ...]  # concrete next actions first, the two decisions last
     call: Tuple[str, ...]
     followups: Tuple[Tuple[str, int], ...]  # (kind, days in the unit of that kind; see due_date)
     waiting_for_q5: bool
@@ -462,16 +464,25 @@ def _trace_statements(answers: Trace, wk: WeighingKnowledge) -> Tuple[List[State
 
 def _help_plan_lines(state: WeighingState, wk: WeighingKnowledge) -> List[str]:
     labels = wk.labels.help_plan
-    return [f"{label}: {value or labels.missing}" for label, value in
-            ((labels.term, state.term), (labels.casemanager, state.casemanager), (labels.tasks, state.tasks))]
+    return [
+        f"{label}: {value or labels.missing}"
+        for label, value in (
+            (labels.term, state.term),
+            (labels.casemanager, state.casemanager),
+            (labels.tasks, state.tasks),
+        )
+    ]
 
 
 def _followups(spec: OutcomeSpec, state: WeighingState, wk: WeighingKnowledge) -> Tuple[Tuple[str, int], ...]:
     """Follow-ups with a known number of days: the end of the help term counts only once a term with a
     duration is agreed, and the reminder to agree one stands only until then."""
     term_days = parse_term(state.term or "")
-    pairs = ((f.kind, f.days if f.days is not None else term_days) for f in spec.followups
-             if not (term_days is not None and wk.followup_kind(f.kind).settled_by == "term_agreed"))
+    pairs = (
+        (f.kind, f.days if f.days is not None else term_days)
+        for f in spec.followups
+        if not (term_days is not None and wk.followup_kind(f.kind).settled_by == "term_agreed")
+    )
     return tuple((kind, days) for kind, days in pairs if days is not None)
 
 
@@ -479,8 +490,13 @@ def plan_followup_kinds(kb: Optional[KnowledgeBase] = None) -> FrozenSet[str]:
     """Follow-ups of a running help that depend on its plan: the end of the agreed term and the reminder
     to agree one. Why separate: they can only be set once the plan has been asked, not with the answer."""
     wk = _weighing(kb)
-    return frozenset(f.kind for o in wk.outcomes if o.waits_for is not None for f in o.followups
-                     if f.days is None or wk.followup_kind(f.kind).settled_by == "term_agreed")
+    return frozenset(
+        f.kind
+        for o in wk.outcomes
+        if o.waits_for is not None
+        for f in o.followups
+        if f.days is None or wk.followup_kind(f.kind).settled_by == "term_agreed"
+    )
 
 
 def followups_settled_by(event: SettledBy, kb: Optional[KnowledgeBase] = None) -> FrozenSet[str]:
@@ -536,16 +552,20 @@ def explain_trace(trace: Sequence[Tuple[int, Answer]], org: Organisation, kb: Op
     if position.outcome is not None:
         lines.append(f"{labels.outcome} {render(position.outcome.title, org, kb)}")
     for (n, a), reason in zip(state.answers, reasons):
-        lines.append(f"{labels.question} {n}: {render(wk.question(n).text, org, kb)} "
-                     f"{labels.your_answer} {labels.answers[a].lower()}. {render(reason.text, org, kb)}")
+        lines.append(
+            f"{labels.question} {n}: {render(wk.question(n).text, org, kb)} "
+            f"{labels.your_answer} {labels.answers[a].lower()}. {render(reason.text, org, kb)}"
+        )
     if position.outcome is not None and state.answers:
         n, a = state.answers[-1]
         lines.append(f"{labels.decisive} {n} ({labels.answers[a].lower()}).")
     if position.outcome is not None and position.outcome.waits_for is not None:
         lines.append(f"{labels.waiting_for_q5} {position.outcome.waits_for}.")
     if position.question is not None:
-        lines.append(f"{labels.not_finished} {labels.question.lower()} {position.question}: "
-                     f"{render(wk.question(position.question).text, org, kb)}")
+        lines.append(
+            f"{labels.not_finished} {labels.question.lower()} {position.question}: "
+            f"{render(wk.question(position.question).text, org, kb)}"
+        )
     refs = [wk.question(n).source for n, _ in state.answers] + [r.source for r in reasons]
     if refs:
         lines.append(f"{labels.source} " + "; ".join(_labels_of(refs, kb)))
@@ -666,8 +686,9 @@ def _edges(wk: WeighingKnowledge) -> Dict[str, List[str]]:
     """The graph as node -> successors; nodes are 'q<n>' and 'o:<id>'. A waiting outcome leads to its question."""
     edges: Dict[str, List[str]] = {}
     for q in wk.questions:
-        edges[f"q{q.number}"] = [f"q{r.question}" if r.question is not None else f"o:{r.outcome}"
-                                 for r in q.answers.values()]
+        edges[f"q{q.number}"] = [
+            f"q{r.question}" if r.question is not None else f"o:{r.outcome}" for r in q.answers.values()
+        ]
     for o in wk.outcomes:
         edges[f"o:{o.id}"] = [f"q{o.waits_for}"] if o.waits_for is not None else []
     return edges
@@ -679,7 +700,7 @@ def _find_cycle(edges: Dict[str, List[str]], start: str) -> Optional[List[str]]:
 
     def visit(node: str) -> Optional[List[str]]:
         if node in path:
-            return path[path.index(node):] + [node]
+            return path[path.index(node) :] + [node]
         if node in done or node not in edges:
             return None
         path.append(node)

@@ -9,6 +9,7 @@ werkdagen, the end of the help term). The rules are in ``bot.weighing``; these f
 with them and store. The dialogue (which question is asked, the buttons, the slots) stays in
 ``actions/weighing.py``.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -34,8 +35,9 @@ class Attached:
     opened: bool
 
 
-def attach_case(repos: Repositories, current: Optional[CaseRecord], user_id: str, organisation_id: str,
-                role: Optional[str]) -> Attached:
+def attach_case(
+    repos: Repositories, current: Optional[CaseRecord], user_id: str, organisation_id: str, role: Optional[str]
+) -> Attached:
     """The open case, or a new one at step 4: the decision must be recorded to be explainable later,
     and advice is never blocked by a missing case."""
     if current is not None:
@@ -53,8 +55,15 @@ def open_followups(repos: Repositories, case: CaseRecord, today: date) -> List[F
     return repos.followups.open_for_case(case.id, case.owner_id, None, today)
 
 
-def answer_question(repos: Repositories, case: CaseRecord, state: w.WeighingState, n: int, reply: w.Answer,
-                    org: Organisation, today: date) -> w.WeighingState:
+def answer_question(
+    repos: Repositories,
+    case: CaseRecord,
+    state: w.WeighingState,
+    n: int,
+    reply: w.Answer,
+    org: Organisation,
+    today: date,
+) -> w.WeighingState:
     """One answer: replay-checked by bot.weighing, stored, and its milestones and follow-ups recorded.
 
     Question 1 starts a new weighing, which settles a pending 'weigh again'; the follow-ups that depend
@@ -77,14 +86,23 @@ def answer_question(repos: Repositories, case: CaseRecord, state: w.WeighingStat
     return new_state
 
 
-def save_help_plan(repos: Repositories, case: CaseRecord, state: w.WeighingState,
-                   given: Mapping[str, Optional[str]], org: Organisation, today: date) -> w.WeighingState:
+def save_help_plan(
+    repos: Repositories,
+    case: CaseRecord,
+    state: w.WeighingState,
+    given: Mapping[str, Optional[str]],
+    org: Organisation,
+    today: date,
+) -> w.WeighingState:
     """Store the parts of the help plan given now (term, casemanager, tasks; a part already known is kept),
     then bring the plan's follow-ups up to date: a reminder to agree a term, or the end of the agreed
     term; one the outcome no longer lists is settled."""
     new = {key: value for key, value in given.items() if value and not getattr(state, key)}
-    updated = w.record_help_plan(state, term=new.get("term"), casemanager=new.get("casemanager"),
-                                 tasks=new.get("tasks")) if new else state
+    updated = (
+        w.record_help_plan(state, term=new.get("term"), casemanager=new.get("casemanager"), tasks=new.get("tasks"))
+        if new
+        else state
+    )
     if new:
         repos.weighing.add(case.id, 4, "ja", w.outcome_id(updated), {"entry": w.ENTRY_PLAN, **new})
     plan_kinds = w.plan_followup_kinds()
@@ -105,8 +123,9 @@ def _record_milestones(repos: Repositories, case: CaseRecord, milestones: Sequen
     return repos.cases.update_progress(case.id, state.step, sorted(state.done))
 
 
-def _add_followups(repos: Repositories, case: CaseRecord, followups: Sequence[Tuple[str, int]],
-                   org: Organisation, today: date) -> None:
+def _add_followups(
+    repos: Repositories, case: CaseRecord, followups: Sequence[Tuple[str, int]], org: Organisation, today: date
+) -> None:
     """Store an outcome's follow-ups with their due date and the organisation's wording."""
     for followup in followups:
         repos.followups.add(case.id, followup[0], w.due_date(today, followup), w.followup_text(followup[0], org))

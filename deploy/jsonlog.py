@@ -12,6 +12,7 @@ Why not Rasa's ``--logging-config-file``: Rasa 3.6 applies that file and then in
 which replaces the root handler on stderr with its own plain-text one; for ``rasa`` that step is
 switched off here, so the JSON handler stays.
 """
+
 from __future__ import annotations
 
 import json

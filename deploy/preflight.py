@@ -18,6 +18,7 @@ What the production runner refuses on top of the channels' own checks:
 ``python -m deploy.preflight`` prints the credentials file to start Rasa with (credentials.yml, or a copy
 without the web channel in ``MELDWIJZER_RUNTIME_DIR`` when the web chat is off).
 """
+
 from __future__ import annotations
 
 import ipaddress
@@ -76,8 +77,11 @@ def _check_network(env: Mapping[str, str], result: Preflight) -> None:
 def _check_model(env: Mapping[str, str], result: Preflight) -> None:
     model = Path(env.get("MELDWIJZER_MODEL") or REPO / "models" / "meldwijzer.tar.gz")
     if not model.is_file():
-        result.error("MELDWIJZER_MODEL", f"no trained model at {model}; train with `make train` on a build "
-                                         "machine and copy it (the production runner never trains)")
+        result.error(
+            "MELDWIJZER_MODEL",
+            f"no trained model at {model}; train with `make train` on a build "
+            "machine and copy it (the production runner never trains)",
+        )
 
 
 def _check_key(env: Mapping[str, str], result: Preflight) -> None:
@@ -120,8 +124,10 @@ def _check_stores(env: Mapping[str, str], result: Preflight) -> None:
     workers = _positive_int(env, "SANIC_WORKERS", result)
     _positive_int(env, "ACTION_SERVER_SANIC_WORKERS", result)
     if workers > 1 and not redis_url:
-        result.error("SANIC_WORKERS", "more than 1 worker needs MELDWIJZER_REDIS_URL (the conversation locks "
-                                      "must be shared by all workers)")
+        result.error(
+            "SANIC_WORKERS",
+            "more than 1 worker needs MELDWIJZER_REDIS_URL (the conversation locks must be shared by all workers)",
+        )
 
 
 def _check_admission(env: Mapping[str, str], result: Preflight) -> None:
@@ -148,8 +154,10 @@ def _check_reminders(env: Mapping[str, str], result: Preflight) -> None:
     if switch not in ("", "0", "1", "true", "false", "yes", "no", "on", "off"):
         result.error(reminders.ENV_ENABLED, f"must be 1 or 0, got {env.get(reminders.ENV_ENABLED)!r}")
     elif reminders.enabled(env) and not env.get("MICROSOFT_APP_ID"):
-        result.error(reminders.ENV_ENABLED, "reminders are sent over Teams: configure the MICROSOFT_APP_* values "
-                                            "(docs/TEAMS.md) or switch them off")
+        result.error(
+            reminders.ENV_ENABLED,
+            "reminders are sent over Teams: configure the MICROSOFT_APP_* values (docs/TEAMS.md) or switch them off",
+        )
     raw = env.get(reminders.ENV_INTERVAL)
     if raw is not None:
         try:
@@ -157,15 +165,19 @@ def _check_reminders(env: Mapping[str, str], result: Preflight) -> None:
         except ValueError:
             valid = False
         if not valid:
-            result.error(reminders.ENV_INTERVAL,
-                         f"must be a number of seconds >= {reminders.MIN_INTERVAL_SECONDS:g}, got {raw!r}")
+            result.error(
+                reminders.ENV_INTERVAL,
+                f"must be a number of seconds >= {reminders.MIN_INTERVAL_SECONDS:g}, got {raw!r}",
+            )
 
 
 def _check_logging(env: Mapping[str, str], result: Preflight) -> None:
     level = (env.get("LOG_LEVEL") or "INFO").upper()
     if level not in LOG_LEVELS:
-        result.error("LOG_LEVEL", f"must be one of {', '.join(LOG_LEVELS)} (DEBUG logs what users type), "
-                                  f"got {env.get('LOG_LEVEL')!r}")
+        result.error(
+            "LOG_LEVEL",
+            f"must be one of {', '.join(LOG_LEVELS)} (DEBUG logs what users type), got {env.get('LOG_LEVEL')!r}",
+        )
 
 
 def _check_profile(env: Mapping[str, str], result: Preflight) -> None:
@@ -181,8 +193,11 @@ def _check_channels(env: Mapping[str, str], result: Preflight) -> bool:
 
     channels = 0
     if env.get(REST_LOCAL_ENV) == "1":
-        result.error(REST_LOCAL_ENV, "the tokenless local mode is for `make run` only (behind a proxy every "
-                                     "request looks local); configure MELDWIJZER_REST_CLIENTS instead")
+        result.error(
+            REST_LOCAL_ENV,
+            "the tokenless local mode is for `make run` only (behind a proxy every "
+            "request looks local); configure MELDWIJZER_REST_CLIENTS instead",
+        )
     try:
         clients = rest_clients({k: v for k, v in env.items() if k != REST_LOCAL_ENV})
         channels += bool(clients.tokens)
@@ -194,8 +209,11 @@ def _check_channels(env: Mapping[str, str], result: Preflight) -> bool:
         result.error("MELDWIJZER_WEB", f"must be on or off, got {env.get('MELDWIJZER_WEB')!r}")
     web_on = web != "off"
     if env.get("MELDWIJZER_WEB_ANONYMOUS") == "1":
-        result.error("MELDWIJZER_WEB_ANONYMOUS", "the anonymous trial mode is for `make run` only; set "
-                                                 "MELDWIJZER_WEB_JWT_KEY (staff tokens) or MELDWIJZER_WEB=off")
+        result.error(
+            "MELDWIJZER_WEB_ANONYMOUS",
+            "the anonymous trial mode is for `make run` only; set "
+            "MELDWIJZER_WEB_JWT_KEY (staff tokens) or MELDWIJZER_WEB=off",
+        )
     if web_on:
         channels += 1
         _check_web(env, result)
@@ -207,8 +225,11 @@ def _check_channels(env: Mapping[str, str], result: Preflight) -> bool:
             if not value:
                 result.error(name, "missing: the Teams channel needs all three MICROSOFT_APP_* values (docs/TEAMS.md)")
     if channels == 0:
-        result.error("MELDWIJZER_REST_CLIENTS", "no channel is enabled: configure REST clients, the web chat "
-                                                "(MELDWIJZER_WEB_JWT_KEY) or Teams (MICROSOFT_APP_*)")
+        result.error(
+            "MELDWIJZER_REST_CLIENTS",
+            "no channel is enabled: configure REST clients, the web chat "
+            "(MELDWIJZER_WEB_JWT_KEY) or Teams (MICROSOFT_APP_*)",
+        )
     return web_on
 
 
@@ -218,18 +239,26 @@ def _check_web(env: Mapping[str, str], result: Preflight) -> None:
     if method not in ("HS256", "RS256"):
         result.error("MELDWIJZER_WEB_JWT_METHOD", f"must be HS256 or RS256, got {method!r}")
     if not key:
-        result.error("MELDWIJZER_WEB_JWT_KEY", "the web chat needs signed staff tokens (docs/WEB.md); set the "
-                                               "key, or MELDWIJZER_WEB=off")
+        result.error(
+            "MELDWIJZER_WEB_JWT_KEY",
+            "the web chat needs signed staff tokens (docs/WEB.md); set the key, or MELDWIJZER_WEB=off",
+        )
     elif method == "HS256" and len(key) < MIN_JWT_KEY_CHARS:
         result.error("MELDWIJZER_WEB_JWT_KEY", f"an HS256 key needs at least {MIN_JWT_KEY_CHARS} characters")
     for name, claim in (("MELDWIJZER_WEB_JWT_AUDIENCE", "aud"), ("MELDWIJZER_WEB_JWT_ISSUER", "iss")):
         if not env.get(name, "").strip():
-            result.error(name, f"the '{claim}' every staff token must carry (docs/WEB.md): tokens the intranet "
-                               "signs for another application must not open the chat")
+            result.error(
+                name,
+                f"the '{claim}' every staff token must carry (docs/WEB.md): tokens the intranet "
+                "signs for another application must not open the chat",
+            )
     origins = [o.strip() for o in env.get("MELDWIJZER_WEB_ORIGINS", "").split(",") if o.strip()]
     if not origins:
-        result.error("MELDWIJZER_WEB_ORIGINS", "list the web chat's public origin(s), e.g. "
-                                               "https://meldwijzer.school.nl (the default is this machine only)")
+        result.error(
+            "MELDWIJZER_WEB_ORIGINS",
+            "list the web chat's public origin(s), e.g. "
+            "https://meldwijzer.school.nl (the default is this machine only)",
+        )
     for origin in origins:
         scheme, sep, rest = origin.partition("://")
         if origin == "*" or not sep or scheme not in ("http", "https") or not rest or "/" in rest.rstrip("/"):

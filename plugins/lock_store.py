@@ -10,6 +10,7 @@ endpoints.yml must serve both, so the choice comes from the environment::
 Rasa builds custom lock stores as ``cls(endpoint_config=...)``; other keys of the endpoint (e.g.
 ``key_prefix``, ``socket_timeout``) are passed on to ``RedisLockStore``.
 """
+
 from __future__ import annotations
 
 import os

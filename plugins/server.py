@@ -28,6 +28,7 @@ Each patch is pinned to the Rasa release it was written for: ``install()`` refus
 version or a method whose source changed, so an upgrade makes us look again instead of silently
 changing behaviour.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -75,9 +76,15 @@ def _validate_action_result(self: Any, result: Dict[Text, Any]) -> bool:
         raise error
 
 
-def _load_for_prediction(cls: Any, model_file_name: Text, model_data_example: Any,
-                         predict_data_example: Any = None, finetune_mode: bool = False,
-                         *args: Any, **kwargs: Any) -> Any:
+def _load_for_prediction(
+    cls: Any,
+    model_file_name: Text,
+    model_data_example: Any,
+    predict_data_example: Any = None,
+    finetune_mode: bool = False,
+    *args: Any,
+    **kwargs: Any,
+) -> Any:
     """``RasaModel.load`` without the training step when the model is loaded to predict."""
     import tensorflow as tf
     from rasa.utils.tensorflow.constants import LEARNING_RATE, RUN_EAGERLY
@@ -85,12 +92,14 @@ def _load_for_prediction(cls: Any, model_file_name: Text, model_data_example: An
     from rasa.utils.train_utils import create_data_generators
 
     if finetune_mode or predict_data_example is None:
-        return _rasa_load(RasaModel)(cls, model_file_name, model_data_example, predict_data_example,
-                                     finetune_mode, *args, **kwargs)
+        return _rasa_load(RasaModel)(
+            cls, model_file_name, model_data_example, predict_data_example, finetune_mode, *args, **kwargs
+        )
     config = kwargs.get("config", {})
     model = cls(*args, **kwargs)
-    model.compile(optimizer=tf.keras.optimizers.Adam(config.get(LEARNING_RATE, 0.001)),
-                  run_eagerly=config.get(RUN_EAGERLY))
+    model.compile(
+        optimizer=tf.keras.optimizers.Adam(config.get(LEARNING_RATE, 0.001)), run_eagerly=config.get(RUN_EAGERLY)
+    )
     generator, _ = create_data_generators(model_data=predict_data_example, batch_sizes=1, epochs=1, shuffle=False)
     model.predict_step(next(iter(generator))[0])  # eager: builds every weight a prediction uses, traces nothing
     model.load_weights(model_file_name).expect_partial()  # the optimizer's state is not needed to predict
@@ -156,8 +165,10 @@ def original_tracker_store_sha256() -> str:
 def _refuse(what: str) -> None:
     import rasa
 
-    raise RuntimeError(f"plugins.server patches {what} of Rasa {PATCHED_RASA_VERSION}; this is Rasa "
-                       f"{rasa.__version__} with a different method: review plugins/server.py before upgrading")
+    raise RuntimeError(
+        f"plugins.server patches {what} of Rasa {PATCHED_RASA_VERSION}; this is Rasa "
+        f"{rasa.__version__} with a different method: review plugins/server.py before upgrading"
+    )
 
 
 def install() -> None:

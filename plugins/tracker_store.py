@@ -15,6 +15,7 @@ The database is ``MELDWIJZER_TRACKER_DB_URL`` (default ``var/tracker.db``), else
 in endpoints.yml. Rasa builds custom stores as ``cls(host=url, domain=..., event_broker=..., **kwargs)``
 (``rasa.core.tracker_store._load_from_module_name_in_endpoint_config``).
 """
+
 from __future__ import annotations
 
 from collections import OrderedDict
@@ -158,8 +159,9 @@ class EncryptedSQLTrackerStore(SQLTrackerStore):
         the source of truth, keeps full durability."""
         url = self.engine.url
         self.engine.dispose()
-        self.engine = sa.create_engine(url, poolclass=QueuePool, pool_size=4, max_overflow=4,
-                                       connect_args={"check_same_thread": False})
+        self.engine = sa.create_engine(
+            url, poolclass=QueuePool, pool_size=4, max_overflow=4, connect_args={"check_same_thread": False}
+        )
         sa.event.listen(self.engine, "connect", sqlite_pragmas)
         sa.event.listen(self.engine, "connect", _relaxed_sync)
         self.sessionmaker = sa.orm.session.sessionmaker(bind=self.engine)

@@ -4,6 +4,7 @@ Why generated: Teams demands exact sizes (192x192 full colour, 32x32 white on tr
 package otherwise; drawing them from code keeps them reproducible and reviewable. Run it again after a
 change and commit the PNGs: ``.venv/bin/python scripts/make_teams_icons.py``.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -14,7 +15,7 @@ from PIL import Image, ImageDraw
 TEAMS_DIR = Path(__file__).resolve().parent.parent / "bot" / "teams"
 ACCENT = (30, 94, 140, 255)  # the manifest's accentColor #1E5E8C
 WHITE = (255, 255, 255, 255)
-SCALE = 4                    # draw large, then shrink: smooth edges at 32 pixels
+SCALE = 4  # draw large, then shrink: smooth edges at 32 pixels
 Color = Tuple[int, int, int, int]
 
 

@@ -9,6 +9,7 @@ writes the zip. Every problem is listed at once.
 Environment: MICROSOFT_APP_ID (the Azure Bot's app id), TEAMS_DEVELOPER_NAME, TEAMS_WEBSITE_URL,
 TEAMS_PRIVACY_URL, TEAMS_TERMS_URL. See docs/TEAMS.md.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -97,7 +98,7 @@ def bot_problems(manifest: Mapping[str, Any]) -> List[str]:
     if not GUID.match(str(bots[0].get("botId", ""))):
         problems.append("bots[0].botId must be a GUID (MICROSOFT_APP_ID)")
     if bots[0].get("scopes") != ["personal"]:
-        problems.append("bots[0].scopes must be [\"personal\"]: case data stays in a personal chat")
+        problems.append('bots[0].scopes must be ["personal"]: case data stays in a personal chat')
     return problems
 
 
@@ -111,8 +112,9 @@ def icon_problems(manifest: Mapping[str, Any], folder: Path) -> List[str]:
             continue
         with Image.open(path) as image:
             if image.format != "PNG" or image.size != size:
-                problems.append(f"icons.{kind}: {name} is a {image.format} of {image.size}; "
-                                f"Teams needs a PNG of {size}")
+                problems.append(
+                    f"icons.{kind}: {name} is a {image.format} of {image.size}; Teams needs a PNG of {size}"
+                )
             elif kind == "outline" and not white_on_transparent(image):
                 problems.append(f"icons.outline: {name} must be white on a transparent background")
     return problems
@@ -121,7 +123,7 @@ def icon_problems(manifest: Mapping[str, Any], folder: Path) -> List[str]:
 def white_on_transparent(image: Image.Image) -> bool:
     """Every visible pixel white, and some pixels transparent (Teams colours the outline itself)."""
     data = image.convert("RGBA").tobytes()
-    pixels = [data[start:start + 4] for start in range(0, len(data), 4)]
+    pixels = [data[start : start + 4] for start in range(0, len(data), 4)]
     return any(pixel[3] == 0 for pixel in pixels) and all(min(pixel[:3]) >= 250 for pixel in pixels if pixel[3])
 
 
@@ -151,8 +153,7 @@ def main(argv: Sequence[str]) -> int:
     try:
         path = build(args.source, args.output, os.environ)
     except PackageError as error:
-        print("The Teams package was not built:", *(f"  - {p}" for p in error.problems), sep="\n",
-              file=sys.stderr)
+        print("The Teams package was not built:", *(f"  - {p}" for p in error.problems), sep="\n", file=sys.stderr)
         return 1
     print(f"wrote {path}; upload it in Teams (Apps > Manage your apps > Upload an app), see docs/TEAMS.md")
     return 0

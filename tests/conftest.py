@@ -1,4 +1,5 @@
 """Shared pytest fixtures. Each block names its owner; add new blocks below, do not mix them."""
+
 from __future__ import annotations
 
 # === test tiers (owner: build) =====================================================================
@@ -37,6 +38,8 @@ def trained_agent():
     if not MODEL_PATH.exists():
         _pytest.fail("models/meldwijzer.tar.gz is missing: run `make train` (make test does it for you)")
     return Agent.load(str(MODEL_PATH))
+
+
 # === end test tiers ===============================================================================
 
 # === db fixtures (owner: case store, bot/store) ==================================================
@@ -90,8 +93,9 @@ def pg_server_url() -> str:
         with engine.connect():
             pass
     except sa.exc.OperationalError as error:
-        service_missing(f"PostgreSQL not reachable at {make_url(url).render_as_string(hide_password=True)}: "
-                        f"{error.orig}")
+        service_missing(
+            f"PostgreSQL not reachable at {make_url(url).render_as_string(hide_password=True)}: {error.orig}"
+        )
     finally:
         engine.dispose()
     return url
@@ -150,6 +154,8 @@ def redis_url() -> str:
     finally:
         client.close()
     return url
+
+
 # === end db fixtures ==============================================================================
 
 
@@ -160,4 +166,6 @@ def domain() -> Dict[str, Any]:
     from rasa.shared.core.domain import Domain
 
     return Domain.load(str(Path(__file__).resolve().parents[1] / "domain.yml")).as_dict()
+
+
 # === end action fixtures ==========================================================================

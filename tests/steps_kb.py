@@ -1,5 +1,6 @@
 """The knowledge sections owned by the steps capability, loaded without the other capabilities'
 files, so these tests do not depend on work in progress elsewhere."""
+
 from functools import lru_cache
 from pathlib import Path
 from typing import Dict

@@ -1,5 +1,6 @@
 """Case actions (actions/cases.py) and the case-opening actions that now call bot/cases.py, with a
 CollectingDispatcher, trackers built like the JSON fixtures and a real SQLite store."""
+
 from __future__ import annotations
 
 import json
@@ -10,8 +11,15 @@ import pytest
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.cases import (ActionAskCloseReason, ActionCloseCase, ActionListCases, ActionReopenCase,
-                           ActionStopCloseCase, ActionSwitchCase, ValidateCloseCaseForm)
+from actions.cases import (
+    ActionAskCloseReason,
+    ActionCloseCase,
+    ActionListCases,
+    ActionReopenCase,
+    ActionStopCloseCase,
+    ActionSwitchCase,
+    ValidateCloseCaseForm,
+)
 from actions.conversation import ActionSessionStart
 from actions.steps import ActionNewCase, ActionNextStep
 from actions.weighing import ActionWeighingStart
@@ -29,22 +37,33 @@ def store(monkeypatch: pytest.MonkeyPatch, tmp_path):
     return repositories()
 
 
-def tracker(intent: str, text: str = "", entities: Optional[Dict[str, str]] = None, sender: str = TEACHER,
-            active_loop: Optional[str] = None, **slots: Any) -> Tracker:
+def tracker(
+    intent: str,
+    text: str = "",
+    entities: Optional[Dict[str, str]] = None,
+    sender: str = TEACHER,
+    active_loop: Optional[str] = None,
+    **slots: Any,
+) -> Tracker:
     """A tracker whose last message is ``text`` (or the button payload for ``intent`` + ``entities``)."""
     found = [{"entity": k, "value": v} for k, v in (entities or {}).items()]
     shown = text or f"/{intent}{json.dumps(entities) if entities else ''}"
     message = {"text": shown, "intent": {"name": intent, "confidence": 1.0}, "entities": found}
-    return Tracker.from_dict({
-        "sender_id": sender,
-        "slots": {"role": "teacher", "case_id": None, "requested_slot": None, **slots},
-        "latest_message": message,
-        "events": [{"event": "action", "name": "action_listen"},
-                   {"event": "user", "text": shown, "parse_data": message}],
-        "paused": False, "followup_action": None,
-        "active_loop": {"name": active_loop} if active_loop else {},
-        "latest_action_name": "action_listen",
-    })
+    return Tracker.from_dict(
+        {
+            "sender_id": sender,
+            "slots": {"role": "teacher", "case_id": None, "requested_slot": None, **slots},
+            "latest_message": message,
+            "events": [
+                {"event": "action", "name": "action_listen"},
+                {"event": "user", "text": shown, "parse_data": message},
+            ],
+            "paused": False,
+            "followup_action": None,
+            "active_loop": {"name": active_loop} if active_loop else {},
+            "latest_action_name": "action_listen",
+        }
+    )
 
 
 async def run(action: Any, tracker_: Tracker, domain: Dict[str, Any]) -> tuple:
@@ -76,15 +95,19 @@ async def test_new_case_keeps_the_old_one_open_and_the_list_shows_both_as_button
     second = store.cases.get(second_id, TEACHER, "teacher")
     assert f"- {second.pseudonym} (huidige casus): stap 1" in text_of(dispatcher)
     assert f"- {first.pseudonym}: stap 1" in text_of(dispatcher)
-    assert payloads(dispatcher) == [f'/switch_case{{"case_ref": "{second.id}"}}',
-                                    f'/switch_case{{"case_ref": "{first.id}"}}', "/new_case"]
+    assert payloads(dispatcher) == [
+        f'/switch_case{{"case_ref": "{second.id}"}}',
+        f'/switch_case{{"case_ref": "{first.id}"}}',
+        "/new_case",
+    ]
 
 
 async def test_switching_makes_the_other_case_the_one_the_next_answers_are_about(store, domain) -> None:
     first = cases.open_case(store, TEACHER, ORG, "teacher")
     second = cases.open_case(store, TEACHER, ORG, "teacher")
-    dispatcher, events = await run(ActionSwitchCase(),
-                                   tracker("switch_case", entities={"case_ref": first.id}, case_id=second.id), domain)
+    dispatcher, events = await run(
+        ActionSwitchCase(), tracker("switch_case", entities={"case_ref": first.id}, case_id=second.id), domain
+    )
     assert text_of(dispatcher).startswith(f"Casus {first.pseudonym}: u werkt nu verder aan deze casus")
     assert slots_of(events)["case_id"] == first.id
     dispatcher, _ = await run(ActionNextStep(), tracker("ask_next_step", "wat nu?", case_id=first.id), domain)
@@ -136,8 +159,9 @@ async def test_closing_asks_the_reason_reads_a_typed_one_and_closes_the_case_of_
     validator = ValidateCloseCaseForm()
     dispatcher = CollectingDispatcher()
     typed = tracker("nlu_fallback", "de leerling is verhuisd", active_loop="close_case_form")
-    assert validator.validate_close_reason("de leerling is verhuisd", dispatcher, typed, domain) == \
-        {"close_reason": "pupil_left"}
+    assert validator.validate_close_reason("de leerling is verhuisd", dispatcher, typed, domain) == {
+        "close_reason": "pupil_left"
+    }
     assert validator.validate_close_reason("geen idee", dispatcher, typed, domain) == {"close_reason": None}
     assert "de casus is nog niet afgesloten" in text_of(dispatcher)
     assert store.cases.get(case.id, TEACHER, "teacher").status == "open"
@@ -157,8 +181,9 @@ async def test_closing_asks_the_reason_reads_a_typed_one_and_closes_the_case_of_
 
 
 async def test_the_form_asks_nothing_without_an_open_case_and_then_says_so(store, domain) -> None:
-    required = await ValidateCloseCaseForm().required_slots(["close_reason"], CollectingDispatcher(),
-                                                            tracker("close_case", "casus afsluiten"), domain)
+    required = await ValidateCloseCaseForm().required_slots(
+        ["close_reason"], CollectingDispatcher(), tracker("close_case", "casus afsluiten"), domain
+    )
     assert required == []
     dispatcher, _ = await run(ActionCloseCase(), tracker("close_case", "casus afsluiten"), domain)
     assert text_of(dispatcher) == "U heeft geen open casus om af te sluiten."
@@ -188,8 +213,9 @@ async def test_reopening_lists_closed_cases_and_the_click_reopens_and_switches(s
 async def test_a_colleague_clicking_a_reopen_button_reopens_nothing(store, domain) -> None:
     case = cases.open_case(store, TEACHER, ORG, "teacher")
     cases.close_case(store, TEACHER, case, "other")
-    dispatcher, events = await run(ActionReopenCase(),
-                                   tracker("reopen_case", entities={"case_ref": case.id}, sender="colleague"), domain)
+    dispatcher, events = await run(
+        ActionReopenCase(), tracker("reopen_case", entities={"case_ref": case.id}, sender="colleague"), domain
+    )
     assert text_of(dispatcher).startswith("Die casus kunt u niet heropenen") and slots_of(events) == {}
     assert store.cases.get(case.id, TEACHER, "teacher").status == "closed"
 
@@ -199,7 +225,7 @@ async def test_session_start_tells_the_owner_once_about_an_automatic_close(store
     cases.close_inactive(store, timedelta(days=180), now=datetime.now(timezone.utc) + timedelta(days=181))
     dispatcher, events = await run(ActionSessionStart(), tracker("greet", "hallo"), domain)
     assert text_of(dispatcher).startswith(f"Casus {quiet.pseudonym}: automatisch afgesloten op ")
-    assert '/reopen_case' in payloads(dispatcher)
+    assert "/reopen_case" in payloads(dispatcher)
     assert slots_of(events)["case_id"] is None
     dispatcher, _ = await run(ActionSessionStart(), tracker("greet", "hallo"), domain)
     assert quiet.pseudonym not in text_of(dispatcher)

@@ -1,6 +1,7 @@
 """Contact actions against tracker JSON fixtures, a CollectingDispatcher and a real SQLite store: the
 region of a place, whom to call with and without a known school location, the follow-up question, and
 the sociale kaart."""
+
 from __future__ import annotations
 
 import copy
@@ -38,8 +39,9 @@ def place_entity(value: str, text: str, extractor: str) -> Dict[str, Any]:
     return {"entity": "place", "value": value, "start": start, "end": start + len(value), "extractor": extractor}
 
 
-def tracker(name: str, text: Optional[str] = None, intent: Optional[str] = None,
-            entities: Optional[List[Dict[str, Any]]] = None) -> Tracker:
+def tracker(
+    name: str, text: Optional[str] = None, intent: Optional[str] = None, entities: Optional[List[Dict[str, Any]]] = None
+) -> Tracker:
     """A fixture with its latest user message (and the matching user event) replaced when asked."""
     data = json.loads((FIXTURES / f"{name}.json").read_text())
     if text is not None:
@@ -60,13 +62,16 @@ def pending(events: List[Dict]) -> Any:
 # --- which Veilig Thuis belongs to a place ------------------------------------------------------------
 
 
-@pytest.mark.parametrize("text,region", [
-    ("Welk Veilig Thuis hoort bij Hengelo?", "Veilig Thuis Twente"),
-    ("veilig thuis nummer voor enschde", "Veilig Thuis Twente"),
-    ("Veilig Thuis in Den Haag", "Veilig Thuis Haaglanden"),
-    ("Welk Veilig Thuis voor Den Bosch?", "Veilig Thuis Oost-Brabant"),
-    ("school in Sudwest Fryslan", "Veilig Thuis Friesland (Fryslân)"),
-])
+@pytest.mark.parametrize(
+    "text,region",
+    [
+        ("Welk Veilig Thuis hoort bij Hengelo?", "Veilig Thuis Twente"),
+        ("veilig thuis nummer voor enschde", "Veilig Thuis Twente"),
+        ("Veilig Thuis in Den Haag", "Veilig Thuis Haaglanden"),
+        ("Welk Veilig Thuis voor Den Bosch?", "Veilig Thuis Oost-Brabant"),
+        ("school in Sudwest Fryslan", "Veilig Thuis Friesland (Fryslân)"),
+    ],
+)
 async def test_region_question_names_the_region_and_the_number(store, domain, text, region) -> None:
     """No DIET entity at all: the place is found in the text (typos, aliases, missing diacritics)."""
     dispatcher, events = await run(ActionRegion(), tracker("tracker_contacts_question", text, "ask_region"), domain)
@@ -95,8 +100,9 @@ async def test_a_button_entity_wins_over_the_text(store, domain) -> None:
     """The payload text itself contains 'Bergen' (ambiguous); the button's entity decides."""
     text = '/ask_region{"place": "Bergen (NH.)"}'
     entities = [place_entity("Bergen (NH.)", text, PAYLOAD), place_entity("Bergen", text, DIET)]
-    dispatcher, _ = await run(ActionRegion(), tracker("tracker_contacts_question", text, "ask_region", entities),
-                              domain)
+    dispatcher, _ = await run(
+        ActionRegion(), tracker("tracker_contacts_question", text, "ask_region", entities), domain
+    )
     assert "Veilig Thuis Noord-Holland Noord" in all_text(dispatcher).splitlines()[0]
 
 
@@ -136,7 +142,8 @@ async def test_the_answer_to_the_question_is_stored_and_answers_who_to_call(stor
     assert pending(events) is None
 
     again, events = await run(
-        ActionWhoToCall(), tracker("tracker_contacts_question", "wie moet ik bellen?", "ask_who_to_call"), domain)
+        ActionWhoToCall(), tracker("tracker_contacts_question", "wie moet ik bellen?", "ask_who_to_call"), domain
+    )
     assert "Stichting Veilig Thuis IJsselland" in all_text(again)
     assert SCHOOL_QUESTION not in all_text(again) and pending(events) is None
 
@@ -179,16 +186,20 @@ async def test_the_deployment_gemeente_beats_the_profile(store, domain, monkeypa
 # --- the sociale kaart and national lines -----------------------------------------------------------
 
 
-@pytest.mark.parametrize("profile,text,expected,absent", [
-    ("symbio", "Wat is het nummer van de zorgloket in Hengelo?", "14074 (Keuze 1)", "Veilig Thuis Twente"),
-    ("onzewijs", "hoe bereik ik het CJG", "bestaat sinds 2020 niet meer", "(0118) 751400"),
-    ("onzewijs", "telefoonnummer GGD", "Jeugdgezondheidszorg GGD Zeeland: 0113-249400", "Porthos"),
-    ("onzewijs", "telefoonnummer Centrum Seksueel Geweld", "Centrum Seksueel Geweld: 0800-0188", "Porthos"),
-    ("national", "nummer van de Kindertelefoon", "De Kindertelefoon: 0800-0432", "niet op de sociale kaart"),
-    ("national", "hoe bereik ik de vertrouwensinspecteur", "0900-111 3 111", "niet op de sociale kaart"),
-])
-async def test_social_map_answers_from_the_profile_and_national_lines(store, domain, monkeypatch, profile, text,
-                                                                      expected, absent) -> None:
+@pytest.mark.parametrize(
+    "profile,text,expected,absent",
+    [
+        ("symbio", "Wat is het nummer van de zorgloket in Hengelo?", "14074 (Keuze 1)", "Veilig Thuis Twente"),
+        ("onzewijs", "hoe bereik ik het CJG", "bestaat sinds 2020 niet meer", "(0118) 751400"),
+        ("onzewijs", "telefoonnummer GGD", "Jeugdgezondheidszorg GGD Zeeland: 0113-249400", "Porthos"),
+        ("onzewijs", "telefoonnummer Centrum Seksueel Geweld", "Centrum Seksueel Geweld: 0800-0188", "Porthos"),
+        ("national", "nummer van de Kindertelefoon", "De Kindertelefoon: 0800-0432", "niet op de sociale kaart"),
+        ("national", "hoe bereik ik de vertrouwensinspecteur", "0900-111 3 111", "niet op de sociale kaart"),
+    ],
+)
+async def test_social_map_answers_from_the_profile_and_national_lines(
+    store, domain, monkeypatch, profile, text, expected, absent
+) -> None:
     monkeypatch.setenv("MELDWIJZER_PROFILE", profile)
     message = tracker("tracker_contacts_question", text, "ask_social_map")
     dispatcher, _ = await run(ActionSocialMap(), message, domain)
@@ -217,16 +228,18 @@ def test_the_nlu_place_lookup_table_is_the_gemeente_table() -> None:
     tables = {t["name"]: t["elements"] for t in load_data(str(REPO / "data" / "nlu" / "contacts.yml")).lookup_tables}
     assert tables["place"] == place_lookup_names(), (
         "data/nlu/contacts.yml `lookup: place` is out of date; replace it with the output of: .venv/bin/python -c "
-        "\"from bot.contacts import place_lookup_names; "
-        "print('\\n'.join('    - ' + n for n in place_lookup_names()))\"")
+        '"from bot.contacts import place_lookup_names; '
+        "print('\\n'.join('    - ' + n for n in place_lookup_names()))\""
+    )
     assert "Echt" not in tables["place"]  # an everyday word would make ordinary sentences look like places
 
 
 # --- a place the user only asks about is never stored (issue 12) -----------------------------------------
 
 
-@pytest.mark.parametrize("text", ["En in Sneek?", "en in goor?", "Welk Veilig Thuis hoort bij Sneek?",
-                                  "En voor Delden dan?"])
+@pytest.mark.parametrize(
+    "text", ["En in Sneek?", "en in goor?", "Welk Veilig Thuis hoort bij Sneek?", "En voor Delden dan?"]
+)
 async def test_a_question_about_another_place_does_not_become_the_schools_gemeente(store, domain, text) -> None:
     """Right after "In welke gemeente staat uw school?", a question about a place answers the question
     asked, keeps our question open, and stores nothing."""
@@ -246,8 +259,10 @@ async def test_a_stored_gemeente_survives_a_question_about_another_place(store, 
     assert store.users.get(SENDER).gemeente == "Hengelo (O.)"
 
 
-@pytest.mark.parametrize("text,stored", [("Goor", "Hof van Twente"), ("onze school staat in Sneek", "Súdwest-Fryslân"),
-                                         ("gemeente Zwolle", "Zwolle")])
+@pytest.mark.parametrize(
+    "text,stored",
+    [("Goor", "Hof van Twente"), ("onze school staat in Sneek", "Súdwest-Fryslân"), ("gemeente Zwolle", "Zwolle")],
+)
 async def test_an_answer_that_names_the_schools_place_is_stored(store, domain, text, stored) -> None:
     message = tracker("tracker_contacts_followup", text, "ask_region")
     dispatcher, events = await run(ActionRegion(), message, domain)

@@ -1,4 +1,5 @@
 """Learning-mode actions with a CollectingDispatcher, trackers built per test and a real SQLite store."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -32,15 +33,26 @@ def store(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
     return repositories()
 
 
-def make_tracker(slots: Optional[Dict[str, Any]] = None, text: str = "", intent: str = "start_practice",
-                 entities: Optional[List[Dict[str, Any]]] = None, loop: Optional[str] = None) -> Tracker:
+def make_tracker(
+    slots: Optional[Dict[str, Any]] = None,
+    text: str = "",
+    intent: str = "start_practice",
+    entities: Optional[List[Dict[str, Any]]] = None,
+    loop: Optional[str] = None,
+) -> Tracker:
     message = {"text": text, "intent": {"name": intent, "confidence": 1.0}, "entities": entities or []}
-    return Tracker.from_dict({
-        "sender_id": SENDER, "slots": {"role": "teacher", **(slots or {})}, "latest_message": message,
-        "events": [{"event": "user", "text": text, "parse_data": message}], "paused": False,
-        "followup_action": None, "active_loop": {"name": loop} if loop else {},
-        "latest_action_name": "action_listen",
-    })
+    return Tracker.from_dict(
+        {
+            "sender_id": SENDER,
+            "slots": {"role": "teacher", **(slots or {})},
+            "latest_message": message,
+            "events": [{"event": "user", "text": text, "parse_data": message}],
+            "paused": False,
+            "followup_action": None,
+            "active_loop": {"name": loop} if loop else {},
+            "latest_action_name": "action_listen",
+        }
+    )
 
 
 def practising(case_id: str, question: int = 0, answers: Optional[List[List[int]]] = None, **kw: Any) -> Tracker:
@@ -93,19 +105,25 @@ async def test_ask_shows_the_question_with_a_button_per_option_and_stop(store, d
 async def test_validate_grades_a_button_answer_and_moves_on(store, domain) -> None:
     question = learning.case_by_id("po-blauwe-plekken").questions[0]
     chosen = str(question.best_index + 1)
-    tracker = practising("po-blauwe-plekken", 0, intent="practice_answer",
-                         entities=[{"entity": "practice_option", "value": chosen}])
+    tracker = practising(
+        "po-blauwe-plekken", 0, intent="practice_answer", entities=[{"entity": "practice_option", "value": chosen}]
+    )
     dispatcher = CollectingDispatcher()
     result = await ValidatePracticeForm().validate_practice_choice(chosen, dispatcher, tracker, domain)
-    assert result == {"practice_case_id": "po-blauwe-plekken", "practice_question": 1.0,
-                      "practice_answers": [[0, question.best_index]], "practice_choice": None}
+    assert result == {
+        "practice_case_id": "po-blauwe-plekken",
+        "practice_question": 1.0,
+        "practice_answers": [[0, question.best_index]],
+        "practice_choice": None,
+    }
     assert texts(dispatcher)[0].startswith(MARKER + "goed gekozen") and "\nBron: protocol" in texts(dispatcher)[0]
 
 
 async def test_validate_asks_again_when_the_answer_is_unclear(store, domain) -> None:
     dispatcher = CollectingDispatcher()
     result = await ValidatePracticeForm().validate_practice_choice(
-        "geen idee eigenlijk", dispatcher, practising("po-blauwe-plekken", 0, text="geen idee eigenlijk"), domain)
+        "geen idee eigenlijk", dispatcher, practising("po-blauwe-plekken", 0, text="geen idee eigenlijk"), domain
+    )
     assert result == {"practice_choice": None}
     assert "Kies een knop" in texts(dispatcher)[0]
 

@@ -1,4 +1,5 @@
 """Note form and dossier actions against trackers, a CollectingDispatcher and a real SQLite store."""
+
 from __future__ import annotations
 
 import re
@@ -10,8 +11,17 @@ import pytest
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.notes import (ActionAskNoteAnswer, ActionAskNoteConfirmed, ActionChangeNoteField, ActionCompleteFollowUp,
-                           ActionExportDossier, ActionSaveNote, ActionShowDossier, ActionUndoNote, ValidateNoteForm)
+from actions.notes import (
+    ActionAskNoteAnswer,
+    ActionAskNoteConfirmed,
+    ActionChangeNoteField,
+    ActionCompleteFollowUp,
+    ActionExportDossier,
+    ActionSaveNote,
+    ActionShowDossier,
+    ActionUndoNote,
+    ValidateNoteForm,
+)
 from bot import dossier
 from bot.notes import AMSTERDAM
 from bot.store.db import repositories
@@ -31,24 +41,43 @@ def case(store):
     return store.cases.create(SENDER, "onzewijs", "Leerling K7")
 
 
-def note_tracker(case_id: Optional[str], text: str = "", intent: str = "nlu_fallback",
-                 values: Optional[Dict[str, Any]] = None, kind: str = "signaal",
-                 requested: str = "note_answer", **slots: Any) -> Tracker:
+def note_tracker(
+    case_id: Optional[str],
+    text: str = "",
+    intent: str = "nlu_fallback",
+    values: Optional[Dict[str, Any]] = None,
+    kind: str = "signaal",
+    requested: str = "note_answer",
+    **slots: Any,
+) -> Tracker:
     """A tracker inside note_form, the way Rasa sends it to the action server: the user's answer was
     just extracted into note_answer (a slot event after the user event), so the form validates it."""
     parse = {"intent": {"name": intent, "confidence": 0.9}, "entities": []}
     events = [{"event": "action", "name": "action_listen"}, {"event": "user", "text": text, "parse_data": parse}]
     if text:
         events.append({"event": "slot", "name": "note_answer", "value": text})
-    return Tracker.from_dict({
-        "sender_id": SENDER,
-        "slots": {"role": "teacher", "case_id": case_id, "pseudonym": "Leerling K7", "note_kind": kind,
-                  "note_fields": {"kind": kind, "values": values or {}}, "note_answer": text or None,
-                  "note_confirmed": None, "requested_slot": requested, **slots},
-        "latest_message": {"text": text, "intent": {"name": intent, "confidence": 0.9}, "entities": []},
-        "events": events, "paused": False, "followup_action": None,
-        "active_loop": {"name": "note_form"}, "latest_action_name": "action_listen",
-    })
+    return Tracker.from_dict(
+        {
+            "sender_id": SENDER,
+            "slots": {
+                "role": "teacher",
+                "case_id": case_id,
+                "pseudonym": "Leerling K7",
+                "note_kind": kind,
+                "note_fields": {"kind": kind, "values": values or {}},
+                "note_answer": text or None,
+                "note_confirmed": None,
+                "requested_slot": requested,
+                **slots,
+            },
+            "latest_message": {"text": text, "intent": {"name": intent, "confidence": 0.9}, "entities": []},
+            "events": events,
+            "paused": False,
+            "followup_action": None,
+            "active_loop": {"name": "note_form"},
+            "latest_action_name": "action_listen",
+        }
+    )
 
 
 async def run(action: Any, tracker: Tracker, domain: Dict[str, Any]) -> tuple:
@@ -70,9 +99,15 @@ def texts(dispatcher: CollectingDispatcher) -> str:
     return "\n".join(m.get("text") or "" for m in dispatcher.messages)
 
 
-SIGNAL = {"moment": "2024-11-12T08:30+01:00", "plaats": "klas", "situatie": "bij binnenkomst",
-          "aanwezigen": "[collega]", "waarnemingen": "Blauwe plek op de wang. Ik denk dat hij geslagen is.",
-          "hypothese": "", "bron": ""}
+SIGNAL = {
+    "moment": "2024-11-12T08:30+01:00",
+    "plaats": "klas",
+    "situatie": "bij binnenkomst",
+    "aanwezigen": "[collega]",
+    "waarnemingen": "Blauwe plek op de wang. Ik denk dat hij geslagen is.",
+    "hypothese": "",
+    "bron": "",
+}
 
 
 async def test_a_clear_date_is_filed_and_the_next_field_asked(case, domain) -> None:
@@ -85,10 +120,13 @@ async def test_a_clear_date_is_filed_and_the_next_field_asked(case, domain) -> N
     assert asks_next_field(events)
 
 
-@pytest.mark.parametrize("answer,reply", [
-    ("ergens vorig jaar", "niet zeker lezen"),
-    ("morgen om negen uur", "in de toekomst"),
-])
+@pytest.mark.parametrize(
+    "answer,reply",
+    [
+        ("ergens vorig jaar", "niet zeker lezen"),
+        ("morgen om negen uur", "in de toekomst"),
+    ],
+)
 async def test_an_unclear_or_future_date_is_asked_again(case, domain, answer, reply) -> None:
     dispatcher, events = await run(ValidateNoteForm(), note_tracker(case.id, answer), domain)
     assert reply in texts(dispatcher)
@@ -110,8 +148,10 @@ async def test_a_moment_typed_where_the_place_is_asked_is_no_place(case, domain,
 async def test_names_are_masked_before_they_are_kept(case, domain) -> None:
     values = {"moment": "2024-11-12", "plaats": "klas", "situatie": "gym", "aanwezigen": "geen"}
     dispatcher, events = await run(
-        ValidateNoteForm(), note_tracker(case.id, "Moeder Fatma Yilmaz schreeuwde tegen Youssef.", values=values),
-        domain)
+        ValidateNoteForm(),
+        note_tracker(case.id, "Moeder Fatma Yilmaz schreeuwde tegen Youssef.", values=values),
+        domain,
+    )
     kept = slot(events, "note_fields")["values"]["waarnemingen"]
     assert kept == "[moeder] schreeuwde tegen [persoon 1]."  # one number per person within the case
     assert "vervangen door [moeder] en [persoon 1]" in texts(dispatcher)
@@ -141,20 +181,22 @@ async def test_yes_no_question_offers_buttons_and_rejects_other_text(case, domai
 
 
 async def test_summary_shows_fact_and_hypothesis_apart(case, domain) -> None:
-    dispatcher, _ = await run(ActionAskNoteConfirmed(), note_tracker(case.id, values=SIGNAL,
-                                                                     requested="note_confirmed"), domain)
+    dispatcher, _ = await run(
+        ActionAskNoteConfirmed(), note_tracker(case.id, values=SIGNAL, requested="note_confirmed"), domain
+    )
     text = texts(dispatcher)
     assert "- Waarnemingen (feiten): Blauwe plek op de wang." in text
     assert "- Hypothese of veronderstelling: Ik denk dat hij geslagen is." in text
     payloads = [b["payload"] for b in dispatcher.messages[0]["buttons"]]
     assert payloads[0] == "/affirm" and payloads[-1] == "/deny"  # save ... cancel
-    assert payloads[1:-1] == [f'/change_note_field{{"note_field": "{name}"}}' for name in
-                              ("moment", "plaats", "situatie", "aanwezigen", "waarnemingen", "hypothese", "bron")]
+    assert payloads[1:-1] == [
+        f'/change_note_field{{"note_field": "{name}"}}'
+        for name in ("moment", "plaats", "situatie", "aanwezigen", "waarnemingen", "hypothese", "bron")
+    ]
 
 
 async def test_confirmed_note_is_stored_masked_with_its_moment(store, case, domain) -> None:
-    dispatcher, events = await run(ActionSaveNote(), note_tracker(case.id, values=SIGNAL, note_confirmed=True),
-                                   domain)
+    dispatcher, events = await run(ActionSaveNote(), note_tracker(case.id, values=SIGNAL, note_confirmed=True), domain)
     [note] = store.notes.list(case.id, SENDER, "teacher")
     assert note.kind == "signaal" and note.fields == SIGNAL and note.author_role == "teacher"
     assert note.occurred_at.isoformat().startswith("2024-11-12T07:30")  # 08:30 Amsterdam, stored in UTC
@@ -162,19 +204,26 @@ async def test_confirmed_note_is_stored_masked_with_its_moment(store, case, doma
     assert slot(events, "note_fields") is None
 
 
-async def test_a_saved_conversation_note_moves_the_case_so_what_now_is_no_longer_step_1(store, case,
-                                                                                      domain) -> None:
-    talk = {"moment": "2024-11-12T08:30+01:00", "met_wie": "moeder en de intern begeleider", "doel": "zorgen delen",
-            "feiten": "blauwe plekken op de arm", "reactie": "moeder schrok", "afspraken": "geen",
-            "ondertekend": False}
-    dispatcher, events = await run(ActionSaveNote(), note_tracker(case.id, values=talk, kind="gesprek",
-                                                                  note_confirmed=True), domain)
+async def test_a_saved_conversation_note_moves_the_case_so_what_now_is_no_longer_step_1(store, case, domain) -> None:
+    talk = {
+        "moment": "2024-11-12T08:30+01:00",
+        "met_wie": "moeder en de intern begeleider",
+        "doel": "zorgen delen",
+        "feiten": "blauwe plekken op de arm",
+        "reactie": "moeder schrok",
+        "afspraken": "geen",
+        "ondertekend": False,
+    }
+    dispatcher, events = await run(
+        ActionSaveNote(), note_tracker(case.id, values=talk, kind="gesprek", note_confirmed=True), domain
+    )
     stored = store.cases.open_case(SENDER)
     assert "parents_talked" in stored.done and stored.step == 4
     assert slot(events, "case_step") == 4
     assert "Gesprek met de ouders gevoerd" in texts(dispatcher) and "stap 4" in texts(dispatcher)
 
     from actions.steps import ActionNextStep
+
     dispatcher, _ = await run(ActionNextStep(), note_tracker(case.id), domain)
     assert "Stap 4" in texts(dispatcher) and "Stap 1" not in texts(dispatcher)
 
@@ -193,8 +242,10 @@ async def test_without_a_case_the_form_asks_nothing(store, domain) -> None:
 async def test_show_and_export_the_dossier(store, case, domain) -> None:
     store.notes.add(case.id, "signaal", SENDER, "teacher", SIGNAL, None)
     dispatcher, _ = await run(ActionShowDossier(), note_tracker(case.id), domain)
-    assert texts(dispatcher).splitlines() == ["Dossier van Leerling K7, 1 aantekening(en):",
-                                              "- dinsdag 12 november 2024 om 08:30: Signaal"]
+    assert texts(dispatcher).splitlines() == [
+        "Dossier van Leerling K7, 1 aantekening(en):",
+        "- dinsdag 12 november 2024 om 08:30: Signaal",
+    ]
     dispatcher, _ = await run(ActionExportDossier(), note_tracker(case.id), domain)
     text = texts(dispatcher)
     assert text.startswith("# Dossieroverzicht meldcode")
@@ -204,19 +255,24 @@ async def test_show_and_export_the_dossier(store, case, domain) -> None:
 async def test_an_answer_heard_as_acute_danger_gets_112_first_and_is_kept(case, domain) -> None:
     values = {k: v for k, v in SIGNAL.items() if k in ("moment", "plaats", "situatie", "aanwezigen")}
     answer = "Hij had een blauwe plek op zijn wang en moeder was boos bij het hek."
-    dispatcher, events = await run(ValidateNoteForm(),
-                                   note_tracker(case.id, answer, intent="acute_danger", values=values), domain)
+    dispatcher, events = await run(
+        ValidateNoteForm(), note_tracker(case.id, answer, intent="acute_danger", values=values), domain
+    )
     assert "112" in dispatcher.messages[0]["text"]
     assert slot(events, "note_fields")["values"]["waarnemingen"] == answer
 
 
-def channel_tracker(case_id: str, channel: str, intent: str = "export_dossier",
-                    entities: Optional[List[Dict[str, Any]]] = None) -> Tracker:
+def channel_tracker(
+    case_id: str, channel: str, intent: str = "export_dossier", entities: Optional[List[Dict[str, Any]]] = None
+) -> Tracker:
     """A tracker outside any form whose last message came in over ``channel``."""
     data = note_tracker(case_id).current_state()
     parse = {"intent": {"name": intent, "confidence": 1.0}, "entities": entities or []}
-    data.update(active_loop={}, latest_message={"text": "", **parse},
-                events=[{"event": "user", "text": "", "parse_data": parse, "input_channel": channel}])
+    data.update(
+        active_loop={},
+        latest_message={"text": "", **parse},
+        events=[{"event": "user", "text": "", "parse_data": parse, "input_channel": channel}],
+    )
     return Tracker.from_dict(data)
 
 
@@ -242,8 +298,9 @@ async def test_other_channels_get_the_text(store, case, domain) -> None:
 async def test_a_follow_up_is_ticked_off_by_its_button_and_then_shows_as_done(store, case, domain) -> None:
     followup = store.followups.add(case.id, "vt_feedback", date.today(), "Veilig Thuis laat binnen 5 werkdagen ...")
     button = [{"entity": "followup_id", "value": str(followup.id)}]
-    dispatcher, _ = await run(ActionCompleteFollowUp(), channel_tracker(case.id, "rest", "complete_followup", button),
-                              domain)
+    dispatcher, _ = await run(
+        ActionCompleteFollowUp(), channel_tracker(case.id, "rest", "complete_followup", button), domain
+    )
     assert texts(dispatcher).startswith("Afgevinkt: Veilig Thuis laat")
     assert '/record_note{"note_kind": "vervolg"}' in [b["payload"] for b in dispatcher.messages[0]["buttons"]]
     assert store.followups.open_for(SENDER, date.today()) == []
@@ -258,12 +315,14 @@ async def test_typed_completion_asks_which_follow_up_and_foreign_ids_change_noth
 
     dispatcher, _ = await run(ActionCompleteFollowUp(), channel_tracker(case.id, "rest", "complete_followup"), domain)
     assert texts(dispatcher).startswith("Welke afspraak is gedaan?")
-    assert [b["payload"] for b in dispatcher.messages[0]["buttons"]] == \
-        [f'/complete_followup{{"followup_id": "{mine.id}"}}']
+    assert [b["payload"] for b in dispatcher.messages[0]["buttons"]] == [
+        f'/complete_followup{{"followup_id": "{mine.id}"}}'
+    ]
 
     button = [{"entity": "followup_id", "value": str(foreign.id)}]
-    dispatcher, _ = await run(ActionCompleteFollowUp(), channel_tracker(case.id, "rest", "complete_followup", button),
-                              domain)
+    dispatcher, _ = await run(
+        ActionCompleteFollowUp(), channel_tracker(case.id, "rest", "complete_followup", button), domain
+    )
     assert "niet (meer) vinden" in texts(dispatcher)
     assert store.followups.for_case(other_case.id, "someone-else", None)[0].done_at is None
 
@@ -278,14 +337,17 @@ async def test_the_dossier_view_lists_open_follow_ups_with_their_buttons(store, 
 
 async def test_a_role_heard_as_staff_suspicion_is_just_filed_but_acute_danger_still_comes_first(case, domain) -> None:
     values = {k: v for k, v in SIGNAL.items() if k in ("moment", "plaats", "situatie")}
-    dispatcher, events = await run(ValidateNoteForm(),
-                                   note_tracker(case.id, "een collega", intent="staff_suspect", values=values), domain)
+    dispatcher, events = await run(
+        ValidateNoteForm(), note_tracker(case.id, "een collega", intent="staff_suspect", values=values), domain
+    )
     assert dispatcher.messages == []
     assert slot(events, "note_fields")["values"]["aanwezigen"] == "een collega"
 
-    dispatcher, events = await run(ValidateNoteForm(),
-                                   note_tracker(case.id, "vader met een mes bij het hek", intent="acute_danger",
-                                                values=values), domain)
+    dispatcher, events = await run(
+        ValidateNoteForm(),
+        note_tracker(case.id, "vader met een mes bij het hek", intent="acute_danger", values=values),
+        domain,
+    )
     assert "112" in dispatcher.messages[0]["text"]
     assert slot(events, "note_fields")["values"]["aanwezigen"] == "vader met een mes bij het hek"
 
@@ -301,15 +363,18 @@ async def test_confirming_the_same_note_twice_stores_it_once(store, case, domain
 # --- a note from one message, change, cancel, undo, questions mid-form (issue 16) ----------------------
 
 FIXED_NOW = datetime(2024, 11, 14, 15, 0, tzinfo=AMSTERDAM)  # Thursday afternoon
-EVERYTHING = ("Ik wil een signaal noteren: vandaag om 10 uur zag ik tijdens het buitenspelen op het plein, samen "
-              "met een collega, dat de leerling blauwe plekken op beide armen had. Ik heb het zelf gezien. "
-              "Ik denk dat hij thuis geslagen wordt.")
+EVERYTHING = (
+    "Ik wil een signaal noteren: vandaag om 10 uur zag ik tijdens het buitenspelen op het plein, samen "
+    "met een collega, dat de leerling blauwe plekken op beide armen had. Ik heb het zelf gezien. "
+    "Ik denk dat hij thuis geslagen wordt."
+)
 
 
 @pytest.fixture()
 def clock(monkeypatch: pytest.MonkeyPatch):
     """The notes actions' clock, set by the test."""
     import actions.notes
+
     current = {"now": FIXED_NOW}
     monkeypatch.setattr(actions.notes, "now", lambda: current["now"])
     return current
@@ -318,12 +383,16 @@ def clock(monkeypatch: pytest.MonkeyPatch):
 def opening_tracker(case_id: str, text: str, kind: str = "signaal", intent: str = "record_note") -> Tracker:
     """The form just activated by a typed record_note message whose note_kind entity Rasa extracted."""
     data = note_tracker(case_id, kind=kind, requested=None).current_state()
-    parse = {"intent": {"name": intent, "confidence": 0.95},
-             "entities": [{"entity": "note_kind", "value": kind}]}
-    data.update(note_fields=None, latest_message={"text": text, **parse},
-                events=[{"event": "action", "name": "action_listen"},
-                        {"event": "user", "text": text, "parse_data": parse},
-                        {"event": "slot", "name": "note_kind", "value": kind}])
+    parse = {"intent": {"name": intent, "confidence": 0.95}, "entities": [{"entity": "note_kind", "value": kind}]}
+    data.update(
+        note_fields=None,
+        latest_message={"text": text, **parse},
+        events=[
+            {"event": "action", "name": "action_listen"},
+            {"event": "user", "text": text, "parse_data": parse},
+            {"event": "slot", "name": "note_kind", "value": kind},
+        ],
+    )
     data["slots"].update(note_fields=None)
     return Tracker.from_dict(data)
 
@@ -337,8 +406,7 @@ def followed(tracker: Tracker, events: List[Dict[str, Any]]) -> Tracker:
     return Tracker.from_dict(data)
 
 
-async def test_a_request_the_model_read_as_a_worry_still_gives_its_note_to_the_form(store, case, domain,
-                                                                                     clock) -> None:
+async def test_a_request_the_model_read_as_a_worry_still_gives_its_note_to_the_form(store, case, domain, clock) -> None:
     """With a case open, ActionStartCase hands "signaal vastleggen: ..." (start_case to the model) to the
     form, which reads the note from it; a worry without a request is no note."""
     text = "signaal vastleggen: vandaag om 10 uur zag ik op het plein dat hij striemen op zijn rug had"
@@ -354,15 +422,20 @@ async def test_one_message_with_everything_goes_straight_to_the_summary(store, c
     dispatcher, events = await run(ValidateNoteForm(), opening_tracker(case.id, EVERYTHING), domain)
     values = slot(events, "note_fields")["values"]
     assert values == {
-        "moment": "2024-11-14T10:00+01:00", "plaats": "op het plein", "situatie": "tijdens het buitenspelen",
-        "aanwezigen": "een collega", "bron": "",
+        "moment": "2024-11-14T10:00+01:00",
+        "plaats": "op het plein",
+        "situatie": "tijdens het buitenspelen",
+        "aanwezigen": "een collega",
+        "bron": "",
         "waarnemingen": "vandaag om 10 uur zag ik tijdens het buitenspelen op het plein, samen met een collega, "
-                        "dat de leerling blauwe plekken op beide armen had. Ik heb het zelf gezien.",
-        "hypothese": "Ik denk dat hij thuis geslagen wordt."}
+        "dat de leerling blauwe plekken op beide armen had. Ik heb het zelf gezien.",
+        "hypothese": "Ik denk dat hij thuis geslagen wordt.",
+    }
     assert slot(events, "requested_slot") == "note_confirmed"  # no further question
 
-    summary_dispatcher, _ = await run(ActionAskNoteConfirmed(), followed(opening_tracker(case.id, EVERYTHING), events),
-                                      domain)
+    summary_dispatcher, _ = await run(
+        ActionAskNoteConfirmed(), followed(opening_tracker(case.id, EVERYTHING), events), domain
+    )
     text = texts(summary_dispatcher)
     assert "- Wanneer: donderdag 14 november 2024 om 10:00" in text and "- Waar: op het plein" in text
     assert "- Hypothese of veronderstelling: Ik denk dat hij thuis geslagen wordt." in text
@@ -386,6 +459,7 @@ async def test_a_message_without_the_place_asks_only_the_place(case, domain, clo
     values = slot(events, "note_fields")["values"]
     assert "plaats" not in values and asks_next_field(events)
     from bot.notes import missing_fields
+
     assert missing_fields("signaal", values) == ["plaats"]
     dispatcher, _ = await run(ActionAskNoteAnswer(), followed(tracker, events), domain)
     assert dispatcher.messages[0]["text"].startswith("Waar was dit?")
@@ -435,8 +509,9 @@ async def test_changing_the_source_asks_the_consent_again(case, domain) -> None:
 
 
 async def test_cancel_at_the_summary_stores_nothing(store, case, domain) -> None:
-    dispatcher, _ = await run(ActionAskNoteConfirmed(), note_tracker(case.id, values=SIGNAL,
-                                                                     requested="note_confirmed"), domain)
+    dispatcher, _ = await run(
+        ActionAskNoteConfirmed(), note_tracker(case.id, values=SIGNAL, requested="note_confirmed"), domain
+    )
     cancel = dispatcher.messages[0]["buttons"][-1]
     assert cancel == {"title": "Annuleren, niet opslaan", "payload": "/deny"}
     dispatcher, _ = await run(ActionSaveNote(), note_tracker(case.id, values=SIGNAL, note_confirmed=False), domain)
@@ -475,8 +550,9 @@ async def test_undo_keeps_what_the_teacher_recorded_after_the_note(store, case, 
     assert back.step == 3 and back.done == ("colleague_consulted",)
 
 
-async def test_a_note_saved_twice_records_its_progress_once_and_undo_still_takes_it_back(store, case, domain,
-                                                                                         clock) -> None:
+async def test_a_note_saved_twice_records_its_progress_once_and_undo_still_takes_it_back(
+    store, case, domain, clock
+) -> None:
     """The same confirmation twice (a retry after a lost reply) keeps one note and its first progress."""
     confirmed = note_tracker(case.id, values=SIGNAL, note_confirmed=True)
     await run(ActionSaveNote(), confirmed, domain)
@@ -506,9 +582,11 @@ async def test_undo_touches_only_the_users_own_notes(store, case, domain, clock)
 
 async def test_a_question_typed_as_an_answer_is_not_filed(case, domain) -> None:
     values = {k: v for k, v in SIGNAL.items() if k in ("moment", "plaats")}
-    dispatcher, events = await run(ValidateNoteForm(),
-                                   note_tracker(case.id, "Moet ik dit ook aan de ouders vertellen?",
-                                                intent="nlu_fallback", values=values), domain)
+    dispatcher, events = await run(
+        ValidateNoteForm(),
+        note_tracker(case.id, "Moet ik dit ook aan de ouders vertellen?", intent="nlu_fallback", values=values),
+        domain,
+    )
     assert not any(e.get("name") == "note_fields" for e in events)
     assert slot(events, "note_answer") is None
     assert "Uw vraag heb ik niet in de aantekening gezet" in texts(dispatcher)
@@ -519,14 +597,16 @@ async def test_the_dossier_asked_mid_form_is_shown_and_the_note_is_kept(store, c
     form's slots alone so the form resumes where it was."""
     store.notes.add(case.id, "signaal", SENDER, "teacher", SIGNAL, None)
     values = {"moment": "2024-11-14T10:00+01:00"}
-    dispatcher, events = await run(ActionShowDossier(), note_tracker(case.id, "toon mijn dossier",
-                                                                    intent="show_dossier", values=values), domain)
+    dispatcher, events = await run(
+        ActionShowDossier(), note_tracker(case.id, "toon mijn dossier", intent="show_dossier", values=values), domain
+    )
     assert texts(dispatcher).startswith("Dossier van Leerling K7, 1 aantekening(en):")
     assert events == []
 
 
 async def test_a_knowledge_question_typed_as_an_answer_is_answered_and_not_filed(case, domain) -> None:
     from bot import profiles, steps
+
     values = {k: v for k, v in SIGNAL.items() if k in ("moment", "plaats")}
     data = note_tracker(case.id, "Hoe lang moet ik het dossier bewaren?", intent="faq", values=values).current_state()
     data["latest_message"]["entities"] = [{"entity": "faq_key", "value": "dossier_retention"}]

@@ -1,4 +1,5 @@
 """action_show_overview against trackers, a CollectingDispatcher and a real SQLite store."""
+
 from __future__ import annotations
 
 import json
@@ -32,13 +33,21 @@ def tracker(sender: str, channel: str = "web", role: str = "teacher", **entities
     found = [{"entity": name, "value": value} for name, value in entities.items()]
     parse = {"intent": {"name": "show_overview", "confidence": 1.0}, "entities": found}
     text = "/show_overview" + (json.dumps(entities) if entities else "")
-    return Tracker.from_dict({
-        "sender_id": sender, "slots": {"role": role},
-        "latest_message": {"text": text, **parse},
-        "events": [{"event": "action", "name": "action_listen"},
-                   {"event": "user", "text": text, "parse_data": parse, "input_channel": channel}],
-        "paused": False, "followup_action": None, "active_loop": {}, "latest_action_name": "action_listen",
-    })
+    return Tracker.from_dict(
+        {
+            "sender_id": sender,
+            "slots": {"role": role},
+            "latest_message": {"text": text, **parse},
+            "events": [
+                {"event": "action", "name": "action_listen"},
+                {"event": "user", "text": text, "parse_data": parse, "input_channel": channel},
+            ],
+            "paused": False,
+            "followup_action": None,
+            "active_loop": {},
+            "latest_action_name": "action_listen",
+        }
+    )
 
 
 async def run(track: Tracker) -> List[Dict[str, Any]]:

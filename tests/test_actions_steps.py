@@ -1,4 +1,5 @@
 """Case-guidance actions against tracker JSON fixtures, a CollectingDispatcher and a real SQLite store."""
+
 from __future__ import annotations
 
 import json
@@ -83,8 +84,12 @@ async def test_progress_advances_the_stored_step_and_uses_the_profile_words(stor
     dispatcher, events = await run(ActionProgress(), tracker("tracker_progress_consulted"), domain)
     stored = store.cases.open_case("fixture-teacher")
     assert stored.step == 3 and "colleague_consulted" in stored.done
-    assert {"event": "slot", "name": "case_done", "value": ["colleague_consulted", "signals_recorded"],
-            "timestamp": None} in events
+    assert {
+        "event": "slot",
+        "name": "case_done",
+        "value": ["colleague_consulted", "signals_recorded"],
+        "timestamp": None,
+    } in events
     text = all_text(dispatcher)
     assert "Stap 3" in text and "Bron:" in text
 
@@ -137,9 +142,14 @@ async def test_faq_uses_the_response_selector_key_and_names_the_source(store, do
 
 async def test_a_guessed_faq_is_offered_not_answered(store, domain) -> None:
     """A question in unseen words reached the FAQ with a low selector confidence: ask, do not answer."""
-    guessed = {"text": "hoe zit dat met die stappen eigenlijk?", "intent": {"name": "faq", "confidence": 1.0},
-               "entities": [], "response_selector": {"faq": {"response": {
-                   "intent_response_key": "faq/order_of_steps", "confidence": 0.12}, "ranking": []}}}
+    guessed = {
+        "text": "hoe zit dat met die stappen eigenlijk?",
+        "intent": {"name": "faq", "confidence": 1.0},
+        "entities": [],
+        "response_selector": {
+            "faq": {"response": {"intent_response_key": "faq/order_of_steps", "confidence": 0.12}, "ranking": []}
+        },
+    }
     dispatcher, _ = await run(ActionFaq(), tracker("tracker_faq_selector", latest_message=guessed), domain)
     message = dispatcher.messages[0]
     assert message["text"].startswith("Ik weet niet zeker wat u bedoelt") and "112" in message["text"]
@@ -151,35 +161,45 @@ async def test_a_guessed_faq_is_offered_not_answered(store, domain) -> None:
 
 
 async def test_a_worry_told_in_words_that_reached_an_faq_starts_the_case(store, domain) -> None:
-    """"moeder ruikt elke ochtend naar drank" tells what happens: the case starts (step-1 guidance) and
+    """ "moeder ruikt elke ochtend naar drank" tells what happens: the case starts (step-1 guidance) and
     the guessed FAQ is offered as a move, never answered as if it were the reply."""
-    told = {"text": "moeder ruikt elke ochtend naar drank", "intent": {"name": "faq", "confidence": 1.0},
-            "entities": [], "response_selector": {"faq": {"response": {
-                "intent_response_key": "faq/order_of_steps", "confidence": 0.12}, "ranking": []}}}
+    told = {
+        "text": "moeder ruikt elke ochtend naar drank",
+        "intent": {"name": "faq", "confidence": 1.0},
+        "entities": [],
+        "response_selector": {
+            "faq": {"response": {"intent_response_key": "faq/order_of_steps", "confidence": 0.12}, "ranking": []}
+        },
+    }
     dispatcher, _ = await run(ActionFaq(), tracker("tracker_faq_selector", latest_message=told), domain)
     assert "Stap 1" in all_text(dispatcher) and "112" in all_text(dispatcher)
     offered = [b["payload"] for m in dispatcher.messages for b in m.get("buttons", [])]
     # The entry chosen for the message (retrieval may pick a better one than the unsure selector's
     # order_of_steps, e.g. parent_under_influence) comes first among the moves, unanswered.
     assert offered[0].startswith('/faq{"faq_key": ')
-    chosen = json.loads(offered[0][len("/faq"):])["faq_key"]
+    chosen = json.loads(offered[0][len("/faq") :])["faq_key"]
     assert steps.faq_answer(chosen, profile())[0][:40] not in all_text(dispatcher)
 
 
-async def test_a_worry_that_reached_an_faq_while_a_case_is_open_asks_whether_it_is_the_same_pupil(store,
-                                                                                                  domain) -> None:
-    """"Mijn leerling heeft striemen op zijn rug" with a case open is a worry, not a question: the same
+async def test_a_worry_that_reached_an_faq_while_a_case_is_open_asks_whether_it_is_the_same_pupil(
+    store, domain
+) -> None:
+    """ "Mijn leerling heeft striemen op zijn rug" with a case open is a worry, not a question: the same
     question as action_start_case asks, and no FAQ text as if it were the reply."""
     sender = tracker("tracker_faq_selector").sender_id
     store.cases.create(sender, "symbio", "Leerling TEST")
-    told = {"text": "Mijn leerling heeft striemen op zijn rug", "intent": {"name": "faq", "confidence": 0.72},
-            "entities": [], "response_selector": {"faq": {"response": {
-                "intent_response_key": "faq/signalenlijst", "confidence": 0.9}, "ranking": []}}}
+    told = {
+        "text": "Mijn leerling heeft striemen op zijn rug",
+        "intent": {"name": "faq", "confidence": 0.72},
+        "entities": [],
+        "response_selector": {
+            "faq": {"response": {"intent_response_key": "faq/signalenlijst", "confidence": 0.9}, "ranking": []}
+        },
+    }
     dispatcher, _ = await run(ActionFaq(), tracker("tracker_faq_selector", latest_message=told), domain)
     assert "dezelfde leerling?" in all_text(dispatcher) and "Leerling TEST" in all_text(dispatcher)
     assert "/new_case" in payloads(dispatcher)
     assert steps.faq_answer("signalenlijst", profile())[0][:40] not in all_text(dispatcher)
-
 
 
 async def test_session_start_restores_role_and_case_from_the_store(store, domain) -> None:
@@ -198,8 +218,12 @@ async def test_session_start_lists_open_follow_ups_with_a_button_to_tick_each_of
     message = dispatcher.messages[0]
     assert message["text"].startswith("Welkom terug. Openstaande afspraken:")
     assert "(verlopen): Veilig Thuis laat ..." in message["text"]
-    assert message["buttons"] == [{"title": f"Gedaan: afspraak van {overdue.due_on:%d-%m}",
-                                   "payload": f'/complete_followup{{"followup_id": "{overdue.id}"}}'}]
+    assert message["buttons"] == [
+        {
+            "title": f"Gedaan: afspraak van {overdue.due_on:%d-%m}",
+            "payload": f'/complete_followup{{"followup_id": "{overdue.id}"}}',
+        }
+    ]
 
 
 async def test_fallback_always_offers_options_and_reverts_the_message(store, domain) -> None:
@@ -208,8 +232,10 @@ async def test_fallback_always_offers_options_and_reverts_the_message(store, dom
     assert events == [{"event": "rewind", "timestamp": None}]  # else the core fallback repeats itself
 
 
-@pytest.mark.parametrize("text,expected", [("stap 4", 4), ("stap vier", 4), ("Stap 1", 1), ("stap vijf", 5),
-                                           ("stap 9", None), ("geen", None)])
+@pytest.mark.parametrize(
+    "text,expected",
+    [("stap 4", 4), ("stap vier", 4), ("Stap 1", 1), ("stap vijf", 5), ("stap 9", None), ("geen", None)],
+)
 def test_step_from_text(text: str, expected: Any) -> None:
     assert step_from_text(text) == expected
 
@@ -223,26 +249,41 @@ def asks_role(dispatcher: CollectingDispatcher) -> bool:
     return any(m.get("response") == ROLE_QUESTION for m in dispatcher.messages)
 
 
-def said(text: str, intent: str, confidence: float = 0.95, entities: Any = (), role: Any = None,
-         bot_texts: Any = (), sender: str = "fixture-teacher") -> Tracker:
+def said(
+    text: str,
+    intent: str,
+    confidence: float = 0.95,
+    entities: Any = (),
+    role: Any = None,
+    bot_texts: Any = (),
+    sender: str = "fixture-teacher",
+) -> Tracker:
     """A tracker right after the user said ``text``; ``bot_texts`` are the bot's earlier messages."""
     message = {"text": text, "intent": {"name": intent, "confidence": confidence}, "entities": list(entities)}
     events = [{"event": "action", "name": "action_listen"}]
     events += [{"event": "bot", "text": t, "data": {}} for t in bot_texts]
     events += [{"event": "user", "text": text, "parse_data": message}]
-    return tracker("tracker_worried_teacher", latest_message=message, events=events, sender_id=sender,
-                   slots={"role": role, "case_id": None, "requested_slot": None})
+    return tracker(
+        "tracker_worried_teacher",
+        latest_message=message,
+        events=events,
+        sender_id=sender,
+        slots={"role": role, "case_id": None, "requested_slot": None},
+    )
 
 
 def payloads(dispatcher: CollectingDispatcher) -> List[str]:
     return [b["payload"] for m in dispatcher.messages for b in m.get("buttons", [])]
 
 
-@pytest.mark.parametrize("text", [
-    "Mijn leerling heeft striemen op zijn rug",
-    "een leerling vertelde me net dat haar oom aan haar zit",
-    "een meisje is al drie weken niet op school geweest en de ouders nemen niet op",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Mijn leerling heeft striemen op zijn rug",
+        "een leerling vertelde me net dat haar oom aan haar zit",
+        "een meisje is al drie weken niet op school geweest en de ouders nemen niet op",
+    ],
+)
 async def test_a_described_concern_gets_step_1_guidance_first_and_the_role_after_it(store, domain, text) -> None:
     form = ValidateCaseStartForm()
     assert await form.required_slots(["role"], CollectingDispatcher(), said(text, "start_case"), domain) == []
@@ -288,12 +329,14 @@ async def test_a_new_case_gives_guidance_and_asks_the_role_only_after_it(store, 
 
 async def test_the_same_pupil_question_is_not_asked_twice_in_a_row(store, domain) -> None:
     store.cases.create("fixture-teacher", "symbio", "Leerling TEST")
-    first, _ = await run(ActionStartCase(), said("een leerling vertelde dat haar oom aan haar zit", "start_case",
-                                                 role="teacher"), domain)
+    first, _ = await run(
+        ActionStartCase(), said("een leerling vertelde dat haar oom aan haar zit", "start_case", role="teacher"), domain
+    )
     question = first.messages[-1]["text"]
     assert "dezelfde leerling" in question
-    again, _ = await run(ActionStartCase(), said("hij past vanavond weer op", "start_case", role="teacher",
-                                                 bot_texts=[question]), domain)
+    again, _ = await run(
+        ActionStartCase(), said("hij past vanavond weer op", "start_case", role="teacher", bot_texts=[question]), domain
+    )
     text = all_text(again)
     assert "dezelfde leerling?" not in text and "Stap 1" in text and "Leerling TEST" in text
     assert "/new_case" in payloads(again)  # a way out when the guess was wrong
@@ -310,21 +353,35 @@ async def test_a_question_is_never_recorded_as_progress(store, domain) -> None:
     assert '/progress_reported{"milestone": "reported_to_vt"}' in payloads(dispatcher)
 
 
-@pytest.mark.parametrize("text,intent,confidence", [
-    ("We hebben besloten te melden", "progress_reported", 0.99),
-    ("we gaan morgen met de ouders praten", "progress_parents_talk", 0.99),
-    ("de melding is rond", "progress_reported", 0.55),
-])
-async def test_an_unsure_report_is_confirmed_with_a_button_before_it_is_stored(store, domain, text, intent,
-                                                                              confidence) -> None:
+@pytest.mark.parametrize(
+    "text,intent,confidence",
+    [
+        ("We hebben besloten te melden", "progress_reported", 0.99),
+        ("we gaan morgen met de ouders praten", "progress_parents_talk", 0.99),
+        ("de melding is rond", "progress_reported", 0.55),
+    ],
+)
+async def test_an_unsure_report_is_confirmed_with_a_button_before_it_is_stored(
+    store, domain, text, intent, confidence
+) -> None:
     store.cases.create("fixture-teacher", "symbio", "Leerling TEST")
     dispatcher, _ = await run(ActionProgress(), said(text, intent, confidence, role="teacher"), domain)
     assert store.cases.open_case("fixture-teacher").done == ()
     confirm = dispatcher.messages[-1]["buttons"][0]["payload"]
     assert confirm.startswith(f"/{intent}{{")
 
-    clicked = said(confirm, intent, 1.0, entities=[{"entity": "milestone", "value": json.loads(
-        confirm.partition("{")[1] + confirm.partition("{")[2])["milestone"]}], role="teacher")
+    clicked = said(
+        confirm,
+        intent,
+        1.0,
+        entities=[
+            {
+                "entity": "milestone",
+                "value": json.loads(confirm.partition("{")[1] + confirm.partition("{")[2])["milestone"],
+            }
+        ],
+        role="teacher",
+    )
     dispatcher, _ = await run(ActionProgress(), clicked, domain)
     assert store.cases.open_case("fixture-teacher").done != () and "Genoteerd" in all_text(dispatcher)
 
@@ -332,8 +389,9 @@ async def test_an_unsure_report_is_confirmed_with_a_button_before_it_is_stored(s
 async def test_case_status_shows_the_step_and_what_is_done(store, domain) -> None:
     case = store.cases.create("fixture-teacher", "symbio", "Leerling TEST")
     store.cases.update_progress(case.id, 3, ["signals_recorded", "colleague_consulted"])
-    dispatcher, _ = await run(ActionCaseStatus(), said("Hoe staat mijn casus ervoor?", "case_status",
-                                                       role="teacher"), domain)
+    dispatcher, _ = await run(
+        ActionCaseStatus(), said("Hoe staat mijn casus ervoor?", "case_status", role="teacher"), domain
+    )
     text = all_text(dispatcher)
     assert "Leerling TEST" in text and "stap 3" in text.lower()
     assert "Signalen vastgelegd" in text and "Collega geraadpleegd" in text
@@ -352,8 +410,9 @@ async def test_my_cases_lists_every_case_and_never_starts_one(store, domain) -> 
 
 
 async def test_english_gets_a_dutch_reply_with_the_danger_line_and_the_case_button(store, domain) -> None:
-    dispatcher, events = await run(ActionEnglish(), said("I am worried about a pupil, what should I do?", "english"),
-                                   domain)
+    dispatcher, events = await run(
+        ActionEnglish(), said("I am worried about a pupil, what should I do?", "english"), domain
+    )
     text = all_text(dispatcher)
     assert "Nederlands" in text and "112" in text and "0800-2000" in text
     assert "/start_case" in payloads(dispatcher) and events == []

@@ -3,6 +3,7 @@
 Each test drives the actions the way the form does (start -> validate per answer -> done) and checks
 what ends up in the store: the trace, the milestones and step, the follow-ups, and what the user reads.
 """
+
 from __future__ import annotations
 
 import json
@@ -50,8 +51,13 @@ def start_tracker(intent: str = "start_weighing", entities: Optional[List[Dict]]
     return Tracker.from_dict(data)
 
 
-def answer_tracker(slots: Slots, text: str, intent: str = "affirm", entities: Optional[List[Dict]] = None,
-                   slot: str = "weighing_answer") -> Tracker:
+def answer_tracker(
+    slots: Slots,
+    text: str,
+    intent: str = "affirm",
+    entities: Optional[List[Dict]] = None,
+    slot: str = "weighing_answer",
+) -> Tracker:
     """One user turn inside the form: the text was extracted into ``slot`` (the trailing slot event)."""
     data = fixture("tracker_weighing_answer")
     data["slots"] = {**slots, "requested_slot": slot, slot: text}
@@ -90,8 +96,9 @@ class Conversation:
         self.slots: Slots = {"role": "teacher"}
         self.said: List[str] = []
 
-    async def start(self, intent: str = "start_weighing",
-                    entities: Optional[List[Dict]] = None) -> CollectingDispatcher:
+    async def start(
+        self, intent: str = "start_weighing", entities: Optional[List[Dict]] = None
+    ) -> CollectingDispatcher:
         dispatcher, events = await run(ActionWeighingStart(), start_tracker(intent, entities), self.domain)
         self.slots = apply(self.slots, events)
         await self._activate_form()
@@ -137,11 +144,13 @@ async def test_the_first_question_is_asked_with_ja_nee_twijfel_later_and_uitleg(
     dispatcher, _ = await run(ActionAskWeighingAnswer(), tracker, domain)
     # The kader asks whether there is a vermoeden at all (issue 11: not a "sterk" vermoeden).
     assert all_text(dispatcher).startswith("Vraag 1 van 5: Heeft u na stap 1 tot en met 3 een vermoeden")
-    assert payloads(dispatcher) == ['/weighing_reply{"weighing_value": "ja"}',
-                                    '/weighing_reply{"weighing_value": "nee"}',
-                                    '/weighing_reply{"weighing_value": "twijfel"}',
-                                    '/weighing_reply{"weighing_value": "later"}',
-                                    "/weighing_explain"]
+    assert payloads(dispatcher) == [
+        '/weighing_reply{"weighing_value": "ja"}',
+        '/weighing_reply{"weighing_value": "nee"}',
+        '/weighing_reply{"weighing_value": "twijfel"}',
+        '/weighing_reply{"weighing_value": "later"}',
+        "/weighing_explain",
+    ]
 
 
 async def test_a_typed_yes_is_recorded_and_the_school_leader_milestone_set(store, domain) -> None:
@@ -187,8 +196,10 @@ async def test_help_starts_with_an_optional_plan_and_question_five_comes_after_t
     text = all_text(await talk.done())
     assert "Termijn: 6 weken" in text and "Casemanager: nog vast te leggen" in text
     kinds = {f.kind: f.due_on for f in store.followups.open_for(SENDER, date.today())}
-    assert kinds == {"parents_reached_help": date.today() + timedelta(days=7),
-                     "help_term_end": date.today() + timedelta(days=42)}
+    assert kinds == {
+        "parents_reached_help": date.today() + timedelta(days=7),
+        "help_term_end": date.today() + timedelta(days=42),
+    }
     assert store.cases.open_case(SENDER).step == 5
 
     # Later: only the missing part of the plan is asked.
@@ -265,15 +276,19 @@ async def test_help_without_a_term_reminds_to_agree_one_until_it_is_agreed(store
     for _ in range(3):
         await talk.say("/weighing_reply", entities=button("later"))
     await talk.done()
-    assert open_kinds(store) == {"parents_reached_help": date.today() + timedelta(days=7),
-                                 "set_help_term": w.add_working_days(date.today(), 5)}
+    assert open_kinds(store) == {
+        "parents_reached_help": date.today() + timedelta(days=7),
+        "set_help_term": w.add_working_days(date.today(), 5),
+    }
     await talk.start(entities=button("plan"))
     await talk.say("4 weken")
     for _ in range(2):
         await talk.say("/weighing_reply", entities=button("later"))
     await talk.done()
-    assert open_kinds(store) == {"parents_reached_help": date.today() + timedelta(days=7),
-                                 "help_term_end": date.today() + timedelta(days=28)}
+    assert open_kinds(store) == {
+        "parents_reached_help": date.today() + timedelta(days=7),
+        "help_term_end": date.today() + timedelta(days=28),
+    }
 
 
 async def test_question_one_no_says_there_is_no_suspicion(store, domain) -> None:
@@ -301,19 +316,23 @@ async def test_why_without_a_weighing_offers_to_start(store, domain) -> None:
 
 
 async def test_explanation_during_the_form_is_about_the_current_question(store, domain) -> None:
-    data = {**fixture("tracker_weighing_answer"),
-            "slots": {"weighing_question": 2.0, "requested_slot": "weighing_answer"}}
+    data = {
+        **fixture("tracker_weighing_answer"),
+        "slots": {"weighing_question": 2.0, "requested_slot": "weighing_answer"},
+    }
     dispatcher, events = await run(ActionWeighingExplain(), Tracker.from_dict(data), domain)
     assert all_text(dispatcher).startswith("Uitleg bij vraag 2") and "Structurele onveiligheid" in all_text(dispatcher)
     assert events == []  # the place in the form is kept
 
 
-@pytest.mark.parametrize("key,expected", [("afwegingskader_2019", "Uitleg bij vraag 2"),
-                                          ("anonymous_advice", "anoniem")])
+@pytest.mark.parametrize(
+    "key,expected", [("afwegingskader_2019", "Uitleg bij vraag 2"), ("anonymous_advice", "anoniem")]
+)
 async def test_a_faq_in_the_form_about_the_kader_explains_the_current_question(store, domain, key, expected) -> None:
     data = fixture("tracker_faq_selector")
-    data.update(slots={"weighing_question": 2.0, "requested_slot": "weighing_answer"},
-                active_loop={"name": "weighing_form"})
+    data.update(
+        slots={"weighing_question": 2.0, "requested_slot": "weighing_answer"}, active_loop={"name": "weighing_form"}
+    )
     data["latest_message"]["response_selector"]["faq"]["response"]["intent_response_key"] = f"faq/{key}"
     dispatcher, _ = await run(ActionWeighingFaq(), Tracker.from_dict(data), domain)
     assert expected in all_text(dispatcher)
@@ -342,9 +361,18 @@ def test_replay_of_the_stored_trace_keeps_the_plan_of_the_current_run_only(store
     assert state.answers == ((1, "ja"),) and state.term is None
 
 
-@pytest.mark.parametrize("text,postponed", [("Later", True), ("sla maar over", True), ("weet ik nog niet", True),
-                                            ("stop", True), ("de intern begeleider", False), ("6 weken", False),
-                                            ("later vandaag bellen we de moeder", False)])
+@pytest.mark.parametrize(
+    "text,postponed",
+    [
+        ("Later", True),
+        ("sla maar over", True),
+        ("weet ik nog niet", True),
+        ("stop", True),
+        ("de intern begeleider", False),
+        ("6 weken", False),
+        ("later vandaag bellen we de moeder", False),
+    ],
+)
 def test_is_postponed_only_for_a_whole_postponing_reply(text: str, postponed: bool) -> None:
     assert w.is_postponed(text) is postponed
 

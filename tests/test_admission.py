@@ -1,4 +1,5 @@
 """Admission control on its own: places inside, a bounded queue, and a refusal beyond both."""
+
 from __future__ import annotations
 
 import asyncio

@@ -27,6 +27,7 @@ store is handed to a use case (``store()`` as an argument), never used as ``stor
 
 Every test collects all offenders before it fails, so one run lists every broken import.
 """
+
 from __future__ import annotations
 
 import ast
@@ -44,9 +45,17 @@ FORBIDDEN_IN_USE_CASES = ("rasa", "rasa_sdk", "sanic", *ADAPTERS)
 FORBIDDEN_IN_STORE = FORBIDDEN_IN_USE_CASES
 FORBIDDEN_IN_PLUGINS = ("actions",)
 COMMAND_LINE = "bot/__main__.py"
-USE_CASE_MODULES = ("bot.cases", "bot.contacts_usecase", "bot.dossier", "bot.learning_usecase",
-                    "bot.notes_usecase", "bot.overview_usecase", "bot.reminders", "bot.steps_usecase",
-                    "bot.weighing_usecase")
+USE_CASE_MODULES = (
+    "bot.cases",
+    "bot.contacts_usecase",
+    "bot.dossier",
+    "bot.learning_usecase",
+    "bot.notes_usecase",
+    "bot.overview_usecase",
+    "bot.reminders",
+    "bot.steps_usecase",
+    "bot.weighing_usecase",
+)
 SHARED_ACTION_MODULE = "actions.common"
 
 
@@ -61,7 +70,8 @@ def _shown(path: Path) -> str:
 
 def _is_type_checking(test: ast.expr) -> bool:
     return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
-        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING")
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
+    )
 
 
 def _runtime_nodes(tree: ast.AST) -> Iterator[ast.AST]:
@@ -114,8 +124,9 @@ def offenders(paths: List[Path], forbidden: Tuple[str, ...]) -> List[str]:
 def core_modules() -> List[Path]:
     """The pure core, derived from the tree (see the module docstring for the rule)."""
     candidates = sorted(BOT.glob("*.py")) + sorted((BOT / "language").glob("*.py"))
-    return [p for p in candidates if str(p.relative_to(REPO)) != COMMAND_LINE
-            and module_name(p) not in USE_CASE_MODULES]
+    return [
+        p for p in candidates if str(p.relative_to(REPO)) != COMMAND_LINE and module_name(p) not in USE_CASE_MODULES
+    ]
 
 
 def use_case_modules() -> List[Path]:
@@ -137,7 +148,8 @@ def test_the_contract_sees_the_core_and_the_actions():
     assert not core & {"bot.__main__", *USE_CASE_MODULES}
     assert {"bot.store.repositories", "bot.store.db"} <= {module_name(p) for p in store_modules()}
     assert {"plugins.server", "plugins.tracker_store", "plugins.channels.rest", "plugins.nlu.safety"} <= {
-        module_name(p) for p in plugin_modules()}
+        module_name(p) for p in plugin_modules()
+    }
     assert all((BOT / f"{m.split('.')[1]}.py").exists() for m in USE_CASE_MODULES), "a named use case is gone"
     assert {module_name(p) for p in ACTIONS.glob("*.py")} >= {"actions.common", "actions.steps"}
 
@@ -146,12 +158,18 @@ def test_the_parser_finds_lazy_relative_and_package_imports(tmp_path):
     """The checker itself: an import inside a function, ``from bot import store``, a relative import and a
     TYPE_CHECKING block (allowed)."""
     sample = tmp_path / "sample.py"
-    sample.write_text("from typing import TYPE_CHECKING\nfrom bot import store\n"
-                      "if TYPE_CHECKING:\n    import sqlalchemy\n"
-                      "def f():\n    from rasa_sdk import Tracker\n"
-                      "from .store.db import repositories\n", encoding="utf-8")
+    sample.write_text(
+        "from typing import TYPE_CHECKING\nfrom bot import store\n"
+        "if TYPE_CHECKING:\n    import sqlalchemy\n"
+        "def f():\n    from rasa_sdk import Tracker\n"
+        "from .store.db import repositories\n",
+        encoding="utf-8",
+    )
     assert offenders([sample], FORBIDDEN_IN_CORE) == [
-        "sample.py:2 imports bot.store", "sample.py:6 imports rasa_sdk", "sample.py:7 imports bot.store.db"]
+        "sample.py:2 imports bot.store",
+        "sample.py:6 imports rasa_sdk",
+        "sample.py:7 imports bot.store.db",
+    ]
 
 
 def test_the_pure_core_imports_no_rasa_sanic_or_store():
@@ -187,9 +205,13 @@ def test_no_action_module_imports_another():
     found = []
     for path in sorted(ACTIONS.glob("*.py")):
         own = module_name(path)
-        found += [f"{_shown(path)}:{line} imports {imported}" for line, imported in imports_of(path)
-                  if imported.startswith("actions.") and imported.count(".") == 1
-                  and imported not in (SHARED_ACTION_MODULE, own)]
+        found += [
+            f"{_shown(path)}:{line} imports {imported}"
+            for line, imported in imports_of(path)
+            if imported.startswith("actions.")
+            and imported.count(".") == 1
+            and imported not in (SHARED_ACTION_MODULE, own)
+        ]
     assert not found, "an action module imports another action module:\n" + "\n".join(found)
 
 
@@ -213,23 +235,35 @@ def repository_uses(path: Path) -> List[str]:
     found = []
     tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
     for function in (n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))):
-        bound = {name for node in ast.walk(function) if isinstance(node, ast.Assign)
-                 for target in node.targets for name in _bound_to_store(target, node.value)}
+        bound = {
+            name
+            for node in ast.walk(function)
+            if isinstance(node, ast.Assign)
+            for target in node.targets
+            for name in _bound_to_store(target, node.value)
+        }
         for node in ast.walk(function):
             if isinstance(node, ast.Attribute) and (
-                    _is_store_call(node.value) or (isinstance(node.value, ast.Name) and node.value.id in bound)):
+                _is_store_call(node.value) or (isinstance(node.value, ast.Name) and node.value.id in bound)
+            ):
                 found.append(f"{_shown(path)}:{node.lineno} uses store().{node.attr}")
     return sorted(set(found))
 
 
 def test_the_repository_check_sees_direct_and_bound_uses(tmp_path):
     sample = tmp_path / "sample.py"
-    sample.write_text("def a():\n    return store().cases.get(1)\n"
-                      "def b():\n    repos = store()\n    return repos.notes\n"
-                      "def c():\n    repos = store()\n    return use_case(repos, store())\n"
-                      "def d():\n    repos, role = store(), 1\n    return repos.followups\n", encoding="utf-8")
-    assert repository_uses(sample) == ["sample.py:11 uses store().followups", "sample.py:2 uses store().cases",
-                                       "sample.py:5 uses store().notes"]
+    sample.write_text(
+        "def a():\n    return store().cases.get(1)\n"
+        "def b():\n    repos = store()\n    return repos.notes\n"
+        "def c():\n    repos = store()\n    return use_case(repos, store())\n"
+        "def d():\n    repos, role = store(), 1\n    return repos.followups\n",
+        encoding="utf-8",
+    )
+    assert repository_uses(sample) == [
+        "sample.py:11 uses store().followups",
+        "sample.py:2 uses store().cases",
+        "sample.py:5 uses store().notes",
+    ]
 
 
 def test_actions_reach_the_store_only_through_a_use_case():

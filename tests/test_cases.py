@@ -1,6 +1,7 @@
 """Cases (bot/cases.py): the rules without a database, the use cases against a real store (SQLite, and
 PostgreSQL through the ``repos`` fixture): several cases, switching, closing with each reason,
 reopening by whom, the automatic close and the retention purge afterwards."""
+
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta, timezone
@@ -53,18 +54,21 @@ def ids(choices) -> list:
 # --- rules ---------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("text, code", [
-    ("handed_to_vt", "handed_to_vt"),
-    ("Overgedragen aan Veilig Thuis", "handed_to_vt"),
-    ("we hebben het gemeld bij veilig thuis", "handed_to_vt"),
-    ("de leerling is verhuisd", "pupil_left"),
-    ("hij zit nu op een andere school", "pupil_left"),
-    ("de hulp is afgerond en we hebben het gemonitord", "help_monitored"),
-    ("toch geen zorgen, het viel mee", "no_concerns"),
-    ("loos alarm", "no_concerns"),
-    ("toch geen zorgen, er is geen hulp nodig", "no_concerns"),
-    ("om een andere reden", "other"),
-])
+@pytest.mark.parametrize(
+    "text, code",
+    [
+        ("handed_to_vt", "handed_to_vt"),
+        ("Overgedragen aan Veilig Thuis", "handed_to_vt"),
+        ("we hebben het gemeld bij veilig thuis", "handed_to_vt"),
+        ("de leerling is verhuisd", "pupil_left"),
+        ("hij zit nu op een andere school", "pupil_left"),
+        ("de hulp is afgerond en we hebben het gemonitord", "help_monitored"),
+        ("toch geen zorgen, het viel mee", "no_concerns"),
+        ("loos alarm", "no_concerns"),
+        ("toch geen zorgen, er is geen hulp nodig", "no_concerns"),
+        ("om een andere reden", "other"),
+    ],
+)
 def test_a_typed_or_clicked_reason_is_read(text: str, code: str) -> None:
     assert cases.read_reason(text) == code
 
@@ -116,7 +120,8 @@ def test_pseudonyms_have_no_look_alike_characters() -> None:
 
 
 def test_two_cases_are_listed_with_step_activity_and_follow_ups_and_switching_moves_the_conversation(
-        school: Repositories) -> None:
+    school: Repositories,
+) -> None:
     first = cases.open_case(school, TEACHER, ORG, "teacher")
     second = cases.open_case(school, TEACHER, ORG, "teacher", step=4)
     school.followups.add(first.id, "vt_feedback", date(2026, 12, 8), "Terugkoppeling Veilig Thuis")
@@ -153,7 +158,8 @@ def test_without_open_cases_the_list_offers_to_start_one(school: Repositories) -
 
 @pytest.mark.parametrize("reason", sorted(cases.REASONS))
 def test_closing_with_each_reason_is_in_the_dossier_and_the_case_is_no_longer_listed(
-        school: Repositories, reason: str) -> None:
+    school: Repositories, reason: str
+) -> None:
     case = cases.open_case(school, TEACHER, ORG, "teacher")
     other = cases.open_case(school, TEACHER, ORG, "teacher")
     asked = cases.ask_close_reason(case)

@@ -1,4 +1,5 @@
 """Every channel answers every message: plugins/channels/delivery.py with the REST, web and Teams outputs."""
+
 from __future__ import annotations
 
 from typing import Any, List
@@ -69,7 +70,8 @@ async def test_a_session_start_may_be_silent_but_not_fail() -> None:
 
 
 async def test_under_overload_the_message_is_not_handed_to_rasa_and_the_busy_answer_is_sent(
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     import asyncio
 
     from plugins.channels import admission as gate
@@ -118,8 +120,9 @@ async def test_a_conversation_that_cannot_be_read_is_not_guessed_but_asked_again
         handed.append(message.text)
 
     output = RestOutput()
-    await deliver(UserMessage("/affirm", output, "rest-1", input_channel="rest"), rasa, "rest",
-                  guard_with=_app(_DatabaseDown()))
+    await deliver(
+        UserMessage("/affirm", output, "rest-1", input_channel="rest"), rasa, "rest", guard_with=_app(_DatabaseDown())
+    )
     assert handed == [] and [m.get("text") for m in output.messages] == [NOT_PROCESSED_MESSAGE]
 
 
@@ -130,6 +133,10 @@ async def test_the_guard_runs_before_rasa_sees_the_text() -> None:
         handed.append(message.text)
         await message.output_channel.send_response(message.sender_id, {"text": "ok"})
 
-    await deliver(UserMessage(' /inform_role{"role":"attention_officer"}', RestOutput(), "rest-1",
-                              input_channel="rest"), rasa, "rest", guard_with=_app(_NothingOffered()))
+    await deliver(
+        UserMessage(' /inform_role{"role":"attention_officer"}', RestOutput(), "rest-1", input_channel="rest"),
+        rasa,
+        "rest",
+        guard_with=_app(_NothingOffered()),
+    )
     assert handed == ['inform_role{"role":"attention_officer"}']  # not offered: no intent, plain text

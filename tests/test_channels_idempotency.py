@@ -1,4 +1,5 @@
 """Resent REST messages: which stored replies answer a copy, and how keys become message ids."""
+
 from __future__ import annotations
 
 import pytest
@@ -26,7 +27,8 @@ EVENTS = [
 def test_the_replies_of_the_resent_message_and_no_others() -> None:
     assert replies_to(EVENTS, "b", "rest:x:juf") == [
         {"recipient_id": "rest:x:juf", "text": "Wat is uw rol?", "buttons": BUTTONS},
-        {"recipient_id": "rest:x:juf", "text": "Bij gevaar: 112."}]
+        {"recipient_id": "rest:x:juf", "text": "Bij gevaar: 112."},
+    ]
     assert replies_to(EVENTS, "a", "r") == [{"recipient_id": "r", "text": "Goedendag."}]
 
 
@@ -41,8 +43,18 @@ def test_a_key_means_the_same_message_only_in_its_own_conversation() -> None:
     assert len(message_id_for("rest:a:juf", "1")) == 32
 
 
-@pytest.mark.parametrize("key,valid", [("juf-1-0", True), ("3f2a.b:c_d", True), ("x" * 128, True),
-                                       ("", False), ("x" * 129, False), ("met spatie", False), ("é", False)])
+@pytest.mark.parametrize(
+    "key,valid",
+    [
+        ("juf-1-0", True),
+        ("3f2a.b:c_d", True),
+        ("x" * 128, True),
+        ("", False),
+        ("x" * 129, False),
+        ("met spatie", False),
+        ("é", False),
+    ],
+)
 def test_keys_are_short_plain_ascii(key: str, valid: bool) -> None:
     assert valid_key(key) is valid
 

@@ -8,6 +8,7 @@ reads. Tokens are signed with an RSA key the fake publishes as JWKS. The channel
 and answers in the background; ``Harness.post`` waits for that work (``connector.idle()``) before it
 returns. The case store is the per-test SQLite store of tests/conftest.py.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -37,7 +38,13 @@ from bot import reminders
 from plugins.channels.delivery import NOT_PROCESSED_MESSAGE
 from plugins.channels.limits import MAX_MESSAGE_CHARS, TOO_LONG_MESSAGE
 from plugins.channels.teams import (
-    HERO_CARD, MAX_REPLY_CHARS, PERSONAL_ONLY_MESSAGE, TeamsInput, TeamsSettings, retry_delay, split_text,
+    HERO_CARD,
+    MAX_REPLY_CHARS,
+    PERSONAL_ONLY_MESSAGE,
+    TeamsInput,
+    TeamsSettings,
+    retry_delay,
+    split_text,
 )
 from bot.language.workdays import add_working_days
 from bot.store.db import repositories
@@ -94,8 +101,14 @@ class RasaAgent:
 class Harness:
     """The fake Bot Framework, the channel behind a real Sanic server, and the agent stand-in."""
 
-    def __init__(self, fake: FakeBotFramework, agent: RasaAgent, clock: FakeClock, webhook: str,
-                 channel: Optional[TeamsInput] = None) -> None:
+    def __init__(
+        self,
+        fake: FakeBotFramework,
+        agent: RasaAgent,
+        clock: FakeClock,
+        webhook: str,
+        channel: Optional[TeamsInput] = None,
+    ) -> None:
         self.fake, self.agent, self.clock, self.webhook, self.channel = fake, agent, clock, webhook, channel
 
     async def post(self, activity: Dict[str, Any], authorization: Optional[str] = "sign") -> int:
@@ -104,8 +117,10 @@ class Harness:
         if authorization == "sign":
             authorization = f"Bearer {self.fake.sign(activity)}"
         headers = {"Authorization": authorization} if authorization else {}
-        async with aiohttp.ClientSession() as session, session.post(self.webhook, json=activity,
-                                                                    headers=headers) as reply:
+        async with (
+            aiohttp.ClientSession() as session,
+            session.post(self.webhook, json=activity, headers=headers) as reply,
+        ):
             status = reply.status
         if self.channel is not None and self.channel.connector is not None:
             await self.channel.connector.idle()
@@ -155,8 +170,13 @@ class Sleeps(list):
 
 
 def settings_for(fake: FakeBotFramework, **overrides: Any) -> TeamsSettings:
-    values = dict(app_id=APP_ID, app_password=APP_PASSWORD, tenant_id=TENANT_ID,
-                  openid_metadata_url=fake.openid_metadata_url, token_endpoint=fake.token_endpoint)
+    values = dict(
+        app_id=APP_ID,
+        app_password=APP_PASSWORD,
+        tenant_id=TENANT_ID,
+        openid_metadata_url=fake.openid_metadata_url,
+        token_endpoint=fake.token_endpoint,
+    )
     return TeamsSettings(**{**values, **overrides})
 
 
@@ -188,6 +208,7 @@ async def teams(fake: FakeBotFramework, sleeps: Sleeps) -> AsyncIterator[Harness
 
 # --- inbound: identity, text, metadata ---------------------------------------------------------------
 
+
 async def test_message_reaches_rasa_as_the_teacher_without_the_mention(teams: Harness) -> None:
     activity = await teams.say("<at>Meldwijzer</at>  Ik maak me zorgen over een leerling uit groep 5 ")
 
@@ -207,6 +228,7 @@ async def test_sender_falls_back_to_the_teams_user_id_without_an_aad_object_id(t
 
 # --- outbound: hero card, token, routing ------------------------------------------------------------
 
+
 async def test_reply_is_a_hero_card_with_message_back_buttons_in_reply_to_the_message(teams: Harness) -> None:
     activity = await teams.say("Waar begin ik?")
 
@@ -221,8 +243,14 @@ async def test_reply_is_a_hero_card_with_message_back_buttons_in_reply_to_the_me
     assert card["contentType"] == HERO_CARD
     assert card["content"]["text"] == "In welke stap zit u?"
     assert card["content"]["buttons"] == [
-        {"type": "messageBack", "title": button["title"], "text": button["title"],
-         "displayText": button["title"], "value": {"payload": button["payload"]}} for button in STEP_BUTTONS
+        {
+            "type": "messageBack",
+            "title": button["title"],
+            "text": button["title"],
+            "displayText": button["title"],
+            "value": {"payload": button["payload"]},
+        }
+        for button in STEP_BUTTONS
     ]
 
 
@@ -232,8 +260,12 @@ async def test_access_token_comes_from_the_single_tenant_endpoint_and_is_reused(
 
     [request] = teams.fake.token_requests
     assert request["tenant"] == TENANT_ID
-    assert request["form"] == {"grant_type": "client_credentials", "client_id": APP_ID,
-                               "client_secret": APP_PASSWORD, "scope": "https://api.botframework.com/.default"}
+    assert request["form"] == {
+        "grant_type": "client_credentials",
+        "client_id": APP_ID,
+        "client_secret": APP_PASSWORD,
+        "scope": "https://api.botframework.com/.default",
+    }
     assert {reply.authorization for reply in teams.fake.replies} == {"Bearer access-1"}
 
 
@@ -249,16 +281,20 @@ async def test_access_token_is_renewed_before_it_expires(teams: Harness) -> None
 async def test_token_refused_by_the_bot_connector_is_fetched_anew(teams: Harness) -> None:
     await teams.say("Eerste vraag")
     teams.fake.revoke_tokens()
-    await teams.say("Tweede vraag")   # its typing indicator is refused with 401, so the reply gets a new token
+    await teams.say("Tweede vraag")  # its typing indicator is refused with 401, so the reply gets a new token
     await teams.say("Derde vraag")
 
     assert len(teams.fake.token_requests) == 2
     assert [reply.authorization for reply in teams.fake.replies] == [
-        "Bearer access-1", "Bearer access-2", "Bearer access-2"]
+        "Bearer access-1",
+        "Bearer access-2",
+        "Bearer access-2",
+    ]
 
 
-async def test_wrong_client_secret_logs_the_failure_and_still_acknowledges(fake: FakeBotFramework,
-                                                                         caplog: pytest.LogCaptureFixture) -> None:
+async def test_wrong_client_secret_logs_the_failure_and_still_acknowledges(
+    fake: FakeBotFramework, caplog: pytest.LogCaptureFixture
+) -> None:
     agent = RasaAgent()
     channel = TeamsInput(settings_for(fake, app_password="verlopen-geheim"))
     async with sanic_server(channel, agent) as webhook:
@@ -279,11 +315,13 @@ REJECTED = {
     "not a bearer token": lambda fake, activity: f"Basic {fake.sign(activity)}",
     "bad signature": lambda fake, activity: f"Bearer {fake.sign(activity, private_key=OTHER_KEY)}",
     "wrong audience": lambda fake, activity: (
-        f"Bearer {fake.sign(activity, aud='11111111-2222-3333-4444-555555555555')}"),
+        f"Bearer {fake.sign(activity, aud='11111111-2222-3333-4444-555555555555')}"
+    ),
     "expired": lambda fake, activity: f"Bearer {fake.sign(activity, exp=int(time.time()) - 3600)}",
     "wrong issuer": lambda fake, activity: f"Bearer {fake.sign(activity, iss='https://sts.windows.net/evil/')}",
     "other serviceUrl in token": lambda fake, activity: (
-        f"Bearer {fake.sign(activity, serviceurl='https://attacker.example/')}"),
+        f"Bearer {fake.sign(activity, serviceurl='https://attacker.example/')}"
+    ),
     "no serviceUrl claim": lambda fake, activity: f"Bearer {fake.sign(activity, serviceurl=None)}",
     "unknown key id": lambda fake, activity: f"Bearer {fake.sign(activity, kid='nope', private_key=OTHER_KEY)}",
     "garbage": lambda fake, activity: "Bearer not-a-jwt",
@@ -349,6 +387,7 @@ async def test_activity_from_another_tenant_is_refused(teams: Harness) -> None:
 
 # --- buttons -----------------------------------------------------------------------------------------
 
+
 async def test_clicking_a_button_sends_its_payload_from_the_message_back_value_to_rasa(teams: Harness) -> None:
     await teams.say("Waar begin ik?")
     await teams.click(STEP_BUTTONS[1])
@@ -377,7 +416,8 @@ async def test_typing_a_button_title_differently_cased_counts_as_the_click(teams
 
 
 async def test_clicks_and_titles_survive_a_restart_because_the_offer_is_read_from_the_tracker(
-        fake: FakeBotFramework) -> None:
+    fake: FakeBotFramework,
+) -> None:
     agent = RasaAgent()  # the tracker store outlives the Rasa process, like the SQL tracker store
     first = TeamsInput(settings_for(fake), sleep=Sleeps())
     async with sanic_server(first, agent) as webhook:
@@ -405,8 +445,10 @@ async def test_typed_payload_of_an_offered_button_is_accepted(teams: Harness) ->
 
 
 async def test_more_than_six_buttons_continue_on_a_second_card(teams: Harness) -> None:
-    teams.agent.reply = {"text": "Kies een regio.", "buttons": [
-        {"title": f"Regio {n}", "payload": f'/choose_region{{"region":"{n}"}}'} for n in range(8)]}
+    teams.agent.reply = {
+        "text": "Kies een regio.",
+        "buttons": [{"title": f"Regio {n}", "payload": f'/choose_region{{"region":"{n}"}}'} for n in range(8)],
+    }
     await teams.say("Welke regio?")
 
     cards = teams.reply_activities()[0]["attachments"]
@@ -415,6 +457,7 @@ async def test_more_than_six_buttons_continue_on_a_second_card(teams: Harness) -
 
 
 # --- reminders ---------------------------------------------------------------------------------------
+
 
 def teacher_followup() -> int:
     store = repositories()
@@ -432,8 +475,13 @@ async def test_a_message_keeps_the_conversation_reference_for_reminders(teams: H
     activity = await teams.say("Hallo")
 
     stored = repositories().conversation_references.get(f"teams:{TENANT_ID}:{TEACHER}", "teams")
-    assert stored == {"service_url": teams.fake.service_url, "conversation_id": activity["conversation"]["id"],
-                      "tenant_id": TENANT_ID, "bot": activity["recipient"], "user": activity["from"]}
+    assert stored == {
+        "service_url": teams.fake.service_url,
+        "conversation_id": activity["conversation"]["id"],
+        "tenant_id": TENANT_ID,
+        "bot": activity["recipient"],
+        "user": activity["from"],
+    }
 
 
 async def test_reminder_done_is_settled_by_the_channel_without_rasa(teams: Harness) -> None:
@@ -454,7 +502,8 @@ async def test_reminder_later_moves_it_a_working_week(teams: Harness) -> None:
     [followup] = repositories().followups.open_for(f"teams:{TENANT_ID}:{TEACHER}", date.today())
     assert followup.due_on == add_working_days(date.today(), 5)
     assert [reply["text"] for reply in teams.reply_activities()] == [
-        f"Goed, ik herinner u op {followup.due_on:%d-%m-%Y} opnieuw."]
+        f"Goed, ik herinner u op {followup.due_on:%d-%m-%Y} opnieuw."
+    ]
 
 
 async def test_reminder_of_someone_else_is_refused_politely(teams: Harness) -> None:
@@ -487,13 +536,22 @@ async def test_reminder_open_case_of_someone_else_names_no_case(teams: Harness) 
     assert [m.text for m in teams.agent.messages] == [reminders.OPEN_CASE_PAYLOAD]
 
 
-async def test_the_scheduler_runs_in_the_channel_when_switched_on(fake: FakeBotFramework,
-                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_the_scheduler_runs_in_the_channel_when_switched_on(
+    fake: FakeBotFramework, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("MELDWIJZER_REMINDERS", "1")
     teacher_followup()
-    repositories().conversation_references.save(f"teams:{TENANT_ID}:{TEACHER}", "teams", {
-        "service_url": fake.service_url, "conversation_id": "a:1Fq9Xy-Personal", "tenant_id": TENANT_ID,
-        "bot": {"id": f"28:{APP_ID}"}, "user": {"id": "29:1AbCdEfTeacher"}})
+    repositories().conversation_references.save(
+        f"teams:{TENANT_ID}:{TEACHER}",
+        "teams",
+        {
+            "service_url": fake.service_url,
+            "conversation_id": "a:1Fq9Xy-Personal",
+            "tenant_id": TENANT_ID,
+            "bot": {"id": f"28:{APP_ID}"},
+            "user": {"id": "29:1AbCdEfTeacher"},
+        },
+    )
     channel = TeamsInput(settings_for(fake), sleep=Sleeps())
     async with sanic_server(channel, RasaAgent()):
         assert channel.scheduler is not None
@@ -505,6 +563,7 @@ async def test_the_scheduler_runs_in_the_channel_when_switched_on(fake: FakeBotF
 
 
 # --- limits and conversation kinds -------------------------------------------------------------------
+
 
 async def test_message_over_the_limit_is_refused_politely(teams: Harness) -> None:
     await teams.say("a" * (MAX_MESSAGE_CHARS + 1))
@@ -532,8 +591,7 @@ async def test_long_reply_is_split_at_paragraphs_with_the_buttons_on_the_last_pa
 
 
 async def test_group_chat_gets_the_personal_chat_notice_and_nothing_reaches_rasa(teams: Harness) -> None:
-    await teams.say("<at>Meldwijzer</at> help", conversation_type="groupChat",
-                    conversation_id="19:abc123@thread.v2")
+    await teams.say("<at>Meldwijzer</at> help", conversation_type="groupChat", conversation_id="19:abc123@thread.v2")
 
     assert teams.agent.messages == []
     assert [reply["text"] for reply in teams.reply_activities()] == [PERSONAL_ONLY_MESSAGE]
@@ -607,8 +665,10 @@ async def test_a_retry_at_another_replica_is_recognised_through_the_database(fak
     replicas = [TeamsInput(settings_for(fake), sleep=Sleeps()) for _ in range(2)]  # same MELDWIJZER_DB_URL
     activity = fake.activity("Ik maak me zorgen")
     async with sanic_server(replicas[0], agent) as first, sanic_server(replicas[1], agent) as second:
-        statuses = [await Harness(fake, agent, FakeClock(), url, channel).post(activity)
-                    for url, channel in ((first, replicas[0]), (second, replicas[1]))]
+        statuses = [
+            await Harness(fake, agent, FakeClock(), url, channel).post(activity)
+            for url, channel in ((first, replicas[0]), (second, replicas[1]))
+        ]
 
     assert statuses == [200, 200]
     assert len(agent.messages) == 1 and len(fake.replies) == 1
@@ -655,17 +715,22 @@ async def test_throttled_reply_is_retried_after_retry_after_then_delivered(teams
     assert len(teams.fake.replies) == 1
 
 
-@pytest.mark.parametrize("header,attempt,seconds", [
-    ("7", 0, 7.0), (None, 0, 1.0), (None, 2, 4.0), ("3600", 0, 30.0), ("nonsense", 1, 2.0),
-    ("Wed, 21 Oct 2015 07:28:00 GMT", 1, 0.0),  # a date in the past: try again at once
-])
-def test_retry_delay_honours_retry_after_within_the_cap(header: Optional[str], attempt: int,
-                                                        seconds: float) -> None:
+@pytest.mark.parametrize(
+    "header,attempt,seconds",
+    [
+        ("7", 0, 7.0),
+        (None, 0, 1.0),
+        (None, 2, 4.0),
+        ("3600", 0, 30.0),
+        ("nonsense", 1, 2.0),
+        ("Wed, 21 Oct 2015 07:28:00 GMT", 1, 0.0),  # a date in the past: try again at once
+    ],
+)
+def test_retry_delay_honours_retry_after_within_the_cap(header: Optional[str], attempt: int, seconds: float) -> None:
     assert retry_delay(header, attempt) == seconds
 
 
-async def test_server_errors_are_retried_with_growing_delays_and_then_given_up(teams: Harness,
-                                                                               sleeps: Sleeps) -> None:
+async def test_server_errors_are_retried_with_growing_delays_and_then_given_up(teams: Harness, sleeps: Sleeps) -> None:
     teams.fake.fail_next = [500] * 10
 
     await teams.say("Hallo")
@@ -689,6 +754,7 @@ async def test_failed_reply_is_logged_without_the_text(teams: Harness, caplog: p
 
 
 # --- configuration -----------------------------------------------------------------------------------
+
 
 def test_environment_wins_over_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MICROSOFT_APP_ID", APP_ID)
@@ -737,6 +803,7 @@ async def test_service_url_outside_the_allowed_prefixes_is_refused(fake: FakeBot
 
 # --- splitting ---------------------------------------------------------------------------------------
 
+
 def test_split_falls_back_to_sentences_inside_a_long_paragraph() -> None:
     paragraph = " ".join(f"Dit is zin {n}." for n in range(30))
 
@@ -757,12 +824,23 @@ PACKAGE_ENV = {
 }
 
 
-def run_package(tmp_path: Path, env: Dict[str, str], source: Path = REPO_ROOT / "bot" / "teams"
-                ) -> subprocess.CompletedProcess:
+def run_package(
+    tmp_path: Path, env: Dict[str, str], source: Path = REPO_ROOT / "bot" / "teams"
+) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, str(REPO_ROOT / "scripts" / "teams_package.py"), "--source", str(source),
-         "--output", str(tmp_path / "meldwijzer-teams.zip")],
-        env={"PATH": "/usr/bin:/bin", **env}, capture_output=True, text=True, check=False)
+        [
+            sys.executable,
+            str(REPO_ROOT / "scripts" / "teams_package.py"),
+            "--source",
+            str(source),
+            "--output",
+            str(tmp_path / "meldwijzer-teams.zip"),
+        ],
+        env={"PATH": "/usr/bin:/bin", **env},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
 
 
 def test_package_holds_the_manifest_with_the_app_id_and_both_icons(tmp_path: Path) -> None:

@@ -1,4 +1,5 @@
 """`python -m bot`: the knowledge check guards the repo; generated FAQ responses must not drift."""
+
 from __future__ import annotations
 
 import argparse

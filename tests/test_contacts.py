@@ -1,5 +1,6 @@
 """Regional contacts: every gemeente to its Veilig Thuis region, tolerant matching that never guesses a
 wrong region, place extraction from whole messages, and whom to call per step from the sociale kaart."""
+
 from __future__ import annotations
 
 import csv
@@ -74,8 +75,11 @@ def test_every_gemeente_resolves_to_its_cbs_region(kb):
     wrong = []
     for row in rows:
         result = resolve_gemeente(row["gemeentenaam"], kb)
-        if result.status != "found" or result.gemeente.code != row["gemeentecode"] \
-                or result.region.code != row["veiligthuis_code"]:
+        if (
+            result.status != "found"
+            or result.gemeente.code != row["gemeentecode"]
+            or result.region.code != row["veiligthuis_code"]
+        ):
             wrong.append((row["gemeentenaam"], result.status, result.region and result.region.code))
     assert wrong == []
 
@@ -85,8 +89,9 @@ def test_check_reports_a_gemeente_with_an_unknown_region(kb):
     broken_file = kb.files["regions/"][1] if kb.files["regions/"][1].model.gemeenten else kb.files["regions/"][0]
     gemeenten = list(broken_file.model.gemeenten)
     gemeenten[0] = gemeenten[0].copy(update={"vt_code": "VT99"})
-    patched = broken_file.__class__(path=broken_file.path, raw=broken_file.raw,
-                                    model=broken_file.model.copy(update={"gemeenten": gemeenten}))
+    patched = broken_file.__class__(
+        path=broken_file.path, raw=broken_file.raw, model=broken_file.model.copy(update={"gemeenten": gemeenten})
+    )
     files = dict(kb.files)
     files["regions/"] = tuple(patched if f is broken_file else f for f in kb.files["regions/"])
     problems = check_contacts(KnowledgeBase(files=files))
@@ -123,8 +128,8 @@ TOLERATED = [
     ("Bergen Noord-Holland", "Bergen (NH.)", "VT17"),
     ("bergen limburg", "Bergen (L.)", "VT13"),
     ("Bergen op Zoom", "Bergen op Zoom", "VT21"),
-    ("Uitgeest", "Uitgeest", "VT17"),        # veiligheidsregio Kennemerland, but VT Noord-Holland Noord
-    ("Heusden", "Heusden", "VT15"),          # Brabant-Noord, but VT Midden-Brabant
+    ("Uitgeest", "Uitgeest", "VT17"),  # veiligheidsregio Kennemerland, but VT Noord-Holland Noord
+    ("Heusden", "Heusden", "VT15"),  # Brabant-Noord, but VT Midden-Brabant
 ]
 
 
@@ -150,10 +155,13 @@ def test_bergen_is_ambiguous_between_two_regions(kb, text):
         assert resolve_gemeente(suggestion, kb).status == "found"
 
 
-@pytest.mark.parametrize("text,expected", [
-    ("Capelle", {"Capelle aan den IJssel", "Kapelle"}),   # VT18 vs VT23: never pick the look-alike
-    ("Alphen", {"Alphen aan den Rijn", "Alphen-Chaam"}),
-])
+@pytest.mark.parametrize(
+    "text,expected",
+    [
+        ("Capelle", {"Capelle aan den IJssel", "Kapelle"}),  # VT18 vs VT23: never pick the look-alike
+        ("Alphen", {"Alphen aan den Rijn", "Alphen-Chaam"}),
+    ],
+)
 def test_close_candidates_in_different_regions_are_ambiguous(kb, text, expected):
     result = resolve_gemeente(text, kb)
     assert result.status == "ambiguous" and result.region is None
@@ -185,19 +193,22 @@ def test_near_miss_is_unknown_with_suggestions(kb):
 # --- extraction from whole messages -----------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("message,place,vt_code", [
-    ("veilig thuis nummer voor enschde", "enschde", "VT19"),
-    ("Welk Veilig Thuis hoort bij Hengelo?", "Hengelo", "VT19"),
-    ("school in Sudwest Fryslan", "Sudwest Fryslan", "VT04"),
-    ("Onze school staat in Den Bosch, welk VT?", "Den Bosch", "VT27"),
-    ("Welke Veilig Thuis regio hoort bij 's-Hertogenbosch?", "'s-Hertogenbosch", "VT27"),
-    ("ik werk in de gemeente hengelo", "hengelo", "VT19"),
-    ("nummer veilig thuis zwolle", "zwolle", "VT11"),
-    ("Hoe bereik ik VT vanuit capelle a/d ijssel?", "capelle a/d ijssel", "VT18"),
-    ("school in Nuenen, Gerwen en Nederwetten", "Nuenen, Gerwen en Nederwetten", "VT27"),
-    ("Bergen op Zoom", "Bergen op Zoom", "VT21"),
-    ("den bosch", "den bosch", "VT27"),
-])
+@pytest.mark.parametrize(
+    "message,place,vt_code",
+    [
+        ("veilig thuis nummer voor enschde", "enschde", "VT19"),
+        ("Welk Veilig Thuis hoort bij Hengelo?", "Hengelo", "VT19"),
+        ("school in Sudwest Fryslan", "Sudwest Fryslan", "VT04"),
+        ("Onze school staat in Den Bosch, welk VT?", "Den Bosch", "VT27"),
+        ("Welke Veilig Thuis regio hoort bij 's-Hertogenbosch?", "'s-Hertogenbosch", "VT27"),
+        ("ik werk in de gemeente hengelo", "hengelo", "VT19"),
+        ("nummer veilig thuis zwolle", "zwolle", "VT11"),
+        ("Hoe bereik ik VT vanuit capelle a/d ijssel?", "capelle a/d ijssel", "VT18"),
+        ("school in Nuenen, Gerwen en Nederwetten", "Nuenen, Gerwen en Nederwetten", "VT27"),
+        ("Bergen op Zoom", "Bergen op Zoom", "VT21"),
+        ("den bosch", "den bosch", "VT27"),
+    ],
+)
 def test_place_is_extracted_from_a_message(kb, message, place, vt_code):
     extracted = extract_place(message, kb)
     assert extracted == place
@@ -208,12 +219,15 @@ def test_ambiguous_place_in_a_message_stays_ambiguous(kb):
     assert resolve_gemeente(extract_place("mijn school zit in bergen", kb), kb).status == "ambiguous"
 
 
-@pytest.mark.parametrize("message", [
-    "Wat is het veilig thuis nummer?",
-    "de buren van de leerling maken vaak ruzie",
-    "ik twijfel over een leerling in groep 5",
-    "wie moet ik bellen in stap 2",
-])
+@pytest.mark.parametrize(
+    "message",
+    [
+        "Wat is het veilig thuis nummer?",
+        "de buren van de leerling maken vaak ruzie",
+        "ik twijfel over een leerling in groep 5",
+        "wie moet ik bellen in stap 2",
+    ],
+)
 def test_no_place_in_messages_without_one(kb, message):
     assert extract_place(message, kb) is None
 
@@ -226,7 +240,7 @@ def test_region_answer_for_the_schools_own_region_adds_its_sociale_kaart(kb, org
     text = "\n".join(answer.lines)
     assert answer.lines[0].startswith("Enschede hoort bij Veilig Thuis-regio Twente")
     assert VT_NUMBER in text and "24 uur" in text
-    assert "info@veiligthuistwente.nl" in text          # from Symbio's sociale kaart
+    assert "info@veiligthuistwente.nl" in text  # from Symbio's sociale kaart
     assert "www.veiligthuistwente.nl" in text and "CBS 2025" in text
     assert any("CBS" in s for s in answer.sources)
 
@@ -244,9 +258,9 @@ def test_who_to_call_symbio_step_2(kb, orgs):
     answer = who_to_call(2, org, default_region(org, None, kb), "teacher", kb)
     text = "\n".join(answer.lines)
     assert answer.lines[0] == "Direct gevaar? Bel 112."
-    assert "SCP-er" in text                                   # the profile's internal contact
+    assert "SCP-er" in text  # the profile's internal contact
     assert "Veilig Thuis Twente: 0800-2000" in text
-    assert "Zorgloket gemeente Hengelo: 14074 (Keuze 1)" in text   # one number; the menu choice beside it
+    assert "Zorgloket gemeente Hengelo: 14074 (Keuze 1)" in text  # one number; the menu choice beside it
     assert ("Zorgloket gemeente Hengelo", "14074") in answer.calls
     assert "protocol Stichting Symbio Hengelo, sociale kaart" in answer.sources
 
@@ -297,12 +311,15 @@ def test_lookup_zorgloket_hengelo(kb, orgs):
     assert "veilig_thuis_twente" not in [e.id for e in found]
 
 
-@pytest.mark.parametrize("query,first", [
-    ("nummer van het wijkteam", "cjg_porthos_middelburg"),
-    ("hoe bereik ik de jeugdarts", "ggd_zeeland"),
-    ("maatschappelijk werk walcheren", "mw_walcheren_middelburg"),
-    ("kindertelefon", "kindertelefoon"),
-])
+@pytest.mark.parametrize(
+    "query,first",
+    [
+        ("nummer van het wijkteam", "cjg_porthos_middelburg"),
+        ("hoe bereik ik de jeugdarts", "ggd_zeeland"),
+        ("maatschappelijk werk walcheren", "mw_walcheren_middelburg"),
+        ("kindertelefon", "kindertelefoon"),
+    ],
+)
 def test_lookup_by_kind_words_and_typos(kb, orgs, query, first):
     assert social_map_lookup(query, orgs["onzewijs"], kb)[0].id == first
 
@@ -349,8 +366,10 @@ def test_national_lines_are_found_but_veilig_thuis_and_112_keep_their_own_routes
 def test_a_side_word_does_not_pull_in_local_partners(kb, orgs):
     """'Centrum' (CJG) and 'geweld' (Steunpunt Huiselijk Geweld) alone do not answer a CSG question."""
     answer = social_map_answer("telefoonnummer Centrum Seksueel Geweld", orgs["onzewijs"], kb)
-    assert answer.lines == ("Centrum Seksueel Geweld: 0800-0188 (24 uur per dag en 7 dagen per week; "
-                            "hulp is het belangrijkst in de eerste 7 dagen).",)
+    assert answer.lines == (
+        "Centrum Seksueel Geweld: 0800-0188 (24 uur per dag en 7 dagen per week; "
+        "hulp is het belangrijkst in de eerste 7 dagen).",
+    )
 
 
 def test_a_national_number_the_kaart_already_gives_is_not_repeated(kb, orgs):
@@ -381,19 +400,42 @@ def test_113_zelfmoordpreventie_is_a_national_contact_with_both_numbers(kb, orgs
     assert ("113 Zelfmoordpreventie", "113") in answer.calls and ("113 Zelfmoordpreventie", "0800-0113") in answer.calls
 
 
-@pytest.mark.parametrize("value", ["0900 -8844 of 112", "(0)14074 (Keuze 1)", "0800 0432 (gratis nummer)",
-                                   "112 / 0900-8844", "0800-2000, 112", "bel de wijkagent"])
+@pytest.mark.parametrize(
+    "value",
+    [
+        "0900 -8844 of 112",
+        "(0)14074 (Keuze 1)",
+        "0800 0432 (gratis nummer)",
+        "112 / 0900-8844",
+        "0800-2000, 112",
+        "bel de wijkagent",
+    ],
+)
 def test_a_phone_field_with_more_than_one_number_or_words_is_rejected(value):
     assert not is_one_phone_number(value)
     with pytest.raises(ValidationError, match="one phone number"):
-        SocialMapEntry.parse_obj({"id": "x", "name": "X", "kind": "police", "phone": value,
-                                  "source": {"doc": "symbio", "section": "x"}})
+        SocialMapEntry.parse_obj(
+            {"id": "x", "name": "X", "kind": "police", "phone": value, "source": {"doc": "symbio", "section": "x"}}
+        )
     with pytest.raises(ValidationError, match="one phone number"):
         Contact.parse_obj({"id": "x", "name": "X", "phone": value, "source": {"doc": "symbio", "section": "x"}})
 
 
-@pytest.mark.parametrize("value", ["112", "113", "14074", "0800-2000", "0900-111 3 111", "088-669 60 60",
-                                   "(0118) 751400", "(0118)-751400", "030- 250 02 50", "0113- 267000"])
+@pytest.mark.parametrize(
+    "value",
+    [
+        "112",
+        "113",
+        "14074",
+        "0800-2000",
+        "0900-111 3 111",
+        "088-669 60 60",
+        "(0118) 751400",
+        "(0118)-751400",
+        "030- 250 02 50",
+        "0113- 267000",
+    ],
+)
 def test_one_phone_number_in_the_usual_dutch_spellings_is_accepted(value):
     assert is_one_phone_number(value)
 
@@ -477,8 +519,9 @@ def test_region_notes_shown_to_users_agree_with_the_mapping_and_carry_no_dated_c
         text = "\n".join(region_answer(resolve_gemeente(gemeente.name, kb), orgs["national"], kb).lines)
         if YEAR_MARK.search(text) or "seed" in text or "CBS-naam" in text:
             wrong.append((region.code, "dated or internal note", text))
-        wrong += [(region.code, "count claim", int(n)) for n in COUNT_CLAIM.findall(text)
-                  if int(n) != counts[region.code]]
+        wrong += [
+            (region.code, "count claim", int(n)) for n in COUNT_CLAIM.findall(text) if int(n) != counts[region.code]
+        ]
     assert wrong == []
 
 
@@ -498,8 +541,10 @@ def test_the_national_profile_cites_only_national_sources(kb, orgs, step):
     forbidden = {d.label for d in kb.sources().documents if d.kind not in NATIONAL_KINDS}
     assert {"protocol Stichting Symbio Hengelo", "begrippenlijst meldcode"} <= forbidden
     answers = [who_to_call(step, org, None, role, kb) for role in ("teacher", "attention_officer", None)]
-    answers += [region_answer(resolve_gemeente("Zwolle", kb), org, kb),
-                social_map_answer("nummer kindertelefoon", org, kb)]
+    answers += [
+        region_answer(resolve_gemeente("Zwolle", kb), org, kb),
+        social_map_answer("nummer kindertelefoon", org, kb),
+    ]
     labels = {label for answer in answers for label in answer.sources}
     assert [label for label in labels if any(label.startswith(f) for f in forbidden)] == []
 
@@ -507,13 +552,16 @@ def test_the_national_profile_cites_only_national_sources(kb, orgs, step):
 # --- woonplaatsen: places staff name that are not gemeenten (issue 12) ------------------------------------
 
 
-@pytest.mark.parametrize("text,gemeente,vt_code", [
-    ("Goor", "Hof van Twente", "VT19"),
-    ("goor", "Hof van Twente", "VT19"),
-    ("Sneek", "Súdwest-Fryslân", "VT04"),
-    ("Delden", "Hof van Twente", "VT19"),
-    ("Drachten", "Smallingerland", "VT04"),
-])
+@pytest.mark.parametrize(
+    "text,gemeente,vt_code",
+    [
+        ("Goor", "Hof van Twente", "VT19"),
+        ("goor", "Hof van Twente", "VT19"),
+        ("Sneek", "Súdwest-Fryslân", "VT04"),
+        ("Delden", "Hof van Twente", "VT19"),
+        ("Drachten", "Smallingerland", "VT04"),
+    ],
+)
 def test_a_woonplaats_resolves_to_its_gemeente_and_region(kb, text, gemeente, vt_code):
     result = resolve_gemeente(text, kb)
     assert (result.status, result.gemeente.name, result.region.code) == ("found", gemeente, vt_code)
@@ -535,12 +583,15 @@ def test_a_woonplaats_in_several_gemeenten_asks_which_gemeente(kb):
     assert all(resolve_gemeente(s, kb).status == "found" for s in result.suggestions)
 
 
-@pytest.mark.parametrize("message,place", [
-    ("En in Sneek?", "Sneek"),
-    ("en in goor?", "goor"),
-    ("Welk Veilig Thuis hoort bij Goor?", "Goor"),
-    ("onze school staat in Delden", "Delden"),
-])
+@pytest.mark.parametrize(
+    "message,place",
+    [
+        ("En in Sneek?", "Sneek"),
+        ("en in goor?", "goor"),
+        ("Welk Veilig Thuis hoort bij Goor?", "Goor"),
+        ("onze school staat in Delden", "Delden"),
+    ],
+)
 def test_a_woonplaats_is_extracted_from_a_message(kb, message, place):
     assert extract_place(message, kb) == place
 

@@ -1,4 +1,5 @@
 """The dialogue decisions of bot/conversation.py: how a message is read before anything is stored."""
+
 from __future__ import annotations
 
 import pytest
@@ -7,29 +8,35 @@ from bot import conversation, steps
 from bot.conversation import CONFIRM, QUESTION, RECORD
 
 
-@pytest.mark.parametrize("text", [
-    "We hebben besloten te melden. Hoe doe ik dat?",
-    "hoe doe ik een melding bij veilig thuis",
-    "Moet ik nu met de ouders praten?",
-    "we hebben met de ib'er overlegd, wat nu?",
-    "Wat als de ouders het gesprek weigeren",
-    "mag ik de melding zelf doen",
-    "Ik heb de signalen vastgelegd maar moet ik ook de ouders bellen",
-    "kunnen we anoniem advies vragen",
-    "Wanneer moet de melding gedaan zijn",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "We hebben besloten te melden. Hoe doe ik dat?",
+        "hoe doe ik een melding bij veilig thuis",
+        "Moet ik nu met de ouders praten?",
+        "we hebben met de ib'er overlegd, wat nu?",
+        "Wat als de ouders het gesprek weigeren",
+        "mag ik de melding zelf doen",
+        "Ik heb de signalen vastgelegd maar moet ik ook de ouders bellen",
+        "kunnen we anoniem advies vragen",
+        "Wanneer moet de melding gedaan zijn",
+    ],
+)
 def test_questions_are_recognised(text: str) -> None:
     assert conversation.is_question(text)
 
 
-@pytest.mark.parametrize("text", [
-    "we hebben een melding gedaan bij Veilig Thuis",
-    "Ik heb met de IB'er overlegd",
-    "het gesprek met de ouders is geweest",
-    "ik heb alles opgeschreven wat ik gezien heb",
-    "de melding is rond",
-    "we hebben besloten te melden en dat is gebeurd",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "we hebben een melding gedaan bij Veilig Thuis",
+        "Ik heb met de IB'er overlegd",
+        "het gesprek met de ouders is geweest",
+        "ik heb alles opgeschreven wat ik gezien heb",
+        "de melding is rond",
+        "we hebben besloten te melden en dat is gebeurd",
+    ],
+)
 def test_statements_are_not_questions(text: str) -> None:
     assert not conversation.is_question(text)
 
@@ -39,12 +46,15 @@ def test_a_question_is_never_recorded_whatever_the_confidence() -> None:
         assert conversation.read_progress("We hebben besloten te melden. Hoe doe ik dat?", confidence) == QUESTION
 
 
-@pytest.mark.parametrize("text", [
-    "We hebben besloten te melden",
-    "we gaan morgen melden bij veilig thuis",
-    "ik wil met de ouders praten",
-    "de ib'er en ik zijn van plan om te overleggen",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "We hebben besloten te melden",
+        "we gaan morgen melden bij veilig thuis",
+        "ik wil met de ouders praten",
+        "de ib'er en ik zijn van plan om te overleggen",
+    ],
+)
 def test_an_intention_is_confirmed_before_it_is_recorded(text: str) -> None:
     assert conversation.read_progress(text, 0.99) == CONFIRM
 
@@ -58,53 +68,65 @@ def test_a_button_records_at_once() -> None:
     assert conversation.read_progress('/progress_reported{"milestone": "reported_to_vt"}', 1.0) == RECORD
 
 
-@pytest.mark.parametrize("text", [
-    "Mijn leerling heeft striemen op zijn rug",
-    "een leerling vertelde me net dat haar oom aan haar zit",
-    "een kind uit groep 3 komt steeds zonder eten en met vieze kleren",
-    "hij vertelde dat papa mama gisteren heeft geslagen en hij zag het",
-    "ze is al drie weken niet op school geweest en de ouders reageren niet",
-    "ik zag brandwonden op haar arm",
-    "Ik ben gymdocent en een jongen heeft blauwe plekken op zijn benen",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Mijn leerling heeft striemen op zijn rug",
+        "een leerling vertelde me net dat haar oom aan haar zit",
+        "een kind uit groep 3 komt steeds zonder eten en met vieze kleren",
+        "hij vertelde dat papa mama gisteren heeft geslagen en hij zag het",
+        "ze is al drie weken niet op school geweest en de ouders reageren niet",
+        "ik zag brandwonden op haar arm",
+        "Ik ben gymdocent en een jongen heeft blauwe plekken op zijn benen",
+    ],
+)
 def test_a_described_concern_is_told_from_a_generic_worry(text: str) -> None:
     assert conversation.describes_concern(text)
 
 
-@pytest.mark.parametrize("text", [
-    "ik maak me zorgen over een leerling",
-    "Ik maak me zorgen om een kind uit mijn klas",
-    "ik wil een casus starten",
-    "zorgen om een leerling",
-    "ik wil de meldcode doorlopen",
-    "/start_case",
-    "ik maak me zorgen over n leerling, kan je helpen",
-    "ik ben mentor en ik maak me zorgen over een leerling uit mijn klas",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "ik maak me zorgen over een leerling",
+        "Ik maak me zorgen om een kind uit mijn klas",
+        "ik wil een casus starten",
+        "zorgen om een leerling",
+        "ik wil de meldcode doorlopen",
+        "/start_case",
+        "ik maak me zorgen over n leerling, kan je helpen",
+        "ik ben mentor en ik maak me zorgen over een leerling uit mijn klas",
+    ],
+)
 def test_a_generic_worry_describes_no_concern(text: str) -> None:
     assert not conversation.describes_concern(text)
 
 
-@pytest.mark.parametrize("text", [
-    "I am worried about a pupil, what should I do?",
-    "Hello, can you help me? One of my students has bruises",
-    "what is the meldcode",
-    "Do I have to report child abuse?",
-    "my student told me her uncle touches her",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I am worried about a pupil, what should I do?",
+        "Hello, can you help me? One of my students has bruises",
+        "what is the meldcode",
+        "Do I have to report child abuse?",
+        "my student told me her uncle touches her",
+    ],
+)
 def test_english_is_recognised(text: str) -> None:
     assert conversation.is_english(text)
 
 
-@pytest.mark.parametrize("text", [
-    "ik maak me zorgen over een leerling",
-    "wat is de meldcode?",
-    "thanks",
-    "ok",
-    "Ik heb met de IB'er overlegd",
-    "hij is in de war en heeft een blauwe plek",
-    "de leerling zegt: I am fine",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "ik maak me zorgen over een leerling",
+        "wat is de meldcode?",
+        "thanks",
+        "ok",
+        "Ik heb met de IB'er overlegd",
+        "hij is in de war en heeft een blauwe plek",
+        "de leerling zegt: I am fine",
+    ],
+)
 def test_dutch_is_not_english(text: str) -> None:
     assert not conversation.is_english(text)
 
@@ -117,18 +139,21 @@ def test_a_clarification_just_asked_is_not_asked_again() -> None:
     assert not conversation.asked_just_now(question, [])
 
 
-@pytest.mark.parametrize("kind,fields,expected", [
-    ("signaal", {}, ("signals_recorded",)),
-    ("consultatie", {"met_wie": "de intern begeleider"}, ("colleague_consulted",)),
-    ("consultatie", {"met_wie": "Veilig Thuis, anoniem"}, ("vt_advice_asked",)),
-    ("gesprek", {"met_wie": "moeder en de intern begeleider"}, ("parents_talked",)),
-    ("gesprek", {"met_wie": "de leerling zelf"}, ("pupil_talked",)),
-    ("gesprek", {"met_wie": "vader en het kind"}, ("parents_talked", "pupil_talked")),
-    ("weging", {}, ("weighing_done",)),
-    ("melding", {"besproken_met_ouder": True}, ("reported_to_vt", "melding_discussed")),
-    ("melding", {"besproken_met_ouder": False}, ("reported_to_vt",)),
-    ("vervolg", {}, ("effects_followed",)),
-])
+@pytest.mark.parametrize(
+    "kind,fields,expected",
+    [
+        ("signaal", {}, ("signals_recorded",)),
+        ("consultatie", {"met_wie": "de intern begeleider"}, ("colleague_consulted",)),
+        ("consultatie", {"met_wie": "Veilig Thuis, anoniem"}, ("vt_advice_asked",)),
+        ("gesprek", {"met_wie": "moeder en de intern begeleider"}, ("parents_talked",)),
+        ("gesprek", {"met_wie": "de leerling zelf"}, ("pupil_talked",)),
+        ("gesprek", {"met_wie": "vader en het kind"}, ("parents_talked", "pupil_talked")),
+        ("weging", {}, ("weighing_done",)),
+        ("melding", {"besproken_met_ouder": True}, ("reported_to_vt", "melding_discussed")),
+        ("melding", {"besproken_met_ouder": False}, ("reported_to_vt",)),
+        ("vervolg", {}, ("effects_followed",)),
+    ],
+)
 def test_what_a_note_records_moves_the_case(kind: str, fields: dict, expected: tuple) -> None:
     assert steps.note_milestones(kind, fields) == expected
     assert set(expected) <= set(steps.milestone_ids())
@@ -152,9 +177,19 @@ def test_a_typed_button_title_means_that_button() -> None:
     from plugins.channels.guard import guard_typed
 
     events = [
-        {"event": "bot", "text": "Wat wilt u vastleggen?", "data": {"buttons": [
-            {"title": "Gesprek met ouder of leerling (stap 3)", "payload": '/record_note{"note_kind": "gesprek"}'},
-            {"title": "Stoppen", "payload": "/stop_note"}]}},
+        {
+            "event": "bot",
+            "text": "Wat wilt u vastleggen?",
+            "data": {
+                "buttons": [
+                    {
+                        "title": "Gesprek met ouder of leerling (stap 3)",
+                        "payload": '/record_note{"note_kind": "gesprek"}',
+                    },
+                    {"title": "Stoppen", "payload": "/stop_note"},
+                ]
+            },
+        },
         {"event": "bot", "text": "...", "data": {"buttons": [{"title": "Wat kunt u allemaal?", "payload": "/help"}]}},
     ]
     assert guard_typed("Gesprek met ouder of leerling (stap 3)", events) == '/record_note{"note_kind": "gesprek"}'
@@ -164,30 +199,36 @@ def test_a_typed_button_title_means_that_button() -> None:
     assert guard_typed('/inform_role{"role":"school_leader"}', events) == 'inform_role{"role":"school_leader"}'
 
 
-@pytest.mark.parametrize("text,expected", [
-    ("ik ben mentor en ik maak me zorgen over een leerling", True),
-    ("Ik ben gymdocent en een jongen heeft blauwe plekken", True),
-    ("Ik ben aandachtsfunctionaris en een collega zag brandwonden bij een leerling", True),
-    ("ik ben juf van groep 4", False),
-    ("ik ben de intern begeleider", False),
-    ("ik ben mentor van een tweede klas", False),
-    ("ik ben ib-er op een basisschool", False),
-    ("ik ben coördinator huiselijk geweld en kindermishandeling", False),
-])
+@pytest.mark.parametrize(
+    "text,expected",
+    [
+        ("ik ben mentor en ik maak me zorgen over een leerling", True),
+        ("Ik ben gymdocent en een jongen heeft blauwe plekken", True),
+        ("Ik ben aandachtsfunctionaris en een collega zag brandwonden bij een leerling", True),
+        ("ik ben juf van groep 4", False),
+        ("ik ben de intern begeleider", False),
+        ("ik ben mentor van een tweede klas", False),
+        ("ik ben ib-er op een basisschool", False),
+        ("ik ben coördinator huiselijk geweld en kindermishandeling", False),
+    ],
+)
 def test_a_role_told_with_a_worry_is_told_from_a_role_alone(text: str, expected: bool) -> None:
     assert conversation.concern_beside_role(text) is expected
 
 
-@pytest.mark.parametrize("text,role", [
-    ("Ik ben gymdocent en ik zag bij het omkleden striemen", "teacher"),
-    ("ik ben conciërge en zag een leerling met een blauw oog", "support_staff"),
-    ("Ik ben de intern begeleider, een kind is al weken weg", "ib"),
-    ("als zorgcoördinator wil ik weten wat ik moet doen", "care_coordinator"),
-    ("Ik ben aandachtsfunctionaris en een collega zag brandwonden", "attention_officer"),
-    ("de mentor zei dat hij blauwe plekken had", None),  # someone else's function, not the writer's
-    ("ik ben bezorgd over een leerling", None),
-    ("ik ben benieuwd wat de meldcode zegt", None),
-    ("een leerling vertelde: ik ben bang voor de juf", None),
-])
+@pytest.mark.parametrize(
+    "text,role",
+    [
+        ("Ik ben gymdocent en ik zag bij het omkleden striemen", "teacher"),
+        ("ik ben conciërge en zag een leerling met een blauw oog", "support_staff"),
+        ("Ik ben de intern begeleider, een kind is al weken weg", "ib"),
+        ("als zorgcoördinator wil ik weten wat ik moet doen", "care_coordinator"),
+        ("Ik ben aandachtsfunctionaris en een collega zag brandwonden", "attention_officer"),
+        ("de mentor zei dat hij blauwe plekken had", None),  # someone else's function, not the writer's
+        ("ik ben bezorgd over een leerling", None),
+        ("ik ben benieuwd wat de meldcode zegt", None),
+        ("een leerling vertelde: ik ben bang voor de juf", None),
+    ],
+)
 def test_a_role_is_read_only_from_what_the_writer_says_about_themselves(text: str, role) -> None:
     assert conversation.stated_role(text) == role

@@ -7,6 +7,7 @@ below are measured on it with bot.retrieval alone: no Rasa server, no trained mo
 
 `.venv/bin/python -m tests.test_dev_retrieval` prints the report and every row retrieval gets wrong.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -165,10 +166,18 @@ def test_out_of_scope_dev_rows_are_not_answered(measured: List[Outcome]) -> None
 def report(results: Sequence[Outcome]) -> str:
     """The dev figures as a table, then the rows whose first hit is wrong (what to fix next)."""
     names = ("top1", "top3", "answered_right", "answered_wrong", "offered")
-    lines = [f"dev rows measured: {len(results)}", " | ".join(names),
-             " | ".join(f"{rate(results, n):.3f}" for n in names), "", "first hit wrong:"]
-    lines += [f"  [{o.row.expected}] {o.row.text!r} -> {list(o.nearest)}{' ANSWERED' if o.answered else ''}"
-              for o in results if not o.top1]
+    lines = [
+        f"dev rows measured: {len(results)}",
+        " | ".join(names),
+        " | ".join(f"{rate(results, n):.3f}" for n in names),
+        "",
+        "first hit wrong:",
+    ]
+    lines += [
+        f"  [{o.row.expected}] {o.row.text!r} -> {list(o.nearest)}{' ANSWERED' if o.answered else ''}"
+        for o in results
+        if not o.top1
+    ]
     return "\n".join(lines)
 
 

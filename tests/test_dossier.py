@@ -1,5 +1,6 @@
 """bot.dossier: a case's dossier read from a real store (SQLite) as the viewer, the sealed download grant,
 and the files the chat, the web download and `python -m bot export` hand out."""
+
 from __future__ import annotations
 
 import io
@@ -20,9 +21,15 @@ from bot.weighing import ENTRY_ANSWER, ENTRY_PLAN
 
 OWNER, OTHER, OFFICER = "web:teacher-1", "web:teacher-2", "web:af-1"
 ORG_ID = "onzewijs"
-SIGNAL = {"moment": "2026-11-12T08:30+01:00", "plaats": "klas", "situatie": "bij binnenkomst",
-          "aanwezigen": "[collega]", "waarnemingen": "Blauwe plek op de wang van [leerling].",
-          "hypothese": "Ik denk dat hij geslagen is.", "bron": ""}
+SIGNAL = {
+    "moment": "2026-11-12T08:30+01:00",
+    "plaats": "klas",
+    "situatie": "bij binnenkomst",
+    "aanwezigen": "[collega]",
+    "waarnemingen": "Blauwe plek op de wang van [leerling].",
+    "hypothese": "Ik denk dat hij geslagen is.",
+    "bron": "",
+}
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=AMSTERDAM)
 
 
@@ -64,7 +71,8 @@ def test_the_dossier_holds_notes_weighing_plan_and_every_follow_up(repos: Reposi
 
 
 def test_only_the_owner_and_the_attention_officer_of_the_organisation_may_load_it(
-        repos: Repositories, case: CaseRecord) -> None:
+    repos: Repositories, case: CaseRecord
+) -> None:
     with pytest.raises(AccessDenied):
         dossier.load(repos, case.id, OTHER, "teacher", profile(ORG_ID))
     with pytest.raises(AccessDenied):  # the stated role alone is not enough: the school must grant it
@@ -118,24 +126,36 @@ def test_export_file_renders_a_pdf_with_the_pseudonym_and_a_safe_name(repos: Rep
 
 def test_cli_export_writes_pdf_and_markdown_and_refuses_others(repos: Repositories, case: CaseRecord, tmp_path) -> None:
     out = tmp_path / "export"
-    result = subprocess.run([sys.executable, "-m", "bot", "export", case.id, "--out", str(out), "--viewer", OWNER],
-                            capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "export", case.id, "--out", str(out), "--viewer", OWNER],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stderr
     names = sorted(p.name for p in out.iterdir())
     assert [n.rsplit(".", 1)[1] for n in names] == ["md", "pdf"]
     assert "Leerling K7MQ" in (out / names[0]).read_text(encoding="utf-8")
     assert PdfReader(str(out / names[1])).pages
 
-    refused = subprocess.run([sys.executable, "-m", "bot", "export", case.id, "--out", str(tmp_path / "x"),
-                              "--viewer", OTHER], capture_output=True, text=True, timeout=120)
+    refused = subprocess.run(
+        [sys.executable, "-m", "bot", "export", case.id, "--out", str(tmp_path / "x"), "--viewer", OTHER],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert refused.returncode == 1 and "may not read" in refused.stderr
     assert not (tmp_path / "x").exists() or not any((tmp_path / "x").iterdir())
 
 
 def test_cli_purge_reports_cases_and_conversation_events(repos: Repositories, case: CaseRecord) -> None:
     repos.cases.close(case.id)
-    result = subprocess.run([sys.executable, "-m", "bot", "purge", "--older-than", "180d",
-                             "--conversations-older-than", "30d"], capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "purge", "--older-than", "180d", "--conversations-older-than", "30d"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stderr
     assert "deleted 0 closed case(s) and 0 conversation event(s)" in result.stdout
     assert repos.cases.get(case.id, OWNER, "teacher").closed_at > datetime.now(timezone.utc) - timedelta(minutes=5)

@@ -1,4 +1,5 @@
 """Dossier export: Markdown structure and a real PDF read back with pypdf."""
+
 import io
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -7,8 +8,18 @@ from typing import Mapping, Optional
 import pytest
 from pypdf import PdfReader
 
-from bot.export import (FOOTER, TITLE, CaseHeader, Decision, WeighingAnswer, WeighingTrace,
-                        _unicode_font_available, build_dossier, render_markdown, render_pdf)
+from bot.export import (
+    FOOTER,
+    TITLE,
+    CaseHeader,
+    Decision,
+    WeighingAnswer,
+    WeighingTrace,
+    _unicode_font_available,
+    build_dossier,
+    render_markdown,
+    render_pdf,
+)
 from bot.notes import AMSTERDAM, FieldValue
 
 NOW = datetime(2024, 11, 20, 16, 45, tzinfo=AMSTERDAM)
@@ -54,33 +65,79 @@ CASE = CaseHeader("Leerling K7", step="stap 5", opened_at=at(12, 9))
 ORG = Org("Onze Wijs")
 # Given out of order on purpose: the export must sort by moment.
 NOTES = (
-    Note("gesprek", "teacher", at(15, 15), {
-        "moment": "2024-11-15T15:00+01:00", "met_wie": "[moeder] en de intern begeleider",
-        "doel": "Zorgen delen.", "feiten": "Blauwe plek op 12-11.", "reactie": "[moeder] herkende het.",
-        "afspraken": "Moeder belt het buurtteam.", "ondertekend": True}),
-    Note("signaal", "teacher", at(12, 8, 30), {
-        "moment": "2024-11-12T08:30+01:00", "plaats": "klas", "situatie": "bij binnenkomst",
-        "aanwezigen": "[collega]", "hypothese": "", "bron": "",
-        "waarnemingen": "Leerling K7 had een blauwe plek op de wang. Ik denk dat hij geslagen is."}),
-    Note("consultatie", "ib", at(13, 12), {
-        "moment": "2024-11-13 middag", "met_wie": "Veilig Thuis (advies)", "anoniem": True,
-        "advies": "Gesprek met moeder voeren.", "afspraken": ""}),
-    Note("melding", None, at(19, 10), {
-        "moment": "2024-11-19T10:00+01:00", "door_wie": "aandachtsfunctionaris", "besproken_met_ouder": True,
-        "kenmerk": "VT-2024-118", "afspraken": "School blijft de leerling volgen."}),
+    Note(
+        "gesprek",
+        "teacher",
+        at(15, 15),
+        {
+            "moment": "2024-11-15T15:00+01:00",
+            "met_wie": "[moeder] en de intern begeleider",
+            "doel": "Zorgen delen.",
+            "feiten": "Blauwe plek op 12-11.",
+            "reactie": "[moeder] herkende het.",
+            "afspraken": "Moeder belt het buurtteam.",
+            "ondertekend": True,
+        },
+    ),
+    Note(
+        "signaal",
+        "teacher",
+        at(12, 8, 30),
+        {
+            "moment": "2024-11-12T08:30+01:00",
+            "plaats": "klas",
+            "situatie": "bij binnenkomst",
+            "aanwezigen": "[collega]",
+            "hypothese": "",
+            "bron": "",
+            "waarnemingen": "Leerling K7 had een blauwe plek op de wang. Ik denk dat hij geslagen is.",
+        },
+    ),
+    Note(
+        "consultatie",
+        "ib",
+        at(13, 12),
+        {
+            "moment": "2024-11-13 middag",
+            "met_wie": "Veilig Thuis (advies)",
+            "anoniem": True,
+            "advies": "Gesprek met moeder voeren.",
+            "afspraken": "",
+        },
+    ),
+    Note(
+        "melding",
+        None,
+        at(19, 10),
+        {
+            "moment": "2024-11-19T10:00+01:00",
+            "door_wie": "aandachtsfunctionaris",
+            "besproken_met_ouder": True,
+            "kenmerk": "VT-2024-118",
+            "afspraken": "School blijft de leerling volgen.",
+        },
+    ),
 )
 TRACE = WeighingTrace(
     answers=(
-        WeighingAnswer("Heb ik op basis van stap 1 t/m 3 een vermoeden?", "Ja, een sterk vermoeden", at(18, 14),
-                       "attention_officer"),
-        WeighingAnswer("Is er sprake van acute of structurele onveiligheid?", "Twijfel", at(18, 14, 10),
-                       "attention_officer"),
+        WeighingAnswer(
+            "Heb ik op basis van stap 1 t/m 3 een vermoeden?",
+            "Ja, een sterk vermoeden",
+            at(18, 14),
+            "attention_officer",
+        ),
+        WeighingAnswer(
+            "Is er sprake van acute of structurele onveiligheid?", "Twijfel", at(18, 14, 10), "attention_officer"
+        ),
     ),
     decisions=(
-        Decision("Besluit I – is een melding bij Veilig Thuis noodzakelijk?", "Ja: melden bij Veilig Thuis.",
-                 at(18, 14, 20)),
-        Decision("Besluit II – is zelf hulp bieden of organiseren (ook) mogelijk?",
-                 "Dit besluit neemt u samen met Veilig Thuis."),
+        Decision(
+            "Besluit I – is een melding bij Veilig Thuis noodzakelijk?", "Ja: melden bij Veilig Thuis.", at(18, 14, 20)
+        ),
+        Decision(
+            "Besluit II – is zelf hulp bieden of organiseren (ook) mogelijk?",
+            "Dit besluit neemt u samen met Veilig Thuis.",
+        ),
     ),
 )
 FOLLOWUPS = (
@@ -144,21 +201,28 @@ def test_note_fields_keep_facts_and_hypotheses_apart():
 
 def test_weighing_shows_answers_and_both_decisions():
     text = markdown()
-    section = text[text.index("## Weging"): text.index("## Contacten")]
-    assert ("- Heb ik op basis van stap 1 t/m 3 een vermoeden? — Ja, een sterk vermoeden "
-            "(aandachtsfunctionaris, maandag 18 november 2024 om 14:00)") in section
-    assert ("- Besluit I – is een melding bij Veilig Thuis noodzakelijk? Ja: melden bij Veilig Thuis. "
-            "(maandag 18 november 2024 om 14:20)") in section
-    assert ("- Besluit II – is zelf hulp bieden of organiseren (ook) mogelijk? Dit besluit neemt u samen met "
-            "Veilig Thuis.\n") in section
-    order = positions(section, ["### Afwegingsvragen", "vermoeden?", "onveiligheid?", "### Besluiten",
-                                "Besluit I –", "Besluit II –"])
+    section = text[text.index("## Weging") : text.index("## Contacten")]
+    assert (
+        "- Heb ik op basis van stap 1 t/m 3 een vermoeden? — Ja, een sterk vermoeden "
+        "(aandachtsfunctionaris, maandag 18 november 2024 om 14:00)"
+    ) in section
+    assert (
+        "- Besluit I – is een melding bij Veilig Thuis noodzakelijk? Ja: melden bij Veilig Thuis. "
+        "(maandag 18 november 2024 om 14:20)"
+    ) in section
+    assert (
+        "- Besluit II – is zelf hulp bieden of organiseren (ook) mogelijk? Dit besluit neemt u samen met "
+        "Veilig Thuis.\n"
+    ) in section
+    order = positions(
+        section, ["### Afwegingsvragen", "vermoeden?", "onveiligheid?", "### Besluiten", "Besluit I –", "Besluit II –"]
+    )
     assert order == sorted(order)
 
 
 def test_contacts_list_consultation_conversation_and_report():
     text = markdown()
-    section = text[text.index("## Contacten"): text.index("## Vervolgafspraken")]
+    section = text[text.index("## Contacten") : text.index("## Vervolgafspraken")]
     assert [line for line in section.splitlines() if line.startswith("- ")] == [
         "- woensdag 13 november 2024, 's middags — Collegiale consultatie — Met wie: Veilig Thuis (advies)",
         "- vrijdag 15 november 2024 om 15:00 — Gesprek met ouder of leerling — "
@@ -169,7 +233,7 @@ def test_contacts_list_consultation_conversation_and_report():
 
 def test_followups_sorted_by_due_date_with_status():
     text = markdown()
-    section = text[text.index("## Vervolgafspraken"):]
+    section = text[text.index("## Vervolgafspraken") :]
     assert [line for line in section.splitlines() if line.startswith("- ")] == [
         "- 22 november 2024: Leerling K7 observeren in de klas — afgerond op 20 november 2024",
         "- 26 november 2024: Navragen bij Veilig Thuis wat er is besloten — open",
@@ -178,15 +242,24 @@ def test_followups_sorted_by_due_date_with_status():
 
 def test_empty_case_says_what_is_missing():
     text = export_markdown(CaseHeader("Leerling B2"), [], WeighingTrace(), [], ORG, generated_at=NOW)
-    for line in ("- Nog geen aantekeningen.", "- Nog niet gewogen.", "- Nog geen besluit genomen.",
-                 "- Nog geen contacten vastgelegd.", "- Geen vervolgafspraken."):
+    for line in (
+        "- Nog geen aantekeningen.",
+        "- Nog niet gewogen.",
+        "- Nog geen besluit genomen.",
+        "- Nog geen contacten vastgelegd.",
+        "- Geen vervolgafspraken.",
+    ):
         assert line in text.splitlines()
     assert "Huidige stap" not in text and "Dossier geopend" not in text
 
 
 def test_line_breaks_in_a_field_do_not_break_the_list():
-    note = Note("vervolg", "teacher", at(20, 9), {"moment": "2024-11-20", "verloop": "Rustiger.\nEet weer.",
-                                                  "hulp_ontvangen": None, "volgende_stap": ""})
+    note = Note(
+        "vervolg",
+        "teacher",
+        at(20, 9),
+        {"moment": "2024-11-20", "verloop": "Rustiger.\nEet weer.", "hulp_ontvangen": None, "volgende_stap": ""},
+    )
     text = export_markdown(CASE, [note], WeighingTrace(), [], ORG, generated_at=NOW)
     assert "- Verloop (feiten): Rustiger. Eet weer.\n" in text
 
@@ -203,12 +276,27 @@ def test_pdf_contains_the_overview_in_order():
     data = export_pdf(CASE, NOTES, TRACE, FOLLOWUPS, ORG, generated_at=NOW)
     assert data.startswith(b"%PDF-")
     text = pdf_text(data)
-    order = positions(text, [
-        TITLE, "Leerling: Leerling K7", "Organisatie: Onze Wijs", "Gegenereerd op: 20 november 2024 om 16:45",
-        "Tijdlijn", "Signaal (stap 1)", "Collegiale consultatie (stap 2)", "Gesprek met ouder of leerling",
-        "Melding bij Veilig Thuis (stap 5)", "Weging en besluiten", "Besluit I –", "Besluit II –",
-        "Contacten", "Vervolgafspraken", "Leerling K7 observeren", "Navragen bij Veilig Thuis",
-    ])
+    order = positions(
+        text,
+        [
+            TITLE,
+            "Leerling: Leerling K7",
+            "Organisatie: Onze Wijs",
+            "Gegenereerd op: 20 november 2024 om 16:45",
+            "Tijdlijn",
+            "Signaal (stap 1)",
+            "Collegiale consultatie (stap 2)",
+            "Gesprek met ouder of leerling",
+            "Melding bij Veilig Thuis (stap 5)",
+            "Weging en besluiten",
+            "Besluit I –",
+            "Besluit II –",
+            "Contacten",
+            "Vervolgafspraken",
+            "Leerling K7 observeren",
+            "Navragen bij Veilig Thuis",
+        ],
+    )
     assert order == sorted(order)
     pages = len(PdfReader(io.BytesIO(data)).pages)
     assert text.rstrip().endswith(f"{FOOTER} — pagina {pages}/{pages}")
@@ -222,9 +310,20 @@ def test_pdf_metadata_has_no_names():
 
 
 def test_every_pdf_page_carries_the_confidentiality_footer():
-    many = [Note("vervolg", "teacher", at(1 + i % 28, 10), {
-        "moment": f"2024-11-{1 + i % 28:02d}", "verloop": "Gaat iets beter in de klas. " * 6,
-        "hulp_ontvangen": True, "volgende_stap": ""}) for i in range(40)]
+    many = [
+        Note(
+            "vervolg",
+            "teacher",
+            at(1 + i % 28, 10),
+            {
+                "moment": f"2024-11-{1 + i % 28:02d}",
+                "verloop": "Gaat iets beter in de klas. " * 6,
+                "hulp_ontvangen": True,
+                "volgende_stap": "",
+            },
+        )
+        for i in range(40)
+    ]
     reader = PdfReader(io.BytesIO(export_pdf(CASE, many, TRACE, FOLLOWUPS, ORG, generated_at=NOW)))
     assert len(reader.pages) > 2
     for number, page in enumerate(reader.pages, start=1):
@@ -233,15 +332,33 @@ def test_every_pdf_page_carries_the_confidentiality_footer():
 
 @pytest.mark.skipif(not _unicode_font_available(), reason="DejaVuSans (Debian fonts-dejavu-core) not installed")
 def test_unicode_font_keeps_dutch_and_turkish_letters():
-    note = Note("vervolg", "teacher", at(20, 9), {"moment": "2024-11-20", "verloop": "Coördinatie met Şule’s team.",
-                                                  "hulp_ontvangen": True, "volgende_stap": ""})
+    note = Note(
+        "vervolg",
+        "teacher",
+        at(20, 9),
+        {
+            "moment": "2024-11-20",
+            "verloop": "Coördinatie met Şule’s team.",
+            "hulp_ontvangen": True,
+            "volgende_stap": "",
+        },
+    )
     dossier = build_dossier(CASE, [note], TRACE, [], ORG, generated_at=NOW)
     assert "Coördinatie met Şule’s team." in pdf_text(render_pdf(dossier, NOW, unicode_font=True))
 
 
 def test_core_font_fallback_sanitises_instead_of_failing():
-    note = Note("vervolg", "teacher", at(20, 9), {"moment": "2024-11-20", "verloop": "Coördinatie met Şule’s team.",
-                                                  "hulp_ontvangen": True, "volgende_stap": ""})
+    note = Note(
+        "vervolg",
+        "teacher",
+        at(20, 9),
+        {
+            "moment": "2024-11-20",
+            "verloop": "Coördinatie met Şule’s team.",
+            "hulp_ontvangen": True,
+            "volgende_stap": "",
+        },
+    )
     dossier = build_dossier(CASE, [note], TRACE, [], ORG, generated_at=NOW)
     text = pdf_text(render_pdf(dossier, NOW, unicode_font=False))
     assert "Coördinatie met ?ule's team." in text
@@ -252,8 +369,9 @@ def test_store_records_can_be_exported_as_they_are():
     """NoteRecord and FollowUpRecord satisfy the export's protocols: no mapping layer to drift."""
     from bot.store.repositories import FollowUpRecord, NoteRecord
 
-    note = NoteRecord(1, "c1", "vervolg", "u1", "teacher", {"verloop": "Rustig.", "volgende_stap": ""},
-                      None, at(18, 11, 5))
+    note = NoteRecord(
+        1, "c1", "vervolg", "u1", "teacher", {"verloop": "Rustig.", "volgende_stap": ""}, None, at(18, 11, 5)
+    )
     followup = FollowUpRecord(2, "c1", "check_help", date(2024, 12, 2), "Navragen of de hulp loopt", at(18), None)
     text = export_markdown(CASE, [note], WeighingTrace(), [followup], ORG, generated_at=NOW)
     assert "### maandag 18 november 2024 om 11:05 — Vervolg (stap 5), vastgelegd door leerkracht of docent" in text

@@ -3,6 +3,7 @@ the seeds and national rules require (issue 11 section 5) and the breadth staff 
 
 Each test reads the rendered answer (``faq_answer`` in the national profile) and names what must and must
 not be in it, so a text that drops a required point, or drifts back to an outdated rule, fails."""
+
 import re
 import unicodedata
 from typing import Dict, List, Tuple
@@ -20,26 +21,87 @@ GROUP_B_FILES = ("faq/signals.yml", "faq/pupils.yml", "faq/roles.yml", "faq/reco
 
 # The ids of group B, fixed with the held-out labels and the retrieval index (same id, same topic).
 GROUP_B_IDS = (
-    "what_is_attention_officer", "kindcheck", "verwijsindex", "signalenlijst", "what_to_record",
-    "risk_assessment_tool", "letseldeskundige", "secrecy_promise", "talk_with_pupil", "pupil_discloses",
-    "disclosure_dont", "what_is_child_abuse", "what_is_domestic_violence", "signals_physical_abuse",
-    "signals_neglect", "signals_sexual_abuse", "signals_emotional_abuse", "witnessing_domestic_violence",
-    "signals_vgv", "forced_marriage_abroad", "honour_violence", "sexual_exploitation", "self_harm_suicide",
-    "recent_sexual_violence", "online_sextortion", "sexting_between_pupils", "violence_between_pupils",
-    "dating_violence", "leerplicht_role", "absence_as_signal", "verlof_request_risk", "role_ib",
-    "role_care_coordinator", "role_mentor", "role_school_leader", "role_board", "role_subject_teacher",
-    "role_intern", "role_teaching_assistant", "role_school_social_work", "role_youth_doctor", "record_facts",
-    "record_third_party", "dossier_parents_access", "dossier_retention", "unsure_signals", "sibling_concern",
-    "parent_is_victim", "parent_under_influence", "afraid_to_go_home", "poverty_or_neglect",
-    "corporal_punishment", "photos_of_injuries", "threatened_by_parent", "training_meldcode", "steps_overview",
+    "what_is_attention_officer",
+    "kindcheck",
+    "verwijsindex",
+    "signalenlijst",
+    "what_to_record",
+    "risk_assessment_tool",
+    "letseldeskundige",
+    "secrecy_promise",
+    "talk_with_pupil",
+    "pupil_discloses",
+    "disclosure_dont",
+    "what_is_child_abuse",
+    "what_is_domestic_violence",
+    "signals_physical_abuse",
+    "signals_neglect",
+    "signals_sexual_abuse",
+    "signals_emotional_abuse",
+    "witnessing_domestic_violence",
+    "signals_vgv",
+    "forced_marriage_abroad",
+    "honour_violence",
+    "sexual_exploitation",
+    "self_harm_suicide",
+    "recent_sexual_violence",
+    "online_sextortion",
+    "sexting_between_pupils",
+    "violence_between_pupils",
+    "dating_violence",
+    "leerplicht_role",
+    "absence_as_signal",
+    "verlof_request_risk",
+    "role_ib",
+    "role_care_coordinator",
+    "role_mentor",
+    "role_school_leader",
+    "role_board",
+    "role_subject_teacher",
+    "role_intern",
+    "role_teaching_assistant",
+    "role_school_social_work",
+    "role_youth_doctor",
+    "record_facts",
+    "record_third_party",
+    "dossier_parents_access",
+    "dossier_retention",
+    "unsure_signals",
+    "sibling_concern",
+    "parent_is_victim",
+    "parent_under_influence",
+    "afraid_to_go_home",
+    "poverty_or_neglect",
+    "corporal_punishment",
+    "photos_of_injuries",
+    "threatened_by_parent",
+    "training_meldcode",
+    "steps_overview",
 )
 # The only phone numbers an answer may show (knowledge/contacts.yml, national data).
-NATIONAL_NUMBERS = {"112", "0800-2000", "0900-111 3 111", "088-669 60 60", "113", "0800-0113", "0800-0188",
-                    "0800-0432", "0900-8844"}
+NATIONAL_NUMBERS = {
+    "112",
+    "0800-2000",
+    "0900-111 3 111",
+    "088-669 60 60",
+    "113",
+    "0800-0113",
+    "0800-0188",
+    "0800-0432",
+    "0900-8844",
+}
 PHONE = re.compile(r"(?<![\d-])(?:0\d{2,3}-[\d ]*\d|1\d{2})(?![\d-])")
 # Words of outdated bodies and rules a current answer must never use as current.
-OUTDATED = ("veiligheidstoets", "AMK", "Advies- en Meldpunt Kindermishandeling", "Steunpunt Huiselijk Geweld",
-            "Bureau Jeugdzorg", "0800-8051", "0900-1231230", "sterk vermoeden")
+OUTDATED = (
+    "veiligheidstoets",
+    "AMK",
+    "Advies- en Meldpunt Kindermishandeling",
+    "Steunpunt Huiselijk Geweld",
+    "Bureau Jeugdzorg",
+    "0800-8051",
+    "0900-1231230",
+    "sterk vermoeden",
+)
 YES_NO_OPENERS = ("mag", "moet", "moeten", "is", "valt", "kan", "heb", "zijn", "mogen", "geldt")
 
 
@@ -53,8 +115,12 @@ def first_sentence(text: str) -> str:
 
 def group_b_entries(kb=None) -> List[Tuple[str, S.FaqEntry]]:
     """The entries of the group's files as loaded (asked_at and variants are not part of the answer)."""
-    return [(loaded.path.name, entry) for loaded in (kb or KB).files["faq/"]
-            if f"faq/{loaded.path.name}" in GROUP_B_FILES for entry in loaded.model.faq]
+    return [
+        (loaded.path.name, entry)
+        for loaded in (kb or KB).files["faq/"]
+        if f"faq/{loaded.path.name}" in GROUP_B_FILES
+        for entry in loaded.model.faq
+    ]
 
 
 def folded(text: str) -> str:
@@ -106,6 +172,7 @@ def test_yes_or_no_first_only_for_a_yes_no_question(faq_id):
 
 # --- a pupil who discloses --------------------------------------------------------------------------------
 
+
 def test_pupil_discloses_says_listen_never_promise_secrecy_and_report_what_was_heard():
     text = answer("pupil_discloses")
     assert first_sentence(text).startswith("Blijf rustig en luister")
@@ -126,6 +193,7 @@ def test_disclosure_donts_name_leading_questions_judging_the_parents_and_secrecy
 
 
 # --- forms where Veilig Thuis comes first, and the acute routes -------------------------------------------
+
 
 @pytest.mark.parametrize("faq_id", ("signals_vgv", "honour_violence", "signals_sexual_abuse", "verlof_request_risk"))
 def test_veilig_thuis_comes_before_any_talk_with_the_parents(faq_id):
@@ -165,6 +233,7 @@ def test_drunk_parent_danger_means_112_and_not_handing_over_the_child():
 
 # --- online and peer violence ------------------------------------------------------------------------------
 
+
 def test_sextortion_advice_is_do_not_pay_keep_evidence_report():
     text = answer("online_sextortion")
     assert "niet betalen" in text and "screenshots" in text and "aangifte" in text and "Helpwanted" in text
@@ -194,6 +263,7 @@ def test_witnessing_violence_between_parents_is_child_abuse():
 
 # --- leerplicht, verzuim, verlof ---------------------------------------------------------------------------
 
+
 def test_leerplicht_role_names_verzuim_as_signal_and_the_meldcode():
     text = answer("leerplicht_role")
     assert "verzuim kan een signaal zijn" in text and "werkt ook met de meldcode" in text
@@ -213,19 +283,23 @@ def test_verlof_request_names_who_decides_and_where_to_turn():
 
 # --- roles -------------------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("faq_id,required", [
-    ("what_is_attention_officer", ("aandachtsfunctionaris", "stap 2", "deskundige")),
-    ("role_ib", ("intern begeleider", "stap 2", "tweede lijn")),
-    ("role_care_coordinator", ("zorgcoördinator", "voortgezet onderwijs", "tweede lijn")),
-    ("role_mentor", ("U signaleert", "feitelijk vast", "niet u alleen")),
-    ("role_school_leader", ("directie", "invoeren van de meldcode", "acute of structurele onveiligheid")),
-    ("role_board", ("bevoegd gezag", "vertrouwensinspecteur", "onverwijld", "aangifte")),
-    ("role_subject_teacher", ("vakleerkracht", "signaleert", "mentor")),
-    ("role_intern", ("praktijkbegeleider", "geheimhouding", "112")),
-    ("role_teaching_assistant", ("signaleert", "leerkracht van het kind")),
-    ("role_school_social_work", ("schoolmaatschappelijk werk", "stap 2", "tweede lijn")),
-    ("role_youth_doctor", ("jeugdarts of jeugdverpleegkundige", "stap 2", "stap 4")),
-])
+
+@pytest.mark.parametrize(
+    "faq_id,required",
+    [
+        ("what_is_attention_officer", ("aandachtsfunctionaris", "stap 2", "deskundige")),
+        ("role_ib", ("intern begeleider", "stap 2", "tweede lijn")),
+        ("role_care_coordinator", ("zorgcoördinator", "voortgezet onderwijs", "tweede lijn")),
+        ("role_mentor", ("U signaleert", "feitelijk vast", "niet u alleen")),
+        ("role_school_leader", ("directie", "invoeren van de meldcode", "acute of structurele onveiligheid")),
+        ("role_board", ("bevoegd gezag", "vertrouwensinspecteur", "onverwijld", "aangifte")),
+        ("role_subject_teacher", ("vakleerkracht", "signaleert", "mentor")),
+        ("role_intern", ("praktijkbegeleider", "geheimhouding", "112")),
+        ("role_teaching_assistant", ("signaleert", "leerkracht van het kind")),
+        ("role_school_social_work", ("schoolmaatschappelijk werk", "stap 2", "tweede lijn")),
+        ("role_youth_doctor", ("jeugdarts of jeugdverpleegkundige", "stap 2", "stap 4")),
+    ],
+)
 def test_each_role_gets_its_own_task(faq_id, required):
     text = answer(faq_id)
     assert [word for word in required if word not in text] == [], text
@@ -242,6 +316,7 @@ def test_steps_overview_names_the_acute_exception_and_the_two_decisions():
 
 
 # --- recording ---------------------------------------------------------------------------------------------
+
 
 def test_facts_come_first_then_opinions_and_hypotheses_marked_as_such():
     text = answer("record_facts")
@@ -278,6 +353,7 @@ def test_verwijsindex_needs_the_gemeentes_authorisation_and_tells_pupil_and_pare
 
 
 # --- forms and signals -------------------------------------------------------------------------------------
+
 
 def test_child_abuse_definition_covers_neglect_online_abuse_and_witnessing():
     text = answer("what_is_child_abuse")

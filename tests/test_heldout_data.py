@@ -3,6 +3,7 @@
 The set only measures honestly if it is big and varied enough, every row says where it came from and
 which answer topic is right, and not one of its texts has found its way into the training data or the
 knowledge (then the model would have seen the exam). These checks are fast and need no Rasa."""
+
 import re
 from collections import Counter
 from pathlib import Path

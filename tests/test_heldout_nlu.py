@@ -4,6 +4,7 @@ The Rasa-level tier (it needs the trained model: the ``trained_agent`` fixture m
 real questions and situations from public sources that are never training data, FAQ variants or
 calibration data; the thresholds below are measured figures minus a small margin (docs/RETRIEVAL.md).
 """
+
 from __future__ import annotations
 
 from typing import Dict, List
@@ -54,6 +55,9 @@ def test_every_acute_row_reaches_the_acute_route(parsed: List[Dict]) -> None:
     the set names one (e.g. a special situation); never to a question answer or a fallback."""
     rows = retrieval.load_heldout()
     answers = [retrieval.answered_with_retrieval(p) for p in parsed]
-    missed = [(r.text[:60], a.label) for r, a in zip(rows, answers)
-              if r.kind == "acute" and a.label != "acute_danger" and not r.right(a.label)]
+    missed = [
+        (r.text[:60], a.label)
+        for r, a in zip(rows, answers)
+        if r.kind == "acute" and a.label != "acute_danger" and not r.right(a.label)
+    ]
     assert not missed

@@ -1,5 +1,6 @@
 """The knowledge loader and checkers: the real files pass, and each kind of mistake in a copy is
 reported with the file and line where it is, so a reviewer can fix it without reading Python."""
+
 from pathlib import Path
 from typing import List
 
@@ -46,32 +47,56 @@ def test_every_statement_has_a_readable_source_label():
 # to the replaced text: a missing key is reported on its parent's line, one above)
 BROKEN = {
     "unknown_document": (
-        "steps.yml", 'source: {doc: onzewijs, section: Stap 1, quote: "De leerkracht vraagt',
+        "steps.yml",
+        'source: {doc: onzewijs, section: Stap 1, quote: "De leerkracht vraagt',
         'source: {doc: onze_wijs, section: Stap 1, quote: "De leerkracht vraagt',
-        "unknown source document 'onze_wijs'", 0),
+        "unknown source document 'onze_wijs'",
+        0,
+    ),
     "quote_not_in_seed": (
-        "situations.yml", 'quote: "Hulp binnen zeven dagen verkleint de kans op medische en psychische problemen"',
-        'quote: "Hulp binnen zeven dagen voorkomt alle problemen"', "quote not found", 0),
+        "situations.yml",
+        'quote: "Hulp binnen zeven dagen verkleint de kans op medische en psychische problemen"',
+        'quote: "Hulp binnen zeven dagen voorkomt alle problemen"',
+        "quote not found",
+        0,
+    ),
     "unknown_placeholder": (
-        "steps.yml", "Bespreek de signalen met uw {first_contact}.",
-        "Bespreek de signalen met uw {aandachtsfunctionaris}.", "unknown placeholder ['aandachtsfunctionaris']", 0),
+        "steps.yml",
+        "Bespreek de signalen met uw {first_contact}.",
+        "Bespreek de signalen met uw {aandachtsfunctionaris}.",
+        "unknown placeholder ['aandachtsfunctionaris']",
+        0,
+    ),
     "unknown_user_role": (
-        "steps.yml", "roles: [teacher, support_staff, school_leader]", "roles: [teacher, support_staff, directeur]",
-        "unknown user roles ['directeur']", 0),
+        "steps.yml",
+        "roles: [teacher, support_staff, school_leader]",
+        "roles: [teacher, support_staff, directeur]",
+        "unknown user roles ['directeur']",
+        0,
+    ),
     "typo_in_a_key": ("steps.yml", "    pitfalls:\n", "    pitfals:\n", "pitfals: extra fields not permitted", 0),
     "situation_without_its_number": (
-        "situations.yml", "moet het bestuur overleggen met de vertrouwensinspecteur: 0900-111 3 111.",
-        "moet het bestuur overleggen met de vertrouwensinspecteur.", "must name every number in call", -1),
+        "situations.yml",
+        "moet het bestuur overleggen met de vertrouwensinspecteur: 0900-111 3 111.",
+        "moet het bestuur overleggen met de vertrouwensinspecteur.",
+        "must name every number in call",
+        -1,
+    ),
     "seed_as_national_rule": (
         "steps.yml",
         'source: {doc: afwegingskader_onderwijs_2019, section: Afweging 4, quote: "Spreek af wie welke rol heeft',
         'source: {doc: consent, section: Stap 4 afweging 4, quote: "Spreek af wie welke rol heeft',
-        "a national rule must cite a national source, not 'consent'", 0),
+        "a national rule must cite a national source, not 'consent'",
+        0,
+    ),
     "local_first_line": (
         "situations.yml",
         'quote: "Het is niet voldoende om een tussenpersoon te informeren, zoals een lid van de schoolleiding."}',
         'quote: "Het is niet voldoende om een tussenpersoon te informeren, zoals een lid van de schoolleiding.", '
-        'local: true}', "the first line is the national rule", -2),
+        "local: true}",
+        "the first line is the national rule",
+        -2,
+    ),
 }
 
 
@@ -86,10 +111,15 @@ def test_a_mistake_is_reported_with_file_and_line(tmp_path, case):
 
 def test_danger_terms_only_on_acute_routes(tmp_path):
     root = copy_sections(tmp_path)
-    break_file(root, "situations.yml", "    signal_terms:\n      - uithuwelijken\n",
-               "    danger_terms:\n      - uithuwelijken\n")
-    assert any("situations.yml" in p and "only acute routes (acute: true) have danger_terms" in p
-               for p in all_problems(root))
+    break_file(
+        root,
+        "situations.yml",
+        "    signal_terms:\n      - uithuwelijken\n",
+        "    danger_terms:\n      - uithuwelijken\n",
+    )
+    assert any(
+        "situations.yml" in p and "only acute routes (acute: true) have danger_terms" in p for p in all_problems(root)
+    )
 
 
 def test_unknown_move_is_reported(tmp_path):
@@ -100,9 +130,12 @@ def test_unknown_move_is_reported(tmp_path):
 
 def test_situation_first_line_must_name_its_numbers(tmp_path):
     root = copy_sections(tmp_path)
-    line = break_file(root, "situations.yml",
-                      "moet het bestuur overleggen met de vertrouwensinspecteur: 0900-111 3 111.",
-                      "moet het bestuur overleggen met de vertrouwensinspecteur.")
+    line = break_file(
+        root,
+        "situations.yml",
+        "moet het bestuur overleggen met de vertrouwensinspecteur: 0900-111 3 111.",
+        "moet het bestuur overleggen met de vertrouwensinspecteur.",
+    )
     problems = all_problems(root)
     # the error points at the `first:` key, the line above the text
     assert any(f"situations.yml:{line - 1}:" in p and "0900-111 3 111" in p for p in problems), problems
@@ -119,7 +152,7 @@ def test_a_statement_without_source_is_reported_on_its_line(tmp_path):
     path = root / "faq" / "law.yml"
     lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
     first = next(i for i, line in enumerate(lines) if line.strip().startswith("source:"))
-    path.write_text("".join(lines[:first] + lines[first + 1:]), encoding="utf-8")
+    path.write_text("".join(lines[:first] + lines[first + 1 :]), encoding="utf-8")
     # a missing key is reported on its parent's line: the statement's `- text:` just above
     assert any(f"faq/law.yml:{first}:" in p and "field required" in p for p in all_problems(root))
 

@@ -1,4 +1,5 @@
 """Werkdagen per the Algemene termijnenwet (bot/language/workdays.py)."""
+
 from __future__ import annotations
 
 from datetime import date
@@ -6,16 +7,23 @@ from datetime import date
 import pytest
 
 from bot.language.workdays import (
-    add_working_days, dutch_holidays, extend_to_working_day, is_working_day, kings_day,
+    add_working_days,
+    dutch_holidays,
+    extend_to_working_day,
+    is_working_day,
+    kings_day,
 )
 
 
-@pytest.mark.parametrize("year,good_friday,easter_monday,ascension,whit_monday", [
-    (2024, date(2024, 3, 29), date(2024, 4, 1), date(2024, 5, 9), date(2024, 5, 20)),
-    (2025, date(2025, 4, 18), date(2025, 4, 21), date(2025, 5, 29), date(2025, 6, 9)),
-    (2026, date(2026, 4, 3), date(2026, 4, 6), date(2026, 5, 14), date(2026, 5, 25)),
-    (2038, date(2038, 4, 23), date(2038, 4, 26), date(2038, 6, 3), date(2038, 6, 14)),  # latest Easter
-])
+@pytest.mark.parametrize(
+    "year,good_friday,easter_monday,ascension,whit_monday",
+    [
+        (2024, date(2024, 3, 29), date(2024, 4, 1), date(2024, 5, 9), date(2024, 5, 20)),
+        (2025, date(2025, 4, 18), date(2025, 4, 21), date(2025, 5, 29), date(2025, 6, 9)),
+        (2026, date(2026, 4, 3), date(2026, 4, 6), date(2026, 5, 14), date(2026, 5, 25)),
+        (2038, date(2038, 4, 23), date(2038, 4, 26), date(2038, 6, 3), date(2038, 6, 14)),  # latest Easter
+    ],
+)
 def test_moving_feestdagen_follow_easter(year, good_friday, easter_monday, ascension, whit_monday):
     holidays = dutch_holidays(year)
     assert {good_friday, easter_monday, ascension, whit_monday} <= holidays
@@ -27,11 +35,14 @@ def test_goede_vrijdag_counts_as_a_feestdag_per_article_3_second_paragraph():
     assert add_working_days(date(2026, 4, 2), 1) == date(2026, 4, 7)  # Fri and Easter Monday skipped
 
 
-@pytest.mark.parametrize("year,expected", [
-    (2025, date(2025, 4, 26)),  # 27 April 2025 is a Sunday: Koningsdag on Saturday the 26th
-    (2026, date(2026, 4, 27)),
-    (2031, date(2031, 4, 26)),
-])
+@pytest.mark.parametrize(
+    "year,expected",
+    [
+        (2025, date(2025, 4, 26)),  # 27 April 2025 is a Sunday: Koningsdag on Saturday the 26th
+        (2026, date(2026, 4, 27)),
+        (2031, date(2031, 4, 26)),
+    ],
+)
 def test_koningsdag_moves_to_saturday_when_27_april_is_a_sunday(year, expected):
     assert kings_day(year) == expected
     assert expected in dutch_holidays(year)
@@ -64,10 +75,13 @@ def test_negative_days_are_refused():
         add_working_days(date(2026, 1, 5), -1)
 
 
-@pytest.mark.parametrize("end,expected", [
-    (date(2026, 3, 7), date(2026, 3, 9)),     # Saturday -> Monday (art. 1)
-    (date(2026, 4, 3), date(2026, 4, 7)),     # Goede Vrijdag, weekend, tweede Paasdag -> Tuesday
-    (date(2026, 3, 10), date(2026, 3, 10)),   # a werkdag stays
-])
+@pytest.mark.parametrize(
+    "end,expected",
+    [
+        (date(2026, 3, 7), date(2026, 3, 9)),  # Saturday -> Monday (art. 1)
+        (date(2026, 4, 3), date(2026, 4, 7)),  # Goede Vrijdag, weekend, tweede Paasdag -> Tuesday
+        (date(2026, 3, 10), date(2026, 3, 10)),  # a werkdag stays
+    ],
+)
 def test_a_term_ending_on_a_weekend_or_feestdag_runs_to_the_next_working_day(end, expected):
     assert extend_to_working_day(end) == expected

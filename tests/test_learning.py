@@ -3,6 +3,7 @@
 The knowledge is loaded with only the sections learning needs, so these tests do not depend on other
 capabilities' files that may be in progress.
 """
+
 from __future__ import annotations
 
 import random
@@ -22,9 +23,19 @@ from bot.store.db import repositories
 LEARNING_SECTIONS: Dict[str, str] = {name: SECTIONS[name] for name in ("sources.yml", learning.SECTION)}
 # The themes and school types the issue asks every learner to be able to practise.
 REQUIRED_THEMES = {
-    "physical_abuse", "neglect", "emotional_abuse", "sexual_abuse", "domestic_violence_witness", "fgm",
-    "honour_violence", "forced_marriage", "staff_suspect", "pupil_violence", "consent_refused",
-    "secrecy_request", "acute_danger",
+    "physical_abuse",
+    "neglect",
+    "emotional_abuse",
+    "sexual_abuse",
+    "domestic_violence_witness",
+    "fgm",
+    "honour_violence",
+    "forced_marriage",
+    "staff_suspect",
+    "pupil_violence",
+    "consent_refused",
+    "secrecy_request",
+    "acute_danger",
 }
 
 
@@ -72,8 +83,10 @@ def test_second_best_answer_fails_with_file_and_line(tmp_path: Path) -> None:
     with pytest.raises(KnowledgeError) as raised:
         load_all(root=root, sections=LEARNING_SECTIONS)
     options_line = _line_of_text(path, "options:")  # the first case's first question
-    assert any(p.startswith(f"{path}:{options_line}:") and "exactly one option must have best: true" in p
-               for p in raised.value.problems), raised.value.problems
+    assert any(
+        p.startswith(f"{path}:{options_line}:") and "exactly one option must have best: true" in p
+        for p in raised.value.problems
+    ), raised.value.problems
 
 
 def test_question_without_source_fails_with_file_and_line(tmp_path: Path) -> None:
@@ -91,8 +104,12 @@ def test_question_without_source_fails_with_file_and_line(tmp_path: Path) -> Non
 def test_invented_quote_is_reported(tmp_path: Path) -> None:
     root = _copy(tmp_path)
     path = root / learning.SECTION
-    _rewrite(path, lambda data: data["cases"][0]["questions"][0]["source"].__setitem__(
-        "quote", "Bel altijd eerst de ouders voordat u iets vastlegt."))
+    _rewrite(
+        path,
+        lambda data: data["cases"][0]["questions"][0]["source"].__setitem__(
+            "quote", "Bel altijd eerst de ouders voordat u iets vastlegt."
+        ),
+    )
     problems = check_sources(load_all(root=root, sections=LEARNING_SECTIONS))
     assert len(problems) == 1 and "quote not found" in problems[0] and str(path) in problems[0]
 
@@ -116,8 +133,12 @@ def test_unknown_theme_and_two_options_are_rejected(tmp_path: Path) -> None:
 def test_vignette_with_a_full_name_instead_of_an_initial_is_rejected(tmp_path: Path) -> None:
     root = _copy(tmp_path)
     path = root / learning.SECTION
-    _rewrite(path, lambda data: data["cases"][0].__setitem__(
-        "vignette", data["cases"][0]["vignette"].replace("Leerling A. (groep 6)", "Amira de Vries")))
+    _rewrite(
+        path,
+        lambda data: data["cases"][0].__setitem__(
+            "vignette", data["cases"][0]["vignette"].replace("Leerling A. (groep 6)", "Amira de Vries")
+        ),
+    )
     with pytest.raises(KnowledgeError) as raised:
         load_all(root=root, sections=LEARNING_SECTIONS)
     assert any("initial" in p for p in raised.value.problems)
@@ -134,8 +155,9 @@ def test_cross_case_rules_report_duplicates_coverage_and_tour(tmp_path: Path) ->
 
     _rewrite(path, break_it)
     problems = learning.check_learning(load_all(root=root, sections=LEARNING_SECTIONS))
-    duplicate_line = [i for i, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
-                      if "id: po-blauwe-plekken" in line][1]
+    duplicate_line = [
+        i for i, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1) if "id: po-blauwe-plekken" in line
+    ][1]
     assert f"{path}:{duplicate_line}: duplicate case id 'po-blauwe-plekken'" in " ".join(problems)
     assert any("no case for theme 'fgm'" in p for p in problems)
     assert any("the tour must explain steps [1, 2, 3, 4, 5]" in p for p in problems)
@@ -208,8 +230,11 @@ def test_staff_suspect_cases_follow_the_education_laws(kb: KnowledgeBase) -> Non
         assert "onverwijld" in best.feedback or "onmiddellijk" in best.feedback, case.id
         if "sexual_abuse" in case.themes:
             assert first.source.doc in EDUCATION_LAWS, case.id
-            contact_or_decision = [q for q in case.questions if "vertrouwensinspecteur" in " ".join(
-                o.feedback for o in q.options if o.best)]
+            contact_or_decision = [
+                q
+                for q in case.questions
+                if "vertrouwensinspecteur" in " ".join(o.feedback for o in q.options if o.best)
+            ]
             assert contact_or_decision and all(q.source.doc in EDUCATION_LAWS for q in contact_or_decision), case.id
     aangifte = [o for c in staff for q in c.questions for o in q.options if o.best and "aangifte" in o.text]
     assert aangifte and all("ouders" in o.text or "ouders" in o.feedback for o in aangifte)
@@ -280,10 +305,20 @@ def four_options(kb: KnowledgeBase):
     return question
 
 
-@pytest.mark.parametrize("text, index", [
-    ("2", 1), ("b", 1), ("B.", 1), ("de tweede", 1), ("ik kies optie 3", 2), ("antwoord D", 3),
-    ("de laatste", 3), ("1e", 0), ("Optie één graag", 0),
-])
+@pytest.mark.parametrize(
+    "text, index",
+    [
+        ("2", 1),
+        ("b", 1),
+        ("B.", 1),
+        ("de tweede", 1),
+        ("ik kies optie 3", 2),
+        ("antwoord D", 3),
+        ("de laatste", 3),
+        ("1e", 0),
+        ("Optie één graag", 0),
+    ],
+)
 def test_match_option_reads_numbers_letters_and_ordinals(four_options, text: str, index: int) -> None:
     assert learning.match_option(four_options, text) == index
 
@@ -371,8 +406,12 @@ def test_summary_after_stopping_early_counts_only_answered_questions(kb: Knowled
 def test_every_practice_text_starts_with_the_marker(kb: KnowledgeBase) -> None:
     case = learning.cases(kb)[0]
     question = case.questions[0]
-    texts = [learning.case_intro(case), learning.question_text(question, 1, len(case.questions)),
-             learning.judge(question, 0, kb).text, learning.summary(learning.start(case), kb).text]
+    texts = [
+        learning.case_intro(case),
+        learning.question_text(question, 1, len(case.questions)),
+        learning.judge(question, 0, kb).text,
+        learning.summary(learning.start(case), kb).text,
+    ]
     texts += [learning.tour_step_text(step) for step in learning.tour_steps(kb)]
     assert all(text.startswith(MARKER) for text in texts)
     assert "1. " + question.options[0].text in texts[1]
@@ -418,11 +457,15 @@ def test_a_case_prompt_is_only_the_numbered_question(kb: KnowledgeBase) -> None:
 
 
 def test_report_from_the_store_aggregate(kb: KnowledgeBase) -> None:
-    aggregate = {"organisation_id": "symbio", "cases": [
-        {"case_id": "po-blauwe-plekken", "attempts": 4, "people": 3, "average_score": 1.5, "average_share": 0.5},
-        {"case_id": "so-normvervaging", "attempts": 2, "people": 2, "average_score": 3.0, "average_share": 1.0},
-        {"case_id": "removed-case", "attempts": 5, "people": 5, "average_score": 1.0, "average_share": 0.3},
-    ], "themes": []}
+    aggregate = {
+        "organisation_id": "symbio",
+        "cases": [
+            {"case_id": "po-blauwe-plekken", "attempts": 4, "people": 3, "average_score": 1.5, "average_share": 0.5},
+            {"case_id": "so-normvervaging", "attempts": 2, "people": 2, "average_score": 3.0, "average_share": 1.0},
+            {"case_id": "removed-case", "attempts": 5, "people": 5, "average_score": 1.0, "average_share": 0.3},
+        ],
+        "themes": [],
+    }
     report = learning.learning_report("symbio", aggregate, kb)
     assert "organisatie symbio" in report and "Afgeronde oefeningen: 6, in 2 van de" in report
     # physical abuse: (1.5 * 4 + 3 * 2) correct of (4 + 2) * 3 possible = 67%
@@ -450,7 +493,8 @@ def test_report_from_plain_rows_matches_the_aggregate(kb: KnowledgeBase) -> None
     rows: List[dict] = [{"case_id": "vo-filmpje-fietsenstalling", "score": s} for s in (2, 1, 2)]
     from_rows = learning.learning_report("x", rows, kb)
     from_aggregate = learning.learning_report(
-        "x", {"cases": [{"case_id": "vo-filmpje-fietsenstalling", "attempts": 3, "average_score": 5 / 3}]}, kb)
+        "x", {"cases": [{"case_id": "vo-filmpje-fietsenstalling", "attempts": 3, "average_score": 5 / 3}]}, kb
+    )
     assert from_rows == from_aggregate
     assert "- geweld tussen leerlingen: 83% goed, 3 keer geoefend" in from_rows
 

@@ -1,5 +1,6 @@
 """The acute-danger safety net: the component on its own, and the trained model end to end on
 messages it has never seen (none of these sentences is in data/)."""
+
 from __future__ import annotations
 
 import pytest
@@ -56,8 +57,9 @@ def test_guard_overrules_a_wrong_prediction_but_not_other_urgent_routes() -> Non
 
 
 def test_an_urgent_prediction_without_its_own_signal_words_yields_to_danger_words() -> None:
-    guard = AcuteDangerGuard(compile_terms(["wordt bedreigd"]),
-                             [("honour_based", compile_terms(signal_terms(KB)["honour_based"]))])
+    guard = AcuteDangerGuard(
+        compile_terms(["wordt bedreigd"]), [("honour_based", compile_terms(signal_terms(KB)["honour_based"]))]
+    )
     threatened = _message("haar zoon wordt bedreigd door een andere leerling, vanavond nog", "honour_based")
     forced = _message("ze wordt bedreigd omdat ze niet wil trouwen met een neef", "honour_based")
     guard.process([threatened, forced])
@@ -94,8 +96,12 @@ async def test_trained_model_never_misses_acute_danger(agent, text: str) -> None
 # statements towards it), the sentences a teacher starts with must start a case, and a signal told in
 # words the model never saw must lead to one: directly, or through the question ActionFaq asks when its
 # FAQ choice is a guess (with the button "Ik maak me zorgen over een leerling").
-ENTRY = ["ik maak me zorgen over een leerling", "ik maak me zorgen", "Ik heb zorgen over een kind uit mijn groep",
-         "er is iets niet pluis met een leerling"]
+ENTRY = [
+    "ik maak me zorgen over een leerling",
+    "ik maak me zorgen",
+    "Ik heb zorgen over een kind uit mijn groep",
+    "er is iets niet pluis met een leerling",
+]
 UNSEEN_SIGNALS = [
     "moeder ruikt elke ochtend naar drank",
     "de vader van een kleuter schreeuwt elke dag tegen hem bij het hek",
@@ -124,42 +130,55 @@ async def test_an_unseen_signal_leads_to_a_case(agent, text: str) -> None:
 def _guard_from_knowledge() -> AcuteDangerGuard:
     routes = {route: compile_terms(terms) for route, terms in acute_routes(KB)}
     acute = routes.pop("acute_danger")
-    return AcuteDangerGuard(acute, [(sid, compile_terms(t)) for sid, t in signal_terms(KB).items()],
-                            list(routes.items()), [(sid, PairPattern.of(p)) for sid, p in signal_pairs(KB).items()])
+    return AcuteDangerGuard(
+        acute,
+        [(sid, compile_terms(t)) for sid, t in signal_terms(KB).items()],
+        list(routes.items()),
+        [(sid, PairPattern.of(p)) for sid, p in signal_pairs(KB).items()],
+    )
 
 
-@pytest.mark.parametrize("text, route", [
-    ("hij zei vanochtend dat hij zichzelf iets wil aandoen", "suicide_risk"),
-    ("ze heeft weer krassen op haar armen, ze snijdt zichzelf", "suicide_risk"),
-    ("een meisje uit 4 havo is zaterdag op een feest verkracht", "sexual_violence"),
-    ("hij is gisteren aangerand in de bus", "sexual_violence"),
-    ("haar broer heeft gedreigd haar iets aan te doen", "acute_danger"),
-])
+@pytest.mark.parametrize(
+    "text, route",
+    [
+        ("hij zei vanochtend dat hij zichzelf iets wil aandoen", "suicide_risk"),
+        ("ze heeft weer krassen op haar armen, ze snijdt zichzelf", "suicide_risk"),
+        ("een meisje uit 4 havo is zaterdag op een feest verkracht", "sexual_violence"),
+        ("hij is gisteren aangerand in de bus", "sexual_violence"),
+        ("haar broer heeft gedreigd haar iets aan te doen", "acute_danger"),
+    ],
+)
 def test_each_acute_route_wins_with_its_own_terms(text: str, route: str) -> None:
     message = _message(text, "faq")
     _guard_from_knowledge().process([message])
     assert message.get(INTENT)[INTENT_NAME_KEY] == route
 
 
-@pytest.mark.parametrize("text", [
-    "een onderwijsassistent trok een leerling aan zijn oor",
-    "een collega slaat een leerling",
-    "de invalkracht kneep een kleuter hard in zijn arm",
-    "de conciërge duwde een jongen van de trap",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "een onderwijsassistent trok een leerling aan zijn oor",
+        "een collega slaat een leerling",
+        "de invalkracht kneep een kleuter hard in zijn arm",
+        "de conciërge duwde een jongen van de trap",
+    ],
+)
 def test_staff_and_harm_together_route_an_unsure_message_to_staff_suspect(text: str) -> None:
     message = _message(text, "nlu_fallback")
     _guard_from_knowledge().process([message])
     assert message.get(INTENT)[INTENT_NAME_KEY] == "staff_suspect"
 
 
-@pytest.mark.parametrize("text", [
-    "in de kleedkamer van de gymzaal",
-    "iemand heeft haar hard vastgepakt",
-    "een mail aan de ouders over de schoolreis",
-    "mijn collega vraagt hoe de meldcode werkt",
-    "de juf wil weten wat ze moet opschrijven",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "in de kleedkamer van de gymzaal",
+        "iemand heeft haar hard vastgepakt",
+        "een mail aan de ouders over de schoolreis",
+        "mijn collega vraagt hoe de meldcode werkt",
+        "de juf wil weten wat ze moet opschrijven",
+    ],
+)
 def test_a_place_a_stranger_or_a_colleague_alone_is_no_staff_suspect(text: str) -> None:
     message = _message(text, "nlu_fallback")
     _guard_from_knowledge().process([message])
@@ -210,6 +229,7 @@ async def test_trained_model_takes_the_specific_acute_route(agent, text: str, ro
 
 # --- the context policy: acute danger across turns ------------------------------------------------
 
+
 def _policy(tmp_path):
     from rasa.engine.graph import ExecutionContext, GraphSchema
     from rasa.engine.storage.local_model_storage import LocalModelStorage
@@ -220,18 +240,25 @@ def _policy(tmp_path):
 
     config = {**AcuteContextPolicy.get_default_config()}
     rule = context_rule(config["abuse_intents"], KB)
-    return AcuteContextPolicy(config, LocalModelStorage(tmp_path), Resource("acute_context"),
-                              ExecutionContext(GraphSchema({}), "test"), rule=rule)
+    return AcuteContextPolicy(
+        config,
+        LocalModelStorage(tmp_path),
+        Resource("acute_context"),
+        ExecutionContext(GraphSchema({}), "test"),
+        rule=rule,
+    )
 
 
 def _domain():
     from rasa.shared.core.domain import Domain
 
-    return Domain.from_dict({
-        "intents": ["start_case", "nlu_fallback", "ask_next_step", "acute_danger", "faq", "greet"],
-        "actions": ["action_situation", "action_start_case", "action_next_step", "action_fallback"],
-        "forms": {"case_start_form": {"required_slots": []}},
-    })
+    return Domain.from_dict(
+        {
+            "intents": ["start_case", "nlu_fallback", "ask_next_step", "acute_danger", "faq", "greet"],
+            "actions": ["action_situation", "action_start_case", "action_next_step", "action_fallback"],
+            "forms": {"case_start_form": {"required_slots": []}},
+        }
+    )
 
 
 def _tracker(*turns, after=(), active_loop=None):
@@ -261,12 +288,15 @@ def _predicted(policy, tracker, domain):
 DISCLOSURE_TURN = ("start_case", "een leerling vertelde me net dat haar oom aan haar zit")
 
 
-@pytest.mark.parametrize("latest", [
-    ("nlu_fallback", "hij past vanavond weer op"),
-    ("ask_next_step", "wat moet ik doen, ze is straks weer alleen met hem"),
-    ("start_case", "ze moet dit weekend weer bij hem logeren"),
-    ("faq", "ze is bang om naar huis te gaan vanavond, mag ik haar hier houden?"),
-])
+@pytest.mark.parametrize(
+    "latest",
+    [
+        ("nlu_fallback", "hij past vanavond weer op"),
+        ("ask_next_step", "wat moet ik doen, ze is straks weer alleen met hem"),
+        ("start_case", "ze moet dit weekend weer bij hem logeren"),
+        ("faq", "ze is bang om naar huis te gaan vanavond, mag ik haar hier houden?"),
+    ],
+)
 def test_context_policy_sends_immediacy_after_a_disclosure_to_the_acute_route(tmp_path, latest) -> None:
     assert _predicted(_policy(tmp_path), _tracker(DISCLOSURE_TURN, latest), _domain()) == "action_situation"
 
@@ -280,9 +310,14 @@ def test_context_policy_abstains_without_an_abuse_signal_or_without_immediacy(tm
     assert _predicted(policy, tracker, domain) is None
     # a session that started after the disclosure is another conversation
     from rasa.shared.core.events import ActionExecuted, SessionStarted, UserUttered
+
     tracker = _tracker(DISCLOSURE_TURN, after=["action_start_case", "action_listen"])
-    for event in [ActionExecuted("action_session_start"), SessionStarted(), ActionExecuted("action_listen"),
-                  UserUttered("hij past vanavond weer op", {"name": "nlu_fallback"})]:
+    for event in [
+        ActionExecuted("action_session_start"),
+        SessionStarted(),
+        ActionExecuted("action_listen"),
+        UserUttered("hij past vanavond weer op", {"name": "nlu_fallback"}),
+    ]:
         tracker.update(event)
     assert _predicted(policy, tracker, domain) is None
 

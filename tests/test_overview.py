@@ -1,4 +1,5 @@
 """The aandachtsfunctionaris's overview: who sees it, which cases, in which order, and the web page."""
+
 from __future__ import annotations
 
 import html
@@ -25,43 +26,61 @@ OFFICER, TEACHER = "web:scp-er", "web:leerkracht-1"
 TODAY = date(2026, 12, 1)
 
 
-def source(pseudonym: str, *, idle: int = 0, due: tuple = (), role: Optional[str] = "teacher",
-           case_id: Optional[str] = None) -> Any:
+def source(
+    pseudonym: str, *, idle: int = 0, due: tuple = (), role: Optional[str] = "teacher", case_id: Optional[str] = None
+) -> Any:
     """A record as the store returns it (only the attributes bot.overview reads)."""
     moment = datetime(TODAY.year, TODAY.month, TODAY.day, 11, tzinfo=timezone.utc) - timedelta(days=idle)
-    return SimpleNamespace(case=SimpleNamespace(id=case_id or pseudonym, pseudonym=pseudonym, step=2),
-                           owner_role=role, last_activity=moment, weighing=(),
-                           open_followups=tuple(SimpleNamespace(due_on=d) for d in due))
+    return SimpleNamespace(
+        case=SimpleNamespace(id=case_id or pseudonym, pseudonym=pseudonym, step=2),
+        owner_role=role,
+        last_activity=moment,
+        weighing=(),
+        open_followups=tuple(SimpleNamespace(due_on=d) for d in due),
+    )
 
 
 # --- pure: rows, order, filter, rendering --------------------------------------------------------
 
+
 def test_overdue_cases_come_first_then_the_longest_silent() -> None:
-    rows = overview.build([source("Leerling A", idle=3), source("Leerling B", idle=30),
-                           source("Leerling C", idle=1, due=(TODAY - timedelta(days=2),)),
-                           source("Leerling D", idle=9, due=(TODAY,))], TODAY, profile())
+    rows = overview.build(
+        [
+            source("Leerling A", idle=3),
+            source("Leerling B", idle=30),
+            source("Leerling C", idle=1, due=(TODAY - timedelta(days=2),)),
+            source("Leerling D", idle=9, due=(TODAY,)),
+        ],
+        TODAY,
+        profile(),
+    )
     assert [r.pseudonym for r in rows] == ["Leerling C", "Leerling B", "Leerling D", "Leerling A"]
     assert [r.overdue for r in rows] == [1, 0, 0, 0]  # due today is not overdue yet
     assert rows[1].days_idle == 30 and rows[1].owner_role == "leerkracht of docent"
 
 
 def test_the_overdue_filter_keeps_only_cases_with_a_past_follow_up() -> None:
-    sources = [source("Leerling A", due=(TODAY + timedelta(days=3),)),
-               source("Leerling B", due=(TODAY - timedelta(days=1), TODAY - timedelta(days=8)))]
+    sources = [
+        source("Leerling A", due=(TODAY + timedelta(days=3),)),
+        source("Leerling B", due=(TODAY - timedelta(days=1), TODAY - timedelta(days=8))),
+    ]
     rows = overview.build(sources, TODAY, profile(), only_overdue=True)
     assert [(r.pseudonym, r.overdue) for r in rows] == [("Leerling B", 2)]
 
 
 def test_chat_lines_are_short_and_offer_the_filter_and_each_dossier() -> None:
-    rows = overview.build([source("Leerling A", idle=12, due=(TODAY - timedelta(days=1),), role=None)],
-                          TODAY, profile())
+    rows = overview.build(
+        [source("Leerling A", idle=12, due=(TODAY - timedelta(days=1),), role=None)], TODAY, profile()
+    )
     text, choices = overview.chat_reply(rows, False, "show_overview", "overview_case", "overview_filter")
-    assert text.splitlines() == ["Open casussen van de school: 1.",
-                                 "- Leerling A: stap 2, rol onbekend, 12 dagen geen activiteit, "
-                                 "1 afspraak achterstallig, nog niet gewogen"]
+    assert text.splitlines() == [
+        "Open casussen van de school: 1.",
+        "- Leerling A: stap 2, rol onbekend, 12 dagen geen activiteit, 1 afspraak achterstallig, nog niet gewogen",
+    ]
     assert [(c.title, c.entities) for c in choices] == [
         ("Alleen achterstallig", (("overview_filter", "achterstallig"),)),
-        ("Dossier Leerling A", (("overview_case", "Leerling A"),))]
+        ("Dossier Leerling A", (("overview_case", "Leerling A"),)),
+    ]
     text, choices = overview.chat_reply([], True, "show_overview", "overview_case", "overview_filter")
     assert text == "Er zijn geen open casussen met achterstallige afspraken."
     assert [(c.title, c.entities) for c in choices] == [("Alle casussen", ())]
@@ -76,8 +95,14 @@ def test_a_long_list_is_cut_in_chat_and_points_to_the_page() -> None:
 
 def test_the_page_escapes_everything_and_has_no_script() -> None:
     evil = OverviewRow("c1", "<script>alert(1)</script>", 3, "leerkracht", 2, 1, 'Melden "nu" & <b>')
-    page = overview.render_page([evil], False, profile(), datetime(2026, 12, 1, 9, tzinfo=timezone.utc),
-                                {"c1": '../dossier/x"y/pdf'}, "../overzicht.css")
+    page = overview.render_page(
+        [evil],
+        False,
+        profile(),
+        datetime(2026, 12, 1, 9, tzinfo=timezone.utc),
+        {"c1": '../dossier/x"y/pdf'},
+        "../overzicht.css",
+    )
     assert '<html lang="nl">' in page and "<script" not in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page and "Melden &quot;nu&quot; &amp; &lt;b&gt;" in page
     assert 'href="../dossier/x&quot;y/pdf"' in page and 'href="?filter=achterstallig"' in page
@@ -85,6 +110,7 @@ def test_the_page_escapes_everything_and_has_no_script() -> None:
 
 
 # --- store + use case: only the organisation's cases, only for the granted aandachtsfunctionaris --
+
 
 @pytest.fixture()
 def school():
@@ -119,10 +145,13 @@ def test_the_officer_sees_every_open_case_of_the_school_and_nothing_else(school)
     assert only.links[0]["format"] == "html" and only.links[0]["url"].startswith("overzicht/")
 
 
-@pytest.mark.parametrize("viewer, organisation", [
-    (TEACHER, ORG),          # a teacher (whatever role the chat says)
-    (OFFICER, OTHER),        # the officer of another school
-])
+@pytest.mark.parametrize(
+    "viewer, organisation",
+    [
+        (TEACHER, ORG),  # a teacher (whatever role the chat says)
+        (OFFICER, OTHER),  # the officer of another school
+    ],
+)
 def test_anyone_without_the_grant_gets_the_polite_refusal(school, viewer: str, organisation: str) -> None:
     with pytest.raises(AccessDenied):
         school.repos.overview.open_cases(viewer, organisation)
@@ -152,6 +181,7 @@ def test_the_officer_opens_one_case_dossier_but_not_another_schools(school) -> N
 
 # --- the web page --------------------------------------------------------------------------------
 
+
 def request(filter_value: Optional[str] = None) -> Any:
     return SimpleNamespace(args={"filter": filter_value} if filter_value else {})
 
@@ -171,7 +201,8 @@ async def test_the_page_lists_the_cases_without_caching(school) -> None:
 
 
 async def test_an_expired_or_forged_link_is_gone_and_a_foreign_or_revoked_one_not_found(
-        school, monkeypatch: pytest.MonkeyPatch) -> None:
+    school, monkeypatch: pytest.MonkeyPatch
+) -> None:
     good = overview_usecase.page_token(PageGrant(OFFICER, ORG))
     forged = await overview_page(request(), "vervalst")
     assert forged.status == 410 and html.escape(overview_usecase.EXPIRED, quote=False) in forged.body.decode()

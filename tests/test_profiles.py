@@ -1,5 +1,6 @@
 """Organisation profiles: complete national defaults, each school's own words, and sociale kaarten
 copied exactly from the seed protocols (a wrong phone number on a worried teacher's screen is a harm)."""
+
 import re
 from datetime import date
 
@@ -7,8 +8,16 @@ import pytest
 from pydantic import ValidationError
 
 from bot.knowledge import document_text
-from bot.profiles import (NATIONAL_PROFILE, TERM_KEYS, Organisation, check_profiles, organisations, profile,
-                          render, terms)
+from bot.profiles import (
+    NATIONAL_PROFILE,
+    TERM_KEYS,
+    Organisation,
+    check_profiles,
+    organisations,
+    profile,
+    render,
+    terms,
+)
 from steps_kb import copy_sections, load_copy, steps_kb
 
 KB = steps_kb()
@@ -28,33 +37,52 @@ def test_one_profile_per_seed_with_its_own_source_document():
     assert all(ORGS[org_id].source_doc == org_id for org_id in SEED_PROFILES)
 
 
-@pytest.mark.parametrize("org_id, school_types, gemeente", [
-    ("symbio", ["PO"], "Hengelo"), ("lucstevens", ["SO", "SBO"], "Utrecht"),
-    ("onzewijs", ["PO"], "Middelburg"), ("consent", ["PO"], None), ("vo_school", ["VO"], None),
-])
+@pytest.mark.parametrize(
+    "org_id, school_types, gemeente",
+    [
+        ("symbio", ["PO"], "Hengelo"),
+        ("lucstevens", ["SO", "SBO"], "Utrecht"),
+        ("onzewijs", ["PO"], "Middelburg"),
+        ("consent", ["PO"], None),
+        ("vo_school", ["VO"], None),
+    ],
+)
 def test_school_types_and_gemeente(org_id, school_types, gemeente):
     assert ORGS[org_id].school_types == school_types and ORGS[org_id].gemeente == gemeente
 
 
-@pytest.mark.parametrize("org_id, key, word", [
-    ("symbio", "attention_officer", "SCP-er"), ("symbio", "care_team", "SOT"),
-    ("symbio", "board", "College van Bestuur"), ("symbio", "veilig_thuis", "VTT"),
-    ("symbio", "municipal_team", "zorgloket van de gemeente Hengelo"),
-    ("lucstevens", "attention_officer", "coördinator huiselijk geweld en kindermishandeling"),
-    ("lucstevens", "care_team", "Commissie van Begeleiding"), ("lucstevens", "municipal_team", "Buurtteam Utrecht"),
-    ("onzewijs", "ib", "IB-er"), ("onzewijs", "social_work", "SMW"), ("onzewijs", "care_team", "MDO"),
-    ("onzewijs", "municipal_team", "TIM"), ("consent", "care_team", "ZAT"), ("consent", "care_team", "diepteteam"),
-    ("consent", "first_contact", "interne vertrouwenspersoon"), ("vo_school", "attention_officer", "zorgcoördinator"),
-    ("vo_school", "teacher", "mentor"),
-])
+@pytest.mark.parametrize(
+    "org_id, key, word",
+    [
+        ("symbio", "attention_officer", "SCP-er"),
+        ("symbio", "care_team", "SOT"),
+        ("symbio", "board", "College van Bestuur"),
+        ("symbio", "veilig_thuis", "VTT"),
+        ("symbio", "municipal_team", "zorgloket van de gemeente Hengelo"),
+        ("lucstevens", "attention_officer", "coördinator huiselijk geweld en kindermishandeling"),
+        ("lucstevens", "care_team", "Commissie van Begeleiding"),
+        ("lucstevens", "municipal_team", "Buurtteam Utrecht"),
+        ("onzewijs", "ib", "IB-er"),
+        ("onzewijs", "social_work", "SMW"),
+        ("onzewijs", "care_team", "MDO"),
+        ("onzewijs", "municipal_team", "TIM"),
+        ("consent", "care_team", "ZAT"),
+        ("consent", "care_team", "diepteteam"),
+        ("consent", "first_contact", "interne vertrouwenspersoon"),
+        ("vo_school", "attention_officer", "zorgcoördinator"),
+        ("vo_school", "teacher", "mentor"),
+    ],
+)
 def test_each_profile_uses_its_protocols_words(org_id, key, word):
     assert word in terms(ORGS[org_id], KB)[key]
 
 
 def test_profiles_fall_back_to_the_national_words():
     assert terms(ORGS["vo_school"], KB)["veilig_thuis"] == "Veilig Thuis"
-    assert render("Bel {veilig_thuis} of de {youth_health}.", ORGS["symbio"], KB) == \
-        "Bel Veilig Thuis Twente (VTT) of de jeugdarts of jeugdverpleegkundige."
+    assert (
+        render("Bel {veilig_thuis} of de {youth_health}.", ORGS["symbio"], KB)
+        == "Bel Veilig Thuis Twente (VTT) of de jeugdarts of jeugdverpleegkundige."
+    )
 
 
 def test_render_refuses_an_unknown_placeholder():
@@ -106,19 +134,34 @@ def test_social_map_contacts_are_exactly_as_in_the_seed(org_id):
 def test_social_maps_list_the_seed_partners():
     ids = {org_id: {e.id for e in ORGS[org_id].social_map} for org_id in SEED_PROFILES}
     assert ids["symbio"] == {"police_emergency", "veilig_thuis_twente", "zorgloket_hengelo"}
-    assert {"police_middelburg", "police_vlissingen", "amk", "cjg_porthos_middelburg", "cjg_porthos_vlissingen",
-            "mw_walcheren_middelburg", "intervence", "emergis", "ggd_zeeland", "mee_zeeland", "shg_zeeland",
-            "kindertelefoon"} <= ids["onzewijs"]
+    assert {
+        "police_middelburg",
+        "police_vlissingen",
+        "amk",
+        "cjg_porthos_middelburg",
+        "cjg_porthos_vlissingen",
+        "mw_walcheren_middelburg",
+        "intervence",
+        "emergis",
+        "ggd_zeeland",
+        "mee_zeeland",
+        "shg_zeeland",
+        "kindertelefoon",
+    } <= ids["onzewijs"]
     assert {"samen_veilig", "bureau_jeugdzorg_utrecht", "buurtteam_utrecht"} <= ids["lucstevens"]
     assert ids["vo_school"] == set()
 
 
 def test_outdated_partners_name_their_successor():
     outdated = {e.id: (e.successor, e.replaced_by) for e in ORGS["onzewijs"].social_map if e.successor}
-    assert outdated == {"amk": ("amk", ["veilig_thuis"]), "shg_zeeland": ("shg", ["veilig_thuis"]),
-                        "intervence": ("intervence", []), "cjg_porthos_middelburg": ("porthos", []),
-                        "cjg_porthos_vlissingen": ("porthos", []),
-                        "mee_zeeland": ("mee_zeeland", ["mw_walcheren_middelburg", "mw_walcheren_vlissingen"])}
+    assert outdated == {
+        "amk": ("amk", ["veilig_thuis"]),
+        "shg_zeeland": ("shg", ["veilig_thuis"]),
+        "intervence": ("intervence", []),
+        "cjg_porthos_middelburg": ("porthos", []),
+        "cjg_porthos_vlissingen": ("porthos", []),
+        "mee_zeeland": ("mee_zeeland", ["mw_walcheren_middelburg", "mw_walcheren_vlissingen"]),
+    }
     jeugdzorg = next(e for e in ORGS["lucstevens"].social_map if e.id == "bureau_jeugdzorg_utrecht")
     assert (jeugdzorg.successor, jeugdzorg.replaced_by) == ("bureau_jeugdzorg", ["samen_veilig", "buurtteam_utrecht"])
 

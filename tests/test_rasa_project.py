@@ -1,6 +1,7 @@
 """Rasa-level checks run inside pytest, so `make test` has one summary line: data validation with
 warnings as errors, and every conversation test file (tests/test_*_stories.yml) against the trained
 model with any wrong prediction as a failure."""
+
 from __future__ import annotations
 
 import subprocess

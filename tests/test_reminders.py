@@ -4,6 +4,7 @@ Two schedulers, each with its own engine (as two replicas have), run against one
 Bot Framework service; the proactive messages are what the fake recorded. The buttons are exercised
 through the real Teams channel (tests/test_channels_teams.py's harness pattern, kept small here).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -41,9 +42,13 @@ def separate_store(url: str) -> Repositories:
 
 
 def reference(fake: FakeBotFramework) -> Dict[str, Any]:
-    return {"service_url": fake.service_url, "conversation_id": CONVERSATION, "tenant_id": TENANT_ID,
-            "bot": {"id": f"28:{APP_ID}", "name": "Meldwijzer"},
-            "user": {"id": "29:1AbCdEfTeacher", "aadObjectId": TEACHER.rsplit(":", 1)[1]}}
+    return {
+        "service_url": fake.service_url,
+        "conversation_id": CONVERSATION,
+        "tenant_id": TENANT_ID,
+        "bot": {"id": f"28:{APP_ID}", "name": "Meldwijzer"},
+        "user": {"id": "29:1AbCdEfTeacher", "aadObjectId": TEACHER.rsplit(":", 1)[1]},
+    }
 
 
 def due_followup(store: Repositories, owner: str, due_on: date = TODAY, pseudonym: str = "Leerling Merel") -> int:
@@ -64,8 +69,13 @@ async def no_sleep(_: float) -> None:
 
 @pytest.fixture
 async def connectors(fake: FakeBotFramework) -> AsyncIterator[List[TeamsConnector]]:
-    settings = TeamsSettings(APP_ID, APP_PASSWORD, TENANT_ID, openid_metadata_url=fake.openid_metadata_url,
-                             token_endpoint=fake.token_endpoint)
+    settings = TeamsSettings(
+        APP_ID,
+        APP_PASSWORD,
+        TENANT_ID,
+        openid_metadata_url=fake.openid_metadata_url,
+        token_endpoint=fake.token_endpoint,
+    )
     made = [TeamsConnector(settings, sleep=no_sleep) for _ in range(2)]
     yield made
     for connector in made:
@@ -73,8 +83,9 @@ async def connectors(fake: FakeBotFramework) -> AsyncIterator[List[TeamsConnecto
 
 
 def scheduler(store: Repositories, connector: TeamsConnector, today: date = TODAY) -> reminders.ReminderScheduler:
-    return reminders.ReminderScheduler(lambda: store, connector.send_reminder, 300, clock=lambda: NOW,
-                                       today=lambda: today)
+    return reminders.ReminderScheduler(
+        lambda: store, connector.send_reminder, 300, clock=lambda: NOW, today=lambda: today
+    )
 
 
 def followup_row(store: Repositories, followup_id: int) -> FollowUp:
@@ -86,7 +97,8 @@ def followup_row(store: Repositories, followup_id: int) -> FollowUp:
 
 
 async def test_two_schedulers_on_postgresql_send_each_due_reminder_exactly_once(
-        pg_database: str, fake: FakeBotFramework, connectors: List[TeamsConnector]) -> None:
+    pg_database: str, fake: FakeBotFramework, connectors: List[TeamsConnector]
+) -> None:
     first, second = repositories(pg_database), separate_store(pg_database)
     first.conversation_references.save(TEACHER, "teams", reference(fake))
     ids = [due_followup(first, TEACHER, pseudonym=f"Leerling {n}") for n in range(12)]
@@ -104,14 +116,14 @@ async def test_two_schedulers_on_postgresql_send_each_due_reminder_exactly_once(
 
 
 async def test_two_schedulers_on_sqlite_send_a_due_reminder_once(
-        fake: FakeBotFramework, connectors: List[TeamsConnector], tmp_path) -> None:
+    fake: FakeBotFramework, connectors: List[TeamsConnector], tmp_path
+) -> None:
     url = f"sqlite:///{tmp_path / 'store.db'}"
     first, second = repositories(url), separate_store(url)
     first.conversation_references.save(TEACHER, "teams", reference(fake))
     due_followup(first, TEACHER)
 
-    sent = await asyncio.gather(scheduler(first, connectors[0]).run_once(),
-                                scheduler(second, connectors[1]).run_once())
+    sent = await asyncio.gather(scheduler(first, connectors[0]).run_once(), scheduler(second, connectors[1]).run_once())
 
     assert sum(sent) == 1 and len(fake.proactive()) == 1
     second.engine.dispose()
@@ -121,7 +133,8 @@ async def test_two_schedulers_on_sqlite_send_a_due_reminder_once(
 
 
 async def test_the_reminder_names_the_case_and_offers_done_later_and_open(
-        fake: FakeBotFramework, connectors: List[TeamsConnector]) -> None:
+    fake: FakeBotFramework, connectors: List[TeamsConnector]
+) -> None:
     store = repositories()
     store.conversation_references.save(TEACHER, "teams", reference(fake))
     followup_id = due_followup(store, TEACHER, due_on=TODAY - timedelta(days=3))
@@ -132,8 +145,9 @@ async def test_the_reminder_names_the_case_and_offers_done_later_and_open(
     assert reply.conversation_id == CONVERSATION and reply.reply_to_id == ""
     assert reply.activity["recipient"] == reference(fake)["user"] and "replyToId" not in reply.activity
     card = reply.activity["attachments"][0]["content"]
-    assert card["text"] == ("Herinnering voor casus Leerling Merel (gepland op 27-02-2026):\n"
-                            "Vraag Veilig Thuis om terugkoppeling.")
+    assert card["text"] == (
+        "Herinnering voor casus Leerling Merel (gepland op 27-02-2026):\nVraag Veilig Thuis om terugkoppeling."
+    )
     assert [(b["type"], b["title"], b["value"]) for b in card["buttons"]] == [
         ("messageBack", "Gedaan", {"reminder": "done", "followup_id": followup_id}),
         ("messageBack", "Later (1 week)", {"reminder": "later", "followup_id": followup_id}),
@@ -142,7 +156,8 @@ async def test_the_reminder_names_the_case_and_offers_done_later_and_open(
 
 
 async def test_not_yet_due_done_closed_and_web_only_follow_ups_are_not_sent(
-        fake: FakeBotFramework, connectors: List[TeamsConnector]) -> None:
+    fake: FakeBotFramework, connectors: List[TeamsConnector]
+) -> None:
     store = repositories()
     store.conversation_references.save(TEACHER, "teams", reference(fake))
     due_followup(store, TEACHER, due_on=TODAY + timedelta(days=1))
@@ -158,8 +173,9 @@ async def test_not_yet_due_done_closed_and_web_only_follow_ups_are_not_sent(
     assert [f.id for f in store.followups.open_for(WEB_TEACHER, TODAY)] == [web_only]
 
 
-async def test_a_failed_send_is_retried_at_the_next_run(fake: FakeBotFramework,
-                                                        connectors: List[TeamsConnector]) -> None:
+async def test_a_failed_send_is_retried_at_the_next_run(
+    fake: FakeBotFramework, connectors: List[TeamsConnector]
+) -> None:
     store = repositories()
     store.conversation_references.save(TEACHER, "teams", reference(fake))
     followup_id = due_followup(store, TEACHER)
@@ -171,20 +187,27 @@ async def test_a_failed_send_is_retried_at_the_next_run(fake: FakeBotFramework,
     assert await scheduler(store, connectors[0]).run_once() == 1
 
 
-async def test_a_lease_left_by_a_crashed_scheduler_expires(fake: FakeBotFramework,
-                                                           connectors: List[TeamsConnector]) -> None:
+async def test_a_lease_left_by_a_crashed_scheduler_expires(
+    fake: FakeBotFramework, connectors: List[TeamsConnector]
+) -> None:
     store = repositories()
     store.conversation_references.save(TEACHER, "teams", reference(fake))
     due_followup(store, TEACHER)
     [claimed] = store.followups.claim_due(TODAY, NOW, reminders.LEASE, "teams")  # ... and then it crashed
 
     assert await scheduler(store, connectors[0]).run_once() == 0
-    later = reminders.ReminderScheduler(lambda: store, connectors[0].send_reminder, 300,
-                                        clock=lambda: NOW + reminders.LEASE + timedelta(seconds=1),
-                                        today=lambda: TODAY)
+    later = reminders.ReminderScheduler(
+        lambda: store,
+        connectors[0].send_reminder,
+        300,
+        clock=lambda: NOW + reminders.LEASE + timedelta(seconds=1),
+        today=lambda: TODAY,
+    )
     assert await later.run_once() == 1
-    assert claimed.followup.id == fake.proactive()[0].activity["attachments"][0]["content"]["buttons"][0]["value"][
-        "followup_id"]
+    assert (
+        claimed.followup.id
+        == fake.proactive()[0].activity["attachments"][0]["content"]["buttons"][0]["value"]["followup_id"]
+    )
 
 
 # --- the buttons -----------------------------------------------------------------------------------------
@@ -203,8 +226,9 @@ def test_later_moves_the_due_date_by_five_working_days_over_the_easter_feestdage
     assert followup.snoozes == 1 and followup.reminded_at is None
 
 
-async def test_a_snoozed_reminder_arrives_again_on_its_new_date(fake: FakeBotFramework,
-                                                                connectors: List[TeamsConnector]) -> None:
+async def test_a_snoozed_reminder_arrives_again_on_its_new_date(
+    fake: FakeBotFramework, connectors: List[TeamsConnector]
+) -> None:
     store = repositories()
     store.conversation_references.save(TEACHER, "teams", reference(fake))
     followup_id = due_followup(store, TEACHER)
@@ -225,8 +249,9 @@ def test_done_completes_the_follow_up_for_its_owner_only() -> None:
     assert store.followups.open_for(TEACHER, TODAY) == []
 
 
-@pytest.mark.parametrize("followup_id,action", [("niet-een-getal", "done"), (999, "later"), (None, "done"),
-                                                (1, "iets-anders")])
+@pytest.mark.parametrize(
+    "followup_id,action", [("niet-een-getal", "done"), (999, "later"), (None, "done"), (1, "iets-anders")]
+)
 def test_an_odd_or_forged_click_gets_the_polite_answer_and_changes_nothing(followup_id: Any, action: str) -> None:
     store = repositories()
     real = due_followup(store, TEACHER)
@@ -250,13 +275,19 @@ def test_later_on_a_follow_up_already_done_keeps_it_done() -> None:
 # --- configuration and storage -----------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("environ,on,seconds", [
-    ({}, False, 300.0), ({"MELDWIJZER_REMINDERS": "1"}, True, 300.0),
-    ({"MELDWIJZER_REMINDERS": "0", "MELDWIJZER_REMINDERS_INTERVAL": "60"}, False, 60.0),
-    ({"MELDWIJZER_REMINDERS_INTERVAL": "1"}, False, 10.0), ({"MELDWIJZER_REMINDERS_INTERVAL": "vaak"}, False, 300.0),
-])
-def test_environment_switches_the_scheduler_and_sets_its_interval(environ: Dict[str, str], on: bool,
-                                                                  seconds: float) -> None:
+@pytest.mark.parametrize(
+    "environ,on,seconds",
+    [
+        ({}, False, 300.0),
+        ({"MELDWIJZER_REMINDERS": "1"}, True, 300.0),
+        ({"MELDWIJZER_REMINDERS": "0", "MELDWIJZER_REMINDERS_INTERVAL": "60"}, False, 60.0),
+        ({"MELDWIJZER_REMINDERS_INTERVAL": "1"}, False, 10.0),
+        ({"MELDWIJZER_REMINDERS_INTERVAL": "vaak"}, False, 300.0),
+    ],
+)
+def test_environment_switches_the_scheduler_and_sets_its_interval(
+    environ: Dict[str, str], on: bool, seconds: float
+) -> None:
     assert (reminders.enabled(environ), reminders.interval(environ)) == (on, seconds)
 
 

@@ -1,5 +1,6 @@
 """Retrieval over the knowledge (bot/retrieval.py) and its two uses in the actions: picking the FAQ entry
 when the ResponseSelector is unsure, and the fallback. Fast: no Rasa server, no trained model."""
+
 from __future__ import annotations
 
 from typing import Any, Dict, List, Optional, Tuple
@@ -62,10 +63,14 @@ def test_a_verb_form_snowball_leaves_apart_is_mapped_to_the_known_form() -> None
 # --- the index ---------------------------------------------------------------------------------------------
 
 SMALL = (
-    Topic("faq:anonymous", "Kan ik anoniem advies vragen?", ("Kan ik anoniem advies vragen bij Veilig Thuis?",
-                                                              "advies zonder de naam van het kind")),
-    Topic("faq:duty", "Ben ik verplicht om te melden?", ("Is er een meldplicht voor leraren?",
-                                                          "Moet ik altijd melden?")),
+    Topic(
+        "faq:anonymous",
+        "Kan ik anoniem advies vragen?",
+        ("Kan ik anoniem advies vragen bij Veilig Thuis?", "advies zonder de naam van het kind"),
+    ),
+    Topic(
+        "faq:duty", "Ben ik verplicht om te melden?", ("Is er een meldplicht voor leraren?", "Moet ik altijd melden?")
+    ),
     Topic("faq:parents", "Worden de ouders ingelicht?", ("Horen de ouders dat de school een melding deed?",)),
 )
 
@@ -160,10 +165,19 @@ def store(monkeypatch: pytest.MonkeyPatch, tmp_path: Any):
 def said(text: str, intent: str = "nlu_fallback", selector: Optional[Tuple[str, float]] = None) -> Tracker:
     message: Dict[str, Any] = {"text": text, "intent": {"name": intent, "confidence": 0.4}, "entities": []}
     if selector:
-        message["response_selector"] = {"faq": {"response": {"intent_response_key": f"faq/{selector[0]}",
-                                                             "confidence": selector[1]}, "ranking": []}}
-    return Tracker("fixture-teacher", {}, message, [{"event": "user", "text": text, "parse_data": message}],
-                   False, None, {}, "action_listen")
+        message["response_selector"] = {
+            "faq": {"response": {"intent_response_key": f"faq/{selector[0]}", "confidence": selector[1]}, "ranking": []}
+        }
+    return Tracker(
+        "fixture-teacher",
+        {},
+        message,
+        [{"event": "user", "text": text, "parse_data": message}],
+        False,
+        None,
+        {},
+        "action_listen",
+    )
 
 
 async def run(action: Any, tracker: Tracker, domain: Dict[str, Any]) -> Tuple[CollectingDispatcher, List[Dict]]:

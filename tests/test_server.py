@@ -1,5 +1,6 @@
 """The Rasa server patch (plugins/server.py): same verdicts and error text as Rasa's own check, installed
 once, and refused when Rasa's method is not the one it was written for."""
+
 from __future__ import annotations
 
 import pytest
@@ -9,8 +10,10 @@ from rasa.utils.endpoints import EndpointConfig
 
 from plugins import server
 
-VALID = {"events": [{"event": "slot", "name": "role", "value": "teacher", "timestamp": None}],
-         "responses": [{"text": "Goed.", "buttons": [{"title": "Ja", "payload": "/affirm"}]}]}
+VALID = {
+    "events": [{"event": "slot", "name": "role", "value": "teacher", "timestamp": None}],
+    "responses": [{"text": "Goed.", "buttons": [{"title": "Ja", "payload": "/affirm"}]}],
+}
 INVALID = [
     {"events": [{"event": "no_such_event"}]},
     {"events": "not a list"},
@@ -61,6 +64,7 @@ def test_the_pinned_fingerprint_is_the_installed_rasas() -> None:
 # What the patched load predicts is compared with Rasa's own load by ``make bench``
 # (benchmarks/model_load.py: every dev and held-out question, every story tracker); every model-tier
 # test runs on the patched load (the Rasa server and the trained_agent fixture install it).
+
 
 def test_the_pinned_load_fingerprint_is_the_installed_rasas() -> None:
     assert server.original_load_sha256() == server.PATCHED_LOAD_SHA256

@@ -1,5 +1,6 @@
 """Case guidance (bot/steps.py) over the real knowledge files: transitions, role/profile tailoring,
 special situations, FAQ answers and the acute-danger terms."""
+
 import re
 from typing import Optional
 
@@ -54,9 +55,16 @@ def test_recording_twice_changes_nothing(milestone):
 
 
 def test_core_milestones_named_in_the_brief_advance_to_the_next_step():
-    expected = {"signals_recorded": 2, "colleague_consulted": 3, "vt_advice_asked": 3,
-                "parents_talked": 4, "pupil_talked": 4, "weighing_done": 5,
-                "reported_to_vt": 5, "help_organised": 5}
+    expected = {
+        "signals_recorded": 2,
+        "colleague_consulted": 3,
+        "vt_advice_asked": 3,
+        "parents_talked": 4,
+        "pupil_talked": 4,
+        "weighing_done": 5,
+        "reported_to_vt": 5,
+        "help_organised": 5,
+    }
     for milestone, step in expected.items():
         assert S.record_progress(S.start_case(), milestone, KB).step == step
 
@@ -76,8 +84,14 @@ def test_out_of_order_progress_jumps_ahead_and_keeps_earlier_steps_open():
 
 def test_a_full_case_walks_one_to_five():
     state = S.start_case()
-    for milestone, step in [("signals_recorded", 2), ("vt_advice_asked", 3), ("colleague_consulted", 3),
-                            ("pupil_talked", 4), ("weighing_done", 5), ("reported_to_vt", 5)]:
+    for milestone, step in [
+        ("signals_recorded", 2),
+        ("vt_advice_asked", 3),
+        ("colleague_consulted", 3),
+        ("pupil_talked", 4),
+        ("weighing_done", 5),
+        ("reported_to_vt", 5),
+    ]:
         state = S.record_progress(state, milestone, KB)
         assert state.step == step
     assert not any(line.startswith(S.OPEN_PREFIX) for line in S.guidance(state, ORGS["national"], None, KB).lines)
@@ -129,13 +143,16 @@ def test_guidance_renders_in_the_profiles_words(org_id, step, role: Optional[str
             assert any(word in text for word in own_words(org_id)), (org_id, step, role, text)
 
 
-@pytest.mark.parametrize("org_id, words", [
-    ("symbio", ("SCP-er", "SOT")),
-    ("lucstevens", ("CvB", "coördinator")),
-    ("vo_school", ("zorgcoördinator",)),
-    ("onzewijs", ("IB-er", "MDO", "SMW")),
-    ("consent", ("IB-er", "ZAT")),
-])
+@pytest.mark.parametrize(
+    "org_id, words",
+    [
+        ("symbio", ("SCP-er", "SOT")),
+        ("lucstevens", ("CvB", "coördinator")),
+        ("vo_school", ("zorgcoördinator",)),
+        ("onzewijs", ("IB-er", "MDO", "SMW")),
+        ("consent", ("IB-er", "ZAT")),
+    ],
+)
 @pytest.mark.parametrize("step", STEP_NUMBERS)
 def test_guidance_names_the_schools_own_roles(org_id, words, step):
     for role in ROLES:
@@ -185,8 +202,17 @@ def test_step_five_shows_the_two_2019_decisions_first():
     assert lines[0].startswith("I. Is melden noodzakelijk?") and lines[1].startswith("II. Is hulp (ook) mogelijk?")
 
 
-@pytest.mark.parametrize("org_id, legacy", [("symbio", True), ("onzewijs", True), ("consent", False),
-                                            ("lucstevens", False), ("vo_school", False), ("national", False)])
+@pytest.mark.parametrize(
+    "org_id, legacy",
+    [
+        ("symbio", True),
+        ("onzewijs", True),
+        ("consent", False),
+        ("lucstevens", False),
+        ("vo_school", False),
+        ("national", False),
+    ],
+)
 def test_old_5a_5b_wording_is_explained_only_to_schools_whose_protocol_uses_it(org_id, legacy):
     text = "\n".join(S.guidance(everything_before(5), ORGS[org_id], "teacher", KB).lines)
     assert ("5a" in text) == legacy
@@ -266,8 +292,16 @@ def test_unknown_situation_is_an_error():
 
 def test_danger_terms_cover_the_obvious_acute_signals():
     terms = S.danger_terms(KB)
-    for term in ("bloed", "bloedend", "mes", "wurgen", "bewusteloos", "durft niet naar huis",
-                 "vandaag nog", "in gevaar"):
+    for term in (
+        "bloed",
+        "bloedend",
+        "mes",
+        "wurgen",
+        "bewusteloos",
+        "durft niet naar huis",
+        "vandaag nog",
+        "in gevaar",
+    ):
         assert term in terms
     # Abuse described without immediacy is a case for the five steps, not for the acute route:
     # the trained classifier routes it to start_case; the net must not hijack it.
@@ -279,11 +313,29 @@ def test_danger_terms_cover_the_obvious_acute_signals():
 
 # --- FAQ -----------------------------------------------------------------------------------------
 
-REQUIRED_FAQ = ("anonymous_advice", "meldcode_vs_meldplicht", "meldrecht", "what_is_attention_officer",
-                "skip_parent_talk", "parent_refuses_consent", "age_rules", "what_vt_does_after_melding",
-                "kindcheck", "verwijsindex", "signalenlijst", "what_to_record", "amk_is_veilig_thuis",
-                "afwegingskader_2019", "melding_vs_advies", "risk_assessment_tool", "letseldeskundige",
-                "secrecy_promise", "order_of_steps", "consent_for_care_team", "who_talks_to_parents")
+REQUIRED_FAQ = (
+    "anonymous_advice",
+    "meldcode_vs_meldplicht",
+    "meldrecht",
+    "what_is_attention_officer",
+    "skip_parent_talk",
+    "parent_refuses_consent",
+    "age_rules",
+    "what_vt_does_after_melding",
+    "kindcheck",
+    "verwijsindex",
+    "signalenlijst",
+    "what_to_record",
+    "amk_is_veilig_thuis",
+    "afwegingskader_2019",
+    "melding_vs_advies",
+    "risk_assessment_tool",
+    "letseldeskundige",
+    "secrecy_promise",
+    "order_of_steps",
+    "consent_for_care_team",
+    "who_talks_to_parents",
+)
 
 
 def test_faq_has_the_required_entries():
@@ -335,10 +387,15 @@ def test_cross_checks_pass_on_the_real_files():
 
 NATIONAL_KINDS = {"national", "domain"}
 SITUATIONS = [s.id for s in KB.one("situations.yml").situations]
-ALL_STATEMENTS = [value for _, value in __import__("bot.knowledge", fromlist=["iter_models"]).iter_models(
-    KB.one("steps.yml")) if isinstance(value, S.Statement)] + [
-    value for _, value in __import__("bot.knowledge", fromlist=["iter_models"]).iter_models(
-        KB.one("situations.yml")) if isinstance(value, S.Statement)]
+ALL_STATEMENTS = [
+    value
+    for _, value in __import__("bot.knowledge", fromlist=["iter_models"]).iter_models(KB.one("steps.yml"))
+    if isinstance(value, S.Statement)
+] + [
+    value
+    for _, value in __import__("bot.knowledge", fromlist=["iter_models"]).iter_models(KB.one("situations.yml"))
+    if isinstance(value, S.Statement)
+]
 
 
 def _label_kinds() -> dict:
@@ -351,8 +408,11 @@ def _kind_of(label: str) -> str:
 
 
 def test_every_text_that_states_the_order_of_the_steps_names_the_acute_exception():
-    about_order = [s for s in ALL_STATEMENTS
-                   if re.search(r"doorloop|volgorde is vrij|alle stappen|stappen van de meldcode", s.text)]
+    about_order = [
+        s
+        for s in ALL_STATEMENTS
+        if re.search(r"doorloop|volgorde is vrij|alle stappen|stappen van de meldcode", s.text)
+    ]
     assert about_order, "the order of the steps must be stated somewhere"
     for statement in about_order:
         assert "acuut gevaar" in statement.text and "direct" in statement.text, statement.text
@@ -377,8 +437,9 @@ def test_step_three_shows_calling_veilig_thuis_before_the_parents_first(org_id, 
 def test_school_type_warnings_only_for_the_school_types_they_name(org_id, step, role):
     text = "\n".join(S.guidance(everything_before(step), ORGS[org_id], role, KB).lines)
     special_only = set(ORGS[org_id].school_types) <= {"SO", "SBO"}
-    assert ("normvervaging" in text) == (special_only and step in (1, 2) and
-                                         (step == 1 or role in ("attention_officer", "care_coordinator", "ib"))), text
+    assert ("normvervaging" in text) == (
+        special_only and step in (1, 2) and (step == 1 or role in ("attention_officer", "care_coordinator", "ib"))
+    ), text
     if "risicotaxatie" in text:
         assert ORGS[org_id].school_types == ["PO"]
 
@@ -420,10 +481,14 @@ def test_veilig_thuis_around_the_clock_says_outside_office_hours_is_mostly_for_u
     for org in ORGS.values():
         texts = [line for step in STEP_NUMBERS for line in S.guidance(everything_before(step), org, None, KB).lines]
         texts += [line for sid in SITUATIONS for line in S.situation(sid, org, KB).lines]
-        texts += [f"{name}: {phone} ({when})" for sid in SITUATIONS
-                  for (name, phone), when in zip(S.situation(sid, org, KB).call,
-                                                 [c.when for c in next(s for s in KB.one("situations.yml").situations
-                                                                       if s.id == sid).call])]
+        texts += [
+            f"{name}: {phone} ({when})"
+            for sid in SITUATIONS
+            for (name, phone), when in zip(
+                S.situation(sid, org, KB).call,
+                [c.when for c in next(s for s in KB.one("situations.yml").situations if s.id == sid).call],
+            )
+        ]
         for text in texts:
             for sentence in re.findall(r"[^.]*0800-2000[^.]*", text):
                 if re.search(r"dag en nacht|24/7|24 uur", sentence):
@@ -492,35 +557,44 @@ CONTEXT = S.context_rule(["start_case", "staff_suspect"], KB)
 DISCLOSURE = [("start_case", "een leerling vertelde me net dat haar oom aan haar zit")]
 
 
-@pytest.mark.parametrize("text", [
-    "hij past vanavond weer op",
-    "en vanavond is ze weer bij hem",
-    "ze moet dit weekend weer bij die oom logeren",
-    "morgen haalt hij haar weer op van school",
-    "ze is straks alleen met hem thuis",
-    "ze zei dat ze bang is om naar huis te gaan",
-    "na school gaat ze naar hem toe",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "hij past vanavond weer op",
+        "en vanavond is ze weer bij hem",
+        "ze moet dit weekend weer bij die oom logeren",
+        "morgen haalt hij haar weer op van school",
+        "ze is straks alleen met hem thuis",
+        "ze zei dat ze bang is om naar huis te gaan",
+        "na school gaat ze naar hem toe",
+    ],
+)
 def test_immediacy_after_an_abuse_signal_is_acute(text):
     assert CONTEXT.acute(text, DISCLOSURE)
 
 
-@pytest.mark.parametrize("earlier", [
-    [("nlu_fallback", "mijn leerling wordt thuis geslagen door haar stiefvader")],  # an abuse term, any intent
-    [("staff_suspect", "de gymleraar zit aan de meisjes")],
-    [("greet", "hallo"), ("start_case", "ik maak me zorgen over een leerling")],
-])
+@pytest.mark.parametrize(
+    "earlier",
+    [
+        [("nlu_fallback", "mijn leerling wordt thuis geslagen door haar stiefvader")],  # an abuse term, any intent
+        [("staff_suspect", "de gymleraar zit aan de meisjes")],
+        [("greet", "hallo"), ("start_case", "ik maak me zorgen over een leerling")],
+    ],
+)
 def test_any_earlier_abuse_signal_counts(earlier):
     assert CONTEXT.acute("hij past vanavond weer op", earlier) == "vanavond + weer"
 
 
-@pytest.mark.parametrize("text, earlier", [
-    ("hij past vanavond weer op", []),  # no abuse signal before
-    ("hij past vanavond weer op", [("faq", "wat is de meldcode?")]),
-    ("wat moet ik nu doen?", DISCLOSURE),  # no immediacy
-    ("ik heb morgen een gesprek met de ouders", DISCLOSURE),
-    ("vanavond lees ik de meldcode nog eens door", DISCLOSURE),
-])
+@pytest.mark.parametrize(
+    "text, earlier",
+    [
+        ("hij past vanavond weer op", []),  # no abuse signal before
+        ("hij past vanavond weer op", [("faq", "wat is de meldcode?")]),
+        ("wat moet ik nu doen?", DISCLOSURE),  # no immediacy
+        ("ik heb morgen een gesprek met de ouders", DISCLOSURE),
+        ("vanavond lees ik de meldcode nog eens door", DISCLOSURE),
+    ],
+)
 def test_no_acute_route_without_both_an_abuse_signal_and_immediacy(text, earlier):
     assert CONTEXT.acute(text, earlier) is None
 
@@ -547,6 +621,7 @@ def replace_steps(steps_file, index, step):
 
 
 # --- a saved note moves the case; its undo takes back exactly that ----------------------------------
+
 
 def test_a_note_records_only_the_milestones_that_were_new_and_remembers_the_step_before():
     state = S.CaseState(step=1)

@@ -1,6 +1,7 @@
 """The case store (bot/store) on SQLite and PostgreSQL: what is kept, who may read it, what is purged,
 that teacher text never reaches the disk in clear, and that the migrations match the models.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -34,14 +35,30 @@ OFFICER = "teams:officer-1"
 FOREIGN_OFFICER = "teams:officer-9"
 SECRET = "Mo vertelde dat vader hem sloeg met een riem"
 PSEUDONYM = "Leerling Merel-Zeeuw"
-TABLES = {"users", "cases", "weighing_answers", "notes", "followups", "practice_results", "deletion_log",
-          "role_grants", "role_audit", "conversation_references", "seen_activities"}
+TABLES = {
+    "users",
+    "cases",
+    "weighing_answers",
+    "notes",
+    "followups",
+    "practice_results",
+    "deletion_log",
+    "role_grants",
+    "role_audit",
+    "conversation_references",
+    "seen_activities",
+}
 
 
 def note_fields(signal: str = SECRET) -> dict:
     """The fields seed 002 asks for: date, place, situation, who else was there, factual signals."""
-    return {"plaats": "klaslokaal 4", "situatie": "na de gym", "aanwezigen": "onderwijsassistent",
-            "signalen": signal, "bron": "leerling zelf"}
+    return {
+        "plaats": "klaslokaal 4",
+        "situatie": "na de gym",
+        "aanwezigen": "onderwijsassistent",
+        "signalen": signal,
+        "bron": "leerling zelf",
+    }
 
 
 @pytest.fixture
@@ -161,8 +178,13 @@ def test_only_owner_and_attention_officer_of_same_organisation_read_a_case(peopl
 
     assert people.cases.get(case.id, OFFICER, "attention_officer").id == case.id
     assert people.notes.list(case.id, OFFICER, "attention_officer")[0].fields["signalen"] == SECRET
-    for viewer, role in [(COLLEAGUE, "teacher"), (COLLEAGUE, None), (FOREIGN_OFFICER, "attention_officer"),
-                         (OFFICER, "teacher"), ("teams:unknown", "attention_officer")]:
+    for viewer, role in [
+        (COLLEAGUE, "teacher"),
+        (COLLEAGUE, None),
+        (FOREIGN_OFFICER, "attention_officer"),
+        (OFFICER, "teacher"),
+        ("teams:unknown", "attention_officer"),
+    ]:
         with pytest.raises(AccessDenied):
             people.cases.get(case.id, viewer, role)
         with pytest.raises(AccessDenied):
@@ -190,8 +212,9 @@ def test_attention_officer_lists_only_own_organisation(people: Repositories) -> 
 def test_notes_come_back_decrypted_in_the_order_things_happened(people: Repositories) -> None:
     case = people.cases.create(TEACHER, ORG, PSEUDONYM)
     monday = datetime(2024, 11, 4, 10, 0, tzinfo=timezone.utc)
-    later = people.notes.add(case.id, "contact", OFFICER, "attention_officer", note_fields("gesprek met IB"),
-                             monday + timedelta(days=2))
+    later = people.notes.add(
+        case.id, "contact", OFFICER, "attention_officer", note_fields("gesprek met IB"), monday + timedelta(days=2)
+    )
     earlier = people.notes.add(case.id, "signal", TEACHER, "teacher", note_fields(), monday)
     undated = people.notes.add(case.id, "decision", TEACHER, "teacher", {"besluit": "melden"}, None)
 
@@ -208,8 +231,11 @@ def test_weighing_trace_keeps_answer_order_and_details(people: Repositories) -> 
     people.weighing.add(case.id, 3, "ja", "start_help", {"hulp": "schoolmaatschappelijk werk"})
 
     trace = people.weighing.trace(case.id)
-    assert [(t.question, t.answer, t.outcome) for t in trace] == [(1, "ja", None), (2, "nee", None),
-                                                                 (3, "ja", "start_help")]
+    assert [(t.question, t.answer, t.outcome) for t in trace] == [
+        (1, "ja", None),
+        (2, "nee", None),
+        (3, "ja", "start_help"),
+    ]
     assert trace[0].details == {"toelichting": SECRET}
     with pytest.raises(NotFound):
         people.weighing.add("no-such-case", 1, "ja", None, {})
@@ -237,8 +263,7 @@ def test_open_follow_ups_due_first_then_upcoming_only_open_cases_of_the_owner(pe
     assert result[0].description == "Veilig Thuis terugbellen"
 
 
-def test_the_case_follow_ups_include_done_ones_and_only_readers_may_see_or_complete_them(
-        people: Repositories) -> None:
+def test_the_case_follow_ups_include_done_ones_and_only_readers_may_see_or_complete_them(people: Repositories) -> None:
     case = people.cases.create(TEACHER, ORG, PSEUDONYM)
     later = people.followups.add(case.id, "evaluate_help", date(2024, 12, 4), "hulp evalueren")
     first = people.followups.add(case.id, "vt_feedback", date(2024, 11, 27), "terugkoppeling Veilig Thuis")
@@ -319,7 +344,8 @@ def test_purge_deletes_only_old_closed_cases_and_logs_without_content(people: Re
 
 
 def test_purge_command_reads_the_period_and_uses_the_configured_store(
-        db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("MELDWIJZER_DB_URL", db_url)
     from bot.store.db import repositories
 
@@ -350,14 +376,15 @@ def test_teacher_text_is_not_readable_in_the_database(people: Repositories, db_u
         dump = as_bytes(value for row in raw_rows(people, table) for value in row)
         assert SECRET.encode() not in dump and PSEUDONYM.encode() not in dump and b"klaslokaal" not in dump
     if db_url.startswith("sqlite"):
-        path = Path(db_url[len("sqlite:///"):])
+        path = Path(db_url[len("sqlite:///") :])
         on_disk = b"".join(p.read_bytes() for p in path.parent.glob(path.name + "*"))  # db, -wal, -shm
         assert SECRET.encode() not in on_disk and b"klaslokaal" not in on_disk
         assert TEACHER.encode() in on_disk  # the check itself can see clear text
 
 
 def test_wrong_key_fails_loudly_and_rotation_keeps_old_data_readable(
-        people: Repositories, monkeypatch: pytest.MonkeyPatch) -> None:
+    people: Repositories, monkeypatch: pytest.MonkeyPatch
+) -> None:
     old_key, new_key = Fernet.generate_key().decode(), Fernet.generate_key().decode()
     monkeypatch.setenv("MELDWIJZER_SECRET_KEY", old_key)
     case = people.cases.create(TEACHER, ORG, PSEUDONYM)
@@ -375,8 +402,7 @@ def test_wrong_key_fails_loudly_and_rotation_keeps_old_data_readable(
     assert json.loads(Fernet(new_key.encode()).decrypt(bytes(newest))) == {"signalen": "nieuw"}  # first key writes
 
 
-def test_key_file_is_created_private_even_with_an_open_umask(tmp_path: Path,
-                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+def test_key_file_is_created_private_even_with_an_open_umask(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     key_file = tmp_path / "keys" / "secret.key"
     monkeypatch.setenv("MELDWIJZER_KEY_FILE", str(key_file))
     previous = os.umask(0)

@@ -1,6 +1,7 @@
 """Rasa-side stores, loaded the way Rasa loads them from endpoints.yml: the encrypted tracker store on
 SQLite and PostgreSQL, and the lock store that uses Redis when MELDWIJZER_REDIS_URL is set.
 """
+
 from __future__ import annotations
 
 import time
@@ -68,8 +69,11 @@ def conversation(sender_id: str) -> DialogueStateTracker:
         ActionExecuted("action_session_start"),
         SessionStarted(),
         ActionExecuted("action_listen"),
-        UserUttered(SECRET, intent={"name": "acute_danger", "confidence": 0.97},
-                    entities=[{"entity": "role", "value": "teacher", "start": 0, "end": 5}]),
+        UserUttered(
+            SECRET,
+            intent={"name": "acute_danger", "confidence": 0.97},
+            entities=[{"entity": "role", "value": "teacher", "start": 0, "end": 5}],
+        ),
         SlotSet("role", "teacher"),
         BotUttered("Bel nu 112.", metadata={"utter_action": "utter_ok"}),
         ActionExecuted("action_listen"),
@@ -105,7 +109,7 @@ async def test_endpoint_config_builds_the_encrypted_store_and_events_round_trip(
     rows = raw_events(tracker_store)
     assert len(rows) == len(tracker.events) + 1  # only the new event was appended
     dump = " ".join(str(value) for row in rows for value in row.values())
-    for clear in ("Sanne", "broertje", "acute_danger", "Bel nu 112", "teacher\""):
+    for clear in ("Sanne", "broertje", "acute_danger", "Bel nu 112", 'teacher"'):
         assert clear not in dump
     assert all(row["intent_name"] is None and row["action_name"] is None for row in rows)
     assert {row["type_name"] for row in rows} >= {"user", "bot", "slot", "session_started"}
@@ -122,9 +126,11 @@ async def test_failed_insert_does_not_put_the_message_in_the_log(tracker_store) 
     """Rasa logs database errors with their parameters; those must already be encrypted."""
     with tracker_store.engine.begin() as connection:
         connection.execute(sa.text("ALTER TABLE events ADD COLUMN must_be_set INTEGER NOT NULL DEFAULT 0"))
-        connection.execute(sa.text("ALTER TABLE events ADD CONSTRAINT ck_fail CHECK (must_be_set = 1)")
-                           if connection.dialect.name == "postgresql" else
-                           sa.text("CREATE TRIGGER fail BEFORE INSERT ON events BEGIN SELECT RAISE(ABORT, 'x'); END"))
+        connection.execute(
+            sa.text("ALTER TABLE events ADD CONSTRAINT ck_fail CHECK (must_be_set = 1)")
+            if connection.dialect.name == "postgresql"
+            else sa.text("CREATE TRIGGER fail BEFORE INSERT ON events BEGIN SELECT RAISE(ABORT, 'x'); END")
+        )
     with pytest.raises(sa.exc.DBAPIError, match="INSERT INTO events") as error:
         await tracker_store.save(conversation("web:abc"))
     assert "Sanne" not in str(error.value) and "acute_danger" not in str(error.value)
@@ -152,8 +158,7 @@ def test_retention_purge_of_a_tracker_database_rasa_never_created_deletes_nothin
     assert purge_conversations(timedelta(days=1)) == 0
 
 
-def test_required_key_missing_stops_the_tracker_store_at_start(tmp_path: Path,
-                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+def test_required_key_missing_stops_the_tracker_store_at_start(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MELDWIJZER_REQUIRE_KEY", "1")
     with pytest.raises(EncryptionKeyError, match="does not exist"):
         EncryptedSQLTrackerStore(DOMAIN)
@@ -164,8 +169,9 @@ def test_lock_store_is_in_memory_without_redis_url(repo_endpoints: AvailableEndp
     assert isinstance(store, EnvLockStore) and isinstance(store.backend, InMemoryLockStore)
 
 
-async def test_lock_store_keeps_locks_in_redis_when_configured(redis_url: str, tmp_path: Path,
-                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_lock_store_keeps_locks_in_redis_when_configured(
+    redis_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("MELDWIJZER_REDIS_URL", redis_url)
     prefix = f"mwtest{uuid.uuid4().hex[:8]}"
     config = endpoints(tmp_path, f"lock_store:\n  type: plugins.lock_store.EnvLockStore\n  key_prefix: {prefix}\n")
@@ -187,7 +193,13 @@ async def test_lock_store_keeps_locks_in_redis_when_configured(redis_url: str, t
 
 def test_redis_url_is_parsed_into_lock_store_settings() -> None:
     assert redis_settings("rediss://bot:p%40ss@cache.example:6380/2") == {
-        "host": "cache.example", "port": 6380, "db": 2, "username": "bot", "password": "p@ss", "use_ssl": True}
+        "host": "cache.example",
+        "port": 6380,
+        "db": 2,
+        "username": "bot",
+        "password": "p@ss",
+        "use_ssl": True,
+    }
     assert redis_settings("redis://127.0.0.1")["db"] == 0
     with pytest.raises(ValueError):
         redis_settings("http://127.0.0.1:6379/0")
@@ -213,9 +225,14 @@ def test_loading_the_tracker_store_installs_the_prebuilt_action_validator() -> N
 
 # --- the per-process tracker cache ----------------------------------------------------------------------
 
+
 def _turn(tracker: DialogueStateTracker, text: str) -> None:
-    for event in (UserUttered(text, intent={"name": "start_case", "confidence": 0.9}),
-                  ActionExecuted("action_next_step"), BotUttered("Stap 1"), ActionExecuted("action_listen")):
+    for event in (
+        UserUttered(text, intent={"name": "start_case", "confidence": 0.9}),
+        ActionExecuted("action_next_step"),
+        BotUttered("Stap 1"),
+        ActionExecuted("action_listen"),
+    ):
         tracker.update(event)
 
 

@@ -3,6 +3,7 @@
 The browser tests (tests/e2e/test_web.py) show the same rules end to end; these pin the edge cases a
 browser cannot easily produce (expired tokens, ``alg: none``, tokens without ``sub``, odd session ids).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -25,8 +26,15 @@ from sanic import Sanic
 
 from bot import dossier
 from plugins.channels.download import EXPIRED_MESSAGE, download
-from plugins.channels.web import (TURN_END_EVENT, TokenPolicy, WebChatInput, default_origins, parse_origins,
-                              session_id_from, verify_token)
+from plugins.channels.web import (
+    TURN_END_EVENT,
+    TokenPolicy,
+    WebChatInput,
+    default_origins,
+    parse_origins,
+    session_id_from,
+    verify_token,
+)
 from plugins.channels.webpage import WEB_DIR, content_security_policy, page_blueprint
 from bot.store.db import repositories
 
@@ -50,8 +58,10 @@ def hs256(claims: dict, key: str = KEY) -> str:
 
 def forged_hs256(secret: bytes) -> str:
     """Built by hand: PyJWT itself refuses to use a PEM key as an HMAC secret."""
+
     def part(raw: bytes) -> str:
         return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
     payload = f'{{"sub":"attacker","exp":{in_ten_minutes()},"aud":"{AUD}","iss":"{ISS}"}}'.encode()
     body = part(b'{"alg":"HS256","typ":"JWT"}') + "." + part(payload)
     return body + "." + part(hmac.new(secret, body.encode(), hashlib.sha256).digest())
@@ -63,7 +73,9 @@ def in_ten_minutes() -> int:
 
 def test_origins_are_exact_and_a_wildcard_is_refused() -> None:
     assert parse_origins(" https://intranet.school.nl/ ,http://127.0.0.1:5005,") == [
-        "https://intranet.school.nl", "http://127.0.0.1:5005"]
+        "https://intranet.school.nl",
+        "http://127.0.0.1:5005",
+    ]
     with pytest.raises(ValueError):
         parse_origins("https://intranet.school.nl,*")
     with pytest.raises(ValueError):
@@ -83,29 +95,48 @@ def test_token_subject_is_the_staff_member() -> None:
     assert token_subject(hs256(claims(sub="staff-1", exp=in_ten_minutes()))) == "staff-1"
 
 
-@pytest.mark.parametrize("token", [
-    hs256(claims(sub="staff-1", exp=in_ten_minutes()), key="a-different-key-of-sufficient-length-x"),
-    hs256(claims(sub="staff-1", exp=int(time.time()) - 60)),         # expired
-    hs256(claims(sub="staff-1")),                                     # never expires: refused
-    hs256(claims(exp=in_ten_minutes())),                              # no subject
-    hs256(claims(sub="   ", exp=in_ten_minutes())),                   # blank subject
-    hs256({"sub": "staff-1", "exp": in_ten_minutes(), "iss": ISS}),    # no audience
-    hs256({"sub": "staff-1", "exp": in_ten_minutes(), "aud": AUD}),    # no issuer
-    hs256(claims(sub="staff-1", exp=in_ten_minutes(), aud="another-app")),   # signed for another app
-    hs256(claims(sub="staff-1", exp=in_ten_minutes(), iss="https://elsewhere.example")),
-    jwt.encode(claims(sub="staff-1", exp=in_ten_minutes()), None, algorithm="none"),  # unsigned
-    "not-a-token",
-    None,
-], ids=["other-key", "expired", "no-expiry", "no-subject", "blank-subject", "no-audience", "no-issuer",
-        "other-audience", "other-issuer", "unsigned", "not-a-token", "none"])  # stable: the tokens hold the time
+@pytest.mark.parametrize(
+    "token",
+    [
+        hs256(claims(sub="staff-1", exp=in_ten_minutes()), key="a-different-key-of-sufficient-length-x"),
+        hs256(claims(sub="staff-1", exp=int(time.time()) - 60)),  # expired
+        hs256(claims(sub="staff-1")),  # never expires: refused
+        hs256(claims(exp=in_ten_minutes())),  # no subject
+        hs256(claims(sub="   ", exp=in_ten_minutes())),  # blank subject
+        hs256({"sub": "staff-1", "exp": in_ten_minutes(), "iss": ISS}),  # no audience
+        hs256({"sub": "staff-1", "exp": in_ten_minutes(), "aud": AUD}),  # no issuer
+        hs256(claims(sub="staff-1", exp=in_ten_minutes(), aud="another-app")),  # signed for another app
+        hs256(claims(sub="staff-1", exp=in_ten_minutes(), iss="https://elsewhere.example")),
+        jwt.encode(claims(sub="staff-1", exp=in_ten_minutes()), None, algorithm="none"),  # unsigned
+        "not-a-token",
+        None,
+    ],
+    ids=[
+        "other-key",
+        "expired",
+        "no-expiry",
+        "no-subject",
+        "blank-subject",
+        "no-audience",
+        "no-issuer",
+        "other-audience",
+        "other-issuer",
+        "unsigned",
+        "not-a-token",
+        "none",
+    ],
+)  # stable: the tokens hold the time
 def test_bad_tokens_give_no_subject(token: object) -> None:
     assert token_subject(token) is None
 
 
 def test_rs256_tokens_are_checked_with_the_public_key() -> None:
     private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    public_pem = private.public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+    public_pem = (
+        private.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
     token = jwt.encode(claims(sub="staff-rs", exp=in_ten_minutes()), private, algorithm="RS256")
     rs256 = TokenPolicy(public_pem, "RS256", AUD, ISS)
     assert token_subject(token, rs256) == "staff-rs"
@@ -115,14 +146,17 @@ def test_rs256_tokens_are_checked_with_the_public_key() -> None:
         WebChatInput(allowed_origins=[], jwt_key=public_pem, jwt_method="none")
 
 
-@pytest.mark.parametrize("data, expected", [
-    ({"session_id": "0123456789abcdef0123456789abcdef"}, "0123456789abcdef0123456789abcdef"),
-    ({"session_id": "teacher-of-group-7"}, None),   # a readable id someone could guess is replaced
-    ({"session_id": "0123456789ABCDEF0123456789ABCDEF"}, None),
-    ({"session_id": None}, None),
-    ("0123456789abcdef0123456789abcdef", None),
-    (None, None),
-])
+@pytest.mark.parametrize(
+    "data, expected",
+    [
+        ({"session_id": "0123456789abcdef0123456789abcdef"}, "0123456789abcdef0123456789abcdef"),
+        ({"session_id": "teacher-of-group-7"}, None),  # a readable id someone could guess is replaced
+        ({"session_id": "0123456789ABCDEF0123456789ABCDEF"}, None),
+        ({"session_id": None}, None),
+        ("0123456789abcdef0123456789abcdef", None),
+        (None, None),
+    ],
+)
 def test_only_random_session_ids_are_kept(data: object, expected: object) -> None:
     assert session_id_from(data) == expected
 
@@ -134,6 +168,7 @@ def test_page_policy_allows_only_this_server_and_the_intranet_to_frame_it() -> N
 
 
 # --- dossier download (GET /chat/dossier/<token>/<pdf|md>) -------------------------------------------
+
 
 async def test_a_download_link_gives_the_file_to_its_holder_without_caching() -> None:
     repos = repositories()
@@ -164,6 +199,7 @@ async def test_a_bad_or_foreign_download_link_is_refused_in_dutch() -> None:
 
 
 # --- the overview page (GET /chat/overzicht/<token>) and the widget's own promises -------------------
+
 
 def routed(path: str):
     """The handler and arguments the chat blueprint gives a GET of ``path`` (as the Rasa server would)."""
@@ -202,10 +238,12 @@ def test_the_widget_root_is_dutch_and_the_focus_ring_meets_3_to_1() -> None:
 
 def contrast(first: str, second: str) -> float:
     """WCAG 2.1 contrast ratio of two sRGB colours."""
+
     def luminance(colour: str) -> float:
-        channels = [int(colour[i:i + 2], 16) / 255 for i in (1, 3, 5)]
+        channels = [int(colour[i : i + 2], 16) / 255 for i in (1, 3, 5)]
         r, g, b = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
         return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
     high, low = sorted((luminance(first), luminance(second)), reverse=True)
     return (high + 0.05) / (low + 0.05)
 

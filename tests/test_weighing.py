@@ -4,6 +4,7 @@ The expected routes below are written out again from the protocol of Stichting C
 afwegingen 1-5, and "Stap 5-I" for doubt), independently of the YAML, so a wrong edge in the data
 fails here.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -24,8 +25,8 @@ VT_NUMBER = "0800-2000"
 FRAMEWORK: Dict[int, Dict[str, object]] = {
     # twijfel: "Neem bij twijfel altijd contact op met Veilig Thuis"
     1: {"ja": 2, "nee": "no_action_close", "twijfel": "consult_vt_first"},
-    2: {"ja": "melden_acute", "twijfel": "melden_acute", "nee": 3},          # "Ja of twijfel -> direct melden"
-    3: {"ja": 4, "nee": "melden_no_help", "twijfel": "melden_no_help"},      # 5-I: twijfel aan bescherming -> melden
+    2: {"ja": "melden_acute", "twijfel": "melden_acute", "nee": 3},  # "Ja of twijfel -> direct melden"
+    3: {"ja": 4, "nee": "melden_no_help", "twijfel": "melden_no_help"},  # 5-I: twijfel aan bescherming -> melden
     4: {"ja": "start_help", "nee": "melden_not_accepted", "twijfel": "melden_not_accepted"},
     5: {"ja": "close_help_monitor", "nee": "melden_no_result", "twijfel": "melden_no_result"},
 }
@@ -41,6 +42,8 @@ DECISIONS = {
     "melden_no_result": (True, None),
     "close_help_monitor": (False, True),
 }
+
+
 def _expected(answers: Tuple[str, ...]) -> Tuple[object, int]:
     """(outcome id, or the question asked next, and how many answers were used) by the table above."""
     node: object = 1
@@ -126,8 +129,13 @@ def test_doubt_about_safety_means_reporting_directly_with_112_for_direct_danger(
 @pytest.mark.parametrize("n", [1, 2, 3, 4, 5])
 def test_doubt_never_closes_a_case_without_veilig_thuis(kb, org, n):
     """Doubt is never silently 'nee': every doubt leads to a melding or to asking Veilig Thuis first."""
-    path = {1: [], 2: [(1, "ja")], 3: [(1, "ja"), (2, "nee")], 4: [(1, "ja"), (2, "nee"), (3, "ja")],
-            5: [(1, "ja"), (2, "nee"), (3, "ja"), (4, "ja")]}[n]
+    path = {
+        1: [],
+        2: [(1, "ja")],
+        3: [(1, "ja"), (2, "nee")],
+        4: [(1, "ja"), (2, "nee"), (3, "ja")],
+        5: [(1, "ja"), (2, "nee"), (3, "ja"), (4, "ja")],
+    }[n]
     result = w.outcome(_state(kb, *path, (n, "twijfel")), org, kb)
     assert result.melding_needed is not False
     assert any(VT_NUMBER in c for c in result.call)
@@ -137,16 +145,19 @@ def test_doubt_never_closes_a_case_without_veilig_thuis(kb, org, n):
 # --- order and allowed answers ------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("answers", [
-    [(2, "ja")],                                   # skipping question 1
-    [(1, "ja"), (1, "ja")],                        # the same question twice
-    [(1, "ja"), (3, "ja")],                        # skipping question 2
-    [(1, "nee"), (2, "ja")],                       # after the case was closed
-    [(1, "ja"), (2, "ja"), (3, "ja")],             # after the acute melding (the rest goes with Veilig Thuis)
-    [(1, "ja"), (2, "nee"), (3, "ja"), (5, "ja")],  # question 5 before the help was accepted
-    [(1, "misschien")],                            # not an allowed answer
-    [(6, "ja")],                                   # no such question
-])
+@pytest.mark.parametrize(
+    "answers",
+    [
+        [(2, "ja")],  # skipping question 1
+        [(1, "ja"), (1, "ja")],  # the same question twice
+        [(1, "ja"), (3, "ja")],  # skipping question 2
+        [(1, "nee"), (2, "ja")],  # after the case was closed
+        [(1, "ja"), (2, "ja"), (3, "ja")],  # after the acute melding (the rest goes with Veilig Thuis)
+        [(1, "ja"), (2, "nee"), (3, "ja"), (5, "ja")],  # question 5 before the help was accepted
+        [(1, "misschien")],  # not an allowed answer
+        [(6, "ja")],  # no such question
+    ],
+)
 def test_answers_out_of_order_or_not_allowed_raise(kb, answers):
     with pytest.raises(ValueError):
         _state(kb, *answers)
@@ -181,8 +192,7 @@ def test_outcome_is_none_while_questions_remain(kb, org):
 def test_stored_answers_split_into_weighings_at_each_first_question(kb):
     stored = [(1, "twijfel"), (1, "ja"), (2, "nee"), (3, "ja"), (4, "ja"), (5, "ja"), (1, "ja"), (2, "ja")]
     runs = w.split_runs(stored, kb)
-    assert runs == (((1, "twijfel"),), ((1, "ja"), (2, "nee"), (3, "ja"), (4, "ja"), (5, "ja")),
-                    ((1, "ja"), (2, "ja")))
+    assert runs == (((1, "twijfel"),), ((1, "ja"), (2, "nee"), (3, "ja"), (4, "ja"), (5, "ja")), ((1, "ja"), (2, "ja")))
     assert w.outcome_id(w.WeighingState(answers=runs[-1]), kb) == "melden_acute"
     with pytest.raises(ValueError):
         w.split_runs([(1, "nee"), (2, "ja")], kb)
@@ -318,9 +328,13 @@ def test_suspicion_requires_the_school_leader_to_know(kb, org):
 
 
 def test_texts_use_the_organisations_own_words(kb):
-    consent = Organisation(id="consent", name="Stichting Consent", school_types=["PO"], checked=date(2026, 12, 1),
-                           terms={"school_leader": "schoolleider", "veilig_thuis": "Veilig Thuis Twente",
-                                  "care_team": "zorgadviesteam"})
+    consent = Organisation(
+        id="consent",
+        name="Stichting Consent",
+        school_types=["PO"],
+        checked=date(2026, 12, 1),
+        terms={"school_leader": "schoolleider", "veilig_thuis": "Veilig Thuis Twente", "care_team": "zorgadviesteam"},
+    )
     q2 = w.question(2, consent, kb)
     assert "de schoolleider" in q2.explanation and "{" not in q2.explanation + q2.text
     result = w.outcome(_state(kb, (1, "ja"), (2, "nee"), (3, "ja"), (4, "ja")), consent, kb)
@@ -343,20 +357,31 @@ def test_help_plan_is_optional_recorded_later_and_sets_the_term_follow_up(kb, or
         w.record_help_plan(_state(kb, (1, "ja"), (2, "ja")), term="6 weken", kb=kb)
 
 
-@pytest.mark.parametrize("text,days", [
-    ("6 weken", 42), ("binnen drie maanden", 90), ("14 dagen", 14), ("een week", 7), ("2 mnd", 60),
-    ("na de herfstvakantie", None), ("0 weken", None),
-])
+@pytest.mark.parametrize(
+    "text,days",
+    [
+        ("6 weken", 42),
+        ("binnen drie maanden", 90),
+        ("14 dagen", 14),
+        ("een week", 7),
+        ("2 mnd", 60),
+        ("na de herfstvakantie", None),
+        ("0 weken", None),
+    ],
+)
 def test_parse_term(text, days):
     assert w.parse_term(text) == days
 
 
-@pytest.mark.parametrize("start,expected", [
-    (date(2025, 12, 19), date(2025, 12, 30)),  # weekend and both Christmas days skipped
-    (date(2026, 4, 24), date(2026, 5, 4)),     # Koningsdag (Mon 27 April) skipped
-    (date(2026, 5, 1), date(2026, 5, 11)),     # 5 May (a Tuesday in 2026) skipped
-    (date(2025, 3, 3), date(2025, 3, 10)),     # an ordinary week
-])
+@pytest.mark.parametrize(
+    "start,expected",
+    [
+        (date(2025, 12, 19), date(2025, 12, 30)),  # weekend and both Christmas days skipped
+        (date(2026, 4, 24), date(2026, 5, 4)),  # Koningsdag (Mon 27 April) skipped
+        (date(2026, 5, 1), date(2026, 5, 11)),  # 5 May (a Tuesday in 2026) skipped
+        (date(2025, 3, 3), date(2025, 3, 10)),  # an ordinary week
+    ],
+)
 def test_veilig_thuis_feedback_counts_working_days(kb, start, expected):
     assert w.due_date(start, ("vt_feedback", 5), kb) == expected
 
@@ -405,12 +430,15 @@ def test_explain_trace_rejects_an_impossible_trace(kb, org):
 # --- the talk before a melding ------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("age,included,excluded", [
-    (8, "jonger dan 12", "12 tot 16"),
-    (12, "12 tot 16", "jonger dan 12"),
-    (15, "met de leerling alleen", "16 of ouder"),
-    (16, "16 of ouder", "12 tot 16"),
-])
+@pytest.mark.parametrize(
+    "age,included,excluded",
+    [
+        (8, "jonger dan 12", "12 tot 16"),
+        (12, "12 tot 16", "jonger dan 12"),
+        (15, "met de leerling alleen", "16 of ouder"),
+        (16, "16 of ouder", "12 tot 16"),
+    ],
+)
 def test_parental_talk_depends_on_the_pupils_age(kb, org, age, included, excluded):
     advice = " ".join(w.parental_talk_advice(org, age, kb))
     assert included in advice and excluded not in advice
@@ -429,18 +457,47 @@ def test_parental_talk_without_age_gives_every_rule_and_when_to_skip(kb, org):
 # --- free-text answers --------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("text,expected", [
-    ("ja", "ja"), ("Ja hoor", "ja"), ("jazeker!", "ja"), ("jaaa", "ja"), ("klopt", "ja"), ("Dat klopt", "ja"),
-    ("zeker", "ja"), ("ik denk het wel", "ja"), ("Ja, het is thuis niet veilig", "ja"), ("jep", "ja"),
-    ("daar is geen twijfel over", "ja"), ("inderdaad", "ja"),
-    ("nee", "nee"), ("Nee hoor", "nee"), ("neuh", "nee"), ("neee", "nee"), ("niet echt", "nee"),
-    ("ik denk het niet", "nee"), ("zeker niet", "nee"), ("helaas niet", "nee"), ("nope", "nee"),
-    ("Nee, het gaat wel goed", "nee"), ("klopt niet", "nee"),
-    ("twijfel", "twijfel"), ("ik twijfel", "twijfel"), ("misschien", "twijfel"), ("geen idee", "twijfel"),
-    ("weet ik niet zeker", "twijfel"), ("ja maar ik twijfel nog", "twijfel"), ("nee, weet niet", "twijfel"),
-    ("moeilijk te zeggen", "twijfel"), ("Dat weet ik niet", "twijfel"),
-    ("", None), ("wat bedoelt u?", None), ("ok", None), ("het kind kwam met blauwe plekken", None),
-])
+@pytest.mark.parametrize(
+    "text,expected",
+    [
+        ("ja", "ja"),
+        ("Ja hoor", "ja"),
+        ("jazeker!", "ja"),
+        ("jaaa", "ja"),
+        ("klopt", "ja"),
+        ("Dat klopt", "ja"),
+        ("zeker", "ja"),
+        ("ik denk het wel", "ja"),
+        ("Ja, het is thuis niet veilig", "ja"),
+        ("jep", "ja"),
+        ("daar is geen twijfel over", "ja"),
+        ("inderdaad", "ja"),
+        ("nee", "nee"),
+        ("Nee hoor", "nee"),
+        ("neuh", "nee"),
+        ("neee", "nee"),
+        ("niet echt", "nee"),
+        ("ik denk het niet", "nee"),
+        ("zeker niet", "nee"),
+        ("helaas niet", "nee"),
+        ("nope", "nee"),
+        ("Nee, het gaat wel goed", "nee"),
+        ("klopt niet", "nee"),
+        ("twijfel", "twijfel"),
+        ("ik twijfel", "twijfel"),
+        ("misschien", "twijfel"),
+        ("geen idee", "twijfel"),
+        ("weet ik niet zeker", "twijfel"),
+        ("ja maar ik twijfel nog", "twijfel"),
+        ("nee, weet niet", "twijfel"),
+        ("moeilijk te zeggen", "twijfel"),
+        ("Dat weet ik niet", "twijfel"),
+        ("", None),
+        ("wat bedoelt u?", None),
+        ("ok", None),
+        ("het kind kwam met blauwe plekken", None),
+    ],
+)
 def test_parse_answer(text, expected):
     assert w.parse_answer(text) == expected
 
@@ -459,14 +516,19 @@ def _broken(tmp_path: Path, old: str, new: str) -> KnowledgeBase:
     return load_all(_knowledge_root(tmp_path, text.replace(old, new)), MY_SECTIONS)
 
 
-@pytest.mark.parametrize("old,new,problem", [
-    ("      ja:\n        question: 4\n", "      ja:\n        question: 1\n", "cycle"),
-    ("outcome: melden_not_accepted\n        reason:\n          text: \"De betrokkenen aanvaarden de hulp niet",
-     "outcome: melden_nowhere\n        reason:\n          text: \"De betrokkenen aanvaarden de hulp niet",
-     "unknown outcome 'melden_nowhere'"),
-    ("    waits_for: 5\n", "", "not reachable from question 1"),
-    ("    call: [veilig_thuis, alarm]\n", "    call: [alarm]\n", "must name the Veilig Thuis number"),
-])
+@pytest.mark.parametrize(
+    "old,new,problem",
+    [
+        ("      ja:\n        question: 4\n", "      ja:\n        question: 1\n", "cycle"),
+        (
+            'outcome: melden_not_accepted\n        reason:\n          text: "De betrokkenen aanvaarden de hulp niet',
+            'outcome: melden_nowhere\n        reason:\n          text: "De betrokkenen aanvaarden de hulp niet',
+            "unknown outcome 'melden_nowhere'",
+        ),
+        ("    waits_for: 5\n", "", "not reachable from question 1"),
+        ("    call: [veilig_thuis, alarm]\n", "    call: [alarm]\n", "must name the Veilig Thuis number"),
+    ],
+)
 def test_check_weighing_reports_a_broken_graph(tmp_path, old, new, problem):
     problems = w.check_weighing(_broken(tmp_path, old, new))
     assert any(problem in p for p in problems), problems
@@ -474,9 +536,11 @@ def test_check_weighing_reports_a_broken_graph(tmp_path, old, new, problem):
 
 def test_a_melding_outcome_cannot_decide_help_alone(tmp_path):
     with pytest.raises(KnowledgeError, match="decision_help"):
-        _broken(tmp_path, "  - id: melden_no_help\n    title:",
-                "  - id: melden_no_help\n"
-                "    decision_help: {text: zelf, source: {doc: consent, section: x}}\n    title:")
+        _broken(
+            tmp_path,
+            "  - id: melden_no_help\n    title:",
+            "  - id: melden_no_help\n    decision_help: {text: zelf, source: {doc: consent, section: x}}\n    title:",
+        )
 
 
 def test_the_weighing_section_is_registered():

@@ -1,5 +1,6 @@
 """The weighing's use cases on a real (SQLite) case store: what one answer and the help plan record on
 the case, besides the answer itself (bot/weighing_usecase.py)."""
+
 from __future__ import annotations
 
 from datetime import date
@@ -43,7 +44,8 @@ def test_each_answer_is_stored_and_replays_to_the_same_state(repos: Repositories
 
 
 def test_question_1_ja_marks_the_school_leader_informed_and_a_melding_outcome_the_weighing_made(
-        repos: Repositories, org) -> None:
+    repos: Repositories, org
+) -> None:
     case, _ = weigh(repos, org, [(1, "ja"), (2, "ja")])  # acute or structural: melden
     assert {w.LEADER_MILESTONE, w.DONE_MILESTONE} <= set(case.done)
     assert [f.kind for f in weighing_usecase.open_followups(repos, case, TODAY)] == ["vt_feedback"]
@@ -52,7 +54,8 @@ def test_question_1_ja_marks_the_school_leader_informed_and_a_melding_outcome_th
 
 
 def test_doubt_at_question_1_is_no_weighing_made_and_a_new_weighing_settles_weigh_again(
-        repos: Repositories, org) -> None:
+    repos: Repositories, org
+) -> None:
     case, _ = weigh(repos, org, [(1, "twijfel")])
     assert w.DONE_MILESTONE not in case.done and w.LEADER_MILESTONE not in case.done
     assert [f.kind for f in weighing_usecase.open_followups(repos, case, TODAY)] == ["weigh_again"]
@@ -69,8 +72,9 @@ def test_the_help_plan_turns_the_term_reminder_into_the_end_of_the_agreed_term(r
 
     state = weighing_usecase.save_help_plan(repos, case, state, {"term": None}, org, TODAY)
     assert kinds() == ["parents_reached_help", "set_help_term"]
-    state = weighing_usecase.save_help_plan(repos, case, state, {"term": "6 weken", "casemanager": "[persoon 1]"},
-                                            org, TODAY)
+    state = weighing_usecase.save_help_plan(
+        repos, case, state, {"term": "6 weken", "casemanager": "[persoon 1]"}, org, TODAY
+    )
     assert kinds() == ["help_term_end", "parents_reached_help"]
     end = next(f for f in weighing_usecase.open_followups(repos, case, TODAY) if f.kind == "help_term_end")
     assert end.due_on == date(2026, 12, 14)  # six weeks

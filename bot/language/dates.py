@@ -5,6 +5,7 @@ one parser means one set of rules to check. ``parse_when`` never guesses: datepa
 dates, a small pre-normaliser (documented at ``_normalise_when``) handles the everyday Dutch it misses,
 and anything unclear comes back as ``unclear`` so the caller asks again.
 """
+
 from __future__ import annotations
 
 import re
@@ -23,12 +24,23 @@ OK, UNCLEAR, FUTURE = "ok", "unclear", "future"
 MINUTE, DAYPART, DAY, WEEK = "minute", "daypart", "day", "week"
 
 WEEKDAYS = ("maandag", "dinsdag", "woensdag", "donderdag", "vrijdag", "zaterdag", "zondag")
-MONTHS = ("januari", "februari", "maart", "april", "mei", "juni", "juli", "augustus", "september",
-          "oktober", "november", "december")
+MONTHS = (
+    "januari",
+    "februari",
+    "maart",
+    "april",
+    "mei",
+    "juni",
+    "juli",
+    "augustus",
+    "september",
+    "oktober",
+    "november",
+    "december",
+)
 # Start hour of each part of the day; the value of a daypart moment is its start.
 DAYPARTS: Dict[str, int] = {"nacht": 0, "ochtend": 6, "middag": 12, "avond": 18}
-_DAYPART_WORDS = {"ochtend": "ochtend", "morgen": "ochtend", "middag": "middag", "avond": "avond",
-                  "nacht": "nacht"}
+_DAYPART_WORDS = {"ochtend": "ochtend", "morgen": "ochtend", "middag": "middag", "avond": "avond", "nacht": "nacht"}
 
 
 @dataclass(frozen=True)
@@ -113,14 +125,20 @@ _HOUR = r"(\d{1,2}|een|één|twee|drie|vier|vijf|zes|zeven|acht|negen|tien|elf|t
 _MIN = r"(\d{1,2}|een|twee|drie|vier|vijf|zes|zeven|acht|negen|tien|elf|twaalf|dertien|veertien)"
 _SPOKEN_TIMES = (
     # "tien over half negen" (08:40), "vijf voor half drie" (14:25)
-    (re.compile(rf"\b{_MIN} (over|voor) half {_HOUR}\b"),
-     lambda m: (_known_number(m.group(3)) - 1, 30 + (1 if m.group(2) == "over" else -1) * _known_number(m.group(1)))),
+    (
+        re.compile(rf"\b{_MIN} (over|voor) half {_HOUR}\b"),
+        lambda m: (_known_number(m.group(3)) - 1, 30 + (1 if m.group(2) == "over" else -1) * _known_number(m.group(1))),
+    ),
     (re.compile(rf"\bhalf {_HOUR}\b"), lambda m: (_known_number(m.group(1)) - 1, 30)),
     (re.compile(rf"\bkwart over {_HOUR}\b"), lambda m: (_known_number(m.group(1)), 15)),
     (re.compile(rf"\bkwart voor {_HOUR}\b"), lambda m: (_known_number(m.group(1)) - 1, 45)),
-    (re.compile(rf"\b{_MIN} (over|voor) {_HOUR}\b(?! (dagen|weken|uur|minuten))"),
-     lambda m: (_known_number(m.group(3)) - (m.group(2) == "voor"),
-                _known_number(m.group(1)) if m.group(2) == "over" else 60 - _known_number(m.group(1)))),
+    (
+        re.compile(rf"\b{_MIN} (over|voor) {_HOUR}\b(?! (dagen|weken|uur|minuten))"),
+        lambda m: (
+            _known_number(m.group(3)) - (m.group(2) == "voor"),
+            _known_number(m.group(1)) if m.group(2) == "over" else 60 - _known_number(m.group(1)),
+        ),
+    ),
     (re.compile(r"\b(\d{1,2})[.:u](\d{2})\b(?:\s*uur)?(?![-./]\d)"), lambda m: (int(m.group(1)), int(m.group(2)))),
     (re.compile(rf"\b{_HOUR} uur\b(?! geleden)"), lambda m: (_known_number(m.group(1)), 0)),
 )
@@ -132,7 +150,7 @@ def _extract_time(text: str) -> Tuple[str, Optional[Tuple[int, int]]]:
     for pattern, to_hm in _SPOKEN_TIMES:
         match = pattern.search(text)
         if match:
-            return text[: match.start()] + text[match.end():], to_hm(match)
+            return text[: match.start()] + text[match.end() :], to_hm(match)
     return text, None
 
 
@@ -152,7 +170,8 @@ _WEEKDAY_PART = re.compile(
     r"( van de vorige week| vorige week)?\b"
 )
 _DAYPART_PHRASE = re.compile(
-    r"(?:'s|des|in de) ?(ochtends|morgens|middags|avonds|nachts|ochtend|morgen|middag|avond|nacht)\b")
+    r"(?:'s|des|in de) ?(ochtends|morgens|middags|avonds|nachts|ochtend|morgen|middag|avond|nacht)\b"
+)
 _EXPLICIT_DATE = re.compile(r"\d{1,2}[-/.]\d{1,2}|\d{1,2} (" + "|".join(m[:3] for m in MONTHS) + r")")
 _JUST_NOW = re.compile(r"\b(zojuist|zonet|daarnet|zo-even|zoeven|net|nu|just)\b")
 _FILLERS = re.compile(r"\b(ergens|rond|rondom|omstreeks|ongeveer|circa|ca\.|om|op|in|de|het|was|dat|het was)\b")
@@ -167,12 +186,12 @@ def _relative_date(text: str, today: date) -> Tuple[str, Optional[date], Optiona
     match = _RELATIVE_DAY.search(text)
     if match:
         day = today - timedelta(days=_DAYS_BACK[match.group("day")])
-        return text[: match.start()] + text[match.end():], day, _DAYPART_WORDS.get(match.group("part") or ""), None
+        return text[: match.start()] + text[match.end() :], day, _DAYPART_WORDS.get(match.group("part") or ""), None
     match = _WEEKDAY_PART.search(text)
     if match:
         weekday = WEEKDAYS.index(match.group(2))
         part = _DAYPART_WORDS.get(match.group(3) or "")
-        rest = text[: match.start()] + text[match.end():]
+        rest = text[: match.start()] + text[match.end() :]
         if match.group(1) == "vorige week " or match.group(4):
             this_monday = today - timedelta(days=today.weekday())
             return rest, this_monday - timedelta(days=7 - weekday), part, None
@@ -204,7 +223,7 @@ def _normalise_when(text: str, now: datetime) -> _Normalised:
     daypart_match = _DAYPART_PHRASE.search(text)
     daypart = _DAYPART_WORDS[daypart_match.group(1).rstrip("s")] if daypart_match else None
     if daypart_match:
-        text = text[: daypart_match.start()] + text[daypart_match.end():]
+        text = text[: daypart_match.start()] + text[daypart_match.end() :]
     text, clock = _extract_time(text)
     text, day, relative_part, weekday = _relative_date(text, today)
     daypart = relative_part or daypart
@@ -213,8 +232,11 @@ def _normalise_when(text: str, now: datetime) -> _Normalised:
     elif clock is not None:
         clock = (_hour_for(clock[0], daypart), clock[1])
     week = bool(re.search(r"\bvorige week\b", text)) and day is None
-    text = re.sub(rf"\b({'|'.join(NUMBER_WORDS)})\b(?= (dagen|dag|weken|week|uur|minuten) geleden)",
-                  lambda m: str(NUMBER_WORDS[m.group(1)]), text)
+    text = re.sub(
+        rf"\b({'|'.join(NUMBER_WORDS)})\b(?= (dagen|dag|weken|week|uur|minuten) geleden)",
+        lambda m: str(NUMBER_WORDS[m.group(1)]),
+        text,
+    )
     text = re.sub(r"\s+", " ", _FILLERS.sub(" ", text)).strip(" ,")
     if day is not None:
         text = f"{day.day:02d}-{day.month:02d}-{day.year} {text}".strip()

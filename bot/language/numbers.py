@@ -3,13 +3,27 @@
 Why one table: the notes, the weighing terms and the step buttons each had their own copy, and the
 copies had started to differ in how far they counted.
 """
+
 from __future__ import annotations
 
 from typing import Dict, Optional
 
 NUMBER_WORDS: Dict[str, int] = {
-    "een": 1, "één": 1, "twee": 2, "drie": 3, "vier": 4, "vijf": 5, "zes": 6, "zeven": 7, "acht": 8,
-    "negen": 9, "tien": 10, "elf": 11, "twaalf": 12, "dertien": 13, "veertien": 14,
+    "een": 1,
+    "één": 1,
+    "twee": 2,
+    "drie": 3,
+    "vier": 4,
+    "vijf": 5,
+    "zes": 6,
+    "zeven": 7,
+    "acht": 8,
+    "negen": 9,
+    "tien": 10,
+    "elf": 11,
+    "twaalf": 12,
+    "dertien": 13,
+    "veertien": 14,
 }
 
 

@@ -11,6 +11,7 @@ the same calendar, so it lives in one place. The law, as it reads today:
 - art. 1: a term that ends on a Saturday, Sunday or feestdag runs on to the next day that is none of these.
 Koningsdag is 27 April, or 26 April when the 27th is a Sunday (Wet vaststelling Koningsdag).
 """
+
 from __future__ import annotations
 
 from datetime import date, timedelta
@@ -33,17 +34,19 @@ def kings_day(year: int) -> date:
 def dutch_holidays(year: int) -> FrozenSet[date]:
     """The feestdagen of Algemene termijnenwet art. 3 lid 1 and 2 in ``year``."""
     easter_sunday = easter(year)
-    return frozenset({
-        date(year, 1, 1),                          # Nieuwjaarsdag
-        easter_sunday - timedelta(days=2),         # Goede Vrijdag (lid 2)
-        easter_sunday + timedelta(days=1),         # tweede Paasdag
-        kings_day(year),
-        date(year, 5, 5),
-        easter_sunday + timedelta(days=39),        # Hemelvaartsdag
-        easter_sunday + timedelta(days=50),        # tweede Pinksterdag
-        date(year, 12, 25),
-        date(year, 12, 26),
-    })
+    return frozenset(
+        {
+            date(year, 1, 1),  # Nieuwjaarsdag
+            easter_sunday - timedelta(days=2),  # Goede Vrijdag (lid 2)
+            easter_sunday + timedelta(days=1),  # tweede Paasdag
+            kings_day(year),
+            date(year, 5, 5),
+            easter_sunday + timedelta(days=39),  # Hemelvaartsdag
+            easter_sunday + timedelta(days=50),  # tweede Pinksterdag
+            date(year, 12, 25),
+            date(year, 12, 26),
+        }
+    )
 
 
 def is_working_day(day: date, extra_holidays: Collection[date] = ()) -> bool:

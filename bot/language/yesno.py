@@ -4,15 +4,32 @@ Why one place: the note form's yes/no questions and the weighing questions read 
 word lists had drifted apart (the note form read "klopt niet" as yes). ``bot.weighing.parse_answer``
 adds doubt ("twijfel") and longer phrases on top of these leads.
 """
+
 from __future__ import annotations
 
 import re
 from typing import FrozenSet, Optional
 
-YES_WORDS: FrozenSet[str] = frozenset({
-    "ja", "jazeker", "jawel", "jep", "jup", "yes", "yep", "klopt", "zeker", "inderdaad", "absoluut",
-    "natuurlijk", "uiteraard", "correct", "juist", "precies",
-})
+YES_WORDS: FrozenSet[str] = frozenset(
+    {
+        "ja",
+        "jazeker",
+        "jawel",
+        "jep",
+        "jup",
+        "yes",
+        "yep",
+        "klopt",
+        "zeker",
+        "inderdaad",
+        "absoluut",
+        "natuurlijk",
+        "uiteraard",
+        "correct",
+        "juist",
+        "precies",
+    }
+)
 NO_WORDS: FrozenSet[str] = frozenset({"nee", "neen", "neuh", "nope", "nah", "no", "geenszins", "allerminst"})
 # One-letter and bare-negation answers: fine as the whole answer to a yes/no button question, too
 # terse to read as a lead inside a longer weighing reply.

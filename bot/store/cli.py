@@ -5,6 +5,7 @@ Two stores hold a case's text: the case store (notes, weighing, follow-ups) and 
 than the period, and conversation events older than the conversation period (by default the same).
 An open case keeps its notes however old; its conversation is only transport and does not need to.
 """
+
 from __future__ import annotations
 
 import logging
@@ -49,8 +50,9 @@ def purge_lock(engine: Engine) -> Iterator[bool]:
         yield True
         return
     with engine.connect() as connection:
-        acquired = bool(connection.execute(sa.text("SELECT pg_try_advisory_lock(:key)"),
-                                           {"key": _PG_PURGE_LOCK}).scalar())
+        acquired = bool(
+            connection.execute(sa.text("SELECT pg_try_advisory_lock(:key)"), {"key": _PG_PURGE_LOCK}).scalar()
+        )
         try:
             yield acquired
         finally:
@@ -87,8 +89,9 @@ def purge_conversations(older_than: timedelta, now: Optional[datetime] = None) -
     return deleted
 
 
-def purge(older_than: Union[str, timedelta],
-          conversations_older_than: Union[str, timedelta, None] = None) -> PurgeResult:
+def purge(
+    older_than: Union[str, timedelta], conversations_older_than: Union[str, timedelta, None] = None
+) -> PurgeResult:
     """Delete closed cases closed longer ago than ``older_than`` and conversation events older than
     ``conversations_older_than`` (default: the same period) from the configured stores."""
     period = _period(older_than)
@@ -97,12 +100,15 @@ def purge(older_than: Union[str, timedelta],
         if not acquired:
             logger.info("retention purge: skipped, another replica is purging")
             return PurgeResult(cases=0, conversation_events=0, skipped=True)
-        return PurgeResult(cases=repositories().purge_closed_cases(period),
-                           conversation_events=purge_conversations(conversation_period))
+        return PurgeResult(
+            cases=repositories().purge_closed_cases(period),
+            conversation_events=purge_conversations(conversation_period),
+        )
 
 
-def roles_command(action: str, user: Optional[str], role: Optional[str], organisation: str,
-                  actor: Optional[str]) -> str:
+def roles_command(
+    action: str, user: Optional[str], role: Optional[str], organisation: str, actor: Optional[str]
+) -> str:
     """``python -m bot roles grant|revoke|list|audit``: what the school assigns, printed for the admin.
 
     Why a command and not the chat: the aandachtsfunctionaris reads every case of the school, so that
@@ -111,16 +117,32 @@ def roles_command(action: str, user: Optional[str], role: Optional[str], organis
     roles = repositories().roles
     if action == "list":
         grants = roles.list(organisation)
-        return "\n".join(f"{g.user_id}\t{g.role}\t{g.organisation_id}\tgranted by {g.granted_by} "
-                         f"on {g.granted_at:%Y-%m-%d}" for g in grants) or "no roles granted"
+        return (
+            "\n".join(
+                f"{g.user_id}\t{g.role}\t{g.organisation_id}\tgranted by {g.granted_by} on {g.granted_at:%Y-%m-%d}"
+                for g in grants
+            )
+            or "no roles granted"
+        )
     if action == "audit":
-        return "\n".join(f"{at:%Y-%m-%d %H:%M}\t{what}\t{user_id}\t{role_}\t{org}\tby {who}"
-                         for at, what, user_id, org, role_, who in roles.audit()) or "no changes"
+        return (
+            "\n".join(
+                f"{at:%Y-%m-%d %H:%M}\t{what}\t{user_id}\t{role_}\t{org}\tby {who}"
+                for at, what, user_id, org, role_, who in roles.audit()
+            )
+            or "no changes"
+        )
     if not (user and role and actor):
         raise ValueError(f"roles {action} needs USER ROLE and --by")
     changed = (roles.grant if action == "grant" else roles.revoke)(user, organisation, role, actor)
-    logger.info("roles: %s %s for a user in %s by %s (%s)", action, role, organisation, actor,
-                "changed" if changed else "no change")
+    logger.info(
+        "roles: %s %s for a user in %s by %s (%s)",
+        action,
+        role,
+        organisation,
+        actor,
+        "changed" if changed else "no change",
+    )
     verb = {"grant": ("granted", "already had"), "revoke": ("revoked", "did not have")}[action]
     if changed:
         return f"{verb[0]}: {role} for {user} in {organisation}"

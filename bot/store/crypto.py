@@ -10,6 +10,7 @@ variable the key lives in a file (``MELDWIJZER_KEY_FILE``, default ``var/secret.
 on first run with mode 0600, unless ``MELDWIJZER_REQUIRE_KEY=1`` says a key must already exist
 (production: a fresh key would silently make the existing data unreadable).
 """
+
 from __future__ import annotations
 
 import errno

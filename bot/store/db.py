@@ -4,6 +4,7 @@ Why: one engine per database URL per process (connection pooling, SQLite pragmas
 schema always brought to the newest Alembic revision before the first query, so a deployment never
 runs new code against an old schema.
 """
+
 from __future__ import annotations
 
 import os

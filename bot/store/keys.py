@@ -7,6 +7,7 @@ old key. ``rotate`` re-encrypts every stored token under the first key, in both 
 tracker store's event data — after which the old key can be removed. Values are never decrypted into
 Python objects here: ``MultiFernet.rotate`` re-wraps each token as it is.
 """
+
 from __future__ import annotations
 
 from typing import Dict, Iterable, List, Tuple
@@ -48,8 +49,9 @@ def _rotate_column(engine: Engine, table: str, pk: Tuple[str, ...], column: str,
     done, last = 0, None
     cipher = crypto.cipher()
     while True:
-        query = (sa.select(*key_columns, tbl.c[column]).where(tbl.c[column].isnot(None))
-                 .order_by(*key_columns).limit(BATCH))
+        query = (
+            sa.select(*key_columns, tbl.c[column]).where(tbl.c[column].isnot(None)).order_by(*key_columns).limit(BATCH)
+        )
         if last is not None:
             query = query.where(sa.tuple_(*key_columns) > sa.tuple_(*last))
         with engine.begin() as connection:
@@ -59,8 +61,9 @@ def _rotate_column(engine: Engine, table: str, pk: Tuple[str, ...], column: str,
                 token = bytes(value) if binary else value.encode("ascii")
                 fresh = cipher.rotate(token)
                 match = sa.and_(*(c == v for c, v in zip(key_columns, key)))
-                connection.execute(sa.update(tbl).where(match)
-                                   .values({column: fresh if binary else fresh.decode("ascii")}))
+                connection.execute(
+                    sa.update(tbl).where(match).values({column: fresh if binary else fresh.decode("ascii")})
+                )
         if not rows:
             return done
         done, last = done + len(rows), tuple(rows[-1])[:-1]
@@ -68,8 +71,11 @@ def _rotate_column(engine: Engine, table: str, pk: Tuple[str, ...], column: str,
 
 def _rotate_all(engine: Engine, columns: Iterable[Column]) -> Dict[str, int]:
     present = set(sa.inspect(engine).get_table_names())
-    return {f"{table}.{column}": _rotate_column(engine, table, pk, column, binary)
-            for table, pk, column, binary in columns if table in present}
+    return {
+        f"{table}.{column}": _rotate_column(engine, table, pk, column, binary)
+        for table, pk, column, binary in columns
+        if table in present
+    }
 
 
 def rotate() -> Dict[str, int]:

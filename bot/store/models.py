@@ -8,6 +8,7 @@ timezone-aware UTC datetime, also on SQLite, which has no time zones (``UTCDateT
 The schema itself is created by the Alembic migrations in ``migrations/``; these models are what the
 migrations were written from and what ``env.py`` compares against.
 """
+
 from __future__ import annotations
 
 import json

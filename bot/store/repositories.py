@@ -5,6 +5,7 @@ sessions, and access control must not depend on every caller remembering it. So 
 transaction, takes and returns plain frozen dataclasses, and every read of a case's content goes
 through ``_readable_case`` (the owner, or the organisation's aandachtsfunctionaris; nobody else).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -150,9 +151,20 @@ def _user_record(row: User) -> UserRecord:
 
 
 def _case_record(row: Case) -> CaseRecord:
-    return CaseRecord(row.id, row.owner_id, row.organisation_id, row.pseudonym, row.status, row.step,
-                      tuple(row.done), row.created_at, row.updated_at, row.closed_at, row.close_reason,
-                      row.closed_by)
+    return CaseRecord(
+        row.id,
+        row.owner_id,
+        row.organisation_id,
+        row.pseudonym,
+        row.status,
+        row.step,
+        tuple(row.done),
+        row.created_at,
+        row.updated_at,
+        row.closed_at,
+        row.close_reason,
+        row.closed_by,
+    )
 
 
 def _weighing_record(row: WeighingAnswer) -> WeighingRecord:
@@ -160,18 +172,44 @@ def _weighing_record(row: WeighingAnswer) -> WeighingRecord:
 
 
 def _note_record(row: Note) -> NoteRecord:
-    return NoteRecord(row.id, row.case_id, row.kind, row.author_id, row.author_role, row.content_encrypted,
-                      row.occurred_at, row.created_at, row.progress)
+    return NoteRecord(
+        row.id,
+        row.case_id,
+        row.kind,
+        row.author_id,
+        row.author_role,
+        row.content_encrypted,
+        row.occurred_at,
+        row.created_at,
+        row.progress,
+    )
 
 
 def _followup_record(row: FollowUp) -> FollowUpRecord:
-    return FollowUpRecord(row.id, row.case_id, row.kind, row.due_on, row.description, row.created_at, row.done_at,
-                          row.reminded_at, row.snoozes or 0)
+    return FollowUpRecord(
+        row.id,
+        row.case_id,
+        row.kind,
+        row.due_on,
+        row.description,
+        row.created_at,
+        row.done_at,
+        row.reminded_at,
+        row.snoozes or 0,
+    )
 
 
 def _practice_record(row: PracticeResult) -> PracticeRecord:
-    return PracticeRecord(row.id, row.user_id, row.organisation_id, row.practice_case_id, row.score,
-                          row.max_score, tuple(row.themes), row.created_at)
+    return PracticeRecord(
+        row.id,
+        row.user_id,
+        row.organisation_id,
+        row.practice_case_id,
+        row.score,
+        row.max_score,
+        tuple(row.themes),
+        row.created_at,
+    )
 
 
 # --- shared helpers ------------------------------------------------------------------------------
@@ -219,8 +257,9 @@ def _ensure_user(session: Session, user_id: str, organisation_id: str) -> None:
 
 def _granted(session: Session, user_id: str, organisation_id: str, role: str) -> bool:
     """Whether the school granted ``role`` in ``organisation_id`` to this user (``python -m bot roles``)."""
-    query = sa.select(RoleGrant.id).where(RoleGrant.user_id == user_id, RoleGrant.organisation_id == organisation_id,
-                                          RoleGrant.role == role)
+    query = sa.select(RoleGrant.id).where(
+        RoleGrant.user_id == user_id, RoleGrant.organisation_id == organisation_id, RoleGrant.role == role
+    )
     return session.scalars(query).first() is not None
 
 
@@ -251,8 +290,9 @@ class UserRepository(_Repository):
     def get(self, user_id: str) -> Optional[UserRecord]:
         return self._run(lambda s: _or_none(_user_record, s.get(User, user_id)))
 
-    def upsert(self, user_id: str, *, organisation_id: str, role: Optional[str] = None,
-               gemeente: Optional[str] = None) -> UserRecord:
+    def upsert(
+        self, user_id: str, *, organisation_id: str, role: Optional[str] = None, gemeente: Optional[str] = None
+    ) -> UserRecord:
         """Create or update; ``role``/``gemeente`` None keeps what is stored (the bot asks them once)."""
 
         def work(session: Session) -> UserRecord:
@@ -275,10 +315,15 @@ def _last_activity(session: Session, rows: Sequence[Case]) -> Dict[str, datetime
     """When anything last happened in each case: its own progress, or a note, answer or follow-up added
     (or a follow-up done). Reading a case is not activity."""
     latest = {row.id: row.updated_at for row in rows}
-    for model, column in ((Note, Note.created_at), (WeighingAnswer, WeighingAnswer.created_at),
-                          (FollowUp, FollowUp.created_at), (FollowUp, FollowUp.done_at)):
-        query = (sa.select(model.case_id, sa.func.max(column)).where(model.case_id.in_(list(latest)))
-                 .group_by(model.case_id))
+    for model, column in (
+        (Note, Note.created_at),
+        (WeighingAnswer, WeighingAnswer.created_at),
+        (FollowUp, FollowUp.created_at),
+        (FollowUp, FollowUp.done_at),
+    ):
+        query = (
+            sa.select(model.case_id, sa.func.max(column)).where(model.case_id.in_(list(latest))).group_by(model.case_id)
+        )
         for case_id, moment in session.execute(query):
             if moment is not None and moment > latest[case_id]:
                 latest[case_id] = moment
@@ -286,8 +331,11 @@ def _last_activity(session: Session, rows: Sequence[Case]) -> Dict[str, datetime
 
 
 def _open_followup_counts(session: Session, case_ids: Sequence[str]) -> Dict[str, int]:
-    query = (sa.select(FollowUp.case_id, sa.func.count(FollowUp.id))
-             .where(FollowUp.case_id.in_(list(case_ids)), FollowUp.done_at.is_(None)).group_by(FollowUp.case_id))
+    query = (
+        sa.select(FollowUp.case_id, sa.func.count(FollowUp.id))
+        .where(FollowUp.case_id.in_(list(case_ids)), FollowUp.done_at.is_(None))
+        .group_by(FollowUp.case_id)
+    )
     return {case_id: count for case_id, count in session.execute(query)}
 
 
@@ -295,8 +343,12 @@ class CaseRepository(_Repository):
     def open_case(self, owner_id: str, preferred_id: Optional[str] = None) -> Optional[CaseRecord]:
         """The user's current case: the one the conversation switched to (``preferred_id``) while it is
         still theirs and open, else the most recently started one that is still open."""
-        query = (sa.select(Case).where(Case.owner_id == owner_id, Case.status == CASE_OPEN)
-                 .order_by(Case.created_at.desc(), Case.id).limit(1))
+        query = (
+            sa.select(Case)
+            .where(Case.owner_id == owner_id, Case.status == CASE_OPEN)
+            .order_by(Case.created_at.desc(), Case.id)
+            .limit(1)
+        )
 
         def work(session: Session) -> Optional[CaseRecord]:
             chosen = session.get(Case, preferred_id) if preferred_id else None
@@ -311,8 +363,14 @@ class CaseRepository(_Repository):
 
         def work(session: Session) -> CaseRecord:
             _ensure_user(session, owner_id, organisation_id)
-            row = Case(owner_id=owner_id, organisation_id=organisation_id, pseudonym=pseudonym,
-                       status=CASE_OPEN, step=1, done=[])
+            row = Case(
+                owner_id=owner_id,
+                organisation_id=organisation_id,
+                pseudonym=pseudonym,
+                status=CASE_OPEN,
+                step=1,
+                done=[],
+            )
             return _insert(session, row, _case_record)
 
         return self._run(work)
@@ -334,8 +392,13 @@ class CaseRepository(_Repository):
     def get(self, case_id: str, viewer_id: str, viewer_role: Optional[str]) -> CaseRecord:
         return self._run(lambda s: _case_record(_readable_case(s, case_id, viewer_id, viewer_role)))
 
-    def close(self, case_id: str, reason: Optional[str] = None, closed_by: Optional[str] = None,
-              now: Optional[datetime] = None) -> CaseRecord:
+    def close(
+        self,
+        case_id: str,
+        reason: Optional[str] = None,
+        closed_by: Optional[str] = None,
+        now: Optional[datetime] = None,
+    ) -> CaseRecord:
         """Close the case with its reason; from ``closed_at`` on the retention period runs. Closing a
         closed case changes nothing (a repeated click keeps the first reason and time)."""
 
@@ -352,8 +415,9 @@ class CaseRepository(_Repository):
 
         return self._run(work)
 
-    def reopen(self, case_id: str, viewer_id: str, viewer_role: Optional[str],
-               now: Optional[datetime] = None) -> CaseRecord:
+    def reopen(
+        self, case_id: str, viewer_id: str, viewer_role: Optional[str], now: Optional[datetime] = None
+    ) -> CaseRecord:
         """Open a closed case again, for someone who may read it (owner or aandachtsfunctionaris);
         the retention clock stops. Whether it is still within the period is bot/cases.py's rule."""
 
@@ -391,9 +455,18 @@ class CaseRepository(_Repository):
         yet, marked as told: each notice is given once, at the next conversation."""
 
         def work(session: Session) -> List[CaseRecord]:
-            rows = list(session.scalars(sa.select(Case).where(
-                Case.owner_id == owner_id, Case.status == CASE_CLOSED, Case.close_reason == reason,
-                Case.close_announced_at.is_(None)).order_by(Case.closed_at, Case.id)))
+            rows = list(
+                session.scalars(
+                    sa.select(Case)
+                    .where(
+                        Case.owner_id == owner_id,
+                        Case.status == CASE_CLOSED,
+                        Case.close_reason == reason,
+                        Case.close_announced_at.is_(None),
+                    )
+                    .order_by(Case.closed_at, Case.id)
+                )
+            )
             for row in rows:
                 row.close_announced_at = now or utcnow()
             return [_case_record(row) for row in rows]
@@ -417,27 +490,40 @@ class CaseRepository(_Repository):
 
 
 class WeighingRepository(_Repository):
-    def add(self, case_id: str, question: int, answer: str, outcome: Optional[str],
-            details: Mapping[str, Any]) -> WeighingRecord:
+    def add(
+        self, case_id: str, question: int, answer: str, outcome: Optional[str], details: Mapping[str, Any]
+    ) -> WeighingRecord:
         def work(session: Session) -> WeighingRecord:
             _get(session, Case, case_id)
-            row = WeighingAnswer(case_id=case_id, question=question, answer=answer, outcome=outcome,
-                                 details=dict(details))
+            row = WeighingAnswer(
+                case_id=case_id, question=question, answer=answer, outcome=outcome, details=dict(details)
+            )
             return _insert(session, row, _weighing_record)
 
         return self._run(work)
 
     def trace(self, case_id: str) -> List[WeighingRecord]:
         """Every answer in the order given, so the decision can be replayed and explained."""
-        query = (sa.select(WeighingAnswer).where(WeighingAnswer.case_id == case_id)
-                 .order_by(WeighingAnswer.created_at, WeighingAnswer.id))
+        query = (
+            sa.select(WeighingAnswer)
+            .where(WeighingAnswer.case_id == case_id)
+            .order_by(WeighingAnswer.created_at, WeighingAnswer.id)
+        )
         return self._run(lambda s: [_weighing_record(row) for row in s.scalars(query)])
 
 
 class NoteRepository(_Repository):
-    def add(self, case_id: str, kind: str, author_id: str, author_role: Optional[str],
-            fields: Mapping[str, Any], occurred_at: Optional[datetime],
-            save_key: Optional[str] = None, progress: Optional[Mapping[str, Any]] = None) -> NoteRecord:
+    def add(
+        self,
+        case_id: str,
+        kind: str,
+        author_id: str,
+        author_role: Optional[str],
+        fields: Mapping[str, Any],
+        occurred_at: Optional[datetime],
+        save_key: Optional[str] = None,
+        progress: Optional[Mapping[str, Any]] = None,
+    ) -> NoteRecord:
         """Only someone who may read the case may add to its dossier.
 
         ``save_key`` makes the save idempotent: a retry after a lost reply (the same confirmation sent
@@ -453,9 +539,16 @@ class NoteRepository(_Repository):
             stored = existing(session) if save_key is not None else None
             if stored is not None:
                 return stored
-            row = Note(case_id=case_id, kind=kind, author_id=author_id, author_role=author_role,
-                       content_encrypted=dict(fields), occurred_at=occurred_at, save_key=save_key,
-                       progress=dict(progress) if progress is not None else None)
+            row = Note(
+                case_id=case_id,
+                kind=kind,
+                author_id=author_id,
+                author_role=author_role,
+                content_encrypted=dict(fields),
+                occurred_at=occurred_at,
+                save_key=save_key,
+                progress=dict(progress) if progress is not None else None,
+            )
             return _insert(session, row, _note_record)
 
         try:
@@ -509,8 +602,11 @@ class FollowUpRepository(_Repository):
 
     def open_for(self, owner_id: str, today: date) -> List[FollowUpRecord]:
         """Unfinished follow-ups of the user's open cases: due or overdue first, then upcoming, by date."""
-        query = (sa.select(FollowUp).join(Case, FollowUp.case_id == Case.id)
-                 .where(Case.owner_id == owner_id, Case.status == CASE_OPEN, FollowUp.done_at.is_(None)))
+        query = (
+            sa.select(FollowUp)
+            .join(Case, FollowUp.case_id == Case.id)
+            .where(Case.owner_id == owner_id, Case.status == CASE_OPEN, FollowUp.done_at.is_(None))
+        )
 
         def work(session: Session) -> List[FollowUpRecord]:
             records = [_followup_record(row) for row in session.scalars(query)]
@@ -518,8 +614,9 @@ class FollowUpRepository(_Repository):
 
         return self._run(work)
 
-    def open_for_case(self, case_id: str, viewer_id: str, viewer_role: Optional[str],
-                      today: date) -> List[FollowUpRecord]:
+    def open_for_case(
+        self, case_id: str, viewer_id: str, viewer_role: Optional[str], today: date
+    ) -> List[FollowUpRecord]:
         """The case's unfinished follow-ups, ordered as :meth:`open_for` orders them: what the weighing
         outcome and the dossier view remind of, and what a new weighing may settle."""
         query = sa.select(FollowUp).where(FollowUp.case_id == case_id, FollowUp.done_at.is_(None))
@@ -563,8 +660,9 @@ class FollowUpRepository(_Repository):
 
         return self._run(work)
 
-    def claim_due(self, today: date, now: datetime, lease: timedelta, channel: str,
-                  limit: int = 50) -> List[DueReminder]:
+    def claim_due(
+        self, today: date, now: datetime, lease: timedelta, channel: str, limit: int = 50
+    ) -> List[DueReminder]:
         """Take the lease on due, unreminded follow-ups of open cases whose owner has a ``channel``
         address, so this scheduler alone sends them. Why both locks: on PostgreSQL ``FOR UPDATE SKIP
         LOCKED`` lets concurrent schedulers pass over rows another is claiming; the conditional UPDATE
@@ -572,13 +670,21 @@ class FollowUpRepository(_Repository):
         writers are serialised. A lease left by a crashed scheduler expires, and the reminder is retried.
         """
         candidates = (
-            sa.select(FollowUp.id).join(Case, FollowUp.case_id == Case.id)
-            .join(ConversationReference, sa.and_(ConversationReference.user_id == Case.owner_id,
-                                                 ConversationReference.channel == channel))
-            .where(Case.status == CASE_OPEN, FollowUp.done_at.is_(None), FollowUp.reminded_at.is_(None),
-                   FollowUp.due_on <= today,
-                   sa.or_(FollowUp.remind_lease_until.is_(None), FollowUp.remind_lease_until < now))
-            .order_by(FollowUp.due_on, FollowUp.id).limit(limit)
+            sa.select(FollowUp.id)
+            .join(Case, FollowUp.case_id == Case.id)
+            .join(
+                ConversationReference,
+                sa.and_(ConversationReference.user_id == Case.owner_id, ConversationReference.channel == channel),
+            )
+            .where(
+                Case.status == CASE_OPEN,
+                FollowUp.done_at.is_(None),
+                FollowUp.reminded_at.is_(None),
+                FollowUp.due_on <= today,
+                sa.or_(FollowUp.remind_lease_until.is_(None), FollowUp.remind_lease_until < now),
+            )
+            .order_by(FollowUp.due_on, FollowUp.id)
+            .limit(limit)
             .with_for_update(skip_locked=True, of=FollowUp)
         )
 
@@ -586,36 +692,51 @@ class FollowUpRepository(_Repository):
             claimed: List[DueReminder] = []
             for followup_id in list(session.scalars(candidates)):
                 taken = session.execute(
-                    sa.update(FollowUp).where(
-                        FollowUp.id == followup_id, FollowUp.reminded_at.is_(None),
-                        sa.or_(FollowUp.remind_lease_until.is_(None), FollowUp.remind_lease_until < now))
-                    .values(remind_lease_until=now + lease).execution_options(synchronize_session=False))
+                    sa.update(FollowUp)
+                    .where(
+                        FollowUp.id == followup_id,
+                        FollowUp.reminded_at.is_(None),
+                        sa.or_(FollowUp.remind_lease_until.is_(None), FollowUp.remind_lease_until < now),
+                    )
+                    .values(remind_lease_until=now + lease)
+                    .execution_options(synchronize_session=False)
+                )
                 if taken.rowcount != 1:
                     continue
                 row = session.get(FollowUp, followup_id)
                 case = session.get(Case, row.case_id)
                 reference = session.get(ConversationReference, (case.owner_id, channel))
-                claimed.append(DueReminder(_followup_record(row), case.owner_id, case.pseudonym,
-                                           dict(reference.reference)))
+                claimed.append(
+                    DueReminder(_followup_record(row), case.owner_id, case.pseudonym, dict(reference.reference))
+                )
             return claimed
 
         return self._run(work)
 
     def mark_reminded(self, followup_id: int, now: datetime) -> None:
         """The reminder reached the owner: never send it again (until "later" moves it)."""
-        self._run(lambda session: session.execute(
-            sa.update(FollowUp).where(FollowUp.id == followup_id)
-            .values(reminded_at=now, remind_lease_until=None).execution_options(synchronize_session=False)))
+        self._run(
+            lambda session: session.execute(
+                sa.update(FollowUp)
+                .where(FollowUp.id == followup_id)
+                .values(reminded_at=now, remind_lease_until=None)
+                .execution_options(synchronize_session=False)
+            )
+        )
 
     def release(self, followup_id: int) -> None:
         """Sending failed: free the lease so the next run tries again."""
-        self._run(lambda session: session.execute(
-            sa.update(FollowUp).where(FollowUp.id == followup_id)
-            .values(remind_lease_until=None).execution_options(synchronize_session=False)))
+        self._run(
+            lambda session: session.execute(
+                sa.update(FollowUp)
+                .where(FollowUp.id == followup_id)
+                .values(remind_lease_until=None)
+                .execution_options(synchronize_session=False)
+            )
+        )
 
-    def snooze(self, followup_id: int, new_due: date, viewer_id: str, viewer_role: Optional[str]
-               ) -> FollowUpRecord:
-        """"Later": due again on ``new_due`` and reminded again then; only someone who may read the case.
+    def snooze(self, followup_id: int, new_due: date, viewer_id: str, viewer_role: Optional[str]) -> FollowUpRecord:
+        """ "Later": due again on ``new_due`` and reminded again then; only someone who may read the case.
         A follow-up already done stays done (a late click on an old card changes nothing)."""
 
         def work(session: Session) -> FollowUpRecord:
@@ -674,8 +795,9 @@ class SeenActivityRepository(_Repository):
 
     def forget_before(self, cutoff: datetime) -> int:
         """Drop keys older than any retry can be (the Bot Connector retries within minutes)."""
-        return self._run(lambda session: session.execute(
-            sa.delete(SeenActivity).where(SeenActivity.seen_at < cutoff)).rowcount)
+        return self._run(
+            lambda session: session.execute(sa.delete(SeenActivity).where(SeenActivity.seen_at < cutoff)).rowcount
+        )
 
 
 def _group_stats(results: Iterable[PracticeRecord]) -> Dict[str, Any]:
@@ -690,16 +812,28 @@ def _group_stats(results: Iterable[PracticeRecord]) -> Dict[str, Any]:
 
 
 class PracticeRepository(_Repository):
-    def add_result(self, user_id: str, organisation_id: str, practice_case_id: str, score: float,
-                   max_score: float, themes: Sequence[str]) -> PracticeRecord:
+    def add_result(
+        self,
+        user_id: str,
+        organisation_id: str,
+        practice_case_id: str,
+        score: float,
+        max_score: float,
+        themes: Sequence[str],
+    ) -> PracticeRecord:
         if max_score <= 0 or not 0 <= score <= max_score:
             raise ValueError(f"score must be between 0 and max_score > 0, got {score}/{max_score}")
 
         def work(session: Session) -> PracticeRecord:
             _ensure_user(session, user_id, organisation_id)
-            row = PracticeResult(user_id=user_id, organisation_id=organisation_id,
-                                 practice_case_id=practice_case_id, score=score, max_score=max_score,
-                                 themes=list(themes))
+            row = PracticeResult(
+                user_id=user_id,
+                organisation_id=organisation_id,
+                practice_case_id=practice_case_id,
+                score=score,
+                max_score=max_score,
+                themes=list(themes),
+            )
             return _insert(session, row, _practice_record)
 
         return self._run(work)
@@ -754,25 +888,29 @@ class RoleRepository(_Repository):
             if _granted(session, user_id, organisation_id, role):
                 return False
             session.add(RoleGrant(user_id=user_id, organisation_id=organisation_id, role=role, granted_by=actor))
-            session.add(RoleAudit(action="grant", user_id=user_id, organisation_id=organisation_id, role=role,
-                                  actor=actor))
+            session.add(
+                RoleAudit(action="grant", user_id=user_id, organisation_id=organisation_id, role=role, actor=actor)
+            )
             return True
 
         return self._run(work)
 
-    def revoke(self, user_id: str, organisation_id: str, role: str, actor: str,
-               granted_by: Optional[str] = None) -> bool:
+    def revoke(
+        self, user_id: str, organisation_id: str, role: str, actor: str, granted_by: Optional[str] = None
+    ) -> bool:
         """Take ``role`` away (only a grant ``granted_by`` made, when given); False when there was none."""
 
         def work(session: Session) -> bool:
-            grant = sa.delete(RoleGrant).where(RoleGrant.user_id == user_id, RoleGrant.role == role,
-                                               RoleGrant.organisation_id == organisation_id)
+            grant = sa.delete(RoleGrant).where(
+                RoleGrant.user_id == user_id, RoleGrant.role == role, RoleGrant.organisation_id == organisation_id
+            )
             if granted_by is not None:
                 grant = grant.where(RoleGrant.granted_by == granted_by)
             deleted = session.execute(grant).rowcount
             if deleted:
-                session.add(RoleAudit(action="revoke", user_id=user_id, organisation_id=organisation_id,
-                                      role=role, actor=actor))
+                session.add(
+                    RoleAudit(action="revoke", user_id=user_id, organisation_id=organisation_id, role=role, actor=actor)
+                )
             return bool(deleted)
 
         return self._run(work)
@@ -790,14 +928,19 @@ class RoleRepository(_Repository):
         query = sa.select(RoleGrant).order_by(RoleGrant.organisation_id, RoleGrant.user_id, RoleGrant.role)
         if organisation_id is not None:
             query = query.where(RoleGrant.organisation_id == organisation_id)
-        return self._run(lambda s: [RoleGrantRecord(r.user_id, r.organisation_id, r.role, r.granted_by, r.granted_at)
-                                    for r in s.scalars(query)])
+        return self._run(
+            lambda s: [
+                RoleGrantRecord(r.user_id, r.organisation_id, r.role, r.granted_by, r.granted_at)
+                for r in s.scalars(query)
+            ]
+        )
 
     def audit(self) -> List[Tuple[datetime, str, str, str, str, str]]:
         """(at, action, user, organisation, role, actor), oldest first."""
         query = sa.select(RoleAudit).order_by(RoleAudit.id)
-        return self._run(lambda s: [(r.at, r.action, r.user_id, r.organisation_id, r.role, r.actor)
-                                    for r in s.scalars(query)])
+        return self._run(
+            lambda s: [(r.at, r.action, r.user_id, r.organisation_id, r.role, r.actor) for r in s.scalars(query)]
+        )
 
 
 # --- the whole store -----------------------------------------------------------------------------
@@ -831,11 +974,14 @@ class Repositories:
         """
         cutoff = (now or utcnow()) - older_than
         with self._sessions.begin() as session:
-            case_ids = list(session.scalars(
-                sa.select(Case.id).where(Case.status == CASE_CLOSED, Case.closed_at < cutoff)))
+            case_ids = list(
+                session.scalars(sa.select(Case.id).where(Case.status == CASE_CLOSED, Case.closed_at < cutoff))
+            )
             for case_id in case_ids:
-                counts = {column: session.execute(sa.delete(model).where(model.case_id == case_id)).rowcount
-                          for column, model in _CASE_CHILDREN.items()}
+                counts = {
+                    column: session.execute(sa.delete(model).where(model.case_id == case_id)).rowcount
+                    for column, model in _CASE_CHILDREN.items()
+                }
                 session.execute(sa.delete(Case).where(Case.id == case_id))
                 session.add(DeletionLog(case_id_hash=case_id_hash(case_id), **counts))
         logger.info("retention purge: deleted %d closed case(s) closed before %s", len(case_ids), cutoff.isoformat())
@@ -871,22 +1017,35 @@ class OverviewRepository(_Repository):
         def work(session: Session) -> List[OverviewRecord]:
             if not _granted(session, viewer_id, organisation_id, ATTENTION_OFFICER):
                 raise AccessDenied(f"user is not aandachtsfunctionaris of organisation {organisation_id}")
-            cases = list(session.execute(
-                sa.select(Case, User.role).join(User, Case.owner_id == User.id)
-                .where(Case.organisation_id == organisation_id, Case.status == CASE_OPEN)
-                .order_by(Case.created_at, Case.id)))
+            cases = list(
+                session.execute(
+                    sa.select(Case, User.role)
+                    .join(User, Case.owner_id == User.id)
+                    .where(Case.organisation_id == organisation_id, Case.status == CASE_OPEN)
+                    .order_by(Case.created_at, Case.id)
+                )
+            )
             ids = [case.id for case, _ in cases]
             activity = _last_activity(session, [case for case, _ in cases])
             followups: Dict[str, List[FollowUpRecord]] = defaultdict(list)
-            for row in session.scalars(sa.select(FollowUp).where(FollowUp.case_id.in_(ids), FollowUp.done_at.is_(None))
-                                       .order_by(FollowUp.due_on, FollowUp.id)):
+            for row in session.scalars(
+                sa.select(FollowUp)
+                .where(FollowUp.case_id.in_(ids), FollowUp.done_at.is_(None))
+                .order_by(FollowUp.due_on, FollowUp.id)
+            ):
                 followups[row.case_id].append(_followup_record(row))
             traces: Dict[str, List[WeighingRecord]] = defaultdict(list)
-            for row in session.scalars(sa.select(WeighingAnswer).where(WeighingAnswer.case_id.in_(ids))
-                                       .order_by(WeighingAnswer.created_at, WeighingAnswer.id)):
+            for row in session.scalars(
+                sa.select(WeighingAnswer)
+                .where(WeighingAnswer.case_id.in_(ids))
+                .order_by(WeighingAnswer.created_at, WeighingAnswer.id)
+            ):
                 traces[row.case_id].append(_weighing_record(row))
-            return [OverviewRecord(_case_record(case), role, activity[case.id], tuple(followups[case.id]),
-                                   tuple(traces[case.id]))
-                    for case, role in cases]
+            return [
+                OverviewRecord(
+                    _case_record(case), role, activity[case.id], tuple(followups[case.id]), tuple(traces[case.id])
+                )
+                for case, role in cases
+            ]
 
         return self._run(work)

@@ -9,6 +9,7 @@ Retry-After on REST), so the client knows to send it again. Sending again is saf
 Settings (per Rasa process): MELDWIJZER_MAX_IN_FLIGHT (default 16), MELDWIJZER_MAX_QUEUE (default 200),
 MELDWIJZER_MAX_WAIT_S (default 30). The 50-user benchmark must never see a refusal with the defaults.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -21,8 +22,7 @@ from typing import AsyncIterator, Optional, cast
 from bot.texts import DANGER_LINE
 
 BUSY_MESSAGE = (
-    "Het is nu erg druk en ik kon uw bericht niet verwerken. Wilt u het over een minuut opnieuw sturen? "
-    + DANGER_LINE
+    "Het is nu erg druk en ik kon uw bericht niet verwerken. Wilt u het over een minuut opnieuw sturen? " + DANGER_LINE
 )
 RETRY_AFTER_S = 30
 

@@ -9,6 +9,7 @@ carries on, so the user would get no reply at all: silence in a stressful moment
 - Rasa itself failed (lock store, tracker store, database): the message may not have been stored at
   all, so the user is asked to send it again — never told that nothing was lost.
 """
+
 from __future__ import annotations
 
 import logging
@@ -43,8 +44,13 @@ class CountingOutput(OutputChannel):
         await super().send_response(recipient_id, message)
 
 
-async def deliver(message: UserMessage, on_new_message: Callable[[UserMessage], Awaitable[Any]],
-                  channel: str, expect_reply: bool = True, guard_with: Any = None) -> bool:
+async def deliver(
+    message: UserMessage,
+    on_new_message: Callable[[UserMessage], Awaitable[Any]],
+    channel: str,
+    expect_reply: bool = True,
+    guard_with: Any = None,
+) -> bool:
     """Hand the message to Rasa; if that fails or yields no reply, send the apology with the numbers.
     Under overload (``admission``) the message is not handed over: the busy answer is sent and False
     returned, so a channel that can (REST) answers 503 and the client knows to send it again.

@@ -6,6 +6,7 @@ whom, when); the file is rendered at the moment of the click and read from the s
 so a case closed or purged in between, or a forged or expired link, gives a plain Dutch refusal and
 never another person's dossier. Nothing is cached: the response says ``no-store``.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -21,8 +22,10 @@ from bot.store.repositories import AccessDenied, NotFound
 
 logger = logging.getLogger(__name__)
 
-EXPIRED_MESSAGE = ("Deze downloadlink is verlopen of ongeldig. Vraag in de chat opnieuw om "
-                   "'Exporteer mijn dossier'; de nieuwe link werkt weer een kwartier.")
+EXPIRED_MESSAGE = (
+    "Deze downloadlink is verlopen of ongeldig. Vraag in de chat opnieuw om "
+    "'Exporteer mijn dossier'; de nieuwe link werkt weer een kwartier."
+)
 PRIVATE_HEADERS = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer"}
 
 
@@ -50,5 +53,6 @@ async def download(_: Request, token: str, fmt: str) -> HTTPResponse:
 
 def add_download_route(page: Blueprint) -> None:
     """Mount the download under the chat page's prefix, next to the widget files."""
-    page.add_route(download, f"/{dossier.DOWNLOAD_PATH}/<token:str>/<fmt:str>", methods=["GET"],
-                   name="dossier_download")
+    page.add_route(
+        download, f"/{dossier.DOWNLOAD_PATH}/<token:str>/<fmt:str>", methods=["GET"], name="dossier_download"
+    )

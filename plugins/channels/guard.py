@@ -7,6 +7,7 @@ is removed and the rest goes through the NLU as ordinary text. A typed text that
 button the bot offered ("Gesprek met ouder of leerling (stap 3)", "Wat kunt u allemaal?") means that
 button: staff type what they read, and the title comes from the message that offered it.
 """
+
 from __future__ import annotations
 
 import unicodedata
@@ -50,7 +51,7 @@ def guard_text(text: str, offered: Iterable[str]) -> str:
     if trimmed in set(offered):
         return trimmed
     while trimmed.startswith(INTENT_PREFIX):
-        trimmed = _trimmed(trimmed[len(INTENT_PREFIX):])
+        trimmed = _trimmed(trimmed[len(INTENT_PREFIX) :])
     return trimmed
 
 

@@ -13,6 +13,7 @@ replicas), so two copies that arrive together are handled one after the other an
 the first in the tracker. It is a lock of its own (``<conversation>#resend``): Rasa's message handling
 takes the conversation's own lock inside it, and those locks are not re-entrant.
 """
+
 from __future__ import annotations
 
 import hashlib

@@ -11,6 +11,7 @@ prefix only that channel can produce:
 
 Whatever a REST client puts in ``sender`` stays inside ``rest:<client>:``.
 """
+
 from __future__ import annotations
 
 import hmac
@@ -81,8 +82,9 @@ def rest_clients(environ: Optional[Dict[str, str]] = None) -> RestClients:
     for item in filter(None, (part.strip() for part in env.get(REST_CLIENTS_ENV, "").split(","))):
         name, sep, token = item.partition(":")
         if not sep or not CLIENT_NAME.match(name) or len(token) < 16 or name in tokens:
-            raise RestClientsError(f"{REST_CLIENTS_ENV}: each entry is name:token (name a-z0-9-, unique; "
-                                   "token at least 16 characters)")
+            raise RestClientsError(
+                f"{REST_CLIENTS_ENV}: each entry is name:token (name a-z0-9-, unique; token at least 16 characters)"
+            )
         tokens[name] = token
     legacy = env.get(LEGACY_TOKEN_ENV, "")
     if legacy:

@@ -3,6 +3,7 @@
 Why 2,000 characters: DIET's memory grows quadratically with message length, and a teacher's message
 about a pupil rarely needs more; a longer text is refused politely instead of slowing everyone down.
 """
+
 MAX_MESSAGE_CHARS = 2000
 TOO_LONG_MESSAGE = (
     "Uw bericht is te lang (meer dan 2.000 tekens). Wilt u het korter opschrijven, of in een paar "

@@ -7,6 +7,7 @@ who and which organisation, shows nothing to whoever sees the URL and expires af
 hour; the page then reads the store *as that viewer*, so a revoked role gives a refusal at once.
 Server-rendered HTML with every value escaped, a CSP without scripts, and ``no-store``.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -26,8 +27,9 @@ PAGE_HEADERS = {
     "Cache-Control": "no-store",
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
-    "Content-Security-Policy": ("default-src 'none'; style-src 'self'; base-uri 'none'; form-action 'none'; "
-                                "frame-ancestors 'none'"),
+    "Content-Security-Policy": (
+        "default-src 'none'; style-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+    ),
 }
 
 
@@ -42,5 +44,4 @@ async def overview_page(request: Request, token: str) -> HTTPResponse:
 
 def add_overview_route(page: Blueprint) -> None:
     """Mount the page under the chat page's prefix, next to the dossier download."""
-    page.add_route(overview_page, f"/{overview_usecase.PAGE_PATH}/<token:str>", methods=["GET"],
-                   name="overview_page")
+    page.add_route(overview_page, f"/{overview_usecase.PAGE_PATH}/<token:str>", methods=["GET"], name="overview_page")

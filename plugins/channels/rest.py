@@ -17,6 +17,7 @@
 - A client that resends a message after a lost answer sends the same ``Idempotency-Key`` header: the
   copy is answered with the first try's replies and not processed twice (idempotency.py).
 """
+
 from __future__ import annotations
 
 import ipaddress
@@ -31,8 +32,14 @@ from sanic.response import HTTPResponse
 
 from plugins.channels.admission import RETRY_AFTER_S
 from plugins.channels.delivery import NO_ANSWER_MESSAGE, NOT_PROCESSED_MESSAGE, CountingOutput, deliver
-from plugins.channels.idempotency import (IDEMPOTENCY_HEADER, INVALID_KEY, earlier_replies, message_id_for,
-                                      one_copy_at_a_time, valid_key)
+from plugins.channels.idempotency import (
+    IDEMPOTENCY_HEADER,
+    INVALID_KEY,
+    earlier_replies,
+    message_id_for,
+    one_copy_at_a_time,
+    valid_key,
+)
 from plugins.channels.identity import LOCAL_CLIENT, RestClients, rest_clients, rest_identity
 from plugins.channels.limits import MAX_MESSAGE_CHARS, MISSING_SENDER_MESSAGE, TOO_LONG_MESSAGE
 
@@ -71,8 +78,9 @@ def client_of(auth_header: Optional[str], clients: RestClients, peer: str) -> Un
     return client if client is not None else Refused(401, "unauthorized")
 
 
-def admit(auth_header: Optional[str], clients: RestClients, peer: str, body_bytes: int,
-          body: Any) -> Union[Admitted, Refused]:
+def admit(
+    auth_header: Optional[str], clients: RestClients, peer: str, body_bytes: int, body: Any
+) -> Union[Admitted, Refused]:
     """Every check before the NLU runs; an admitted request carries its namespaced identity."""
     client = client_of(auth_header, clients, peer)
     if isinstance(client, Refused):
@@ -141,12 +149,21 @@ class MeldwijzerRestInput(InputChannel):
             collector = RestOutput()
             agent = getattr(request.app.ctx, "agent", None)
             if key is None or agent is None:
-                handled = await deliver(UserMessage(text, collector, sender_id, input_channel=self.name()),
-                                        on_new_message, "rest", guard_with=request.app)
+                handled = await deliver(
+                    UserMessage(text, collector, sender_id, input_channel=self.name()),
+                    on_new_message,
+                    "rest",
+                    guard_with=request.app,
+                )
             else:
-                handled = await self._deliver_once(request.app, agent, UserMessage(
-                    text, collector, sender_id, input_channel=self.name(),
-                    message_id=message_id_for(sender_id, key)), on_new_message)
+                handled = await self._deliver_once(
+                    request.app,
+                    agent,
+                    UserMessage(
+                        text, collector, sender_id, input_channel=self.name(), message_id=message_id_for(sender_id, key)
+                    ),
+                    on_new_message,
+                )
             if not handled:
                 return response.json(collector.messages, status=503, headers={"Retry-After": str(RETRY_AFTER_S)})
             return response.json(collector.messages)
@@ -154,8 +171,9 @@ class MeldwijzerRestInput(InputChannel):
         return webhook
 
     @staticmethod
-    async def _deliver_once(app: Any, agent: Any, message: UserMessage,
-                            on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> bool:
+    async def _deliver_once(
+        app: Any, agent: Any, message: UserMessage, on_new_message: Callable[[UserMessage], Awaitable[Any]]
+    ) -> bool:
         """``deliver`` for a keyed message, unless the conversation already holds it: then the replies it
         got are sent again (or the no-answer apology, when it got none). False as ``deliver`` under overload.
         A failing lock store (Redis down) is answered like any failure of Rasa: "please send it again"."""

@@ -23,6 +23,7 @@ which Teams does not show as card actions. This connector:
   while Rasa works, and retries the Bot Connector on 429/5xx with back-off (honouring Retry-After);
 - stores the user's conversation reference (encrypted) so reminders can reach them (bot/reminders.py).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -69,17 +70,17 @@ ENV_OVERRIDES = {
 }
 # The claim in which the Bot Connector states the conversation's service URL (lower case, as in the SDKs).
 SERVICE_URL_CLAIM = "serviceurl"
-CLOCK_SKEW_SECONDS = 300          # the Bot Framework protocol allows five minutes
-KEYS_TTL_SECONDS = 24 * 3600      # Microsoft rotates signing keys rarely and announces them a day ahead
-KEYS_COOLDOWN_SECONDS = 300       # an unknown key id may trigger one refetch per five minutes, no more
+CLOCK_SKEW_SECONDS = 300  # the Bot Framework protocol allows five minutes
+KEYS_TTL_SECONDS = 24 * 3600  # Microsoft rotates signing keys rarely and announces them a day ahead
+KEYS_COOLDOWN_SECONDS = 300  # an unknown key id may trigger one refetch per five minutes, no more
 TOKEN_RENEW_MARGIN_SECONDS = 300  # renew an access token five minutes before it expires
 HTTP_TIMEOUT_SECONDS = 15
-MAX_REPLY_CHARS = 3500            # well under Teams' ~28 KB message limit, and still readable
-MAX_CARD_BUTTONS = 6              # Teams shows at most six buttons on a Hero card
-SEND_ATTEMPTS = 4                 # one try and three retries on 429/5xx, then the reply is given up
-MAX_RETRY_DELAY_SECONDS = 30.0    # a longer Retry-After is capped: the user is waiting
-TYPING_REPEAT_SECONDS = 3.0       # Teams shows "typing" for about three seconds per activity
-SEEN_ACTIVITY_DAYS = 2            # retries come within minutes; older claims are dropped
+MAX_REPLY_CHARS = 3500  # well under Teams' ~28 KB message limit, and still readable
+MAX_CARD_BUTTONS = 6  # Teams shows at most six buttons on a Hero card
+SEND_ATTEMPTS = 4  # one try and three retries on 429/5xx, then the reply is given up
+MAX_RETRY_DELAY_SECONDS = 30.0  # a longer Retry-After is capped: the user is waiting
+TYPING_REPEAT_SECONDS = 3.0  # Teams shows "typing" for about three seconds per activity
+SEEN_ACTIVITY_DAYS = 2  # retries come within minutes; older claims are dropped
 CHANNEL = "teams"
 # Rasa's greeting (rule greet -> utter_greet: the three main buttons); sent by the channel itself.
 WELCOME_PAYLOAD = "/greet"
@@ -93,10 +94,10 @@ MENTION = re.compile(r"<at\b[^>]*>.*?</at>", re.IGNORECASE | re.DOTALL)
 HORIZONTAL_SPACE = re.compile(r"[ \t\u00a0]+")
 # From coarse to fine: where a long reply may be cut. The last resort is a cut at the limit.
 SPLIT_POINTS = (
-    re.compile(r"(\n[ \t]*\n\s*)"),    # paragraphs
-    re.compile(r"(\n)"),               # lines
+    re.compile(r"(\n[ \t]*\n\s*)"),  # paragraphs
+    re.compile(r"(\n)"),  # lines
     re.compile(r"((?<=[.!?:;])\s+)"),  # sentences
-    re.compile(r"(\s+)"),              # words
+    re.compile(r"(\s+)"),  # words
 )
 
 
@@ -327,7 +328,7 @@ def _split(text: str, limit: int, level: int) -> List[str]:
     if len(text) <= limit:
         return [text]
     if level == len(SPLIT_POINTS):
-        return [text[start:start + limit] for start in range(0, len(text), limit)]
+        return [text[start : start + limit] for start in range(0, len(text), limit)]
     pieces = SPLIT_POINTS[level].split(text)  # text, separator, text, separator, ..., text
     chunks: List[str] = []
     current = ""
@@ -363,7 +364,7 @@ def card_action(button: Mapping[str, Any]) -> Dict[str, Any]:
 def hero_cards(text: str, buttons: Sequence[Mapping[str, Any]]) -> List[Dict[str, Any]]:
     """The text with its buttons as Hero cards; buttons beyond six go on follow-up cards."""
     actions = [card_action(button) for button in buttons]
-    groups = [actions[start:start + MAX_CARD_BUTTONS] for start in range(0, len(actions), MAX_CARD_BUTTONS)]
+    groups = [actions[start : start + MAX_CARD_BUTTONS] for start in range(0, len(actions), MAX_CARD_BUTTONS)]
     first, *rest = groups or [[]]
     cards = [{"text": text, "buttons": first}] + [{"buttons": group} for group in rest]
     return [{"contentType": HERO_CARD, "content": card} for card in cards]
@@ -392,8 +393,13 @@ class ReplyTarget:
     @classmethod
     def proactive(cls, reference: Mapping[str, Any]) -> ReplyTarget:
         """A new message in the stored conversation (see ``conversation_reference``), replying to nothing."""
-        return cls(str(reference["service_url"]), str(reference["conversation_id"]), "",
-                   dict(reference["bot"]), dict(reference["user"]))
+        return cls(
+            str(reference["service_url"]),
+            str(reference["conversation_id"]),
+            "",
+            dict(reference["bot"]),
+            dict(reference["user"]),
+        )
 
     @property
     def url(self) -> URL:
@@ -424,15 +430,16 @@ def retry_delay(retry_after: Optional[str], attempt: int) -> float:
     """Seconds to wait before the next try: the Bot Connector's Retry-After when it sends one, else
     exponential back-off (1, 2, 4 s); never more than the cap."""
     delay = retry_after_seconds(retry_after)
-    return min(max(float(2 ** attempt) if delay is None else delay, 0.0), MAX_RETRY_DELAY_SECONDS)
+    return min(max(float(2**attempt) if delay is None else delay, 0.0), MAX_RETRY_DELAY_SECONDS)
 
 
 class BotConnector:
     """Posts activities to the Bot Connector with the bot's access token, retrying throttling and
     server errors a bounded number of times (the user gets the reply late rather than never)."""
 
-    def __init__(self, tokens: AccessTokens, http: HttpSession,
-                 sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep) -> None:
+    def __init__(
+        self, tokens: AccessTokens, http: HttpSession, sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep
+    ) -> None:
         self._tokens = tokens
         self._http = http
         self._sleep = sleep
@@ -473,8 +480,9 @@ class TeamsOutput(CountingOutput, OutputChannel):
         for chunk in split_text(text):
             await self._post({"text": chunk})
 
-    async def send_text_with_buttons(self, recipient_id: Text, text: Text, buttons: List[Dict[Text, Any]],
-                                     **kwargs: Any) -> None:
+    async def send_text_with_buttons(
+        self, recipient_id: Text, text: Text, buttons: List[Dict[Text, Any]], **kwargs: Any
+    ) -> None:
         *leading, last = split_text(text or "") or [""]
         for chunk in leading:
             await self._post({"text": chunk})
@@ -527,8 +535,13 @@ def tenant_id(activity: Mapping[str, Any]) -> Optional[str]:
 def conversation_reference(activity: Mapping[str, Any]) -> Dict[str, Any]:
     """What a proactive message needs: the service URL, the conversation, the tenant and both accounts."""
     target = ReplyTarget.of(activity)
-    return {"service_url": target.service_url, "conversation_id": target.conversation_id,
-            "tenant_id": tenant_id(activity), "bot": target.bot, "user": target.user}
+    return {
+        "service_url": target.service_url,
+        "conversation_id": target.conversation_id,
+        "tenant_id": tenant_id(activity),
+        "bot": target.bot,
+        "user": target.user,
+    }
 
 
 def activity_key(activity: Mapping[str, Any]) -> Optional[str]:
@@ -569,9 +582,13 @@ def default_store() -> Repositories:
 class TeamsConnector:
     """The configured channel: checks a request, acknowledges it, then works on it in the background."""
 
-    def __init__(self, settings: TeamsSettings, clock: Callable[[], float] = time.monotonic,
-                 store: Callable[[], Repositories] = default_store,
-                 sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep) -> None:
+    def __init__(
+        self,
+        settings: TeamsSettings,
+        clock: Callable[[], float] = time.monotonic,
+        store: Callable[[], Repositories] = default_store,
+        sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
+    ) -> None:
         self.settings = settings
         self.http = HttpSession()
         self.store = store
@@ -581,8 +598,7 @@ class TeamsConnector:
         self._clock = clock
         self._claims_pruned_at = float("-inf")
 
-    async def handle(self, request: Request, on_new_message: Callable[[UserMessage], Awaitable[Any]]
-                     ) -> HTTPResponse:
+    async def handle(self, request: Request, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> HTTPResponse:
         activity = request.json
         if not isinstance(activity, dict):
             return response.json({"error": "expected a Bot Framework activity"}, status=400)
@@ -634,8 +650,9 @@ class TeamsConnector:
         cutoff = utcnow() - timedelta(days=SEEN_ACTIVITY_DAYS)
         await asyncio.to_thread(self.store().seen_activities.forget_before, cutoff)
 
-    async def _answer(self, activity: Dict[str, Any], app: Any,
-                      on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> None:
+    async def _answer(
+        self, activity: Dict[str, Any], app: Any, on_new_message: Callable[[UserMessage], Awaitable[Any]]
+    ) -> None:
         """``_process`` with a last resort: nobody awaits a background task, so a failure (the tracker
         store unreadable, say) is logged here and the user asked to send the message again."""
         try:
@@ -645,8 +662,9 @@ class TeamsConnector:
             output = TeamsOutput(ReplyTarget.of(activity), self.bot_connector)
             await output.send_text_message("", NOT_PROCESSED_MESSAGE)
 
-    async def _process(self, activity: Dict[str, Any], app: Any,
-                       on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> None:
+    async def _process(
+        self, activity: Dict[str, Any], app: Any, on_new_message: Callable[[UserMessage], Awaitable[Any]]
+    ) -> None:
         output = TeamsOutput(ReplyTarget.of(activity), self.bot_connector)
         user = teams_identity(tenant_id(activity) or self.settings.tenant_id, sender_id(activity))
         if (activity.get("conversation") or {}).get("conversationType") in SHARED_CONVERSATION_TYPES:
@@ -671,13 +689,21 @@ class TeamsConnector:
     async def _remember(self, user: str, activity: Mapping[str, Any]) -> None:
         """Keep where this person can be reached for reminders; failing that must not cost the answer."""
         try:
-            await asyncio.to_thread(self.store().conversation_references.save, user, CHANNEL,
-                                    conversation_reference(activity))
+            await asyncio.to_thread(
+                self.store().conversation_references.save, user, CHANNEL, conversation_reference(activity)
+            )
         except Exception as error:  # noqa: BLE001
             logger.error("teams: could not store the conversation reference: %s", describe(error))
 
-    async def _to_rasa(self, text: str, output: TeamsOutput, user: str, activity: Mapping[str, Any],
-                       on_new_message: Callable[[UserMessage], Awaitable[Any]], guard_with: Any = None) -> None:
+    async def _to_rasa(
+        self,
+        text: str,
+        output: TeamsOutput,
+        user: str,
+        activity: Mapping[str, Any],
+        on_new_message: Callable[[UserMessage], Awaitable[Any]],
+        guard_with: Any = None,
+    ) -> None:
         """Hand the text to Rasa while "typing" shows; errors are answered inside ``deliver``. Typed text
         comes with ``guard_with`` (a payload runs only if the bot offered it; a typed title means its
         button); the channel's own payloads (welcome, reminder buttons) come without."""
@@ -685,8 +711,12 @@ class TeamsConnector:
         await output.send_typing()
         typing = asyncio.ensure_future(self._keep_typing(output))
         try:
-            await deliver(UserMessage(text, output, user, input_channel=TeamsInput.name(), metadata=metadata),
-                          on_new_message, CHANNEL, guard_with=guard_with)
+            await deliver(
+                UserMessage(text, output, user, input_channel=TeamsInput.name(), metadata=metadata),
+                on_new_message,
+                CHANNEL,
+                guard_with=guard_with,
+            )
         finally:
             typing.cancel()
 
@@ -696,9 +726,14 @@ class TeamsConnector:
             await asyncio.sleep(TYPING_REPEAT_SECONDS)
             await output.send_typing()
 
-    async def _reminder_action(self, value: Mapping[str, Any], output: TeamsOutput, user: str,
-                               activity: Mapping[str, Any],
-                               on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> None:
+    async def _reminder_action(
+        self,
+        value: Mapping[str, Any],
+        output: TeamsOutput,
+        user: str,
+        activity: Mapping[str, Any],
+        on_new_message: Callable[[UserMessage], Awaitable[Any]],
+    ) -> None:
         """A click on a reminder card: done and later are settled here, "open" goes to Rasa as a switch
         to the reminder's case."""
         action = str(value.get("reminder"))
@@ -706,16 +741,15 @@ class TeamsConnector:
             opened = await asyncio.to_thread(reminders.open_case_payload, self.store(), value.get("followup_id"), user)
             await self._to_rasa(opened, output, user, activity, on_new_message)
             return
-        answer = await asyncio.to_thread(reminders.answer_click, self.store(), value.get("followup_id"),
-                                         action, user)
+        answer = await asyncio.to_thread(reminders.answer_click, self.store(), value.get("followup_id"), action, user)
         await output.send_text_message(user, answer)
 
-    async def send_reminder(self, reference: Mapping[str, Any], text: str,
-                            buttons: List[Dict[str, Any]]) -> bool:
+    async def send_reminder(self, reference: Mapping[str, Any], text: str, buttons: List[Dict[str, Any]]) -> bool:
         """A proactive message with buttons in the stored conversation; False when it was not delivered."""
         output = TeamsOutput(ReplyTarget.proactive(reference), self.bot_connector)
-        return await output.post({"type": "message", "attachments": hero_cards(text, buttons),
-                                  "attachmentLayout": "list"})
+        return await output.post(
+            {"type": "message", "attachments": hero_cards(text, buttons), "attachmentLayout": "list"}
+        )
 
 
 class TeamsInput(InputChannel):
@@ -729,9 +763,13 @@ class TeamsInput(InputChannel):
     def from_credentials(cls, credentials: Optional[Dict[Text, Any]]) -> InputChannel:
         return cls(TeamsSettings.load(credentials or {}, os.environ))
 
-    def __init__(self, settings: Optional[TeamsSettings], clock: Callable[[], float] = time.monotonic,
-                 store: Callable[[], Repositories] = default_store,
-                 sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep) -> None:
+    def __init__(
+        self,
+        settings: Optional[TeamsSettings],
+        clock: Callable[[], float] = time.monotonic,
+        store: Callable[[], Repositories] = default_store,
+        sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
+    ) -> None:
         if settings is None:
             logger.warning("teams: no app id, password or tenant configured; the Teams webhook is off")
         self.connector = TeamsConnector(settings, clock, store, sleep) if settings else None
@@ -753,8 +791,9 @@ class TeamsInput(InputChannel):
         @webhook.listener("after_server_start")
         async def start_reminders(*_: Any) -> None:
             if self.connector is not None and reminders.enabled(os.environ):
-                self.scheduler = reminders.ReminderScheduler(self.connector.store, self.connector.send_reminder,
-                                                             reminders.interval(os.environ))
+                self.scheduler = reminders.ReminderScheduler(
+                    self.connector.store, self.connector.send_reminder, reminders.interval(os.environ)
+                )
                 self.scheduler.start()
 
         @webhook.listener("before_server_stop")

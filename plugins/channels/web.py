@@ -19,6 +19,7 @@ What it adds to Rasa's ``SocketIOInput`` and why:
 - Client-sent metadata is dropped: nothing a browser says may set slots behind the NLU's back.
 - The page and widget files are served at /chat (plugins/channels/webpage.py).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -75,8 +76,9 @@ def parse_origins(value: Union[str, Sequence[str]]) -> List[str]:
     if "*" in origins:
         raise ValueError("cors_allowed_origins must list origins; '*' would let any website use the chat")
     if not origins:
-        raise ValueError(f"{ORIGINS_ENV} (or cors_allowed_origins) lists no origin; an empty list would "
-                         "switch the origin check off")
+        raise ValueError(
+            f"{ORIGINS_ENV} (or cors_allowed_origins) lists no origin; an empty list would switch the origin check off"
+        )
     return origins
 
 
@@ -132,8 +134,14 @@ def verify_token(token: Any, policy: TokenPolicy) -> Optional[StaffToken]:
     if not isinstance(token, str) or not token:
         return None
     try:
-        claims = jwt.decode(token, policy.key, algorithms=[policy.method], audience=policy.audience,
-                            issuer=policy.issuer, options={"require": ["sub", "exp", "aud", "iss"]})
+        claims = jwt.decode(
+            token,
+            policy.key,
+            algorithms=[policy.method],
+            audience=policy.audience,
+            issuer=policy.issuer,
+            options={"require": ["sub", "exp", "aud", "iss"]},
+        )
     except jwt.InvalidTokenError as error:
         logger.info("web: token refused (%s)", type(error).__name__)
         return None
@@ -149,8 +157,10 @@ def token_policy(key: Optional[str], method: str) -> Optional[TokenPolicy]:
         return None
     audience, issuer = os.environ.get(JWT_AUDIENCE_ENV, "").strip(), os.environ.get(JWT_ISSUER_ENV, "").strip()
     if not audience or not issuer:
-        raise ValueError(f"{JWT_KEY_ENV} needs {JWT_AUDIENCE_ENV} and {JWT_ISSUER_ENV}: the 'aud' and 'iss' "
-                         "every staff token must carry")
+        raise ValueError(
+            f"{JWT_KEY_ENV} needs {JWT_AUDIENCE_ENV} and {JWT_ISSUER_ENV}: the 'aud' and 'iss' "
+            "every staff token must carry"
+        )
     officer = os.environ.get(JWT_OFFICER_ROLE_ENV, "").strip() or None
     claim = os.environ.get(JWT_ROLES_CLAIM_ENV, "").strip() or DEFAULT_ROLES_CLAIM
     return TokenPolicy(key, method, audience, issuer, claim, officer)
@@ -163,8 +173,9 @@ def sync_token_role(staff: StaffToken, policy: TokenPolicy, organisation_id: str
     if policy.attention_officer_value is None:
         return None
     holds = policy.attention_officer_value in staff.roles
-    change = repositories().roles.sync(web_identity(staff.subject), organisation_id, ATTENTION_OFFICER, holds,
-                                       policy.source)
+    change = repositories().roles.sync(
+        web_identity(staff.subject), organisation_id, ATTENTION_OFFICER, holds, policy.source
+    )
     if change:
         logger.info("web: %s %s from the token's %r claim", change, ATTENTION_OFFICER, policy.roles_claim)
     return change
@@ -216,8 +227,10 @@ class WebChatInput(SocketIOInput):
         origins = credentials.get("cors_allowed_origins")
         jwt_key = credentials.get("jwt_key") or os.environ.get(JWT_KEY_ENV) or None
         if jwt_key is None and os.environ.get(ANONYMOUS_ENV) != "1":
-            raise ValueError(f"the web chat needs {JWT_KEY_ENV} (signed staff tokens, docs/WEB.md), or "
-                             f"{ANONYMOUS_ENV}=1 for a single-user trial on this machine")
+            raise ValueError(
+                f"the web chat needs {JWT_KEY_ENV} (signed staff tokens, docs/WEB.md), or "
+                f"{ANONYMOUS_ENV}=1 for a single-user trial on this machine"
+            )
         return cls(
             allowed_origins=parse_origins(origins) if origins else default_origins(),
             jwt_key=jwt_key,
@@ -234,21 +247,22 @@ class WebChatInput(SocketIOInput):
     ) -> None:
         if jwt_method not in JWT_METHODS:
             raise ValueError(f"jwt_method must be one of {JWT_METHODS}, not {jwt_method!r}")
-        super().__init__(session_persistence=True, socketio_path=socketio_path, jwt_key=jwt_key,
-                         jwt_method=jwt_method)
+        super().__init__(session_persistence=True, socketio_path=socketio_path, jwt_key=jwt_key, jwt_method=jwt_method)
         self.allowed_origins = list(allowed_origins)
         self.token_policy = token_policy(jwt_key, jwt_method)
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         sio = AsyncServer(async_mode="sanic", cors_allowed_origins=self.allowed_origins)
         self.sio = sio
-        webhook = WebBlueprint(sio, self.socketio_path, page_blueprint(self.allowed_origins),
-                               "meldwijzer_web", __name__)
+        webhook = WebBlueprint(
+            sio, self.socketio_path, page_blueprint(self.allowed_origins), "meldwijzer_web", __name__
+        )
         self._register_handlers(sio, webhook, on_new_message)
         return webhook
 
-    def _register_handlers(self, sio: AsyncServer, webhook: Blueprint,
-                           on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> None:
+    def _register_handlers(
+        self, sio: AsyncServer, webhook: Blueprint, on_new_message: Callable[[UserMessage], Awaitable[Any]]
+    ) -> None:
         """The socket.io events: connect (auth), session_request (identity), user_uttered (message)."""
 
         @sio.on("connect")
@@ -302,9 +316,16 @@ class WebChatInput(SocketIOInput):
             app = next(iter(webhook.apps))
             await self._dispatch(on_new_message, sio, text, sender, sid, guard_with=app)
 
-    async def _dispatch(self, on_new_message: Callable[[UserMessage], Awaitable[Any]], sio: AsyncServer,
-                        text: Text, sender: Text, sid: Text, expect_reply: bool = True,
-                        guard_with: Any = None) -> None:
+    async def _dispatch(
+        self,
+        on_new_message: Callable[[UserMessage], Awaitable[Any]],
+        sio: AsyncServer,
+        text: Text,
+        sender: Text,
+        sid: Text,
+        expect_reply: bool = True,
+        guard_with: Any = None,
+    ) -> None:
         """Hand one message to Rasa; replies go to the sender's room (all their open tabs). A new
         session may rightly say nothing (no open follow-ups), so it gets no apology for silence.
 
@@ -313,7 +334,12 @@ class WebChatInput(SocketIOInput):
         schrijft…" line stays until then, and a screen reader hears when the answer is complete)."""
         output = WebOutput(sio, self.bot_message_evt)
         try:
-            await deliver(UserMessage(text, output, sender, input_channel=self.name()), on_new_message, "web",
-                          expect_reply=expect_reply, guard_with=guard_with)
+            await deliver(
+                UserMessage(text, output, sender, input_channel=self.name()),
+                on_new_message,
+                "web",
+                expect_reply=expect_reply,
+                guard_with=guard_with,
+            )
         finally:
             await sio.emit(TURN_END_EVENT, room=sender)

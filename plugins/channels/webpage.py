@@ -8,6 +8,7 @@ plus the dossier download and the aandachtsfunctionaris's overview page, which r
 The page gets a strict Content-Security-Policy: scripts and styles only from this server, no inline
 code, connections only back to this server, framing only by the allowed intranet origins.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -78,8 +79,12 @@ def page_blueprint(frame_ancestors: Iterable[str]) -> Blueprint:
     page = Blueprint("meldwijzer_web_page", url_prefix=PAGE_PREFIX, strict_slashes=False)
     for route, asset in ASSETS.items():
         body = (WEB_DIR / asset.file).read_bytes()
-        page.add_route(serve(body, asset, asset_headers(asset, csp)), f"/{route}", methods=["GET"],
-                       name=f"asset_{route.replace('/', '_').replace('.', '_') or 'page'}")
+        page.add_route(
+            serve(body, asset, asset_headers(asset, csp)),
+            f"/{route}",
+            methods=["GET"],
+            name=f"asset_{route.replace('/', '_').replace('.', '_') or 'page'}",
+        )
     add_download_route(page)
     add_overview_route(page)
     return page

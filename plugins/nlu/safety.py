@@ -16,6 +16,7 @@ A message cannot see the conversation it is part of: "hij past vanavond weer op"
 acute after "haar oom zit aan haar". ``AcuteContextPolicy`` reads the tracker for that; the rule itself
 is pure (``bot.steps.ContextRule``), the terms are knowledge.
 """
+
 from __future__ import annotations
 
 from typing import Any, Dict, List, Optional, Pattern, Sequence, Text, Tuple
@@ -61,10 +62,13 @@ class AcuteDangerGuard(GraphComponent, IntentClassifier):
     def get_default_config() -> Dict[Text, Any]:
         return {}
 
-    def __init__(self, pattern: Optional[Pattern[str]],
-                 signals: Sequence[Tuple[str, Optional[Pattern[str]]]] = (),
-                 routes: Sequence[Tuple[str, Optional[Pattern[str]]]] = (),
-                 pairs: Sequence[Tuple[str, PairPattern]] = ()) -> None:
+    def __init__(
+        self,
+        pattern: Optional[Pattern[str]],
+        signals: Sequence[Tuple[str, Optional[Pattern[str]]]] = (),
+        routes: Sequence[Tuple[str, Optional[Pattern[str]]]] = (),
+        pairs: Sequence[Tuple[str, PairPattern]] = (),
+    ) -> None:
         """``pattern``: acute_danger's terms; ``routes``: the specific acute routes, tried before it."""
         self._routes = (*routes, (ACUTE_DANGER, pattern))
         self._signals = tuple(signals)
@@ -83,8 +87,12 @@ class AcuteDangerGuard(GraphComponent, IntentClassifier):
 
         routes = {route: compile_terms(terms) for route, terms in acute_routes()}
         acute = routes.pop(ACUTE_DANGER)
-        return cls(acute, [(situation, compile_terms(terms)) for situation, terms in signal_terms().items()],
-                   list(routes.items()), [(situation, PairPattern.of(p)) for situation, p in signal_pairs().items()])
+        return cls(
+            acute,
+            [(situation, compile_terms(terms)) for situation, terms in signal_terms().items()],
+            list(routes.items()),
+            [(situation, PairPattern.of(p)) for situation, p in signal_pairs().items()],
+        )
 
     def _backed(self, predicted: str, text: str) -> bool:
         """Whether an urgent prediction stands: an acute route always; a special situation only when its
@@ -143,8 +151,16 @@ def _route(message: Message, intent: str, term: str, overruled: Optional[str]) -
 # --- across turns ---------------------------------------------------------------------------------
 
 # Messages that signal abuse for the context rule: a worried first message and the special situations.
-DEFAULT_ABUSE_INTENTS = ("start_case", "progress_signals", "acute_danger", "sexual_violence", "suicide_risk",
-                         "honour_based", "staff_suspect", "pupil_violence")
+DEFAULT_ABUSE_INTENTS = (
+    "start_case",
+    "progress_signals",
+    "acute_danger",
+    "sexual_violence",
+    "suicide_risk",
+    "honour_based",
+    "staff_suspect",
+    "pupil_violence",
+)
 
 
 def conversation_turns(tracker: DialogueStateTracker) -> Tuple[List[Turn], Optional[Turn]]:
@@ -180,9 +196,15 @@ class AcuteContextPolicy(Policy):
     def get_default_config() -> Dict[Text, Any]:
         return {"priority": 7, "abuse_intents": list(DEFAULT_ABUSE_INTENTS)}
 
-    def __init__(self, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
-                 execution_context: ExecutionContext, featurizer: Any = None,
-                 rule: Optional[ContextRule] = None) -> None:
+    def __init__(
+        self,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+        featurizer: Any = None,
+        rule: Optional[ContextRule] = None,
+    ) -> None:
         super().__init__(config, model_storage, resource, execution_context, featurizer)
         from bot.steps import context_rule, situation_ids  # the terms are reviewed knowledge
 
@@ -193,9 +215,13 @@ class AcuteContextPolicy(Policy):
         """Nothing to learn: the rule is reviewed knowledge, not statistics."""
         return self._resource
 
-    def predict_action_probabilities(self, tracker: DialogueStateTracker, domain: Domain,
-                                     rule_only_data: Optional[Dict[Text, Any]] = None,
-                                     **kwargs: Any) -> PolicyPrediction:
+    def predict_action_probabilities(
+        self,
+        tracker: DialogueStateTracker,
+        domain: Domain,
+        rule_only_data: Optional[Dict[Text, Any]] = None,
+        **kwargs: Any,
+    ) -> PolicyPrediction:
         result = self._default_predictions(domain)
         action = self._next_action(tracker)
         if action is not None and action in domain.action_names_or_texts:
@@ -217,4 +243,3 @@ class AcuteContextPolicy(Policy):
         """Was the last user turn (now answered) one this policy routed?"""
         intent, text = turns[-1]
         return intent not in self._situations and bool(text) and self._rule.acute(text, turns[:-1]) is not None
-

@@ -13,6 +13,7 @@ combines them before its transformer, projecting to a common size when they diff
 alone; the token-level sequence features stay with the sparse featurizers (entities need nothing
 more). One 512-dim vector per message costs about 5 ms.
 """
+
 from __future__ import annotations
 
 from typing import Any, Dict, List, Text
@@ -85,6 +86,11 @@ class SentenceEncoderFeaturizer(DenseFeaturizer, GraphComponent):
                 continue
             vectors = self._encoder.encode([m.get(attribute) for m in todo], persist=persist)
             for message, vector in zip(todo, vectors):
-                message.add_features(Features(np.asarray(vector[None, :], dtype=np.float32),
-                                              FEATURE_TYPE_SENTENCE, attribute,
-                                              self._config[FEATURIZER_CLASS_ALIAS]))
+                message.add_features(
+                    Features(
+                        np.asarray(vector[None, :], dtype=np.float32),
+                        FEATURE_TYPE_SENTENCE,
+                        attribute,
+                        self._config[FEATURIZER_CLASS_ALIAS],
+                    )
+                )

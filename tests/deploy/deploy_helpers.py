@@ -5,6 +5,7 @@ renders it the way the admin would edit it (certificate paths, listen ports, one
 replica) next to a minimal main configuration. Tests use that same command, so what they run is what
 the cluster runs.
 """
+
 from __future__ import annotations
 
 import os
@@ -34,6 +35,11 @@ def free_port() -> int:
 
 def render_site(directory: Path, https_port: int, http_port: int, replicas: Sequence[int]) -> Path:
     """The admin's site with a self-signed certificate in ``directory``; returns the main config."""
-    subprocess.run([str(CLUSTER), "nginx-config", str(directory), str(https_port), str(http_port),
-                    *map(str, replicas)], cwd=REPO, check=True, capture_output=True, timeout=120)
+    subprocess.run(
+        [str(CLUSTER), "nginx-config", str(directory), str(https_port), str(http_port), *map(str, replicas)],
+        cwd=REPO,
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
     return directory / "nginx.conf"

@@ -13,6 +13,7 @@ Redis stopping, and PostgreSQL crashing for 10 s, are covered too: the answer is
 resend", no lock stays behind, nothing stored is lost, and the cluster recovers.
 Model tier (pytestmark): it needs models/meldwijzer.tar.gz and starts servers.
 """
+
 from __future__ import annotations
 
 import json
@@ -35,13 +36,22 @@ from deploy_helpers import CLUSTER, REPO, free_port, nginx_binary
 from tests.e2e.conftest import texts, user_texts
 from tests.e2e.note_answers import answer_for
 
-pytestmark = [pytest.mark.model, pytest.mark.e2e,
-              pytest.mark.filterwarnings("ignore::urllib3.exceptions.InsecureRequestWarning")]
+pytestmark = [
+    pytest.mark.model,
+    pytest.mark.e2e,
+    pytest.mark.filterwarnings("ignore::urllib3.exceptions.InsecureRequestWarning"),
+]
 MODEL = REPO / "models" / "meldwijzer.tar.gz"
 CONVERSATIONS = 30
 TEACHER = '/inform_role{"role":"teacher"}'
-MESSAGES = ["hallo", "ik maak me zorgen over een leerling", TEACHER, "wat moet ik nu doen?", "wie kan ik bellen?",
-            "signaal vastleggen: gisteren om 10 uur zag ik op het plein dat hij striemen op zijn rug had"]
+MESSAGES = [
+    "hallo",
+    "ik maak me zorgen over een leerling",
+    TEACHER,
+    "wat moet ik nu doen?",
+    "wie kan ik bellen?",
+    "signaal vastleggen: gisteren om 10 uur zag ik op het plein dat hij striemen op zijn rug had",
+]
 NOTE_QUESTIONS = 8  # at most: what the one-message note leaves out, then the summary
 KILL_AFTER = CONVERSATIONS * len(MESSAGES)  # answered messages: the notes are being filled in
 RETRIES = 8
@@ -63,21 +73,28 @@ class Cluster:
         return self.settings["MELDWIJZER_REST_CLIENTS"].split(":", 1)[1]
 
     def run(self, *args: str, timeout: int = 600) -> None:
-        done = subprocess.run([str(CLUSTER), *args], cwd=REPO, env=self.env, capture_output=True, text=True,
-                              timeout=timeout)
+        done = subprocess.run(
+            [str(CLUSTER), *args], cwd=REPO, env=self.env, capture_output=True, text=True, timeout=timeout
+        )
         assert done.returncode == 0, f"cluster.sh {' '.join(args)}:\n{done.stdout}\n{done.stderr}\n{self.logs()}"
 
     def logs(self) -> str:
-        return "\n".join(f"--- {log.name}\n{log.read_text(errors='replace')[-2000:]}"
-                         for log in sorted(self.directory.glob("*.log")))
+        return "\n".join(
+            f"--- {log.name}\n{log.read_text(errors='replace')[-2000:]}" for log in sorted(self.directory.glob("*.log"))
+        )
 
     def send(self, sender: str, message: str, key: Optional[str] = None) -> requests.Response:
         """One try of a message; every try of the same message carries the same Idempotency-Key."""
         headers = {"Authorization": f"Bearer {self.token}"}
         if key is not None:
             headers["Idempotency-Key"] = key
-        return requests.post(f"{self.url}/webhooks/rest/webhook", json={"sender": sender, "message": message},
-                             headers=headers, verify=False, timeout=150)
+        return requests.post(
+            f"{self.url}/webhooks/rest/webhook",
+            json={"sender": sender, "message": message},
+            headers=headers,
+            verify=False,
+            timeout=150,
+        )
 
 
 @pytest.fixture(scope="module")
@@ -91,16 +108,24 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     if not shutil.which("redis-server"):
         service_missing("redis-server is not installed (Debian package redis-server)")
     directory = tmp_path_factory.mktemp("cluster")
-    env = {**{k: v for k, v in os.environ.items() if not k.startswith(("MELDWIJZER_", "SANIC_"))},
-           "CLUSTER_DIR": str(directory), "CLUSTER_PG_PORT": str(free_port()), "CLUSTER_REDIS_PORT": str(free_port()),
-           "CLUSTER_HTTPS_PORT": str(free_port()), "CLUSTER_HTTP_PORT": str(free_port()),
-           "CLUSTER_RASA_PORTS": f"{free_port()} {free_port()}",
-           "CLUSTER_ACTIONS_PORTS": f"{free_port()} {free_port()}"}
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("MELDWIJZER_", "SANIC_"))},
+        "CLUSTER_DIR": str(directory),
+        "CLUSTER_PG_PORT": str(free_port()),
+        "CLUSTER_REDIS_PORT": str(free_port()),
+        "CLUSTER_HTTPS_PORT": str(free_port()),
+        "CLUSTER_HTTP_PORT": str(free_port()),
+        "CLUSTER_RASA_PORTS": f"{free_port()} {free_port()}",
+        "CLUSTER_ACTIONS_PORTS": f"{free_port()} {free_port()}",
+    }
     handle = Cluster(directory=directory, env=env)
     try:
         handle.run("up")
-        handle.settings = dict(line.split("=", 1) for line in (directory / "cluster.env").read_text().splitlines()
-                               if "=" in line and not line.startswith("#"))
+        handle.settings = dict(
+            line.split("=", 1)
+            for line in (directory / "cluster.env").read_text().splitlines()
+            if "=" in line and not line.startswith("#")
+        )
         yield handle
     finally:
         subprocess.run([str(CLUSTER), "down"], cwd=REPO, env=env, capture_output=True, timeout=300)
@@ -189,8 +214,11 @@ def signal_notes(database: str, owner: str) -> int:
     engine = sa.create_engine(database, future=True)
     try:
         with engine.connect() as connection:
-            return connection.execute(sa.select(sa.func.count(Note.id)).join(Case, Note.case_id == Case.id)
-                                      .where(Case.owner_id == owner, Note.kind == "signaal")).scalar_one()
+            return connection.execute(
+                sa.select(sa.func.count(Note.id))
+                .join(Case, Note.case_id == Case.id)
+                .where(Case.owner_id == owner, Note.kind == "signaal")
+            ).scalar_one()
     finally:
         engine.dispose()
 
@@ -226,8 +254,11 @@ def test_conversations_survive_a_replica_killed_mid_way(cluster: Cluster, monkey
         owner = f"rest:cluster:{conversation.sender}"
         assert len(user_texts(settings["MELDWIJZER_TRACKER_DB_URL"], owner)) == len(conversation.answered), owner
         assert signal_notes(settings["MELDWIJZER_DB_URL"], owner) == 1, owner
-    summary = {"attempts": len(tally.attempts), "kill_s": round(window["killed"] - window["kill"], 2),
-               "failed": [(a.status, round(a.ended - window["kill"], 2)) for a in failed]}
+    summary = {
+        "attempts": len(tally.attempts),
+        "kill_s": round(window["killed"] - window["kill"], 2),
+        "failed": [(a.status, round(a.ended - window["kill"], 2)) for a in failed],
+    }
     (cluster.directory / "summary.json").write_text(json.dumps(summary), encoding="utf-8")
     # The other replica carried on while replica 1 was down, and replica 1 answers again after its restart.
     access = (cluster.directory / "meldwijzer.access.log").read_text()
@@ -286,13 +317,19 @@ def test_redis_down_asks_to_resend_and_recovers(cluster: Cluster) -> None:
 def lock_keys(cluster: Cluster, sender: str) -> List[str]:
     """The conversation locks the cluster's Redis holds for ``sender``."""
     port = cluster.env["CLUSTER_REDIS_PORT"]
-    found = subprocess.run(["redis-cli", "-p", port, "--scan", "--pattern", f"*{sender}*"],
-                           capture_output=True, text=True, timeout=30, check=True)
+    found = subprocess.run(
+        ["redis-cli", "-p", port, "--scan", "--pattern", f"*{sender}*"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+    )
     return found.stdout.split()
 
 
 def test_postgres_down_for_10_seconds_asks_to_resend_loses_nothing_and_recovers(
-        cluster: Cluster, monkeypatch: pytest.MonkeyPatch) -> None:
+    cluster: Cluster, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Both stores gone at once (a crash: no clean shutdown): every message gets the Dutch "please
     resend" on whichever replica, no lock stays behind, and once PostgreSQL is back the same conversation
     carries on with its case, its note and its history intact."""
@@ -345,8 +382,13 @@ def web_reply(cluster: Cluster, subject: str, text: str, timeout: float = 120) -
         # Long-polling only: every poll is a new HTTP request, so without stickiness in nginx a poll would
         # reach the replica that does not know the session. (This python-socketio's WebSocket transport
         # also needs a newer aiohttp than Rasa pins.)
-        await client.connect(cluster.url, socketio_path="/socket.io", auth={"token": token},
-                             headers={"Origin": cluster.url}, transports=["polling"])
+        await client.connect(
+            cluster.url,
+            socketio_path="/socket.io",
+            auth={"token": token},
+            headers={"Origin": cluster.url},
+            transports=["polling"],
+        )
         try:
             await client.emit("session_request", {"session_id": None})
             await client.emit("user_uttered", {"message": text, "session_id": None})

@@ -5,6 +5,7 @@ deploy/Dockerfile and deploy/compose.yml honest: every path they copy or mount, 
 run, every port they publish or probe exists in the repository and matches the runner's settings,
 and the example settings they read pass the production runner's start-up check.
 """
+
 from __future__ import annotations
 
 import json
@@ -36,8 +37,11 @@ def instructions() -> List[List[str]]:
 
 
 def env_example() -> Dict[str, str]:
-    pairs = (line.split("=", 1) for line in ENV_EXAMPLE.read_text(encoding="utf-8").splitlines()
-             if line.strip() and not line.startswith("#"))
+    pairs = (
+        line.split("=", 1)
+        for line in ENV_EXAMPLE.read_text(encoding="utf-8").splitlines()
+        if line.strip() and not line.startswith("#")
+    )
     return {key: value for key, value in pairs}
 
 

@@ -4,6 +4,7 @@ A log line is kept longer and read by more people than the dossier, so what a te
 never reach it. The action server is run exactly as the systemd unit runs it, fed a request full of
 "pupil" text that makes it fail, and every line it writes must be JSON without that text.
 """
+
 from __future__ import annotations
 
 import json
@@ -48,15 +49,25 @@ def test_the_action_server_under_serve_logs_json_lines_without_user_text(tmp_pat
     port = free_port()
     env: Dict[str, str] = {
         **{k: v for k, v in os.environ.items() if not k.startswith(("MELDWIJZER_", "SANIC_"))},
-        "ACTIONS_PORT": str(port), "RASA_PORT": str(free_port()), "MELDWIJZER_MODEL": str(model),
-        "MELDWIJZER_KEY_FILE": str(key), "MELDWIJZER_DB_URL": f"sqlite:///{tmp_path / 'cases.db'}",
-        "MELDWIJZER_REST_CLIENTS": "intranet:0123456789abcdef0123", "MELDWIJZER_WEB": "off",
+        "ACTIONS_PORT": str(port),
+        "RASA_PORT": str(free_port()),
+        "MELDWIJZER_MODEL": str(model),
+        "MELDWIJZER_KEY_FILE": str(key),
+        "MELDWIJZER_DB_URL": f"sqlite:///{tmp_path / 'cases.db'}",
+        "MELDWIJZER_REST_CLIENTS": "intranet:0123456789abcdef0123",
+        "MELDWIJZER_WEB": "off",
         "MELDWIJZER_RUNTIME_DIR": str(tmp_path / "run"),
     }
     log = tmp_path / "actions.log"
     with log.open("wb") as handle:
-        server = subprocess.Popen([str(REPO / "scripts" / "serve.sh"), "actions"], cwd=REPO, env=env,
-                                  stdout=handle, stderr=subprocess.STDOUT, start_new_session=True)
+        server = subprocess.Popen(
+            [str(REPO / "scripts" / "serve.sh"), "actions"],
+            cwd=REPO,
+            env=env,
+            stdout=handle,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     try:
         for _ in range(1200):
             assert server.poll() is None, log.read_text()
@@ -65,11 +76,17 @@ def test_the_action_server_under_serve_logs_json_lines_without_user_text(tmp_pat
                     break
             except requests.ConnectionError:
                 time.sleep(0.2)
-        tracker = {"sender_id": "rest:intranet:juf", "slots": {}, "events": [],
-                   "latest_message": {"text": SECRET, "intent": {"name": "report_signal"}, "entities": []}}
+        tracker = {
+            "sender_id": "rest:intranet:juf",
+            "slots": {},
+            "events": [],
+            "latest_message": {"text": SECRET, "intent": {"name": "report_signal"}, "entities": []},
+        }
         odd = {**tracker, "slots": SECRET}  # malformed: the action must cope without echoing it
-        for body in ({"next_action": "action_save_note", "tracker": odd, "domain": {"slots": SECRET}},
-                     {"next_action": "action_bestaat_niet", "tracker": tracker}):
+        for body in (
+            {"next_action": "action_save_note", "tracker": odd, "domain": {"slots": SECRET}},
+            {"next_action": "action_bestaat_niet", "tracker": tracker},
+        ):
             reply = requests.post(f"http://127.0.0.1:{port}/webhook", json=body, timeout=60)
             assert SECRET not in reply.text
     finally:

@@ -4,6 +4,7 @@ A server that starts half-configured fails later, for a teacher; these tests pin
 missing value stops the runner at start-up, that the trial modes of `make run` are refused, and that
 the runner itself never installs or trains.
 """
+
 from __future__ import annotations
 
 import os
@@ -33,13 +34,18 @@ def good_env(tmp_path: Path) -> Dict[str, str]:
     key.write_bytes(Fernet.generate_key())
     key.chmod(0o600)
     return {
-        "RASA_PORT": "5105", "ACTIONS_PORT": "5155", "MELDWIJZER_INTERFACE": "127.0.0.1",
-        "MELDWIJZER_MODEL": str(model), "MELDWIJZER_KEY_FILE": str(key),
+        "RASA_PORT": "5105",
+        "ACTIONS_PORT": "5155",
+        "MELDWIJZER_INTERFACE": "127.0.0.1",
+        "MELDWIJZER_MODEL": str(model),
+        "MELDWIJZER_KEY_FILE": str(key),
         "MELDWIJZER_DB_URL": "postgresql://meldwijzer:pw@127.0.0.1:5432/meldwijzer",
         "MELDWIJZER_TRACKER_DB_URL": f"sqlite:///{tmp_path / 'tracker.db'}",
         "MELDWIJZER_REST_CLIENTS": "intranet:0123456789abcdef0123",
-        "MELDWIJZER_WEB_JWT_KEY": "k" * 32, "MELDWIJZER_WEB_ORIGINS": "https://meldwijzer.school.example",
-        "MELDWIJZER_WEB_JWT_AUDIENCE": "meldwijzer", "MELDWIJZER_WEB_JWT_ISSUER": "https://intranet.school.example",
+        "MELDWIJZER_WEB_JWT_KEY": "k" * 32,
+        "MELDWIJZER_WEB_ORIGINS": "https://meldwijzer.school.example",
+        "MELDWIJZER_WEB_JWT_AUDIENCE": "meldwijzer",
+        "MELDWIJZER_WEB_JWT_ISSUER": "https://intranet.school.example",
         "MELDWIJZER_RUNTIME_DIR": str(tmp_path / "run"),
     }
 
@@ -101,8 +107,9 @@ REFUSALS = [
 
 
 @pytest.mark.parametrize("change, variable", [(c, v) for _, c, v in REFUSALS], ids=[n for n, _, _ in REFUSALS])
-def test_a_wrong_or_missing_value_is_an_error_naming_the_variable(good_env: Dict[str, str], change: Dict[str, str],
-                                                                  variable: str) -> None:
+def test_a_wrong_or_missing_value_is_an_error_naming_the_variable(
+    good_env: Dict[str, str], change: Dict[str, str], variable: str
+) -> None:
     result = check({**good_env, **change})
     assert [e for e in result.errors if e.startswith(f"{variable}: ")], result.errors
 
@@ -134,10 +141,12 @@ def test_web_off_starts_rasa_without_the_web_channel(good_env: Dict[str, str]) -
 
 # --- the shell runner itself ---------------------------------------------------------------------
 
+
 def run_serve(env: Dict[str, str], *args: str) -> subprocess.CompletedProcess:
     base = {k: v for k, v in os.environ.items() if not k.startswith(RUNTIME_PREFIXES)}
-    return subprocess.run([str(SERVE), *args], cwd=REPO, env={**base, **env}, capture_output=True, text=True,
-                          timeout=120)
+    return subprocess.run(
+        [str(SERVE), *args], cwd=REPO, env={**base, **env}, capture_output=True, text=True, timeout=120
+    )
 
 
 def test_serve_check_accepts_a_complete_configuration(good_env: Dict[str, str]) -> None:
@@ -153,8 +162,9 @@ def test_serve_refuses_to_start_without_a_model(good_env: Dict[str, str], mode: 
     assert "configuration error: MELDWIJZER_MODEL:" in done.stderr
 
 
-def test_serve_requires_the_key_even_when_the_environment_does_not_ask(good_env: Dict[str, str],
-                                                                       tmp_path: Path) -> None:
+def test_serve_requires_the_key_even_when_the_environment_does_not_ask(
+    good_env: Dict[str, str], tmp_path: Path
+) -> None:
     missing = tmp_path / "lost" / "secret.key"
     done = run_serve({**good_env, "MELDWIJZER_KEY_FILE": str(missing)}, "rasa")
     assert done.returncode == 2

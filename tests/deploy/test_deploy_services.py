@@ -5,6 +5,7 @@ only /webhooks/, /socket.io/ (with the WebSocket upgrade headers) and /chat are 
 carries the security headers, plain HTTP is redirected, a dead replica is skipped, and the access log
 never holds a dossier download token.
 """
+
 from __future__ import annotations
 
 import configparser
@@ -36,6 +37,7 @@ def service_missing(reason: str) -> None:
 
 # --- systemd ---------------------------------------------------------------------------------------
 
+
 def unit(name: str) -> configparser.ConfigParser:
     parser = configparser.ConfigParser(strict=False, interpolation=None)
     parser.optionxform = str  # systemd keys are case-sensitive
@@ -45,7 +47,7 @@ def unit(name: str) -> configparser.ConfigParser:
 
 def repo_path(installed: str) -> Path:
     assert installed.startswith(INSTALL_ROOT + "/"), installed
-    return REPO / installed[len(INSTALL_ROOT) + 1:]
+    return REPO / installed[len(INSTALL_ROOT) + 1 :]
 
 
 def test_units_start_the_production_runner_and_read_the_example_settings() -> None:
@@ -74,11 +76,16 @@ def test_systemd_verifies_the_units(tmp_path: Path) -> None:
     names = sorted(p.name for p in UNITS.iterdir())
     for name in names:
         text = (UNITS / name).read_text(encoding="utf-8")
-        (tmp_path / name).write_text(text.replace(ENV_FILE, str(tmp_path / "meldwijzer.env"))
-                                     .replace(INSTALL_ROOT, str(REPO)), encoding="utf-8")
+        (tmp_path / name).write_text(
+            text.replace(ENV_FILE, str(tmp_path / "meldwijzer.env")).replace(INSTALL_ROOT, str(REPO)), encoding="utf-8"
+        )
     assert (REPO / ".venv" / "bin" / "python").exists()  # the purge unit's ExecStart, mapped onto this checkout
-    done = subprocess.run([analyze, "verify", "--man=no", *[str(tmp_path / n) for n in names]],
-                          capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [analyze, "verify", "--man=no", *[str(tmp_path / n) for n in names]],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0 and not done.stderr.strip(), done.stderr
 
 
@@ -119,8 +126,9 @@ def nginx() -> str:
 
 def test_nginx_accepts_the_site(nginx: str, tmp_path: Path) -> None:
     main = render_site(tmp_path, free_port(), free_port(), [5005])
-    done = subprocess.run([nginx, "-t", "-p", str(tmp_path), "-c", str(main)], capture_output=True, text=True,
-                          timeout=60)
+    done = subprocess.run(
+        [nginx, "-t", "-p", str(tmp_path), "-c", str(main)], capture_output=True, text=True, timeout=60
+    )
     assert done.returncode == 0, done.stderr
 
 
@@ -135,8 +143,11 @@ def proxy(nginx: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dict
     dead = free_port()
     https, http = free_port(), free_port()
     main = render_site(workdir, https, http, [dead, upstream.server_address[1]])
-    process = subprocess.Popen([nginx, "-p", str(workdir), "-c", str(main), "-g", "daemon off;"],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    process = subprocess.Popen(
+        [nginx, "-p", str(workdir), "-c", str(main), "-g", "daemon off;"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     for _ in range(100):
         try:
             requests.get(f"https://127.0.0.1:{https}/", verify=False, timeout=2)
@@ -146,8 +157,7 @@ def proxy(nginx: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dict
                 pytest.fail(f"nginx stopped: {process.stderr.read().decode()}")
             time.sleep(0.1)
     try:
-        yield {"https": f"https://127.0.0.1:{https}", "http": f"http://127.0.0.1:{http}", "seen": seen,
-               "dir": workdir}
+        yield {"https": f"https://127.0.0.1:{https}", "http": f"http://127.0.0.1:{http}", "seen": seen, "dir": workdir}
     finally:
         process.terminate()
         process.wait(timeout=30)
@@ -181,8 +191,9 @@ def test_a_rest_message_reaches_a_live_replica_when_another_is_down(proxy: Dict[
 
 
 def test_socket_io_is_forwarded_with_the_websocket_upgrade(proxy: Dict[str, object]) -> None:
-    reply = get(proxy, "/socket.io/?EIO=4&transport=websocket",
-                headers={"Upgrade": "websocket", "Connection": "Upgrade"})
+    reply = get(
+        proxy, "/socket.io/?EIO=4&transport=websocket", headers={"Upgrade": "websocket", "Connection": "Upgrade"}
+    )
     assert reply.status_code == 200
     _, path, headers, _ = proxy["seen"][-1]
     assert path.startswith("/socket.io/")
@@ -212,6 +223,9 @@ def test_the_access_log_holds_no_download_token_or_query(proxy: Dict[str, object
 
 def test_the_site_file_forwards_only_the_channel_paths() -> None:
     """What test_rasa_routes_outside_the_channels_are_not_reachable relies on, stated for the admin."""
-    locations = [line.split()[1:-1] for line in SITE.read_text(encoding="utf-8").splitlines()
-                 if line.strip().startswith("location")]
+    locations = [
+        line.split()[1:-1]
+        for line in SITE.read_text(encoding="utf-8").splitlines()
+        if line.strip().startswith("location")
+    ]
     assert locations == [["/webhooks/"], ["/socket.io/"], ["=", "/chat"], ["/chat/"], ["/"]]

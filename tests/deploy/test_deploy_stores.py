@@ -6,6 +6,7 @@ dossier and read the dossier back from the restored copy, with the key and witho
 takes a database lock so that, with the timer on every replica, one purges at a time and a purge
 killed half-way leaves no lock behind.
 """
+
 from __future__ import annotations
 
 import os
@@ -69,27 +70,45 @@ def libpq_url(url: str) -> str:
 
 
 def test_pg_dump_and_pg_restore_round_trip_keeps_the_dossier_readable(
-        pg_database: str, second_pg_database: str, tmp_path: Path) -> None:
+    pg_database: str, second_pg_database: str, tmp_path: Path
+) -> None:
     case_id = write_dossier(repositories(pg_database))
     dump = tmp_path / "meldwijzer.dump"
-    subprocess.run([tool("pg_dump"), "--format=custom", "--no-owner", f"--file={dump}", libpq_url(pg_database)],
-                   check=True, capture_output=True, timeout=120)
+    subprocess.run(
+        [tool("pg_dump"), "--format=custom", "--no-owner", f"--file={dump}", libpq_url(pg_database)],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
     assert SIGNAL.encode() not in dump.read_bytes()  # the dump holds only ciphertext
-    subprocess.run([tool("pg_restore"), "--no-owner", "--exit-on-error", f"--dbname={libpq_url(second_pg_database)}",
-                    str(dump)], check=True, capture_output=True, timeout=120)
+    subprocess.run(
+        [tool("pg_restore"), "--no-owner", "--exit-on-error", f"--dbname={libpq_url(second_pg_database)}", str(dump)],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
 
     assert read_signal(repositories(second_pg_database), case_id) == SIGNAL
 
 
 def test_a_restored_backup_without_its_key_is_unreadable(
-        pg_database: str, second_pg_database: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    pg_database: str, second_pg_database: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """What docs/DEPLOY.md warns about: the backup of the database is worthless without the key."""
     case_id = write_dossier(repositories(pg_database))
     dump = tmp_path / "meldwijzer.dump"
-    subprocess.run([tool("pg_dump"), "--format=custom", "--no-owner", f"--file={dump}", libpq_url(pg_database)],
-                   check=True, capture_output=True, timeout=120)
-    subprocess.run([tool("pg_restore"), "--no-owner", f"--dbname={libpq_url(second_pg_database)}", str(dump)],
-                   check=True, capture_output=True, timeout=120)
+    subprocess.run(
+        [tool("pg_dump"), "--format=custom", "--no-owner", f"--file={dump}", libpq_url(pg_database)],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+    subprocess.run(
+        [tool("pg_restore"), "--no-owner", f"--dbname={libpq_url(second_pg_database)}", str(dump)],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
     monkeypatch.setenv(crypto.ENV_KEY, Fernet.generate_key().decode())  # a new key: the old one was lost
     with pytest.raises(crypto.EncryptionKeyError):
         read_signal(repositories(second_pg_database), case_id)
@@ -113,6 +132,7 @@ def test_sqlite_online_backup_and_copy_back_keeps_the_dossier_readable(tmp_path:
 
 # --- the purge across replicas ----------------------------------------------------------------------
 
+
 def closed_long_ago(repos: Repositories) -> str:
     case_id = write_dossier(repos)
     repos.cases.close(case_id)
@@ -121,8 +141,9 @@ def closed_long_ago(repos: Repositories) -> str:
     return case_id
 
 
-def test_a_second_replica_skips_the_purge_while_one_is_purging(pg_database: str,
-                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_second_replica_skips_the_purge_while_one_is_purging(
+    pg_database: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("MELDWIJZER_DB_URL", pg_database)
     closed_long_ago(repositories())
     with purge_lock(get_engine(pg_database)) as first:  # replica 1 is purging
@@ -137,7 +158,11 @@ def test_a_second_replica_skips_the_purge_while_one_is_purging(pg_database: str,
 def test_a_purge_killed_half_way_leaves_no_lock(pg_database: str, tmp_path: Path) -> None:
     """The lock lives on the purging process's connection: a SIGKILL frees it with the connection."""
     ready = tmp_path / "locked"
-    holder = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            textwrap.dedent(f"""
         import pathlib, time
         from bot.store.cli import purge_lock
         from bot.store.db import get_engine
@@ -145,7 +170,11 @@ def test_a_purge_killed_half_way_leaves_no_lock(pg_database: str, tmp_path: Path
             assert acquired
             pathlib.Path({str(ready)!r}).write_text("yes")
             time.sleep(600)
-        """)], cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)})
+        """),
+        ],
+        cwd=REPO,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
     try:
         for _ in range(600):
             if ready.exists() or holder.poll() is not None:
@@ -188,10 +217,24 @@ print("replica ready")
 
 def test_two_replicas_starting_together_migrate_once(pg_database: str, tmp_path: Path) -> None:
     go = tmp_path / "go"
-    env = {**os.environ, "PYTHONPATH": str(REPO), "MELDWIJZER_SECRET_KEY": Fernet.generate_key().decode(),
-           "MELDWIJZER_DB_URL": pg_database, "MELDWIJZER_TRACKER_DB_URL": pg_database}
-    replicas = [subprocess.Popen([sys.executable, "-c", REPLICA_START, pg_database, str(go)], cwd=REPO, env=env,
-                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) for _ in range(2)]
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(REPO),
+        "MELDWIJZER_SECRET_KEY": Fernet.generate_key().decode(),
+        "MELDWIJZER_DB_URL": pg_database,
+        "MELDWIJZER_TRACKER_DB_URL": pg_database,
+    }
+    replicas = [
+        subprocess.Popen(
+            [sys.executable, "-c", REPLICA_START, pg_database, str(go)],
+            cwd=REPO,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        for _ in range(2)
+    ]
     subprocess.run(["sleep", "3"], check=True)  # both have imported everything and wait for the signal
     go.write_text("go")
     outputs = [replica.communicate(timeout=300)[0] for replica in replicas]

@@ -6,6 +6,7 @@ and starts both processes to prove that a case survives a restart. A test that n
 configuration (tokens required, a school's profile) asks for that configuration's own pair
 (``VARIANTS``) instead of reconfiguring the shared one.
 """
+
 from __future__ import annotations
 
 import json
@@ -66,24 +67,48 @@ class Servers:
     def _spawn(self, args: List[str], log_name: str, env: Dict[str, str]) -> subprocess.Popen:
         log = self.workdir / log_name
         handle = log.open("ab")
-        return subprocess.Popen(args, cwd=REPO, env=env, stdout=handle, stderr=subprocess.STDOUT,
-                                start_new_session=True)
+        return subprocess.Popen(
+            args, cwd=REPO, env=env, stdout=handle, stderr=subprocess.STDOUT, start_new_session=True
+        )
 
     def _env(self) -> Dict[str, str]:
-        return {**os.environ, **self.env, "RASA_PORT": str(self.rasa_port),
-                "ACTIONS_PORT": str(self.actions_port), "SANIC_HOST": "127.0.0.1"}
+        return {
+            **os.environ,
+            **self.env,
+            "RASA_PORT": str(self.rasa_port),
+            "ACTIONS_PORT": str(self.actions_port),
+            "SANIC_HOST": "127.0.0.1",
+        }
 
     def _spawn_actions(self) -> subprocess.Popen:
-        return self._spawn([str(VENV_BIN / "python"), "-m", "actions.server", "--port", str(self.actions_port)],
-                           "actions.log", self._env())
+        return self._spawn(
+            [str(VENV_BIN / "python"), "-m", "actions.server", "--port", str(self.actions_port)],
+            "actions.log",
+            self._env(),
+        )
 
     def launch(self) -> None:
         """Start both processes without waiting for them (``wait_ready`` waits)."""
         env = self._env()
         actions = self._spawn_actions()
-        rasa = self._spawn([str(VENV_BIN / "rasa"), "run", "--model", str(MODEL), "--endpoints", "endpoints.yml",
-                            "--credentials", "credentials.yml", "--interface", "127.0.0.1",
-                            "--port", str(self.rasa_port)], "rasa.log", env)
+        rasa = self._spawn(
+            [
+                str(VENV_BIN / "rasa"),
+                "run",
+                "--model",
+                str(MODEL),
+                "--endpoints",
+                "endpoints.yml",
+                "--credentials",
+                "credentials.yml",
+                "--interface",
+                "127.0.0.1",
+                "--port",
+                str(self.rasa_port),
+            ],
+            "rasa.log",
+            env,
+        )
         self.procs = [actions, rasa]
 
     def wait_ready(self) -> None:
@@ -121,13 +146,18 @@ class Servers:
         self.procs[0] = self._spawn_actions()
         wait_for(f"http://127.0.0.1:{self.actions_port}/health", self.procs[0], self.workdir / "actions.log")
 
-    def send(self, sender: str, message: str, token: Optional[str] = None, expect: int = 200,
-             key: Optional[str] = None) -> List[dict]:
+    def send(
+        self, sender: str, message: str, token: Optional[str] = None, expect: int = 200, key: Optional[str] = None
+    ) -> List[dict]:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         if key is not None:
             headers["Idempotency-Key"] = key
-        reply = requests.post(f"{self.base_url}/webhooks/rest/webhook", json={"sender": sender, "message": message},
-                              headers=headers, timeout=120)
+        reply = requests.post(
+            f"{self.base_url}/webhooks/rest/webhook",
+            json={"sender": sender, "message": message},
+            headers=headers,
+            timeout=120,
+        )
         assert reply.status_code == expect, (reply.status_code, reply.text)
         return reply.json()
 
@@ -141,9 +171,9 @@ def user_texts(database_url: str, sender: str) -> List[str]:
     engine = sa.create_engine(database_url, future=True)
     try:
         with engine.connect() as connection:
-            rows = connection.execute(sa.select(events.data).where(events.sender_id == sender,
-                                                                    events.type_name == "user")
-                                      .order_by(events.id)).all()
+            rows = connection.execute(
+                sa.select(events.data).where(events.sender_id == sender, events.type_name == "user").order_by(events.id)
+            ).all()
     finally:
         engine.dispose()
     return [json.loads(row.data)["text"] for row in rows]
@@ -172,9 +202,13 @@ WEB_OFFICER_ROLE = "Meldwijzer.Aandachtsfunctionaris"  # the app role the school
 
 VARIANTS: Dict[str, Dict[str, str]] = {
     # A deployment that authenticates: the REST token and staff tokens for the web chat.
-    "secured_servers": {"MELDWIJZER_API_TOKEN": REST_TOKEN, "MELDWIJZER_WEB_JWT_KEY": WEB_JWT_KEY,
-                        "MELDWIJZER_WEB_JWT_AUDIENCE": WEB_JWT_AUDIENCE, "MELDWIJZER_WEB_JWT_ISSUER": WEB_JWT_ISSUER,
-                        "MELDWIJZER_WEB_JWT_ATTENTION_OFFICER_ROLE": WEB_OFFICER_ROLE},
+    "secured_servers": {
+        "MELDWIJZER_API_TOKEN": REST_TOKEN,
+        "MELDWIJZER_WEB_JWT_KEY": WEB_JWT_KEY,
+        "MELDWIJZER_WEB_JWT_AUDIENCE": WEB_JWT_AUDIENCE,
+        "MELDWIJZER_WEB_JWT_ISSUER": WEB_JWT_ISSUER,
+        "MELDWIJZER_WEB_JWT_ATTENTION_OFFICER_ROLE": WEB_OFFICER_ROLE,
+    },
     # A school's own deployment: Symbio's profile (which says Hengelo) with the school's gemeente set.
     "school_servers": {"MELDWIJZER_PROFILE": "symbio", "MELDWIJZER_SCHOOL_GEMEENTE": "Den Haag"},
 }
@@ -218,8 +252,9 @@ def intranet_port() -> int:
 
 
 @pytest.fixture(scope="session")
-def server_pool(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
-                intranet_port: int) -> Iterator[ServerPool]:
+def server_pool(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, intranet_port: int
+) -> Iterator[ServerPool]:
     if not MODEL.exists():
         pytest.fail("models/meldwijzer.tar.gz is missing: run `make train` (make test does it for you)")
     wanted = {name for item in request.session.items for name in getattr(item, "fixturenames", ())}

@@ -1,6 +1,7 @@
 """What a teacher answers to each question of the note form, for the tests that fill a note over real
 HTTP (tests/e2e/test_notes.py, the cluster test in tests/deploy): one place, so a changed prompt in
 bot/notes.py is fixed once."""
+
 from __future__ import annotations
 
 from typing import List

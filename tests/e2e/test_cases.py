@@ -1,5 +1,6 @@
 """Case work over real HTTP (issue 16): two cases and switching between them, closing one with a reason,
 and a note told in one message that asks only for what is missing."""
+
 from __future__ import annotations
 
 from typing import Dict, List
@@ -43,7 +44,10 @@ def test_a_note_asked_for_in_one_message_with_a_case_open_is_taken_by_the_note(s
     sender = "rest-note-one-message"
     servers.send(sender, "ik maak me zorgen over een leerling")
     servers.send(sender, TEACHER)
-    reply = texts(servers.send(sender, "signaal vastleggen: gisteren om 10 uur zag ik op het plein dat hij "
-                                       "striemen op zijn rug had"))
+    reply = texts(
+        servers.send(
+            sender, "signaal vastleggen: gisteren om 10 uur zag ik op het plein dat hij striemen op zijn rug had"
+        )
+    )
     assert "dezelfde leerling" not in reply
     assert "In welke situatie was dit?" in reply and "Waar was dit?" not in reply

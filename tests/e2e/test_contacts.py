@@ -1,5 +1,6 @@
 """Contacts over real HTTP: the Veilig Thuis region of any place, whom to call with and without a known
 school location (the follow-up question, and MELDWIJZER_SCHOOL_GEMEENTE), and the sociale kaart."""
+
 from __future__ import annotations
 
 import pytest
@@ -11,13 +12,16 @@ VT_NUMBER = "0800-2000"
 SCHOOL_QUESTION = "In welke gemeente staat uw school?"
 
 
-@pytest.mark.parametrize("message,region", [
-    ("Welk Veilig Thuis hoort bij Hengelo?", "Veilig Thuis Twente"),
-    ("veilig thuis nummer voor enschde", "Veilig Thuis Twente"),
-    ("Veilig Thuis in Den Haag", "Veilig Thuis Haaglanden"),
-    ("Welk Veilig Thuis voor Den Bosch?", "Veilig Thuis Oost-Brabant"),
-    ("school in Sudwest Fryslan", "Veilig Thuis Friesland (Fryslân)"),
-])
+@pytest.mark.parametrize(
+    "message,region",
+    [
+        ("Welk Veilig Thuis hoort bij Hengelo?", "Veilig Thuis Twente"),
+        ("veilig thuis nummer voor enschde", "Veilig Thuis Twente"),
+        ("Veilig Thuis in Den Haag", "Veilig Thuis Haaglanden"),
+        ("Welk Veilig Thuis voor Den Bosch?", "Veilig Thuis Oost-Brabant"),
+        ("school in Sudwest Fryslan", "Veilig Thuis Friesland (Fryslân)"),
+    ],
+)
 def test_region_questions_name_the_region_and_the_number(servers: Servers, message: str, region: str) -> None:
     reply = texts(servers.send("rest-contacts-region", message))
     assert region in reply and VT_NUMBER in reply, reply
@@ -52,11 +56,14 @@ def test_acute_danger_wins_while_the_school_location_is_asked(servers: Servers) 
     assert "112" in acute[0]["text"]
 
 
-@pytest.mark.parametrize("message,expected", [
-    ("nummer van de Kindertelefoon", "0800-0432"),
-    ("telefoonnummer Centrum Seksueel Geweld", "0800-0188"),
-    ("hoe bereik ik de vertrouwensinspecteur", "0900-111 3 111"),
-])
+@pytest.mark.parametrize(
+    "message,expected",
+    [
+        ("nummer van de Kindertelefoon", "0800-0432"),
+        ("telefoonnummer Centrum Seksueel Geweld", "0800-0188"),
+        ("hoe bereik ik de vertrouwensinspecteur", "0900-111 3 111"),
+    ],
+)
 def test_national_lines(servers: Servers, message: str, expected: str) -> None:
     assert expected in texts(servers.send("rest-contacts-national", message))
 

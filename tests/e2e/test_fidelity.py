@@ -2,6 +2,7 @@
 first and the exceptions as exceptions, no legal beroepsgeheim for teachers, and the order of the
 steps with its acute exception. (The texts themselves are pinned in tests/test_faq_a.py; this shows the
 trained model routes the questions to them.)"""
+
 from __future__ import annotations
 
 from tests.e2e.conftest import Servers, texts

@@ -1,5 +1,6 @@
 """Learning mode over real HTTP: practise in the middle of a real case, answer by button and in words,
 acute danger during practice, and stop back to the real case exactly where it was."""
+
 from __future__ import annotations
 
 import pytest

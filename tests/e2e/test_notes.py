@@ -1,6 +1,7 @@
 """Dossier notes over real HTTP: a signal recorded field by field (a name masked, an unclear date asked
 again), confirmed, read back and exported with the pseudonym only; every kind of note; and nothing lost
 when the action server dies around the moment the teacher confirms."""
+
 from __future__ import annotations
 
 from typing import List

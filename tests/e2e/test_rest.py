@@ -1,5 +1,6 @@
 """The foundation over real HTTP: a case from the first worried message to step 3, acute danger in the
 middle, a restart of both servers, the bearer token, and the channel's refusals."""
+
 from __future__ import annotations
 
 import json
@@ -72,8 +73,7 @@ def test_bearer_token_is_required_when_configured(secured_servers: Servers) -> N
     assert secured_servers.send("rest-token", "hallo", token=REST_TOKEN)
 
 
-def test_a_message_sent_again_with_its_key_is_answered_once(servers: Servers,
-                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_message_sent_again_with_its_key_is_answered_once(servers: Servers, monkeypatch: pytest.MonkeyPatch) -> None:
     """A client resending after a lost answer: the copy gets the first answer, the tracker holds it once."""
     sender = "rest-resend"
     first = servers.send(sender, "ik maak me zorgen over een leerling", key="msg-1")

@@ -4,6 +4,7 @@ screen, session persistence, the origin allowlist and signed staff tokens.
 
 Screenshots go to var/screenshots/ (look at them after a layout change).
 """
+
 from __future__ import annotations
 
 import re
@@ -15,8 +16,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, expect
 from pypdf import PdfReader
 
 from tests.e2e.conftest import REST_TOKEN, WEB_JWT_KEY, WEB_OFFICER_ROLE, Servers, texts
-from tests.e2e.web_helpers import (ChatPage, IntranetSite, chromium, embed_html, intranet_site, session_id,
-                                   staff_token)
+from tests.e2e.web_helpers import ChatPage, IntranetSite, chromium, embed_html, intranet_site, session_id, staff_token
 
 pytestmark = pytest.mark.e2e
 WORRY = "ik maak me zorgen over een leerling"
@@ -180,7 +180,7 @@ def test_the_dossier_is_downloaded_as_a_pdf_from_the_chat(web: Servers, context:
     href = link.get_attribute("href")
     token = href.rsplit("/", 2)[1]
     middle = len(token) // 2
-    damaged = token[:middle] + ("B" if token[middle] == "A" else "A") + token[middle + 1:]
+    damaged = token[:middle] + ("B" if token[middle] == "A" else "A") + token[middle + 1 :]
     for url in (href.replace(token, damaged), href.replace("/pdf", "x/pdf")):
         broken = requests.get(url, timeout=30)
         assert broken.status_code == 410 and "Exporteer mijn dossier" in broken.text
@@ -196,8 +196,7 @@ def test_phone_width_has_no_horizontal_scroll(web: Servers, context: BrowserCont
     chat.screenshot("page-phone")
 
 
-def test_session_survives_a_reload_and_new_conversation_starts_afresh(web: Servers,
-                                                                     context: BrowserContext) -> None:
+def test_session_survives_a_reload_and_new_conversation_starts_afresh(web: Servers, context: BrowserContext) -> None:
     chat = open_chat(context, f"{web.base_url}/chat")
     chat.send(WORRY)
     chat.click_choice(TEACHER_TITLE)
@@ -222,7 +221,8 @@ def test_session_survives_a_reload_and_new_conversation_starts_afresh(web: Serve
 
 
 def test_after_a_button_the_focus_goes_to_the_reply_and_a_new_trial_conversation_asks_first(
-        web: Servers, context: BrowserContext) -> None:
+    web: Servers, context: BrowserContext
+) -> None:
     chat = open_chat(context, f"{web.base_url}/chat")
     page = chat.page
     expect(page.locator(".mw-root")).to_have_attribute("lang", "nl")
@@ -261,8 +261,9 @@ def test_after_a_button_the_focus_goes_to_the_reply_and_a_new_trial_conversation
     expect(chat.input).to_be_focused()
 
 
-def test_widget_embeds_with_one_script_tag_on_an_allowed_intranet(web: Servers, site: IntranetSite,
-                                                                  context: BrowserContext) -> None:
+def test_widget_embeds_with_one_script_tag_on_an_allowed_intranet(
+    web: Servers, site: IntranetSite, context: BrowserContext
+) -> None:
     site.publish("/intranet.html", embed_html(web.base_url))
     page = context.new_page()
     page.goto(f"{site.allowed_origin}/intranet.html")
@@ -286,8 +287,9 @@ def test_widget_embeds_with_one_script_tag_on_an_allowed_intranet(web: Servers, 
     expect(page.locator(".mw-panel")).to_be_hidden()
 
 
-def test_widget_on_a_disallowed_origin_gets_no_connection(web: Servers, site: IntranetSite,
-                                                          context: BrowserContext) -> None:
+def test_widget_on_a_disallowed_origin_gets_no_connection(
+    web: Servers, site: IntranetSite, context: BrowserContext
+) -> None:
     site.publish("/elsewhere.html", embed_html(web.base_url))
     page = context.new_page()
     page.goto(f"{site.other_origin}/elsewhere.html")
@@ -295,8 +297,12 @@ def test_widget_on_a_disallowed_origin_gets_no_connection(web: Servers, site: In
     expect(page.locator(".mw-status")).to_contain_text("Geen verbinding", timeout=30_000)
     expect(page.locator(".mw-send")).to_be_disabled()
     assert session_id(page, web.base_url) is None
-    handshake = requests.get(f"{web.base_url}/socket.io/", params={"EIO": "4", "transport": "polling"},
-                             headers={"Origin": site.other_origin}, timeout=30)
+    handshake = requests.get(
+        f"{web.base_url}/socket.io/",
+        params={"EIO": "4", "transport": "polling"},
+        headers={"Origin": site.other_origin},
+        timeout=30,
+    )
     assert handshake.status_code == 400
 
 
@@ -306,8 +312,9 @@ def signed_in(secured_servers: Servers) -> Servers:
     return secured_servers
 
 
-def test_with_tokens_required_a_page_without_token_is_refused(signed_in: Servers, site: IntranetSite,
-                                                              context: BrowserContext) -> None:
+def test_with_tokens_required_a_page_without_token_is_refused(
+    signed_in: Servers, site: IntranetSite, context: BrowserContext
+) -> None:
     forged = staff_token("another-key-the-attacker-chose-for-hs256", "staff-forged")
     for name, token in (("none", None), ("forged", forged)):
         site.publish(f"/{name}.html", embed_html(signed_in.base_url, token))
@@ -318,8 +325,9 @@ def test_with_tokens_required_a_page_without_token_is_refused(signed_in: Servers
         assert session_id(page, signed_in.base_url) is None
 
 
-def test_with_a_valid_token_the_sender_is_the_staff_member(signed_in: Servers, site: IntranetSite,
-                                                           context: BrowserContext) -> None:
+def test_with_a_valid_token_the_sender_is_the_staff_member(
+    signed_in: Servers, site: IntranetSite, context: BrowserContext
+) -> None:
     site.publish("/signed-in.html", embed_html(signed_in.base_url, staff_token(WEB_JWT_KEY, "staff-web-7")))
     page = context.new_page()
     page.goto(f"{site.allowed_origin}/signed-in.html")
@@ -337,12 +345,14 @@ def test_with_a_valid_token_the_sender_is_the_staff_member(signed_in: Servers, s
     browser_session = session_id(page, signed_in.base_url)
     assert browser_session
     for impersonation in ("staff-web-7", "web:staff-web-7", browser_session, f"web:anon:{browser_session}"):
-        assert "Stap 1" not in texts(signed_in.send(impersonation, "wat moet ik nu doen?", token=REST_TOKEN)), \
+        assert "Stap 1" not in texts(signed_in.send(impersonation, "wat moet ik nu doen?", token=REST_TOKEN)), (
             impersonation
+        )
 
 
 def test_the_aandachtsfunctionaris_role_comes_from_the_token_not_from_what_the_user_says(
-        signed_in: Servers, site: IntranetSite, context: BrowserContext) -> None:
+    signed_in: Servers, site: IntranetSite, context: BrowserContext
+) -> None:
     def chat_as(subject: str, **claims: object) -> ChatPage:
         site.publish(f"/{subject}.html", embed_html(signed_in.base_url, staff_token(WEB_JWT_KEY, subject, **claims)))
         page = context.new_page()

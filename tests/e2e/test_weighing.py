@@ -1,5 +1,6 @@
 """The afwegingskader over real HTTP: every outcome reached from typed ja/nee/twijfel answers and buttons,
 with the help plan, question 5 after the term, acute danger mid-form, and 'why' from the stored trace."""
+
 from __future__ import annotations
 
 from typing import List

@@ -4,6 +4,7 @@ that embeds the widget (another origin), signed staff tokens, and a page object 
 Why a real browser: the widget's promises (the 112 bar is visible, keyboard-only use, no horizontal
 scroll at 360 px, the one-script-tag embed, the origin check) only exist in a browser.
 """
+
 from __future__ import annotations
 
 import html
@@ -20,8 +21,16 @@ from tests.e2e.conftest import REPO, WEB_JWT_AUDIENCE, WEB_JWT_ISSUER
 from tests.fakes import intranet
 
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 SCREENSHOTS = REPO / "var" / "screenshots"
 REPLY_TIMEOUT_MS = 120_000  # the first NLU call after a start can be slow on 2 cores
 
@@ -37,8 +46,6 @@ def chromium() -> Iterator[Browser]:
             yield browser
         finally:
             browser.close()
-
-
 
 
 def staff_token(key: str, subject: str, minutes: int = 10, **claims: object) -> str:

@@ -5,6 +5,7 @@ Why a fake and not mocks: the Teams connector's job is HTTP and crypto (JWT sign
 client-credentials flow, URL encoding of Teams conversation ids). A real server with a real RSA key
 exercises all of that without internet, and lets tests forge exactly the bad tokens an attacker would.
 """
+
 from __future__ import annotations
 
 import json
@@ -99,8 +100,14 @@ class FakeBotFramework:
         self.keys[kid] = new_key()
         return kid
 
-    def sign(self, activity: Dict[str, Any], *, kid: Optional[str] = None,
-             private_key: Optional[rsa.RSAPrivateKey] = None, **claim_overrides: Any) -> str:
+    def sign(
+        self,
+        activity: Dict[str, Any],
+        *,
+        kid: Optional[str] = None,
+        private_key: Optional[rsa.RSAPrivateKey] = None,
+        **claim_overrides: Any,
+    ) -> str:
         """A Bot Connector token for ``activity``; overrides (None removes a claim) forge bad ones."""
         now = int(time.time())
         claims: Dict[str, Any] = {
@@ -121,9 +128,16 @@ class FakeBotFramework:
         """The messages the bot sent unprompted (no replyToId): reminders."""
         return [reply for reply in self.replies if not reply.reply_to_id]
 
-    def activity(self, text: str, *, activity_id: Optional[str] = None, conversation_type: str = "personal",
-                 tenant_id: Optional[str] = None, aad_object_id: str = "6f1c2d3e-0000-4000-8000-00000000a11e",
-                 conversation_id: str = "a:1Fq9Xy-Personal;messageid=1700000000000") -> Dict[str, Any]:
+    def activity(
+        self,
+        text: str,
+        *,
+        activity_id: Optional[str] = None,
+        conversation_type: str = "personal",
+        tenant_id: Optional[str] = None,
+        aad_object_id: str = "6f1c2d3e-0000-4000-8000-00000000a11e",
+        conversation_id: str = "a:1Fq9Xy-Personal;messageid=1700000000000",
+    ) -> Dict[str, Any]:
         """A message activity shaped like the ones Teams sends."""
         tenant = tenant_id or self.tenant_id
         return {
@@ -150,13 +164,15 @@ class FakeBotFramework:
     # --- handlers --------------------------------------------------------------------------------
 
     async def _metadata(self, _: web.Request) -> web.Response:
-        return web.json_response({
-            "issuer": ISSUER,
-            "authorization_endpoint": "https://invalid.botframework.test/v1/auth",
-            "jwks_uri": f"{self.base_url}/v1/.well-known/keys",
-            "id_token_signing_alg_values_supported": ["RS256"],
-            "token_endpoint_auth_methods_supported": ["private_key_jwt"],
-        })
+        return web.json_response(
+            {
+                "issuer": ISSUER,
+                "authorization_endpoint": "https://invalid.botframework.test/v1/auth",
+                "jwks_uri": f"{self.base_url}/v1/.well-known/keys",
+                "id_token_signing_alg_values_supported": ["RS256"],
+                "token_endpoint_auth_methods_supported": ["private_key_jwt"],
+            }
+        )
 
     async def _jwks(self, _: web.Request) -> web.Response:
         self.jwks_fetches += 1
@@ -169,14 +185,18 @@ class FakeBotFramework:
     async def _token(self, request: web.Request) -> web.Response:
         form = dict(await request.post())
         self.token_requests.append({"tenant": request.match_info["tenant"], "form": form})
-        if (request.match_info["tenant"] != self.tenant_id or form.get("client_id") != self.app_id
-                or form.get("client_secret") != self.app_password
-                or form.get("grant_type") != "client_credentials"):
+        if (
+            request.match_info["tenant"] != self.tenant_id
+            or form.get("client_id") != self.app_id
+            or form.get("client_secret") != self.app_password
+            or form.get("grant_type") != "client_credentials"
+        ):
             return web.json_response({"error": "invalid_client"}, status=401)
         token = f"access-{len(self.token_requests)}"
         self.issued_tokens.append(token)
-        return web.json_response({"token_type": "Bearer", "expires_in": 3599, "ext_expires_in": 3599,
-                                  "access_token": token})
+        return web.json_response(
+            {"token_type": "Bearer", "expires_in": 3599, "ext_expires_in": 3599, "access_token": token}
+        )
 
     async def _reply(self, request: web.Request) -> web.Response:
         authorization = request.headers.get("Authorization", "")
@@ -190,7 +210,8 @@ class FakeBotFramework:
             self.refused.append(status)
             headers = {"Retry-After": self.retry_after} if self.retry_after else {}
             return web.json_response({"error": {"code": "Throttled"}}, status=status, headers=headers)
-        reply = Reply(request.match_info["conversation_id"], request.match_info.get("activity_id", ""),
-                      authorization, activity)
+        reply = Reply(
+            request.match_info["conversation_id"], request.match_info.get("activity_id", ""), authorization, activity
+        )
         (self.typing if activity.get("type") == "typing" else self.replies).append(reply)
         return web.json_response({"id": f"reply-{len(self.replies)}"})

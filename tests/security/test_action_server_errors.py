@@ -1,6 +1,7 @@
 """Attack: make the action server fail and read what comes back. rasa_sdk's own handler answered 500
 with the whole request (the tracker, with what the teacher typed) in the body, which the Rasa server
 then logged. Ours answers a fixed text and logs only the exception's type and place."""
+
 from __future__ import annotations
 
 import os
@@ -28,8 +29,13 @@ def action_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple]:
     port, log = free_port(), tmp_path_factory.mktemp("actions") / "actions.log"
     env = {**os.environ, "SANIC_HOST": "127.0.0.1", "LOG_LEVEL": "DEBUG"}
     with log.open("wb") as handle:
-        proc = subprocess.Popen([str(REPO / ".venv" / "bin" / "python"), "-m", "actions.server", "--port", str(port)],
-                                cwd=REPO, env=env, stdout=handle, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            [str(REPO / ".venv" / "bin" / "python"), "-m", "actions.server", "--port", str(port)],
+            cwd=REPO,
+            env=env,
+            stdout=handle,
+            stderr=subprocess.STDOUT,
+        )
     try:
         deadline = time.monotonic() + 180
         while time.monotonic() < deadline:
@@ -45,16 +51,25 @@ def action_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple]:
         proc.wait(timeout=30)
 
 
-@pytest.mark.parametrize("action,tracker", [
-    ("action_session_start", {"events": [{"event": "user", "text": SECRET}]}),  # no sender_id: rasa_sdk raises
-    ("validate_note_form", {"sender_id": "mentor-1", "slots": None,
-                            "events": [{"event": "user", "text": SECRET}]}),    # a form validation crashes
-])
-def test_a_failing_action_call_answers_500_without_the_request(action_server: tuple, action: str,
-                                                               tracker: dict) -> None:
+@pytest.mark.parametrize(
+    "action,tracker",
+    [
+        ("action_session_start", {"events": [{"event": "user", "text": SECRET}]}),  # no sender_id: rasa_sdk raises
+        (
+            "validate_note_form",
+            {"sender_id": "mentor-1", "slots": None, "events": [{"event": "user", "text": SECRET}]},
+        ),  # a form validation crashes
+    ],
+)
+def test_a_failing_action_call_answers_500_without_the_request(
+    action_server: tuple, action: str, tracker: dict
+) -> None:
     url, log = action_server
-    reply = requests.post(f"{url}/webhook", json={"next_action": action, "tracker": tracker,
-                                                  "domain": {"slots": {}}, "version": "3.6.21"}, timeout=30)
+    reply = requests.post(
+        f"{url}/webhook",
+        json={"next_action": action, "tracker": tracker, "domain": {"slots": {}}, "version": "3.6.21"},
+        timeout=30,
+    )
     assert reply.status_code == 500, reply.text[:300]
     assert SECRET not in reply.text and "request_body" not in reply.text
     assert reply.json() == {"error": "internal error in the action server"}
@@ -64,6 +79,9 @@ def test_a_failing_action_call_answers_500_without_the_request(action_server: tu
 
 def test_cross_origin_requests_get_no_cors_grant(action_server: tuple) -> None:
     url, _ = action_server
-    reply = requests.options(f"{url}/webhook", headers={"Origin": "https://evil.example",
-                                                        "Access-Control-Request-Method": "POST"}, timeout=10)
+    reply = requests.options(
+        f"{url}/webhook",
+        headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "POST"},
+        timeout=10,
+    )
     assert "access-control-allow-origin" not in {k.lower() for k in reply.headers}

@@ -1,6 +1,7 @@
 """Key rotation round trip: everything written under the old key reads under the new key alone after
 ``python -m bot keys rotate``, in the case store (SQLite and PostgreSQL) and the tracker store, and
 the old key alone no longer reads it (so it really can be retired)."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -26,8 +27,9 @@ def every_encrypted_column_is_found() -> None:
     assert {"cases.pseudonym", "notes.content_encrypted", "conversation_references.reference"} <= found
 
 
-async def test_rotate_re_encrypts_both_stores_so_the_old_key_can_go(db_url: str, tmp_path: Path,
-                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_rotate_re_encrypts_both_stores_so_the_old_key_can_go(
+    db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     every_encrypted_column_is_found()
     monkeypatch.setenv("MELDWIJZER_DB_URL", db_url)
     monkeypatch.setenv("MELDWIJZER_TRACKER_DB_URL", f"sqlite:///{tmp_path / 'tracker.db'}")

@@ -9,6 +9,7 @@ Figures (pseudonym "Leerling K7", one case per sentence; `benchmarks/masking.py`
 - after (``CaseMasker``): name recall 100% (235/235), identifiers 100% (86/86), name-free changed 0%
   (0/147), exact rows 36/36. The corpus was also the tuning set, so read 100% as "no known miss".
 """
+
 from __future__ import annotations
 
 import re
@@ -49,8 +50,11 @@ def identifier_gone(identifier: str, masked: str) -> bool:
     digits = re.sub(r"\D", "", identifier)
     if identifier in masked or (len(digits) >= 6 and digits in re.sub(r"\D", "", masked)):
         return False
-    return all(word not in masked for word in re.findall(r"[A-Za-z]{4,}", identifier)
-               if not word.islower() or "@" in identifier)
+    return all(
+        word not in masked
+        for word in re.findall(r"[A-Za-z]{4,}", identifier)
+        if not word.islower() or "@" in identifier
+    )
 
 
 @dataclass(frozen=True)
@@ -78,16 +82,29 @@ class Figures:
         return self.name_free_changed / self.name_free
 
     def line(self) -> str:
-        return (f"name recall {self.name_recall:.1%} ({self.names_gone}/{self.names}), identifiers "
-                f"{self.identifier_recall:.1%} ({self.identifiers_gone}/{self.identifiers}), name-free changed "
-                f"{self.changed_rate:.1%} ({self.name_free_changed}/{self.name_free}), exact rows "
-                f"{self.exact_ok}/{self.exact}")
+        return (
+            f"name recall {self.name_recall:.1%} ({self.names_gone}/{self.names}), identifiers "
+            f"{self.identifier_recall:.1%} ({self.identifiers_gone}/{self.identifiers}), name-free changed "
+            f"{self.changed_rate:.1%} ({self.name_free_changed}/{self.name_free}), exact rows "
+            f"{self.exact_ok}/{self.exact}"
+        )
 
 
 def measure(rows: Sequence[Mapping[str, object]], mask: Callable[[str], str]) -> Figures:
     """Mask every row as its own case and count what went and what stayed."""
-    counts = dict.fromkeys(("names", "names_gone", "identifiers", "identifiers_gone", "name_free",
-                            "name_free_changed", "exact", "exact_ok"), 0)
+    counts = dict.fromkeys(
+        (
+            "names",
+            "names_gone",
+            "identifiers",
+            "identifiers_gone",
+            "name_free",
+            "name_free_changed",
+            "exact",
+            "exact_ok",
+        ),
+        0,
+    )
     misses: List[str] = []
     for row in rows:
         text = str(row["text"])
@@ -136,8 +153,20 @@ def test_the_corpus_is_large_and_covers_every_kind() -> None:
     assert len(with_names) >= 150 and sum(1 for r in rows if r.get("identifiers")) >= 50
     assert sum(1 for r in rows if not r.get("names") and not r.get("identifiers")) >= 100
     texts = " ".join(str(r["text"]) for r in with_names)
-    for sign in ("'s ", "’s ", "Dhr.", "Mw.", "mevr.", "fatma huilde", "Öztürk", "Wiśniewska", "Tesfay",
-                 "Shevchenko", "Ramcharan", "Sjoukje"):
+    for sign in (
+        "'s ",
+        "’s ",
+        "Dhr.",
+        "Mw.",
+        "mevr.",
+        "fatma huilde",
+        "Öztürk",
+        "Wiśniewska",
+        "Tesfay",
+        "Shevchenko",
+        "Ramcharan",
+        "Sjoukje",
+    ):
         assert sign in texts, sign
 
 
@@ -161,18 +190,22 @@ def test_rows_with_an_exact_expectation_come_out_exactly(figures: Figures) -> No
 
 
 def test_a_name_keeps_its_placeholder_across_fields_and_notes() -> None:
-    fields = ["Bilal en Ahmed pestten hem in de pauze.",
-              "Moeder Fatma Yilmaz kwam verhaal halen.",
-              "Later zei ahmed dat Bilal begonnen was; mevrouw Yilmaz was boos."]
+    fields = [
+        "Bilal en Ahmed pestten hem in de pauze.",
+        "Moeder Fatma Yilmaz kwam verhaal halen.",
+        "Later zei ahmed dat Bilal begonnen was; mevrouw Yilmaz was boos.",
+    ]
     state: object = None
     out = []
     for text in fields:
         result, known = masker_for(state, "case-1", PSEUDONYM).mask(text)
         state = masker_state("case-1", known)
         out.append(result.text)
-    assert out == ["[persoon 1] en [persoon 2] pestten hem in de pauze.",
-                   "[moeder] kwam verhaal halen.",
-                   "Later zei [persoon 2] dat [persoon 1] begonnen was; [moeder] was boos."]
+    assert out == [
+        "[persoon 1] en [persoon 2] pestten hem in de pauze.",
+        "[moeder] kwam verhaal halen.",
+        "Later zei [persoon 2] dat [persoon 1] begonnen was; [moeder] was boos.",
+    ]
 
 
 def test_a_name_only_the_case_knows_is_still_found() -> None:
@@ -193,14 +226,25 @@ def test_masking_twice_changes_nothing_more() -> None:
     assert CaseMasker(PSEUDONYM, known).mask(once.text)[0].text == once.text
 
 
-@pytest.mark.parametrize("text", ["0800-2000", "112", "0800-0432", "Het kenmerk is VT-2024-118734.",
-                                  "Leerlingnummer 45821", "Op 12-11-2024 om 10:15."])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "0800-2000",
+        "112",
+        "0800-0432",
+        "Het kenmerk is VT-2024-118734.",
+        "Leerlingnummer 45821",
+        "Op 12-11-2024 om 10:15.",
+    ],
+)
 def test_national_numbers_and_ordinary_numbers_stay(text: str) -> None:
     assert mask_case(text) == text
 
 
-@pytest.mark.parametrize("digits,valid", [("725763863", True), ("725763864", False), ("12345678", False),
-                                          ("000000000", False), ("111222333", True)])
+@pytest.mark.parametrize(
+    "digits,valid",
+    [("725763863", True), ("725763864", False), ("12345678", False), ("000000000", False), ("111222333", True)],
+)
 def test_a_bsn_without_context_needs_the_11_proef(digits: str, valid: bool) -> None:
     assert (mask_case(f"Nummer {digits} staat op het formulier.") == "Nummer [bsn] staat op het formulier.") is valid
 
@@ -213,14 +257,17 @@ async def test_note_fields_share_the_case_masker(domain) -> None:  # type: ignor
     from tests.test_actions_notes import note_tracker, run, slot
 
     values = {"moment": "2024-11-12", "plaats": "klas", "situatie": "gym", "aanwezigen": "geen"}
-    _, events = await run(ValidateNoteForm(), note_tracker("case-7", "Bilal en Ahmed pestten hem.", values=values),
-                          domain)
+    _, events = await run(
+        ValidateNoteForm(), note_tracker("case-7", "Bilal en Ahmed pestten hem.", values=values), domain
+    )
     state = slot(events, "case_masker")
     assert slot(events, "note_fields")["values"]["waarnemingen"] == "[persoon 1] en [persoon 2] pestten hem."
     values = slot(events, "note_fields")["values"]
     dispatcher, events = await run(
-        ValidateNoteForm(), note_tracker("case-7", "ahmed zei dat Bilal begon.", values=values, case_masker=state),
-        domain)
+        ValidateNoteForm(),
+        note_tracker("case-7", "ahmed zei dat Bilal begon.", values=values, case_masker=state),
+        domain,
+    )
     assert slot(events, "note_fields")["values"]["hypothese"] == "[persoon 2] zei dat [persoon 1] begon."
     assert not any(name in str(dispatcher.messages) for name in ("Bilal", "ahmed", "Ahmed"))
 
@@ -234,13 +281,23 @@ async def test_help_plan_fields_are_masked_with_the_case_masker(domain, slot_nam
 
     _, known = CaseMasker(PSEUDONYM).mask("Moeder Fatma Yilmaz was boos.")
     text = "mevrouw Yilmaz en dhr. Kowalski van het wijkteam, 06-12345678"
-    tracker = Tracker.from_dict({
-        "sender_id": "plan-teacher", "events": [], "paused": False, "followup_action": None,
-        "slots": {"case_id": "case-7", "pseudonym": PSEUDONYM, "case_masker": masker_state("case-7", known),
-                  "requested_slot": slot_name},
-        "latest_message": {"text": text, "intent": {"name": "nlu_fallback"}, "entities": []},
-        "active_loop": {"name": "weighing_form"}, "latest_action_name": "action_listen",
-    })
+    tracker = Tracker.from_dict(
+        {
+            "sender_id": "plan-teacher",
+            "events": [],
+            "paused": False,
+            "followup_action": None,
+            "slots": {
+                "case_id": "case-7",
+                "pseudonym": PSEUDONYM,
+                "case_masker": masker_state("case-7", known),
+                "requested_slot": slot_name,
+            },
+            "latest_message": {"text": text, "intent": {"name": "nlu_fallback"}, "entities": []},
+            "active_loop": {"name": "weighing_form"},
+            "latest_action_name": "action_listen",
+        }
+    )
     validate = getattr(ValidateWeighingForm(), f"validate_{slot_name}")
     result = await validate(text, CollectingDispatcher(), tracker, domain)
     assert result[slot_name] == "[moeder] en [persoon 1] van het wijkteam, [telefoonnummer]"

@@ -1,5 +1,6 @@
 """Attack (or bad luck): the reply to 'Opslaan' is lost and the teacher, or the client, sends it again,
 possibly to another replica at the same time. The note is stored exactly once."""
+
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
@@ -27,8 +28,12 @@ def test_the_same_confirmation_twice_stores_one_note(repos: Repositories) -> Non
 def test_concurrent_retries_store_one_note(repos: Repositories) -> None:
     case = _case(repos)
     with ThreadPoolExecutor(max_workers=4) as pool:
-        ids = list(pool.map(lambda _: repos.notes.add(case.id, "signaal", OWNER, "teacher", {"w": "x"}, None,
-                                                      "same-key").id, range(8)))
+        ids = list(
+            pool.map(
+                lambda _: repos.notes.add(case.id, "signaal", OWNER, "teacher", {"w": "x"}, None, "same-key").id,
+                range(8),
+            )
+        )
     assert len(set(ids)) == 1
     assert len(repos.notes.list(case.id, OWNER, "teacher")) == 1
 

@@ -1,5 +1,6 @@
 """Attack: the REST channel from outside, without a token, as another channel's user, with odd headers
 and oversized fields. Every check runs before the NLU, so a refused request costs nothing."""
+
 from __future__ import annotations
 
 from typing import Any, Optional
@@ -14,8 +15,7 @@ TWO_CLIENTS = {"MELDWIJZER_REST_CLIENTS": "lvs:aaaaaaaaaaaaaaaaaaaa,intranet:bbb
 LOCAL = {"MELDWIJZER_REST_LOCAL": "1"}
 
 
-def result(env: dict, auth: Optional[str] = None, peer: str = "127.0.0.1", size: int = 40,
-           body: Any = None):
+def result(env: dict, auth: Optional[str] = None, peer: str = "127.0.0.1", size: int = 40, body: Any = None):
     return admit(auth, rest_clients(env), peer, size, OK_BODY if body is None else body)
 
 
@@ -47,16 +47,25 @@ def test_a_client_is_known_by_its_own_token_and_its_senders_stay_in_its_namespac
     assert status({**TWO_CLIENTS, **LOCAL}) == 401  # once clients exist, local mode is off
 
 
-@pytest.mark.parametrize("impersonated", ["teams:tenant-1:6f1c0a52-aad", "web:juf.jansen@school.nl",
-                                          "web:anon:3f9a", "rest:intranet:mentor-3", "teams:x:y\nrest:lvs:z"])
+@pytest.mark.parametrize(
+    "impersonated",
+    [
+        "teams:tenant-1:6f1c0a52-aad",
+        "web:juf.jansen@school.nl",
+        "web:anon:3f9a",
+        "rest:intranet:mentor-3",
+        "teams:x:y\nrest:lvs:z",
+    ],
+)
 def test_a_rest_sender_can_never_name_another_channels_user(impersonated: str) -> None:
     admitted = result(TWO_CLIENTS, auth="Bearer aaaaaaaaaaaaaaaaaaaa", body={"sender": impersonated, "message": "x"})
     assert admitted.identity == f"rest:lvs:{impersonated}"
     assert admitted.identity.startswith("rest:lvs:")
 
 
-@pytest.mark.parametrize("header", ["Bearer sécret", "Bearer \u200baaaaaaaaaaaaaaaaaaaa", "Bearer \udcff",
-                                    "Basic aaaaaaaaaaaaaaaaaaaa"])
+@pytest.mark.parametrize(
+    "header", ["Bearer sécret", "Bearer \u200baaaaaaaaaaaaaaaaaaaa", "Bearer \udcff", "Basic aaaaaaaaaaaaaaaaaaaa"]
+)
 def test_a_non_ascii_or_foreign_authorization_header_is_401_not_a_crash(header: str) -> None:
     assert status(TWO_CLIENTS, auth=header) == 401
 
@@ -67,14 +76,23 @@ def test_oversized_body_and_sender_are_refused() -> None:
     assert status(LOCAL, body={"sender": "x" * MAX_SENDER_CHARS, "message": "hallo"}) is None
 
 
-@pytest.mark.parametrize("body", [[], {"message": "hallo"}, {"sender": "  ", "message": "x"},
-                                  {"sender": 5, "message": "x"}, {"sender": "a", "message": {"text": "x"}}])
+@pytest.mark.parametrize(
+    "body",
+    [
+        [],
+        {"message": "hallo"},
+        {"sender": "  ", "message": "x"},
+        {"sender": 5, "message": "x"},
+        {"sender": "a", "message": {"text": "x"}},
+    ],
+)
 def test_malformed_bodies_are_400(body: Any) -> None:
     assert status(LOCAL, body=body) == 400
 
 
-@pytest.mark.parametrize("value", ["lvs", "lvs:short", "LVS:aaaaaaaaaaaaaaaaaaaa",
-                                   "a:aaaaaaaaaaaaaaaaaaaa,a:bbbbbbbbbbbbbbbbbbbb"])
+@pytest.mark.parametrize(
+    "value", ["lvs", "lvs:short", "LVS:aaaaaaaaaaaaaaaaaaaa", "a:aaaaaaaaaaaaaaaaaaaa,a:bbbbbbbbbbbbbbbbbbbb"]
+)
 def test_a_malformed_client_list_is_a_start_up_error(value: str) -> None:
     with pytest.raises(RestClientsError, match="MELDWIJZER_REST_CLIENTS"):
         rest_clients({"MELDWIJZER_REST_CLIENTS": value})

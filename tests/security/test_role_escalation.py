@@ -1,5 +1,6 @@
 """Attack: become aandachtsfunctionaris by saying so. The role a user states (a button, a sentence) is
 only for wording; reading a colleague's case needs the school's grant, and every change is audited."""
+
 from __future__ import annotations
 
 import subprocess
@@ -41,7 +42,10 @@ def test_the_schools_grant_opens_its_cases_only_and_a_revoke_closes_them(repos: 
     with pytest.raises(AccessDenied):
         repos.cases.get(case.id, CLAIMER, "attention_officer")
     assert [(a[1], a[3], a[5]) for a in repos.roles.audit()] == [
-        ("grant", OTHER_ORG, "ict"), ("grant", ORG, "ict"), ("revoke", ORG, "ict")]
+        ("grant", OTHER_ORG, "ict"),
+        ("grant", ORG, "ict"),
+        ("revoke", ORG, "ict"),
+    ]
 
 
 def test_only_known_roles_can_be_granted(repos: Repositories) -> None:
@@ -50,12 +54,21 @@ def test_only_known_roles_can_be_granted(repos: Repositories) -> None:
 
 
 def test_the_admin_command_grants_lists_and_audits(tmp_path: Path) -> None:
-    env = {"MELDWIJZER_DB_URL": f"sqlite:///{tmp_path / 'cases.db'}", "MELDWIJZER_KEY_FILE": str(tmp_path / "k"),
-           "PATH": "/usr/bin:/bin"}
+    env = {
+        "MELDWIJZER_DB_URL": f"sqlite:///{tmp_path / 'cases.db'}",
+        "MELDWIJZER_KEY_FILE": str(tmp_path / "k"),
+        "PATH": "/usr/bin:/bin",
+    }
 
     def bot(*args: str) -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "-m", "bot", "roles", *args, "--organisation", ORG], cwd=REPO,
-                              env=env, capture_output=True, text=True, timeout=120)
+        return subprocess.run(
+            [sys.executable, "-m", "bot", "roles", *args, "--organisation", ORG],
+            cwd=REPO,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
 
     assert "granted: attention_officer" in bot("grant", CLAIMER, "attention_officer", "--by", "ict").stdout
     assert CLAIMER in bot("list").stdout
@@ -74,8 +87,13 @@ def officer_policy(**changes: object):
 
     from plugins.channels.web import TokenPolicy
 
-    policy = TokenPolicy("unit-test-secret-long-enough-for-hs256-signing", "HS256", "meldwijzer",
-                         "https://intranet.school.nl", attention_officer_value=OFFICER_VALUE)
+    policy = TokenPolicy(
+        "unit-test-secret-long-enough-for-hs256-signing",
+        "HS256",
+        "meldwijzer",
+        "https://intranet.school.nl",
+        attention_officer_value=OFFICER_VALUE,
+    )
     return replace(policy, **changes)
 
 
@@ -90,31 +108,39 @@ def signed_in(policy, subject: str, **claims: object):
 
 
 def test_the_tokens_role_claim_grants_the_role_and_a_later_token_without_it_takes_it_back(
-        repos: Repositories, case, monkeypatch: pytest.MonkeyPatch) -> None:
+    repos: Repositories, case, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from plugins.channels import web
 
     monkeypatch.setattr(web, "repositories", lambda: repos)
     policy = officer_policy()
     officer = "web:ib.c@school.nl"
-    assert web.sync_token_role(signed_in(policy, "ib.c@school.nl", roles=[OFFICER_VALUE, "Staff"]), policy,
-                               ORG) == "grant"
+    assert (
+        web.sync_token_role(signed_in(policy, "ib.c@school.nl", roles=[OFFICER_VALUE, "Staff"]), policy, ORG) == "grant"
+    )
     assert repos.cases.get(case.id, officer, "attention_officer").id == case.id
     assert web.sync_token_role(signed_in(policy, "ib.c@school.nl", roles=[OFFICER_VALUE]), policy, ORG) is None
     assert web.sync_token_role(signed_in(policy, "ib.c@school.nl", roles=["Staff"]), policy, ORG) == "revoke"
     with pytest.raises(AccessDenied):
         repos.cases.get(case.id, officer, "attention_officer")
     assert [(a[1], a[2], a[5]) for a in repos.roles.audit()] == [
-        ("grant", officer, "jwt:https://intranet.school.nl"), ("revoke", officer, "jwt:https://intranet.school.nl")]
+        ("grant", officer, "jwt:https://intranet.school.nl"),
+        ("revoke", officer, "jwt:https://intranet.school.nl"),
+    ]
 
 
-@pytest.mark.parametrize("claims", [
-    {},                                                   # no roles claim at all
-    {"roles": ["Staff", "Meldwijzer.aandachtsfunctionaris"]},  # another value (case matters, as in Entra ID)
-    {"roles": {"value": OFFICER_VALUE}},                  # not a list of strings
-    {"groups": [OFFICER_VALUE]},                          # another claim than the configured one
-])
-def test_a_token_without_the_configured_role_value_grants_nothing(repos: Repositories, case, claims: dict,
-                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize(
+    "claims",
+    [
+        {},  # no roles claim at all
+        {"roles": ["Staff", "Meldwijzer.aandachtsfunctionaris"]},  # another value (case matters, as in Entra ID)
+        {"roles": {"value": OFFICER_VALUE}},  # not a list of strings
+        {"groups": [OFFICER_VALUE]},  # another claim than the configured one
+    ],
+)
+def test_a_token_without_the_configured_role_value_grants_nothing(
+    repos: Repositories, case, claims: dict, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from plugins.channels import web
 
     monkeypatch.setattr(web, "repositories", lambda: repos)
@@ -126,7 +152,8 @@ def test_a_token_without_the_configured_role_value_grants_nothing(repos: Reposit
 
 
 def test_an_admins_grant_survives_a_token_without_the_role_and_unconfigured_tokens_change_nothing(
-        repos: Repositories, case, monkeypatch: pytest.MonkeyPatch) -> None:
+    repos: Repositories, case, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from plugins.channels import web
 
     monkeypatch.setattr(web, "repositories", lambda: repos)

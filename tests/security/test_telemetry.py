@@ -1,5 +1,6 @@
 """Rasa's usage telemetry stays off however the servers are started: make targets and scripts/run.sh
 both set the environment switch Rasa reads before its global config."""
+
 from __future__ import annotations
 
 import subprocess
@@ -9,8 +10,13 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def test_make_exports_the_switch_to_every_recipe() -> None:
-    out = subprocess.run(["make", "-s", "-f", "Makefile", "--eval", "show-env: ; @echo $$RASA_TELEMETRY_ENABLED",
-                          "show-env"], cwd=REPO, capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        ["make", "-s", "-f", "Makefile", "--eval", "show-env: ; @echo $$RASA_TELEMETRY_ENABLED", "show-env"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     assert out.strip() == "false"
 
 

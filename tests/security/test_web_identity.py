@@ -1,6 +1,7 @@
 """Attack: use the web chat as someone else. Without staff tokens a case is keyed to a browser tab, so
 that mode must be asked for explicitly, and a tab left open on a shared staff-room PC must not hand the
 previous teacher's case to the next person."""
+
 from __future__ import annotations
 
 import time
@@ -15,7 +16,8 @@ SESSION = "0123456789abcdef0123456789abcdef"
 
 
 def test_without_tokens_the_web_chat_refuses_to_start_unless_the_trial_mode_is_asked_for(
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     for name in ("MELDWIJZER_WEB_JWT_KEY", "MELDWIJZER_WEB_ANONYMOUS"):
         monkeypatch.delenv(name, raising=False)
     with pytest.raises(ValueError, match="MELDWIJZER_WEB_JWT_KEY"):

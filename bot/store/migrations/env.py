@@ -4,6 +4,7 @@ Two ways in: ``bot.store.db.init_db`` passes an open connection in ``config.attr
 case: the application migrates itself), or the ``alembic`` CLI, which connects to ``-x url=...`` or
 ``MELDWIJZER_DB_URL``. ``render_as_batch`` lets later revisions alter tables on SQLite too.
 """
+
 from __future__ import annotations
 
 from logging.config import fileConfig
@@ -19,8 +20,7 @@ target_metadata = Base.metadata
 
 
 def _configure_and_run(connection: sa.engine.Connection) -> None:
-    context.configure(connection=connection, target_metadata=target_metadata,
-                      render_as_batch=True, compare_type=True)
+    context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True, compare_type=True)
     with context.begin_transaction():
         context.run_migrations()
 

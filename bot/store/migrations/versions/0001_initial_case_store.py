@@ -8,6 +8,7 @@ Column types are frozen here (plain DateTime(timezone=True) / LargeBinary) rathe
 bot.store.models: a migration must keep producing the same schema when the models change later. The
 encryption and UTC handling live in the models' TypeDecorators and need no DDL of their own.
 """
+
 from typing import Sequence, Union
 
 import sqlalchemy as sa
@@ -31,8 +32,9 @@ def _id() -> sa.Column:
 
 
 def _case_id() -> sa.Column:
-    return sa.Column("case_id", sa.String(36), sa.ForeignKey("cases.id", ondelete="CASCADE"),
-                     nullable=False, index=True)
+    return sa.Column(
+        "case_id", sa.String(36), sa.ForeignKey("cases.id", ondelete="CASCADE"), nullable=False, index=True
+    )
 
 
 def upgrade() -> None:

@@ -8,6 +8,7 @@ Create Date: 2026-12-01
 ``closed_by`` is the user who closed it (NULL for the auto-close); ``close_announced_at`` is set once
 the owner has been told about an automatic close at the start of a conversation.
 """
+
 from typing import Sequence, Union
 
 import sqlalchemy as sa

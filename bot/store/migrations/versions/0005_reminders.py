@@ -9,6 +9,7 @@ Create Date: 2026-12-01
 send one reminder twice). ``conversation_references`` holds the encrypted Teams address of a person;
 ``seen_activities`` the hashed ids of Teams activities already taken on (de-duplicating retries).
 """
+
 from typing import Sequence, Union
 
 import sqlalchemy as sa
