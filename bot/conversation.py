@@ -7,6 +7,7 @@ as "Melding gedaan" puts a false fact in a case file the inspectie may read. A m
 striemen deserves the step-1 guidance at once, not a role question first. These are small, reviewable
 text rules over the user's own words; no Rasa import, so they are unit-tested in milliseconds.
 """
+
 from __future__ import annotations
 
 import re
@@ -30,30 +31,100 @@ _SENTENCE_SPLIT = re.compile(r"[.!;:\n]+|,\s*(?=\w+\s)")
 
 # A sentence that opens with a question word asks something; so does one that opens with a verb
 # followed by its subject ("Moet ik ...", "Kunnen we ...": Dutch questions invert subject and verb).
-_QUESTION_WORDS: FrozenSet[str] = frozenset({
-    "hoe", "wat", "wanneer", "waar", "wie", "welke", "welk", "waarom", "waarmee", "waarover", "hoelang",
-    "hoeveel", "wiens",
-})
-_INVERTED_VERBS: FrozenSet[str] = frozenset({
-    "moet", "moeten", "mag", "mogen", "kan", "kun", "kunt", "kunnen", "zal", "zullen", "zou", "zouden",
-    "wil", "wilt", "is", "zijn", "ben", "heb", "hebben", "heeft", "hoort", "hoeft", "hoeven", "klopt",
-    "bestaat", "geldt", "weet", "weten", "doe", "doen", "krijgt", "krijgen", "gaat", "gaan",
-})
-_SUBJECTS: FrozenSet[str] = frozenset({"ik", "we", "wij", "je", "jij", "u", "het", "er", "de", "dat", "dit",
-                                       "ze", "zij", "hij", "men", "iemand", "een", "school", "ouders"})
+_QUESTION_WORDS: FrozenSet[str] = frozenset(
+    {
+        "hoe",
+        "wat",
+        "wanneer",
+        "waar",
+        "wie",
+        "welke",
+        "welk",
+        "waarom",
+        "waarmee",
+        "waarover",
+        "hoelang",
+        "hoeveel",
+        "wiens",
+    }
+)
+_INVERTED_VERBS: FrozenSet[str] = frozenset(
+    {
+        "moet",
+        "moeten",
+        "mag",
+        "mogen",
+        "kan",
+        "kun",
+        "kunt",
+        "kunnen",
+        "zal",
+        "zullen",
+        "zou",
+        "zouden",
+        "wil",
+        "wilt",
+        "is",
+        "zijn",
+        "ben",
+        "heb",
+        "hebben",
+        "heeft",
+        "hoort",
+        "hoeft",
+        "hoeven",
+        "klopt",
+        "bestaat",
+        "geldt",
+        "weet",
+        "weten",
+        "doe",
+        "doen",
+        "krijgt",
+        "krijgen",
+        "gaat",
+        "gaan",
+    }
+)
+_SUBJECTS: FrozenSet[str] = frozenset(
+    {
+        "ik",
+        "we",
+        "wij",
+        "je",
+        "jij",
+        "u",
+        "het",
+        "er",
+        "de",
+        "dat",
+        "dit",
+        "ze",
+        "zij",
+        "hij",
+        "men",
+        "iemand",
+        "een",
+        "school",
+        "ouders",
+    }
+)
 # Inside a sentence these start an embedded question ("ik weet niet hoe ik dat doe").
 _EMBEDDED_QUESTION = re.compile(
     r"\b(weet niet (hoe|wat|of|wanneer|wie)|vraag me af|vraag mij af|hoe (doe|moet|kan|pak) ik|"
-    r"wat (moet|kan|doe) ik|moet ik (ook|nog|nu|eerst|dan)|wat als|hoe verder|wat nu)\b")
+    r"wat (moet|kan|doe) ik|moet ik (ook|nog|nu|eerst|dan)|wat als|hoe verder|wat nu)\b"
+)
 # Said before it happened: a plan, an intention or a duty, not a report of something done.
 _INTENTION = re.compile(
     r"\b(ga|gaan|gaat|wil|willen|wilt|zal|zullen|van plan|besloten te|besloten om|overwegen|"
-    r"moet|moeten|morgen|straks|binnenkort|volgende week|nog niet)\b")
+    r"moet|moeten|morgen|straks|binnenkort|volgende week|nog niet)\b"
+)
 _DONE = re.compile(r"\b(gebeurd|gedaan|geweest|inmiddels|afgerond|al gemeld|al gesproken)\b")
 
 # Words of a generic worry ("ik maak me zorgen over een leerling uit mijn klas"): a message made only of
 # these (and short function words) describes no concern yet. Anything else is taken as a description.
-_GENERIC_WORDS: FrozenSet[str] = frozenset("""
+_GENERIC_WORDS: FrozenSet[str] = frozenset(
+    """
     ik me mij mijn mn m'n we wij ons onze je jij u uw zich maak maken maakt zorg zorgen zorgje bezorgd
     over om van uit in op bij met voor aan een n de het die dat dit deze er
     leerling leerlingen kind kinderen kindje jongen meisje jongere scholier pupil klas groep mentorklas
@@ -64,21 +135,26 @@ _GENERIC_WORDS: FrozenSet[str] = frozenset("""
     ben bent is zijn werk als leerkracht juf meester docent mentor leraar gymdocent groepsleerkracht
     ib'er ib intern begeleider aandachtsfunctionaris zorgcoordinator directeur schoolleider teamleider
     directie onderwijsassistent concierge stagiair
-""".split())
+""".split()
+)
 
 # Function words that tell English from Dutch (words both languages share, such as "is", "in",
 # "me", "school" or "help", are in neither list).
-_ENGLISH: FrozenSet[str] = frozenset("""
+_ENGLISH: FrozenSet[str] = frozenset(
+    """
     i i'm am the a an about what should do does did my your you are were how can could would
     please pupil pupils student students child children kid worried worry abuse report
     have has told tell touches her his him she he they them with to and or not don't
     hello hi there this that which who when where why is there any
-""".split()) - {"is", "in", "me", "school", "help"}
-_DUTCH: FrozenSet[str] = frozenset("""
+""".split()
+) - {"is", "in", "me", "school", "help"}
+_DUTCH: FrozenSet[str] = frozenset(
+    """
     ik je jij u de het een en van wat hoe mijn zijn haar hij zij ze we wij niet met voor op aan bij
     over om maak maken zorgen leerling leerlingen kind moet mag kan heb heeft hebben ben bent wordt
     dat die dit deze er ook nog al nu wel geen naar uit
-""".split())
+""".split()
+)
 _MIN_ENGLISH_WORDS = 2
 _CLAUSE_SPLIT = re.compile(r"[,;.!?\n]+|\s(?:en|maar)\s")
 _ROLE_CLAUSE = re.compile(r"^(ik ben|ik werk|ben|als|hier)\b")
@@ -116,8 +192,9 @@ def is_question(text: str) -> bool:
         return True
     for sentence in _SENTENCE_SPLIT.split(plain):
         words = _WORD.findall(sentence)
-        if words and (words[0] in _QUESTION_WORDS
-                      or (words[0] in _INVERTED_VERBS and len(words) > 1 and words[1] in _SUBJECTS)):
+        if words and (
+            words[0] in _QUESTION_WORDS or (words[0] in _INVERTED_VERBS and len(words) > 1 and words[1] in _SUBJECTS)
+        ):
             return True
     return False
 
@@ -165,7 +242,10 @@ def stated_role(text: str) -> Optional[str]:
     if match is None:
         return None
     words = match.group(1).split()
-    return next((ROLE_WORDS[" ".join(words[:n])] for n in (3, 2, 1) if " ".join(words[:n]) in ROLE_WORDS), None)
+    longest = max(len(name.split()) for name in ROLE_WORDS)
+    return next(
+        (ROLE_WORDS[" ".join(words[:n])] for n in range(longest, 0, -1) if " ".join(words[:n]) in ROLE_WORDS), None
+    )
 
 
 def concern_beside_role(text: str) -> bool:
@@ -176,8 +256,9 @@ def concern_beside_role(text: str) -> bool:
     clauses = [c.strip() for c in _CLAUSE_SPLIT.split(normalise(text)) if c.strip()]
     if clauses and _ROLE_CLAUSE.match(clauses[0]):
         clauses = clauses[1:]
-    return any(len(_WORD.findall(c)) >= _MIN_CLAUSE_WORDS and (describes_concern(c) or _WORRY.search(c))
-               for c in clauses)
+    return any(
+        len(_WORD.findall(c)) >= _MIN_CLAUSE_WORDS and (describes_concern(c) or _WORRY.search(c)) for c in clauses
+    )
 
 
 def is_english(text: str) -> bool:

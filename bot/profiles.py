@@ -5,6 +5,7 @@ coördinator huiselijk geweld en kindermishandeling, zorgcoördinator; SOT, CvB,
 read the words of their own school. A profile only overrides *words and contacts*; it never changes a
 national rule. Texts in knowledge/ use placeholders like ``{attention_officer}``; ``render`` fills them.
 """
+
 from __future__ import annotations
 
 import os
@@ -14,25 +15,34 @@ from typing import Dict, List, Optional
 
 from pydantic import validator
 
-from bot.knowledge import (PLACEHOLDER, KnowledgeBase, Model, SourceRef, Statement, check, iter_models, knowledge,
-                           location)
+from bot.knowledge import (
+    PLACEHOLDER,
+    KnowledgeBase,
+    Model,
+    SourceRef,
+    Statement,
+    check,
+    iter_models,
+    knowledge,
+    location,
+)
 
 NATIONAL_PROFILE = "national"
 
 # Every placeholder a knowledge text may use. The national profile must define all of them;
 # organisation profiles override a subset. Keys are English, values are the Dutch words shown.
 TERM_KEYS = (
-    "teacher",            # leerkracht / docent / mentor
-    "first_contact",      # whom a teacher consults first in step 2
+    "teacher",  # leerkracht / docent / mentor
+    "first_contact",  # whom a teacher consults first in step 2
     "attention_officer",  # aandachtsfunctionaris (SCP-er, coördinator HG&KM, zorgcoördinator ...)
-    "ib",                 # intern begeleider
-    "school_leader",      # directie / schoolleider
-    "board",              # bevoegd gezag (e.g. College van Bestuur)
-    "care_team",          # SOT, CvB, MDO, ZAT/diepteteam, zorgteam
-    "municipal_team",     # zorgloket, Buurtteam, CJG, wijkteam
-    "social_work",        # schoolmaatschappelijk werk
-    "youth_health",       # jeugdarts / jeugdverpleegkundige (JGZ/GGD)
-    "veilig_thuis",       # "Veilig Thuis", or the regional name ("Veilig Thuis Twente")
+    "ib",  # intern begeleider
+    "school_leader",  # directie / schoolleider
+    "board",  # bevoegd gezag (e.g. College van Bestuur)
+    "care_team",  # SOT, CvB, MDO, ZAT/diepteteam, zorgteam
+    "municipal_team",  # zorgloket, Buurtteam, CJG, wijkteam
+    "social_work",  # schoolmaatschappelijk werk
+    "youth_health",  # jeugdarts / jeugdverpleegkundige (JGZ/GGD)
+    "veilig_thuis",  # "Veilig Thuis", or the regional name ("Veilig Thuis Twente")
 )
 
 # One Dutch phone number as the protocols write it: digits with spaces or hyphens, optionally an area code
@@ -54,8 +64,10 @@ def is_one_phone_number(value: str) -> bool:
 def one_phone_number(value: Optional[str]) -> Optional[str]:
     """Validator body shared by every phone field of the knowledge (profiles and national contacts)."""
     if value is not None and not is_one_phone_number(value):
-        raise ValueError(f"'{value}': a phone field holds one phone number; put a second number in its own "
-                         "field or entry and words in `note`")
+        raise ValueError(
+            f"'{value}': a phone field holds one phone number; put a second number in its own "
+            "field or entry and words in `note`"
+        )
     return value
 
 
@@ -63,15 +75,47 @@ def one_phone_number(value: Optional[str]) -> Optional[str]:
 # How staff name their own function in a sentence about themselves ("Ik ben gymdocent en ..."), folded
 # (lower case, no diacritics), per role of USER_ROLES. Used only for such a self-statement.
 ROLE_WORDS: Dict[str, str] = {
-    **dict.fromkeys(("leerkracht", "docent", "gymdocent", "vakleerkracht", "vakdocent", "groepsleerkracht",
-                     "mentor", "juf", "meester", "leraar", "lerares"), "teacher"),
+    **dict.fromkeys(
+        (
+            "leerkracht",
+            "docent",
+            "gymdocent",
+            "vakleerkracht",
+            "vakdocent",
+            "groepsleerkracht",
+            "mentor",
+            "juf",
+            "meester",
+            "leraar",
+            "lerares",
+        ),
+        "teacher",
+    ),
     **dict.fromkeys(("ib'er", "ib-er", "iber", "ib", "intern begeleider"), "ib"),
-    **dict.fromkeys(("aandachtsfunctionaris", "scp-er", "coordinator huiselijk geweld"), "attention_officer"),
+    **dict.fromkeys(
+        (
+            "aandachtsfunctionaris",
+            "scp-er",
+            "coordinator huiselijk geweld",
+            "coordinator huiselijk geweld en kindermishandeling",
+        ),
+        "attention_officer",
+    ),
     **dict.fromkeys(("zorgcoordinator", "zoco"), "care_coordinator"),
-    **dict.fromkeys(("directeur", "schoolleider", "teamleider", "locatieleider"), "school_leader"),
-    **dict.fromkeys(("concierge", "onderwijsassistent", "klassenassistent", "administratief medewerker"),
-                    "support_staff"),
+    **dict.fromkeys(("directeur", "directie", "schoolleider", "teamleider", "locatieleider"), "school_leader"),
+    **dict.fromkeys(
+        (
+            "concierge",
+            "onderwijsassistent",
+            "klassenassistent",
+            "administratief medewerker",
+            "stagiair",
+            "onderwijsondersteunend personeel",
+        ),
+        "support_staff",
+    ),
 }
+# The NLU's role synonyms (data/nlu/steps.yml) use only these words (tests/test_registries.py).
 # The one role that authorises more than the user's own cases (every case of the organisation), when the
 # school grants it (``python -m bot roles grant`` or its identity provider); saying it grants nothing.
 ATTENTION_OFFICER = "attention_officer"
@@ -196,8 +240,10 @@ def checked_lines(kb: Optional[KnowledgeBase] = None) -> List[str]:
     Why: partners merge and disappear (Bureau Jeugdzorg, Intervence, Porthos); the date tells a reviewer
     which sociale kaart is due for another look.
     """
-    return [f"profile {o.id} ({o.name}): partners checked {o.checked.isoformat()}"
-            for o in sorted(organisations(kb).values(), key=lambda o: o.id)]
+    return [
+        f"profile {o.id} ({o.name}): partners checked {o.checked.isoformat()}"
+        for o in sorted(organisations(kb).values(), key=lambda o: o.id)
+    ]
 
 
 def user_role_label(role: str) -> str:

@@ -10,7 +10,11 @@
   are answered mid-form, after which the form asks its question again. And no form's free-text slot
   takes such a message as its answer: a rule only runs when the form rejects the message, so a slot
   that reads any text must leave those intents out (``not_intent``) or the form must ignore them.
+- Role words: ``bot.profiles.ROLE_WORDS`` (how staff name their function) is the one list of them; the
+  NLU's role synonyms (data/nlu/steps.yml) may only use its words, each for the same role, and every
+  role of ``USER_ROLES`` has words in both.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -31,12 +35,13 @@ QUESTION_INTENT = "faq"
 
 # --- note kinds -> buttons ---------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("kind", sorted(NOTE_KINDS))
 def test_every_note_kind_has_its_button(kind):
     domain = {"intents": ["record_note"]}
     assert buttons_for([f"note:{kind}"], domain) == [
-        {"title": f"{NOTE_KINDS[kind].label} vastleggen",
-         "payload": f'/record_note{{"note_kind": "{kind}"}}'}]
+        {"title": f"{NOTE_KINDS[kind].label} vastleggen", "payload": f'/record_note{{"note_kind": "{kind}"}}'}
+    ]
 
 
 def test_the_weighing_note_is_offered_too():
@@ -45,6 +50,7 @@ def test_the_weighing_note_is_offered_too():
 
 
 # --- knowledge checks ----------------------------------------------------------------------------
+
 
 def test_every_capability_with_a_knowledge_section_registers_its_check():
     owners = kb_module.section_owners()
@@ -78,13 +84,15 @@ def test_bot_check_passes_on_this_checkout(cached_knowledge, capsys):
 
 # --- every form has the interruption rules ---------------------------------------------------
 
+
 def _yaml(path: Path) -> Dict[str, Any]:
     return YAML(typ="safe").load(path.read_text(encoding="utf-8")) or {}
 
 
 def _rules() -> List[Dict[str, Any]]:
-    return [rule for path in sorted((REPO / "data" / "stories").glob("*.yml"))
-            for rule in _yaml(path).get("rules") or []]
+    return [
+        rule for path in sorted((REPO / "data" / "stories").glob("*.yml")) for rule in _yaml(path).get("rules") or []
+    ]
 
 
 def _forms() -> List[str]:
@@ -93,9 +101,14 @@ def _forms() -> List[str]:
 
 def situation_intents() -> Set[str]:
     """The special situations: intents that a rule without condition sends straight to action_situation."""
-    return {rule["steps"][0]["intent"] for rule in _rules()
-            if not rule.get("condition") and len(rule.get("steps", [])) == 2
-            and "intent" in rule["steps"][0] and rule["steps"][1] == {"action": SITUATION_ACTION}}
+    return {
+        rule["steps"][0]["intent"]
+        for rule in _rules()
+        if not rule.get("condition")
+        and len(rule.get("steps", [])) == 2
+        and "intent" in rule["steps"][0]
+        and rule["steps"][1] == {"action": SITUATION_ACTION}
+    }
 
 
 def interrupting_intents(form: str) -> Dict[str, List[str]]:
@@ -120,8 +133,11 @@ def test_the_interruption_pattern_is_found():
 @pytest.mark.parametrize("form", _forms())
 def test_every_form_answers_danger_and_questions_then_resumes(form):
     rules = interrupting_intents(form)
-    missing = [f"{intent} (answered by {SITUATION_ACTION})" for intent in sorted(situation_intents())
-               if SITUATION_ACTION not in rules.get(intent, [])]
+    missing = [
+        f"{intent} (answered by {SITUATION_ACTION})"
+        for intent in sorted(situation_intents())
+        if SITUATION_ACTION not in rules.get(intent, [])
+    ]
     if QUESTION_INTENT not in rules:
         missing.append(f"{QUESTION_INTENT} (a knowledge question)")
     assert not missing, f"{form} has no rule that answers and then resumes the form for: " + ", ".join(missing)
@@ -153,7 +169,44 @@ def test_no_form_files_a_special_situation_or_a_question_as_its_answer(form):
     def wanted(slot: str) -> Set[str]:
         return situation_intents() | (set() if slot in PLAN_TEXT else {QUESTION_INTENT})
 
-    missing = {slot: sorted(wanted(slot) - left_out) for slot, left_out in free_text_slots(form).items()
-               if slot not in READS_SITUATIONS_ITSELF and wanted(slot) - left_out}
+    missing = {
+        slot: sorted(wanted(slot) - left_out)
+        for slot, left_out in free_text_slots(form).items()
+        if slot not in READS_SITUATIONS_ITSELF and wanted(slot) - left_out
+    }
     assert not missing, f"{form}: these free-text slots would take the message as their answer: {missing}"
 
+
+def role_synonyms() -> Dict[str, str]:
+    """The NLU's role synonyms: each example (as written) -> the role it stands for."""
+    data = YAML(typ="safe").load((REPO / "data" / "nlu" / "steps.yml").read_text(encoding="utf-8"))
+    from bot.profiles import USER_ROLES
+
+    found: Dict[str, str] = {}
+    for block in data["nlu"]:
+        if block.get("synonym") in USER_ROLES:
+            for line in block["examples"].splitlines():
+                found[line.strip().removeprefix("- ").strip()] = block["synonym"]
+    return found
+
+
+def test_the_nlu_role_synonyms_use_the_role_words_each_for_the_same_role() -> None:
+    from bot.conversation import normalise
+    from bot.profiles import ROLE_WORDS, USER_ROLES
+
+    synonyms = role_synonyms()
+    assert synonyms, "no role synonyms found in data/nlu/steps.yml"
+    wrong = {
+        word: (role, ROLE_WORDS.get(normalise(word)))
+        for word, role in synonyms.items()
+        if ROLE_WORDS.get(normalise(word)) != role
+    }
+    assert not wrong, f"synonym -> (its role in the NLU, in ROLE_WORDS): {wrong}"
+    assert set(synonyms.values()) == set(USER_ROLES) == set(ROLE_WORDS.values())
+
+
+def test_a_role_told_in_words_of_any_length_is_read() -> None:
+    from bot.conversation import stated_role
+
+    assert stated_role("Ik ben coördinator huiselijk geweld en kindermishandeling en ik twijfel") == "attention_officer"
+    assert stated_role("Ik ben onderwijsondersteunend personeel, wat nu?") == "support_staff"
