@@ -11,6 +11,8 @@ What the production runner refuses on top of the channels' own checks:
   127.0.0.1. A channel is authenticated (REST client tokens, web staff tokens, Teams' Bot Framework
   tokens) or off (``MELDWIJZER_WEB=off``; REST is off without clients);
 - a missing key (``MELDWIJZER_REQUIRE_KEY=1``: a fresh key would make every dossier unreadable);
+- a missing or short ``MELDWIJZER_ACTIONS_TOKEN``: the Rasa server and the action server, started apart
+  (two units, two containers), must share one secret, so it lives in the settings file;
 - ``LOG_LEVEL=DEBUG`` (Rasa logs each user message at DEBUG);
 - ``SANIC_WORKERS`` > 1 without Redis (Rasa accepts our lock store class as multi-worker capable, but
   without ``MELDWIJZER_REDIS_URL`` each worker would lock conversations in its own memory).
@@ -279,12 +281,21 @@ def _credentials_without_web(runtime_dir: Path) -> Path:
     return target
 
 
+def _check_actions_token(env: Mapping[str, str], result: Preflight) -> None:
+    from deploy.actions_token import TOKEN_ENV, token_problem
+
+    problem = token_problem(env.get(TOKEN_ENV))
+    if problem is not None:
+        result.error(TOKEN_ENV, problem.removeprefix(f"{TOKEN_ENV} "))
+
+
 def check(env: Mapping[str, str]) -> Preflight:
     """Every check, in the order an admin would fix them; nothing is started or written on error."""
     result = Preflight()
     _check_network(env, result)
     _check_model(env, result)
     _check_key(env, result)
+    _check_actions_token(env, result)
     _check_stores(env, result)
     _check_admission(env, result)
     _check_reminders(env, result)

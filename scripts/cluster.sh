@@ -157,11 +157,12 @@ up() {
   drop_postgres  # what a failed earlier `up` left behind
   start_postgres
   start_redis
-  local db=meldwijzer key token jwt_key
+  local db=meldwijzer key token jwt_key actions_token
   psql "$PG_URL" -qAt -v ON_ERROR_STOP=1 -c "CREATE DATABASE \"$db\"" >/dev/null
   key=$("$PY" -m bot keys generate)
   token=$(openssl rand -hex 24)
   jwt_key=$(openssl rand -hex 32)
+  actions_token=$(openssl rand -hex 24)
   local db_url="${PG_URL%/*}/$db"
   umask 077
   cat > "$DIR/cluster.env" <<EOF
@@ -171,6 +172,7 @@ MELDWIJZER_REDIS_URL=$REDIS_URL
 MELDWIJZER_SECRET_KEY=$key
 MELDWIJZER_REST_CLIENTS=cluster:$token
 MELDWIJZER_WEB_JWT_KEY=$jwt_key
+MELDWIJZER_ACTIONS_TOKEN=$actions_token
 MELDWIJZER_WEB_JWT_AUDIENCE=meldwijzer
 MELDWIJZER_WEB_JWT_ISSUER=https://cluster.test
 MELDWIJZER_WEB_ORIGINS=https://127.0.0.1:$HTTPS_PORT,https://localhost:$HTTPS_PORT

@@ -8,6 +8,8 @@ cd "$(dirname "$0")/.."
 export RASA_PORT="${RASA_PORT:-5005}" ACTIONS_PORT="${ACTIONS_PORT:-5055}"
 export SANIC_HOST=127.0.0.1            # the action server is internal: never exposed
 export RASA_TELEMETRY_ENABLED=false    # a school's server never phones home
+# The secret only the Rasa server and the action server share (actions/server.py): one per run.
+export MELDWIJZER_ACTIONS_TOKEN="${MELDWIJZER_ACTIONS_TOKEN:-$(.venv/bin/python -c 'import secrets; print(secrets.token_hex(24))')}"
 interface=127.0.0.1
 if [ -n "${MELDWIJZER_API_TOKEN:-}${MELDWIJZER_REST_CLIENTS:-}" ]; then
   interface=0.0.0.0

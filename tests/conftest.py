@@ -42,6 +42,14 @@ def trained_agent():
 
 # === end test tiers ===============================================================================
 
+# === the action server's secret (owner: actions/server.py) =======================================
+# Every Rasa server and action server the tests start share one secret, as `make run` gives them.
+import os as _os
+import secrets as _secrets
+
+_os.environ.setdefault("MELDWIJZER_ACTIONS_TOKEN", _secrets.token_hex(24))
+# === end action server's secret ===================================================================
+
 # === db fixtures (owner: case store, bot/store) ==================================================
 # Every test runs against its own throw-away stores: a key file, case DB and tracker DB in a temp
 # directory (never var/ or a developer's MELDWIJZER_* settings), and, for `db_url`, a fresh SQLite

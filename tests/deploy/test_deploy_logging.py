@@ -57,6 +57,7 @@ def test_the_action_server_under_serve_logs_json_lines_without_user_text(tmp_pat
         "MELDWIJZER_REST_CLIENTS": "intranet:0123456789abcdef0123",
         "MELDWIJZER_WEB": "off",
         "MELDWIJZER_RUNTIME_DIR": str(tmp_path / "run"),
+        "MELDWIJZER_ACTIONS_TOKEN": os.environ["MELDWIJZER_ACTIONS_TOKEN"],
     }
     log = tmp_path / "actions.log"
     with log.open("wb") as handle:
@@ -87,7 +88,12 @@ def test_the_action_server_under_serve_logs_json_lines_without_user_text(tmp_pat
             {"next_action": "action_save_note", "tracker": odd, "domain": {"slots": SECRET}},
             {"next_action": "action_bestaat_niet", "tracker": tracker},
         ):
-            reply = requests.post(f"http://127.0.0.1:{port}/webhook", json=body, timeout=60)
+            reply = requests.post(
+                f"http://127.0.0.1:{port}/webhook",
+                json=body,
+                headers={"X-Meldwijzer-Actions-Token": env["MELDWIJZER_ACTIONS_TOKEN"]},
+                timeout=60,
+            )
             assert SECRET not in reply.text
     finally:
         os.killpg(server.pid, signal.SIGTERM)

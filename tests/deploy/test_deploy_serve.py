@@ -47,6 +47,7 @@ def good_env(tmp_path: Path) -> Dict[str, str]:
         "MELDWIJZER_WEB_JWT_AUDIENCE": "meldwijzer",
         "MELDWIJZER_WEB_JWT_ISSUER": "https://intranet.school.example",
         "MELDWIJZER_RUNTIME_DIR": str(tmp_path / "run"),
+        "MELDWIJZER_ACTIONS_TOKEN": "a" * 48,
     }
 
 
@@ -71,6 +72,8 @@ REFUSALS = [
     ("key file missing", {"MELDWIJZER_KEY_FILE": "/nonexistent/secret.key"}, "MELDWIJZER_KEY_FILE"),
     ("key malformed", {"MELDWIJZER_SECRET_KEY": "not-a-fernet-key"}, "MELDWIJZER_SECRET_KEY"),
     ("require key switched off", {"MELDWIJZER_REQUIRE_KEY": "0"}, "MELDWIJZER_REQUIRE_KEY"),
+    ("action server secret missing", {"MELDWIJZER_ACTIONS_TOKEN": ""}, "MELDWIJZER_ACTIONS_TOKEN"),
+    ("action server secret short", {"MELDWIJZER_ACTIONS_TOKEN": "geheim"}, "MELDWIJZER_ACTIONS_TOKEN"),
     ("port not a number", {"RASA_PORT": "http"}, "RASA_PORT"),
     ("ports equal", {"ACTIONS_PORT": "5105"}, "ACTIONS_PORT"),
     ("interface not an address", {"MELDWIJZER_INTERFACE": "everywhere"}, "MELDWIJZER_INTERFACE"),
