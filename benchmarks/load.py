@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import secrets
 import shutil
 import socket
 import statistics
@@ -146,6 +147,7 @@ def start_project(workdir: Path) -> Server:
         "MELDWIJZER_WEB_ANONYMOUS": "1",
         "MELDWIJZER_API_TOKEN": "",
         "MELDWIJZER_REST_CLIENTS": "",
+        "MELDWIJZER_ACTIONS_TOKEN": secrets.token_hex(24),  # as make run gives the pair
     }
     server._spawn([str(BIN / "python"), "-m", "actions.server", "--port", str(actions_port)], REPO, env, "actions.log")
     server._spawn(
