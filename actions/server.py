@@ -30,6 +30,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from bot.errors import describe
+from bot.logs import withhold_library_debug
 from deploy.actions_token import TOKEN_ENV, TOKEN_HEADER, token_problem
 
 logger = logging.getLogger(__name__)
@@ -73,6 +74,7 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     parser.add_argument("--port", type=int, default=int(os.environ.get("ACTIONS_PORT", DEFAULT_PORT)))
     args = parser.parse_args(argv)
     logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO"))
+    withhold_library_debug()  # rasa-sdk's debug messages carry the tracker (bot/logs.py)
     token = os.environ.get(TOKEN_ENV)
     problem = token_problem(token)
     if problem is not None:

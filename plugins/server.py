@@ -172,8 +172,13 @@ def _refuse(what: str) -> None:
 
 
 def install() -> None:
-    """Install the three patches (idempotent); refuse a Rasa they were not written for."""
+    """Install the three patches (idempotent); refuse a Rasa they were not written for. Also withhold the
+    libraries' debug messages from the logs (``bot.logs``): Rasa's hold what the users typed."""
     import rasa
+
+    from bot.logs import withhold_library_debug
+
+    withhold_library_debug()
     from rasa.core.actions.action import RemoteAction
     from rasa.core.agent import Agent
     from rasa.utils.tensorflow.models import RasaModel

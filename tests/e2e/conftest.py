@@ -225,6 +225,9 @@ def default_env(workdir: Path) -> Dict[str, str]:
         "MELDWIJZER_REST_CLIENTS": "",
         "MELDWIJZER_REST_LOCAL": "1",  # tokenless REST from this machine, as `make run` has it
         "MELDWIJZER_WEB_ANONYMOUS": "1",  # the web chat's single-user trial mode, as `make run` has it
+        # The most talkative level, for every pair: tests/e2e/test_logs.py greps what it wrote for what the
+        # users typed (it must find none of it, bot/logs.py).
+        "LOG_LEVEL": "DEBUG",
     }
 
 
