@@ -278,3 +278,25 @@ async def test_the_turn_ends_after_its_last_reply_even_when_the_handling_fails(h
     assert sio.emitted[-1][2] == "web:juf"  # every open tab of this staff member
     script = (WEB_DIR / "widget.js").read_text(encoding="utf-8")
     assert f'socket.on("{TURN_END_EVENT}", function () {{ setStatus(TEXT.connected); }});' in script
+
+
+async def test_an_anonymous_session_that_cannot_be_read_starts_anew() -> None:
+    """Database down when a shared PC's tab reconnects: a new session, never the previous teacher's case
+    by default, and no exception that would leave the page without a session."""
+    from types import SimpleNamespace
+
+    from plugins.channels.web import idle_too_long
+
+    class Down:
+        async def retrieve(self, sender_id: str) -> None:
+            raise ConnectionRefusedError("database down")
+
+    class Empty:
+        async def retrieve(self, sender_id: str) -> None:
+            return None
+
+    def app(store: object) -> object:
+        return SimpleNamespace(ctx=SimpleNamespace(agent=SimpleNamespace(tracker_store=store)))
+
+    assert await idle_too_long(app(Down()), "a" * 32) is True
+    assert await idle_too_long(app(Empty()), "a" * 32) is False  # a session with nothing in it yet

@@ -43,6 +43,7 @@ from plugins.channels.delivery import CountingOutput, deliver
 from plugins.channels.identity import web_anonymous_identity, web_identity
 from plugins.channels.limits import MAX_MESSAGE_CHARS, TOO_LONG_MESSAGE
 from plugins.channels.webpage import page_blueprint
+from bot.errors import describe
 from bot.profiles import profile
 from bot.store.db import repositories
 from bot.profiles import ATTENTION_OFFICER
@@ -182,11 +183,17 @@ def sync_token_role(staff: StaffToken, policy: TokenPolicy, organisation_id: str
 
 
 async def idle_too_long(app: Any, session_id: str, now: Optional[float] = None) -> bool:
-    """Whether an anonymous session's last event is more than ANONYMOUS_IDLE_SECONDS old."""
+    """Whether an anonymous session's last event is more than ANONYMOUS_IDLE_SECONDS old. A conversation
+    that cannot be read (the database is down) counts as idle: the tab starts a new session rather than
+    risk handing the previous teacher's case to whoever sits at the PC now, and the page stays usable."""
     agent = getattr(app.ctx, "agent", None)
     if agent is None or agent.tracker_store is None:
         return False
-    tracker = await agent.tracker_store.retrieve(web_anonymous_identity(session_id))
+    try:
+        tracker = await agent.tracker_store.retrieve(web_anonymous_identity(session_id))
+    except Exception as error:  # noqa: BLE001 - judged as idle, see above
+        logger.warning("web: an anonymous session could not be read, a new one starts: %s", describe(error))
+        return True
     if tracker is None or not tracker.events:
         return False
     return (now or time.time()) - tracker.events[-1].timestamp > ANONYMOUS_IDLE_SECONDS
