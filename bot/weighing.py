@@ -509,6 +509,14 @@ def _call_line(contact: Contact, org: Organisation, kb: Optional[KnowledgeBase])
     return f"{render(contact.name, org, kb)}: {contact.phone}{note}"
 
 
+def outcome_followups(state: WeighingState, kb: Optional[KnowledgeBase] = None) -> Tuple[Tuple[str, int], ...]:
+    """The follow-ups (kind, days) of the outcome the answers lead to, as :func:`outcome` lists them,
+    without rendering its texts: what the weighing's use cases store. Empty while questions remain."""
+    wk = _weighing(kb)
+    spec = _walk(state.answers, wk).outcome
+    return () if spec is None else _followups(spec, state, wk)
+
+
 def outcome(state: WeighingState, org: Organisation, kb: Optional[KnowledgeBase] = None) -> Optional[Outcome]:
     """The outcome the answers lead to, with its actions, numbers, follow-ups and both decisions."""
     wk = _weighing(kb)

@@ -79,10 +79,8 @@ def answer_question(
     milestones = w.milestones_reached(n, reply, outcome_id)
     if milestones:
         _record_milestones(repos, case, milestones)
-    result = w.outcome(new_state, org) if outcome_id is not None else None
-    if result is not None:
-        plan_kinds = w.plan_followup_kinds()
-        _add_followups(repos, case, [f for f in result.followups if f[0] not in plan_kinds], org, today)
+    plan_kinds = w.plan_followup_kinds()
+    _add_followups(repos, case, [f for f in w.outcome_followups(new_state) if f[0] not in plan_kinds], org, today)
     return new_state
 
 
@@ -106,8 +104,7 @@ def save_help_plan(
     if new:
         repos.weighing.add(case.id, 4, "ja", w.outcome_id(updated), {"entry": w.ENTRY_PLAN, **new})
     plan_kinds = w.plan_followup_kinds()
-    result = w.outcome(updated, org)
-    wanted = [f for f in result.followups if f[0] in plan_kinds] if result is not None else []
+    wanted = [f for f in w.outcome_followups(updated) if f[0] in plan_kinds]
     _settle(repos, case, plan_kinds - {kind for kind, _ in wanted}, today)
     present = {f.kind for f in open_followups(repos, case, today)}
     _add_followups(repos, case, [f for f in wanted if f[0] not in present], org, today)

@@ -92,3 +92,22 @@ def test_only_outcomes_that_leave_both_decisions_open_ask_to_weigh_again() -> No
     assert w.milestones_reached(1, "twijfel", "consult_vt_first") == []
     assert w.milestones_reached(1, "ja", None) == [w.LEADER_MILESTONE]
     assert w.milestones_reached(4, "ja", "start_help") == [w.DONE_MILESTONE]
+
+
+def state_after(answers):
+    state = w.WeighingState()
+    for n, reply in answers:
+        state = w.answer(state, n, reply)
+    return state
+
+
+def test_the_stored_follow_ups_are_the_ones_the_outcome_shows(org) -> None:
+    """What the use cases store (outcome_followups, no texts rendered) is what the outcome lists."""
+    helping = [(1, "ja"), (2, "nee"), (3, "ja"), (4, "ja")]
+    for answers in ([(1, "twijfel")], [(1, "ja"), (2, "ja")], helping, [(1, "nee")], [(1, "ja")]):
+        state = state_after(answers)
+        shown = w.outcome(state, org)
+        assert w.outcome_followups(state) == (shown.followups if shown else ())
+    planned = w.record_help_plan(state_after(helping), term="6 weken")
+    assert w.outcome_followups(planned) == w.outcome(planned, org).followups
+    assert ("help_term_end", 42) in w.outcome_followups(planned)
