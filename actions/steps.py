@@ -41,6 +41,7 @@ from bot import cases, conversation, notes, steps, steps_usecase
 from bot.cases import case_state
 from bot.language.numbers import words_up_to
 from bot.profiles import user_role_label
+from bot.texts import sentence
 from bot.store.repositories import CASE_OPEN, CaseRecord
 
 logger = logging.getLogger(__name__)
@@ -346,7 +347,7 @@ class ActionCaseStatus(Action):
             advice = steps.guidance(case_state(case), org, tracker.get_slot("role"))
             done = [steps.milestone_label(m) for m in steps.milestone_ids() if m in case.done]
             lines += [
-                f"Uw casus '{case.pseudonym}' staat op stap {case.step}: {advice.title}.",
+                sentence(f"Uw casus '{case.pseudonym}' staat op stap {case.step}: {advice.title}"),
                 f"Gedaan: {'; '.join(done)}." if done else "Nog niets afgevinkt.",
             ]
         others = [c for c in own if case is None or c.id != case.id]

@@ -232,3 +232,21 @@ def test_a_role_told_with_a_worry_is_told_from_a_role_alone(text: str, expected:
 )
 def test_a_role_is_read_only_from_what_the_writer_says_about_themselves(text: str, role) -> None:
     assert conversation.stated_role(text) == role
+
+
+@pytest.mark.parametrize(
+    "text,expected",
+    [
+        ("Stap 1: In kaart brengen van signalen", "Stap 1: In kaart brengen van signalen."),
+        (
+            "Beslissen: is melden noodzakelijk? Is hulp (ook) mogelijk?",
+            "Beslissen: is melden noodzakelijk? Is hulp (ook) mogelijk?",
+        ),
+        ("Bel nu 112!", "Bel nu 112!"),
+        ("Klaar. ", "Klaar."),
+    ],
+)
+def test_a_sentence_gets_one_closing_mark(text: str, expected: str) -> None:
+    from bot.texts import sentence
+
+    assert sentence(text) == expected
