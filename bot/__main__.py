@@ -166,24 +166,17 @@ def report_for_organisation(organisation_id: Optional[str] = None, kb: Optional[
     return learning_report(organisation, repositories().practice.aggregate(organisation), kb)
 
 
+def cross_validation_command(folds: int, out: Path) -> List[str]:
+    """``rasa test nlu`` cross-validating config.yml on data/ in ``folds`` folds, its reports in ``out``
+    (``make nlu-report`` and ``make nlu-eval`` both read its intent_report.json)."""
+    rasa = str(REPO_ROOT / ".venv" / "bin" / "rasa")
+    return [rasa, "test", "nlu", "--nlu", "data", "--config", "config.yml", "--cross-validation",
+            "--runs", "1", "--folds", str(folds), "--out", str(out)]  # fmt: skip
+
+
 def run_nlu_report(folds: int) -> int:
     out = REPO_ROOT / "results" / "nlu-cv"
-    cmd = [
-        str(REPO_ROOT / ".venv" / "bin" / "rasa"),
-        "test",
-        "nlu",
-        "--nlu",
-        "data",
-        "--config",
-        "config.yml",
-        "--cross-validation",
-        "--runs",
-        "1",
-        "--folds",
-        str(folds),
-        "--out",
-        str(out),
-    ]
+    cmd = cross_validation_command(folds, out)
     result = subprocess.run(cmd, cwd=REPO_ROOT)
     if result.returncode != 0:
         return result.returncode
@@ -203,22 +196,7 @@ def _cv_intent_f1(folds: int) -> Tuple[float, float, float]:
     import time
 
     out = REPO_ROOT / "results" / "nlu-eval-cv"
-    cmd = [
-        str(REPO_ROOT / ".venv" / "bin" / "rasa"),
-        "test",
-        "nlu",
-        "--nlu",
-        "data",
-        "--config",
-        "config.yml",
-        "--cross-validation",
-        "--runs",
-        "1",
-        "--folds",
-        str(folds),
-        "--out",
-        str(out),
-    ]
+    cmd = cross_validation_command(folds, out)
     start = time.perf_counter()
     subprocess.run(cmd, cwd=REPO_ROOT, check=True, stdout=subprocess.DEVNULL)
     report = json.loads((out / "intent_report.json").read_text())

@@ -35,7 +35,16 @@ from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY, INTENT_RANKING_KEY, PREDICTED_CONFIDENCE_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
-from bot.steps import ACUTE_DANGER, ContextRule, PairPattern, Turn, compile_terms, find_term, normalise
+from bot.steps import (
+    ACUTE_DANGER,
+    REQUIRED_SITUATIONS,
+    ContextRule,
+    PairPattern,
+    Turn,
+    compile_terms,
+    find_term,
+    normalise,
+)
 
 __all__ = ["AcuteContextPolicy", "AcuteDangerGuard", "compile_terms", "find_danger", "normalise"]
 
@@ -151,16 +160,7 @@ def _route(message: Message, intent: str, term: str, overruled: Optional[str]) -
 # --- across turns ---------------------------------------------------------------------------------
 
 # Messages that signal abuse for the context rule: a worried first message and the special situations.
-DEFAULT_ABUSE_INTENTS = (
-    "start_case",
-    "progress_signals",
-    "acute_danger",
-    "sexual_violence",
-    "suicide_risk",
-    "honour_based",
-    "staff_suspect",
-    "pupil_violence",
-)
+DEFAULT_ABUSE_INTENTS = ("start_case", "progress_signals", *REQUIRED_SITUATIONS)
 
 
 def conversation_turns(tracker: DialogueStateTracker) -> Tuple[List[Turn], Optional[Turn]]:
