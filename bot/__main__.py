@@ -143,10 +143,11 @@ def run_export(case_id: str, out_dir: Path, viewer_id: str, viewer_role: Optiona
     """Write the case's dossier as PDF and Markdown, read as ``viewer_id`` (the store checks access)."""
     from bot.dossier import export_case_files
     from bot.store.db import repositories
+    from bot.store.identities import stored_identity
     from bot.store.repositories import AccessDenied, NotFound
 
     try:
-        paths = export_case_files(repositories(), case_id, out_dir, viewer_id, viewer_role)
+        paths = export_case_files(repositories(), case_id, out_dir, stored_identity(viewer_id), viewer_role)
     except (AccessDenied, NotFound) as error:
         print(f"cannot export case {case_id}: {error}", file=sys.stderr)
         return 1
@@ -349,18 +350,21 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     export = sub.add_parser("export")
     export.add_argument("case_id")
     export.add_argument("--out", type=Path, default=Path("."))
-    export.add_argument("--viewer", required=True, help="user id of the person exporting")
+    export.add_argument("--viewer", required=True, help="clear identity of the person exporting, e.g. web:<sub>")
     export.add_argument("--role", default=None, help="their role (attention_officer may export others' cases)")
-    keys = sub.add_parser("keys", help="encryption keys: generate a new one, rotate stored data to it")
-    keys.add_argument("action", choices=("generate", "rotate"))
+    keys = sub.add_parser(
+        "keys", help="encryption keys: generate a new one, rotate stored data to it; the same for the id key"
+    )
+    keys.add_argument("action", choices=("generate", "rotate", "generate-id", "rotate-ids"))
     roles = sub.add_parser("roles", help="roles the school assigns (audited)")
     roles.add_argument("action", choices=("grant", "revoke", "list", "audit"))
-    roles.add_argument("user", nargs="?", help="the user's identity, e.g. teams:<tenant>:<object id>")
+    roles.add_argument("user", nargs="?", help="the user's clear identity, e.g. teams:<tenant>:<object id> (hashed)")
     roles.add_argument("role", nargs="?", help="attention_officer")
     roles.add_argument("--organisation", default=None, help="organisation id (default: this deployment's profile)")
     roles.add_argument("--by", dest="actor", default=None, help="who makes the change (kept in the audit)")
     report = sub.add_parser("learning-report")
     report.add_argument("--organisation", default=None)
+    sub.add_parser("build-index")
     nlu = sub.add_parser("nlu-report")
     nlu.add_argument("--folds", type=int, default=5)
     nlu_eval = sub.add_parser("nlu-eval")
@@ -395,6 +399,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
         if args.action == "generate":
             print(key_admin.generate())
+        elif args.action == "generate-id":
+            print(key_admin.generate_id())
+        elif args.action == "rotate-ids":
+            counts = key_admin.rotate_ids()
+            print("\n".join(f"re-hashed the ids of {n} person(s) in the {where}" for where, n in counts.items()))
         else:
             counts = key_admin.rotate()
             print("\n".join(f"re-encrypted {n} value(s) in {where}" for where, n in counts.items()))

@@ -10,7 +10,8 @@ What the production runner refuses on top of the channels' own checks:
   request from 127.0.0.1 is the person at the server, and behind nginx every request comes from
   127.0.0.1. A channel is authenticated (REST client tokens, web staff tokens, Teams' Bot Framework
   tokens) or off (``MELDWIJZER_WEB=off``; REST is off without clients);
-- a missing key (``MELDWIJZER_REQUIRE_KEY=1``: a fresh key would make every dossier unreadable);
+- a missing key (``MELDWIJZER_REQUIRE_KEY=1``: a fresh key would make every dossier unreadable) or id key
+  (a fresh one would part every person from their cases);
 - a missing or short ``MELDWIJZER_ACTIONS_TOKEN``: the Rasa server and the action server, started apart
   (two units, two containers), must share one secret, so it lives in the settings file;
 - ``LOG_LEVEL=DEBUG`` (Rasa logs each user message at DEBUG);
@@ -96,6 +97,14 @@ def _check_key(env: Mapping[str, str], result: Preflight) -> None:
         crypto.cipher({**env, crypto.ENV_REQUIRE_KEY: "1"})
     except crypto.EncryptionKeyError as error:
         result.error(crypto.ENV_KEY if env.get(crypto.ENV_KEY) else crypto.ENV_KEY_FILE, str(error))
+    from bot.store import identities
+
+    try:  # a new id key would give every person a new, empty identity
+        identities.id_keys({**env, crypto.ENV_REQUIRE_KEY: "1"})
+    except identities.IdentityKeyError as error:
+        result.error(
+            identities.ENV_ID_KEY if env.get(identities.ENV_ID_KEY) else identities.ENV_ID_KEY_FILE, str(error)
+        )
 
 
 def _check_stores(env: Mapping[str, str], result: Preflight) -> None:

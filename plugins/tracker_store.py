@@ -5,6 +5,8 @@ about a child. This subclass keeps Rasa's own logic (sessions, event order, keys
 table's column types: ``data`` is encrypted with the case store's key (``bot.store.crypto``), and
 ``intent_name``/``action_name`` are left empty, because an intent such as ``acute_danger`` already
 tells a reader of the raw table what a conversation was about. Rasa never queries those two columns.
+``sender_id`` is the keyed hash the channels give (``bot.store.identities``); a store from before that
+has its clear sender ids hashed at start-up, its conversations kept.
 
 endpoints.yml::
 
@@ -31,7 +33,7 @@ from sqlalchemy.orm import declarative_base
 from sqlalchemy.pool import QueuePool
 
 from plugins import server
-from bot.store import crypto
+from bot.store import crypto, identities
 from bot.store.db import sqlite_pragmas, tracker_db_url
 
 # Every Rasa server of ours loads this module (endpoints.yml), so its process adjustments go in here.
@@ -97,7 +99,9 @@ class EncryptedSQLTrackerStore(SQLTrackerStore):
         **kwargs: Any,
     ) -> None:
         crypto.cipher()  # fail at start-up, not at the first message, when the key is missing or malformed
+        keys = identities.id_keys()
         super().__init__(domain=domain, host=tracker_db_url(host), event_broker=event_broker, **kwargs)
+        identities.adopt_tracker_store(self.engine, keys)  # sender ids from before hashing: hashed, kept
         self._recent: OrderedDict[str, Tuple[Tuple[int, int], DialogueStateTracker]] = OrderedDict()
         if self.engine.dialect.name == "sqlite":
             self._tune_sqlite()

@@ -157,9 +157,10 @@ up() {
   drop_postgres  # what a failed earlier `up` left behind
   start_postgres
   start_redis
-  local db=meldwijzer key token jwt_key actions_token
+  local db=meldwijzer key id_key token jwt_key actions_token
   psql "$PG_URL" -qAt -v ON_ERROR_STOP=1 -c "CREATE DATABASE \"$db\"" >/dev/null
   key=$("$PY" -m bot keys generate)
+  id_key=$("$PY" -m bot keys generate-id)
   token=$(openssl rand -hex 24)
   jwt_key=$(openssl rand -hex 32)
   actions_token=$(openssl rand -hex 24)
@@ -170,6 +171,7 @@ MELDWIJZER_DB_URL=$db_url
 MELDWIJZER_TRACKER_DB_URL=$db_url
 MELDWIJZER_REDIS_URL=$REDIS_URL
 MELDWIJZER_SECRET_KEY=$key
+MELDWIJZER_ID_KEY=$id_key
 MELDWIJZER_REST_CLIENTS=cluster:$token
 MELDWIJZER_WEB_JWT_KEY=$jwt_key
 MELDWIJZER_ACTIONS_TOKEN=$actions_token

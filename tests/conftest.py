@@ -83,9 +83,16 @@ def service_missing(reason: str) -> None:
 
 @pytest.fixture(autouse=True)
 def isolated_store_env(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Point the store, the tracker store and the key at a temp directory for every test."""
+    """Point the store, the tracker store and the keys (the id key file beside the data key) at a temp
+    directory for every test."""
     root = tmp_path_factory.mktemp("store")
-    for name in ("MELDWIJZER_SECRET_KEY", "MELDWIJZER_REQUIRE_KEY", "MELDWIJZER_REDIS_URL"):
+    for name in (
+        "MELDWIJZER_SECRET_KEY",
+        "MELDWIJZER_REQUIRE_KEY",
+        "MELDWIJZER_REDIS_URL",
+        "MELDWIJZER_ID_KEY",
+        "MELDWIJZER_ID_KEY_FILE",
+    ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("MELDWIJZER_KEY_FILE", str(root / "secret.key"))
     monkeypatch.setenv("MELDWIJZER_DB_URL", f"sqlite:///{root / 'meldwijzer.db'}")

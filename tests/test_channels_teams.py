@@ -36,6 +36,7 @@ from sanic import Sanic
 
 from bot import reminders
 from plugins.channels.delivery import NOT_PROCESSED_MESSAGE
+from plugins.channels.identity import teams_identity
 from plugins.channels.limits import MAX_MESSAGE_CHARS, TOO_LONG_MESSAGE
 from plugins.channels.teams import (
     HERO_CARD,
@@ -214,7 +215,7 @@ async def test_message_reaches_rasa_as_the_teacher_without_the_mention(teams: Ha
 
     [message] = teams.agent.messages
     assert message.text == "Ik maak me zorgen over een leerling uit groep 5"
-    assert message.sender_id == f"teams:{TENANT_ID}:{TEACHER}"  # namespaced: no other channel can name it
+    assert message.sender_id == teams_identity(TENANT_ID, TEACHER)  # namespaced: no other channel can name it
     assert message.input_channel == "teams"
     assert message.metadata == {"conversation_id": activity["conversation"]["id"], "tenant_id": TENANT_ID}
 
@@ -223,7 +224,7 @@ async def test_sender_falls_back_to_the_teams_user_id_without_an_aad_object_id(t
     activity = teams.fake.activity("Hallo")
     del activity["from"]["aadObjectId"]
     assert await teams.post(activity) == 200
-    assert teams.agent.messages[0].sender_id == f"teams:{TENANT_ID}:29:1AbCdEfTeacher"
+    assert teams.agent.messages[0].sender_id == teams_identity(TENANT_ID, "29:1AbCdEfTeacher")
 
 
 # --- outbound: hero card, token, routing ------------------------------------------------------------
@@ -461,7 +462,7 @@ async def test_more_than_six_buttons_continue_on_a_second_card(teams: Harness) -
 
 def teacher_followup() -> int:
     store = repositories()
-    case = store.cases.create(f"teams:{TENANT_ID}:{TEACHER}", "org-1", "Leerling Merel")
+    case = store.cases.create(teams_identity(TENANT_ID, TEACHER), "org-1", "Leerling Merel")
     return store.followups.add(case.id, "vt_feedback", date.today(), "Vraag Veilig Thuis om terugkoppeling.").id
 
 
@@ -474,7 +475,7 @@ async def click_reminder(teams: Harness, action: str, followup_id: Any) -> None:
 async def test_a_message_keeps_the_conversation_reference_for_reminders(teams: Harness) -> None:
     activity = await teams.say("Hallo")
 
-    stored = repositories().conversation_references.get(f"teams:{TENANT_ID}:{TEACHER}", "teams")
+    stored = repositories().conversation_references.get(teams_identity(TENANT_ID, TEACHER), "teams")
     assert stored == {
         "service_url": teams.fake.service_url,
         "conversation_id": activity["conversation"]["id"],
@@ -491,7 +492,7 @@ async def test_reminder_done_is_settled_by_the_channel_without_rasa(teams: Harne
 
     assert teams.agent.messages == []
     assert [reply["text"] for reply in teams.reply_activities()] == [reminders.DONE_MESSAGE]
-    assert repositories().followups.open_for(f"teams:{TENANT_ID}:{TEACHER}", date.today()) == []
+    assert repositories().followups.open_for(teams_identity(TENANT_ID, TEACHER), date.today()) == []
 
 
 async def test_reminder_later_moves_it_a_working_week(teams: Harness) -> None:
@@ -499,7 +500,7 @@ async def test_reminder_later_moves_it_a_working_week(teams: Harness) -> None:
 
     await click_reminder(teams, reminders.LATER, followup_id)
 
-    [followup] = repositories().followups.open_for(f"teams:{TENANT_ID}:{TEACHER}", date.today())
+    [followup] = repositories().followups.open_for(teams_identity(TENANT_ID, TEACHER), date.today())
     assert followup.due_on == add_working_days(date.today(), 5)
     assert [reply["text"] for reply in teams.reply_activities()] == [
         f"Goed, ik herinner u op {followup.due_on:%d-%m-%Y} opnieuw."
@@ -519,7 +520,7 @@ async def test_reminder_of_someone_else_is_refused_politely(teams: Harness) -> N
 
 async def test_reminder_open_case_switches_rasa_to_the_reminders_case(teams: Harness) -> None:
     followup_id = teacher_followup()
-    [followup] = repositories().followups.open_for(f"teams:{TENANT_ID}:{TEACHER}", date.today())
+    [followup] = repositories().followups.open_for(teams_identity(TENANT_ID, TEACHER), date.today())
 
     await click_reminder(teams, reminders.OPEN, followup_id)
 
@@ -542,7 +543,7 @@ async def test_the_scheduler_runs_in_the_channel_when_switched_on(
     monkeypatch.setenv("MELDWIJZER_REMINDERS", "1")
     teacher_followup()
     repositories().conversation_references.save(
-        f"teams:{TENANT_ID}:{TEACHER}",
+        teams_identity(TENANT_ID, TEACHER),
         "teams",
         {
             "service_url": fake.service_url,
@@ -612,7 +613,7 @@ async def test_bot_added_to_the_chat_greets_with_the_main_buttons(teams: Harness
 
     [message] = teams.agent.messages
     assert message.text == "/greet"  # Rasa's greeting: utter_greet with the three main buttons
-    assert message.sender_id == f"teams:{TENANT_ID}:{TEACHER}"
+    assert message.sender_id == teams_identity(TENANT_ID, TEACHER)
     [reply] = teams.reply_activities()
     assert reply["attachments"][0]["content"]["buttons"][0]["value"] == {"payload": STEP_BUTTONS[0]["payload"]}
 

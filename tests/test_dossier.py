@@ -16,6 +16,7 @@ from bot import dossier
 from bot.notes import AMSTERDAM
 from bot.profiles import profile
 from bot.store.db import repositories
+from bot.store.identities import stored_identity
 from bot.store.repositories import AccessDenied, CaseRecord, Repositories
 from bot.weighing import ENTRY_ANSWER, ENTRY_PLAN
 
@@ -124,7 +125,9 @@ def test_export_file_renders_a_pdf_with_the_pseudonym_and_a_safe_name(repos: Rep
     assert dossier.filename("Léérling / ../x", date(2026, 1, 2), "md") == "dossier-l-rling-x-2026-01-02.md"
 
 
-def test_cli_export_writes_pdf_and_markdown_and_refuses_others(repos: Repositories, case: CaseRecord, tmp_path) -> None:
+def test_cli_export_writes_pdf_and_markdown_and_refuses_others(repos: Repositories, tmp_path) -> None:
+    # The admin types the clear identity; the store holds the case under its keyed hash.
+    case = repos.cases.create(stored_identity(OWNER), ORG_ID, "Leerling K7MQ")
     out = tmp_path / "export"
     result = subprocess.run(
         [sys.executable, "-m", "bot", "export", case.id, "--out", str(out), "--viewer", OWNER],

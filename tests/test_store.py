@@ -47,6 +47,7 @@ TABLES = {
     "role_audit",
     "conversation_references",
     "seen_activities",
+    "identity_chain",
 }
 
 

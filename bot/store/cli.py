@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from bot.store.db import database_url, get_engine, repositories, tracker_db_url
+from bot.store.identities import stored_identity
 from bot.store.models import utcnow
 
 logger = logging.getLogger(__name__)
@@ -134,7 +135,8 @@ def roles_command(
         )
     if not (user and role and actor):
         raise ValueError(f"roles {action} needs USER ROLE and --by")
-    changed = (roles.grant if action == "grant" else roles.revoke)(user, organisation, role, actor)
+    # The admin types the clear identity; the store knows the person only by its keyed hash.
+    changed = (roles.grant if action == "grant" else roles.revoke)(stored_identity(user), organisation, role, actor)
     logger.info(
         "roles: %s %s for a user in %s by %s (%s)",
         action,

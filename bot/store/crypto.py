@@ -20,7 +20,7 @@ import re
 import stat
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Dict, Mapping, Optional, Tuple
+from typing import Any, Callable, Dict, Mapping, Optional, Tuple
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
@@ -44,8 +44,9 @@ def key_file_path(environ: Optional[Mapping[str, str]] = None) -> Path:
     return Path(env.get(ENV_KEY_FILE) or DEFAULT_KEY_FILE)
 
 
-def _create_key_file(path: Path) -> None:
-    """Write a new key with mode 0600 from the start (``os.open``), so no umask can widen it."""
+def create_key_file(path: Path, new_key: Callable[[], bytes]) -> None:
+    """Write ``new_key()`` with mode 0600 from the start (``os.open``), so no umask can widen it. Shared
+    with the id key file (``bot.store.identities``), which is created and guarded the same way."""
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -54,23 +55,24 @@ def _create_key_file(path: Path) -> None:
             return
         raise EncryptionKeyError(f"Cannot create encryption key file {path}: {error}") from error
     with os.fdopen(fd, "wb") as handle:
-        handle.write(Fernet.generate_key() + b"\n")
+        handle.write(new_key() + b"\n")
 
 
-def _read_key_file(path: Path, require: bool) -> str:
-    """Return the key file's content, creating the file first unless a key is required."""
+def read_key_file(
+    path: Path, require: bool, new_key: Callable[[], bytes] = Fernet.generate_key, setting: str = ENV_KEY
+) -> str:
+    """Return the key file's content, creating the file with ``new_key()`` first unless a key is required
+    (``setting`` is the variable that could hold the key instead, named in the error)."""
     if not path.exists():
         if require:
             raise EncryptionKeyError(
-                f"Encryption key file {path} does not exist and {ENV_REQUIRE_KEY}=1 forbids creating "
-                f"a new one. Restore the key file or set {ENV_KEY}."
+                f"Key file {path} does not exist and {ENV_REQUIRE_KEY}=1 forbids creating "
+                f"a new one. Restore the key file or set {setting}."
             )
-        _create_key_file(path)
+        create_key_file(path, new_key)
     mode = stat.S_IMODE(path.stat().st_mode)
     if mode & (stat.S_IRWXG | stat.S_IRWXO):
-        raise EncryptionKeyError(
-            f"Encryption key file {path} is accessible by other users (mode {mode:o}); run chmod 600."
-        )
+        raise EncryptionKeyError(f"Key file {path} is accessible by other users (mode {mode:o}); run chmod 600.")
     return path.read_text(encoding="ascii")
 
 
@@ -93,7 +95,7 @@ def _cipher_for(env_keys: Optional[str], key_file: Path, require: bool) -> Multi
     """Build (and cache) the cipher for one configuration; the cache key is the configuration itself."""
     if env_keys:
         return MultiFernet(_parse_keys(env_keys, ENV_KEY))
-    return MultiFernet(_parse_keys(_read_key_file(key_file, require), str(key_file)))
+    return MultiFernet(_parse_keys(read_key_file(key_file, require), str(key_file)))
 
 
 def cipher(environ: Optional[Mapping[str, str]] = None) -> MultiFernet:

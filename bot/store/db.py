@@ -18,14 +18,13 @@ from alembic.config import Config
 from sqlalchemy.engine import Engine
 
 from bot.knowledge import REPO_ROOT
+from bot.store import identities, serialise
 from bot.store.repositories import Repositories
 
 VAR_DIR = REPO_ROOT / "var"
 ALEMBIC_INI = Path(__file__).resolve().parent / "alembic.ini"
 ENV_DB_URL = "MELDWIJZER_DB_URL"
 ENV_TRACKER_DB_URL = "MELDWIJZER_TRACKER_DB_URL"
-# Any constant works; it only has to be the same in every process migrating the same database.
-_PG_MIGRATION_LOCK = 0x6D656C64
 
 _lock = threading.Lock()
 _engines: Dict[str, Engine] = {}
@@ -94,14 +93,14 @@ def init_db(engine: Engine) -> None:
     """
     config = alembic_config()
     with engine.begin() as connection:
-        if connection.dialect.name == "postgresql":
-            connection.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_MIGRATION_LOCK})
+        serialise.one_at_a_time(connection, serialise.MIGRATION_LOCK)
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
 
 
 def repositories(url: Optional[str] = None) -> Repositories:
-    """The process-wide repositories for ``url`` (default ``database_url()``); migrates on first use."""
+    """The process-wide repositories for ``url`` (default ``database_url()``); migrates on first use and
+    refuses a store whose ids were hashed with other id keys (``bot.store.identities``)."""
     url = url or database_url()
     with _lock:
         cached = _repositories.get(url)
@@ -109,6 +108,8 @@ def repositories(url: Optional[str] = None) -> Repositories:
         return cached
     engine = get_engine(url)
     init_db(engine)
+    with engine.connect() as connection:  # a lost or wrong id key would give everyone an empty new identity
+        identities.require_current(connection, identities.CASE_STORE_CHAIN, identities.id_keys())
     with _lock:
         return _repositories.setdefault(url, Repositories(engine))
 

@@ -24,6 +24,10 @@ from bot.store import crypto
 
 Base: Any = declarative_base()  # SQLAlchemy 1.4's declarative base is dynamic: mypy cannot see its type
 
+# Marks every column that holds a person's identity (a keyed hash, bot.store.identities): the id key
+# rotation re-hashes exactly these, found from the models, so a new one is never forgotten.
+IDENTITY = {"identity": True}
+
 CASE_OPEN = "open"
 CASE_CLOSED = "closed"
 
@@ -92,11 +96,11 @@ class CaseChild:
 
 
 class User(Base):
-    """A person as the channel identifies them (Teams AAD id, web widget id); no name, no e-mail."""
+    """A person as the channel identifies them, as a keyed hash (bot.store.identities); no name, no e-mail."""
 
     __tablename__ = "users"
 
-    id = sa.Column(sa.String(255), primary_key=True)
+    id = sa.Column(sa.String(255), primary_key=True, info=IDENTITY)
     organisation_id = sa.Column(sa.String(64), nullable=False, index=True)
     role = sa.Column(sa.String(64))
     gemeente = sa.Column(sa.String(128))
@@ -114,7 +118,7 @@ class Case(Base):
     )
 
     id = sa.Column(sa.String(36), primary_key=True, default=_new_case_id)
-    owner_id = sa.Column(sa.String(255), sa.ForeignKey("users.id"), nullable=False)
+    owner_id = sa.Column(sa.String(255), sa.ForeignKey("users.id"), nullable=False, info=IDENTITY)
     organisation_id = sa.Column(sa.String(64), nullable=False, index=True)
     pseudonym = sa.Column(Encrypted, nullable=False)
     status = sa.Column(sa.String(8), nullable=False, default=CASE_OPEN)
@@ -126,7 +130,7 @@ class Case(Base):
     # Why and by whom it was closed (codes in bot/cases.py; closed_by NULL: closed for inactivity), and
     # when the owner was told of an automatic close (NULL: still to say at the next conversation).
     close_reason = sa.Column(sa.String(32))
-    closed_by = sa.Column(sa.String(255))
+    closed_by = sa.Column(sa.String(255), info=IDENTITY)
     close_announced_at = sa.Column(UTCDateTime)
 
 
@@ -150,7 +154,7 @@ class Note(CaseChild, Base):
     kind = sa.Column(sa.String(32), nullable=False)
     # Fixed when the teacher is shown the summary: saving the same summary again stores nothing twice.
     save_key = sa.Column(sa.String(64))
-    author_id = sa.Column(sa.String(255), nullable=False)
+    author_id = sa.Column(sa.String(255), nullable=False, info=IDENTITY)
     author_role = sa.Column(sa.String(64))
     content_encrypted = sa.Column(Encrypted, nullable=False)
     occurred_at = sa.Column(UTCDateTime)
@@ -184,7 +188,7 @@ class ConversationReference(Base):
 
     __tablename__ = "conversation_references"
 
-    user_id = sa.Column(sa.String(255), primary_key=True)
+    user_id = sa.Column(sa.String(255), primary_key=True, info=IDENTITY)
     channel = sa.Column(sa.String(16), primary_key=True)
     reference = sa.Column(Encrypted, nullable=False)
     updated_at = sa.Column(UTCDateTime, nullable=False, default=utcnow, onupdate=utcnow)
@@ -209,7 +213,7 @@ class PracticeResult(Base):
     __tablename__ = "practice_results"
 
     id = sa.Column(sa.Integer, primary_key=True, autoincrement=True)
-    user_id = sa.Column(sa.String(255), sa.ForeignKey("users.id"), nullable=False, index=True)
+    user_id = sa.Column(sa.String(255), sa.ForeignKey("users.id"), nullable=False, index=True, info=IDENTITY)
     organisation_id = sa.Column(sa.String(64), nullable=False, index=True)
     practice_case_id = sa.Column(sa.String(64), nullable=False)
     score = sa.Column(sa.Float, nullable=False)
@@ -241,7 +245,7 @@ class RoleGrant(Base):
     __table_args__ = (sa.UniqueConstraint("user_id", "organisation_id", "role", name="uq_role_grants"),)
 
     id = sa.Column(sa.Integer, primary_key=True, autoincrement=True)
-    user_id = sa.Column(sa.String(255), nullable=False, index=True)
+    user_id = sa.Column(sa.String(255), nullable=False, index=True, info=IDENTITY)
     organisation_id = sa.Column(sa.String(64), nullable=False)
     role = sa.Column(sa.String(64), nullable=False)
     granted_by = sa.Column(sa.String(255), nullable=False)
@@ -256,7 +260,16 @@ class RoleAudit(Base):
     id = sa.Column(sa.Integer, primary_key=True, autoincrement=True)
     at = sa.Column(UTCDateTime, nullable=False, default=utcnow)
     action = sa.Column(sa.String(8), nullable=False)
-    user_id = sa.Column(sa.String(255), nullable=False)
+    user_id = sa.Column(sa.String(255), nullable=False, info=IDENTITY)
     organisation_id = sa.Column(sa.String(64), nullable=False)
     role = sa.Column(sa.String(64), nullable=False)
     actor = sa.Column(sa.String(255), nullable=False)
+
+
+class IdentityChain(Base):
+    """One row: the canary of the id keys this store's identities are hashed with (bot.store.identities)."""
+
+    __tablename__ = "identity_chain"
+
+    id = sa.Column(sa.Integer, primary_key=True, autoincrement=False)
+    canary = sa.Column(sa.String(64), nullable=False)

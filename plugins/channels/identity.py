@@ -10,6 +10,11 @@ prefix only that channel can produce:
 - REST: ``rest:<client>:<sender>``, where the client is the named integration whose token matched.
 
 Whatever a REST client puts in ``sender`` stays inside ``rest:<client>:``.
+
+What Rasa is handed, and so what the tracker, the actions, the logs and the case store see, is that
+identity as a keyed hash, ``<channel>:<hex>`` (``bot.store.identities.stored_identity``): the clear ids
+stay here. ``python -m bot roles grant`` and ``export --viewer`` hash a clear id typed by the admin the
+same way.
 """
 
 from __future__ import annotations
@@ -20,6 +25,8 @@ import re
 from dataclasses import dataclass
 from typing import Dict, Optional
 
+from bot.store.identities import stored_identity
+
 REST_CLIENTS_ENV = "MELDWIJZER_REST_CLIENTS"
 LEGACY_TOKEN_ENV = "MELDWIJZER_API_TOKEN"
 LEGACY_CLIENT = "api"
@@ -29,23 +36,23 @@ CLIENT_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,31}$")
 
 
 def teams_identity(tenant_id: str, user_id: str) -> str:
-    return f"teams:{tenant_id}:{user_id}"
+    return stored_identity(f"teams:{tenant_id}:{user_id}")
 
 
 def web_identity(subject: str) -> str:
-    return f"web:{subject}"
+    return stored_identity(f"web:{subject}")
 
 
 def web_anonymous_identity(session_id: str) -> str:
-    return f"web:anon:{session_id}"
+    return stored_identity(f"web:anon:{session_id}")
 
 
 def rest_identity(client: str, sender: str) -> str:
-    return f"rest:{client}:{sender}"
+    return stored_identity(f"rest:{client}:{sender}")
 
 
 def channel_of(identity: str) -> str:
-    """The channel an identity belongs to (``teams``, ``web`` or ``rest``)."""
+    """The channel an identity belongs to (``teams``, ``web`` or ``rest``), clear or hashed."""
     return identity.split(":", 1)[0]
 
 

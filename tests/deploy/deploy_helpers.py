@@ -27,6 +27,20 @@ def nginx_binary() -> str:
     return shutil.which("nginx") or ("/usr/sbin/nginx" if os.access("/usr/sbin/nginx", os.X_OK) else "")
 
 
+def write_key_files(folder: Path) -> Path:
+    """A production runner's two keys, mode 0600: the data key (returned) and the id key beside it, where
+    ``MELDWIJZER_ID_KEY_FILE`` looks by default."""
+    from cryptography.fernet import Fernet
+
+    from bot.store import identities
+
+    key = folder / "secret.key"
+    for path, value in ((key, Fernet.generate_key()), (folder / identities.ID_KEY_FILE_NAME, identities.new_key())):
+        path.write_bytes(value)
+        path.chmod(0o600)
+    return key
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -32,6 +32,7 @@ import pytest
 import requests
 import sqlalchemy as sa
 
+from bot.store.identities import stored_identity
 from deploy_helpers import CLUSTER, REPO, free_port, nginx_binary
 from tests.e2e.conftest import texts, user_texts
 from tests.e2e.note_answers import answer_for
@@ -251,7 +252,7 @@ def test_conversations_survive_a_replica_killed_mid_way(cluster: Cluster, monkey
     # confirmed note is in the dossier exactly once, also when its confirmation was resent.
     settings = cluster.settings
     for conversation in conversations:
-        owner = f"rest:cluster:{conversation.sender}"
+        owner = stored_identity(f"rest:cluster:{conversation.sender}", settings)
         assert len(user_texts(settings["MELDWIJZER_TRACKER_DB_URL"], owner)) == len(conversation.answered), owner
         assert signal_notes(settings["MELDWIJZER_DB_URL"], owner) == 1, owner
     summary = {
@@ -360,7 +361,7 @@ def test_postgres_down_for_10_seconds_asks_to_resend_loses_nothing_and_recovers(
     for _ in range(2):
         shown = cluster.send(sender, "toon mijn dossier")
         assert shown.status_code == 200 and "1 aantekening(en)" in texts(shown.json()), shown.text
-    owner = f"rest:cluster:{sender}"
+    owner = stored_identity(f"rest:cluster:{sender}", settings)
     assert signal_notes(settings["MELDWIJZER_DB_URL"], owner) == 1
     assert len(user_texts(settings["MELDWIJZER_TRACKER_DB_URL"], owner)) == len(before.answered) + 2
 

@@ -16,10 +16,11 @@ from pathlib import Path
 from typing import Dict, List
 
 import pytest
-from cryptography.fernet import Fernet
 from ruamel.yaml import YAML
 
+from bot.store import identities
 from deploy.preflight import check
+from deploy_helpers import write_key_files
 
 REPO = Path(__file__).resolve().parents[2]
 DEPLOY = REPO / "deploy"
@@ -96,18 +97,18 @@ def test_compose_runs_the_same_runner_and_configs() -> None:
     assert "@postgres:5432/" in environment["MELDWIJZER_DB_URL"]
     assert environment["MELDWIJZER_REDIS_URL"].startswith("redis://redis:6379/")
     assert environment["MELDWIJZER_KEY_FILE"] == "/run/secrets/meldwijzer_key"
+    assert environment["MELDWIJZER_ID_KEY_FILE"] == "/run/secrets/meldwijzer_id_key"
 
 
 def test_the_example_settings_pass_the_start_up_check(tmp_path: Path) -> None:
     """An admin who only replaces the CHANGE-ME values gets a server that starts."""
     model = tmp_path / "model.tar.gz"
     model.write_bytes(b"stand-in")
-    key = tmp_path / "secret.key"
-    key.write_bytes(Fernet.generate_key())
-    key.chmod(0o600)
-    env = {**env_example(), "MELDWIJZER_MODEL": str(model), "MELDWIJZER_KEY_FILE": str(key)}
+    key = write_key_files(tmp_path)
+    keys = {"MELDWIJZER_KEY_FILE": str(key), "MELDWIJZER_ID_KEY_FILE": str(key.with_name(identities.ID_KEY_FILE_NAME))}
+    env = {**env_example(), "MELDWIJZER_MODEL": str(model), **keys}
     assert check(env).errors == []
-    container = {**env, **compose()["x-meldwijzer"]["environment"], "MELDWIJZER_KEY_FILE": str(key)}
+    container = {**env, **compose()["x-meldwijzer"]["environment"], **keys}
     container = {k: re.sub(r"\$\{POSTGRES_PASSWORD[^}]*\}", "pw", v) for k, v in container.items()}
     assert check(container).errors == []
 

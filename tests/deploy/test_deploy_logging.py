@@ -18,10 +18,9 @@ from pathlib import Path
 from typing import Dict
 
 import requests
-from cryptography.fernet import Fernet
 
 from deploy.jsonlog import JsonFormatter
-from deploy_helpers import free_port
+from deploy_helpers import free_port, write_key_files
 
 REPO = Path(__file__).resolve().parents[2]
 SECRET = "Fatima vertelde dat haar stiefvader haar slaat"
@@ -43,9 +42,7 @@ def test_a_record_is_one_json_line_and_an_exception_only_its_type_and_place() ->
 def test_the_action_server_under_serve_logs_json_lines_without_user_text(tmp_path: Path) -> None:
     model = tmp_path / "model.tar.gz"
     model.write_bytes(b"stand-in: the action server does not load the model")
-    key = tmp_path / "secret.key"
-    key.write_bytes(Fernet.generate_key())
-    key.chmod(0o600)
+    key = write_key_files(tmp_path)
     port = free_port()
     env: Dict[str, str] = {
         **{k: v for k, v in os.environ.items() if not k.startswith(("MELDWIJZER_", "SANIC_"))},

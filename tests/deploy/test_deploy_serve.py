@@ -14,10 +14,10 @@ from pathlib import Path
 from typing import Dict
 
 import pytest
-from cryptography.fernet import Fernet
 from ruamel.yaml import YAML
 
 from deploy.preflight import WEB_CHANNEL_KEY, check
+from deploy_helpers import write_key_files
 
 REPO = Path(__file__).resolve().parents[2]
 SERVE = REPO / "scripts" / "serve.sh"
@@ -30,9 +30,7 @@ def good_env(tmp_path: Path) -> Dict[str, str]:
     """A complete production configuration: every refusal below changes exactly one thing in it."""
     model = tmp_path / "model.tar.gz"
     model.write_bytes(b"not a real model: the preflight only checks that it is there")
-    key = tmp_path / "secret.key"
-    key.write_bytes(Fernet.generate_key())
-    key.chmod(0o600)
+    key = write_key_files(tmp_path)
     return {
         "RASA_PORT": "5105",
         "ACTIONS_PORT": "5155",

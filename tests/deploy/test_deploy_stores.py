@@ -15,16 +15,17 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, List
 
 import pytest
 import sqlalchemy as sa
 from cryptography.fernet import Fernet
 from sqlalchemy.orm import Session
 
-from bot.store import crypto
+from bot.store import crypto, identities
 from bot.store.cli import purge, purge_lock
 from bot.store.db import dispose_all, get_engine, repositories
 from bot.store.models import Case
@@ -221,6 +222,7 @@ def test_two_replicas_starting_together_migrate_once(pg_database: str, tmp_path:
         **os.environ,
         "PYTHONPATH": str(REPO),
         "MELDWIJZER_SECRET_KEY": Fernet.generate_key().decode(),
+        "MELDWIJZER_ID_KEY": identities.new_key().decode(),  # not a file both replicas would create at once
         "MELDWIJZER_DB_URL": pg_database,
         "MELDWIJZER_TRACKER_DB_URL": pg_database,
     }
@@ -245,3 +247,32 @@ def test_two_replicas_starting_together_migrate_once(pg_database: str, tmp_path:
     with engine.connect() as connection:
         assert len(connection.execute(sa.text("SELECT version_num FROM alembic_version")).all()) == 1
     assert "events" in sa.inspect(engine).get_table_names()
+
+
+def test_replicas_adopting_one_tracker_store_at_once_all_start(pg_database: str) -> None:
+    """Four Rasa servers claiming the tracker store's identity chain at the same moment: before the
+    advisory lock, one in four failed on PostgreSQL's concurrent CREATE TABLE (a clean-clone CI run)."""
+    engine = get_engine(pg_database)
+    with engine.begin() as connection:  # Rasa's own table, with a conversation from before hashing
+        connection.execute(sa.text("CREATE TABLE events (id SERIAL PRIMARY KEY, sender_id VARCHAR(255))"))
+        connection.execute(sa.text("INSERT INTO events (sender_id) VALUES ('web:teacher')"))
+    keys = [identities.new_key()]
+    start = threading.Barrier(4)
+    errors: List[BaseException] = []
+
+    def adopt() -> None:
+        start.wait()
+        try:
+            identities.adopt_tracker_store(engine, keys)
+        except BaseException as error:  # noqa: BLE001 - collected and asserted below
+            errors.append(error)
+
+    threads = [threading.Thread(target=adopt) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert errors == []
+    with engine.connect() as connection:
+        senders = connection.execute(sa.text("SELECT sender_id FROM events")).scalars().all()
+    assert senders == [identities.hashed("web:teacher", keys)]  # re-keyed exactly once

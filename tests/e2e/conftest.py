@@ -24,6 +24,8 @@ import requests
 import sqlalchemy as sa
 from cryptography.fernet import Fernet
 
+from bot.store import identities
+
 REPO = Path(__file__).resolve().parents[2]
 MODEL = REPO / "models" / "meldwijzer.tar.gz"
 VENV_BIN = REPO / ".venv" / "bin"
@@ -220,6 +222,7 @@ def default_env(workdir: Path) -> Dict[str, str]:
         "MELDWIJZER_DB_URL": f"sqlite:///{workdir / 'cases.db'}",
         "MELDWIJZER_TRACKER_DB_URL": f"sqlite:///{workdir / 'tracker.db'}",
         "MELDWIJZER_SECRET_KEY": Fernet.generate_key().decode(),
+        "MELDWIJZER_ID_KEY": identities.new_key().decode(),  # tests hash a clear id with it (stored_identity)
         "MELDWIJZER_PROFILE": "national",
         "MELDWIJZER_API_TOKEN": "",
         "MELDWIJZER_REST_CLIENTS": "",

@@ -8,6 +8,7 @@ import json
 import pytest
 import requests
 
+from bot.store.identities import stored_identity
 from tests.e2e.conftest import REST_TOKEN, Servers, button_payloads, texts, user_texts
 
 pytestmark = pytest.mark.e2e
@@ -83,6 +84,6 @@ def test_a_message_sent_again_with_its_key_is_answered_once(servers: Servers, mo
     assert servers.send(sender, TEACHER, key="msg-2") == started
     servers.send(sender, "wie kan ik bellen?", key="msg-3")
     monkeypatch.setenv("MELDWIJZER_SECRET_KEY", servers.env["MELDWIJZER_SECRET_KEY"])
-    stored = user_texts(servers.env["MELDWIJZER_TRACKER_DB_URL"], f"rest:local:{sender}")
+    stored = user_texts(servers.env["MELDWIJZER_TRACKER_DB_URL"], stored_identity(f"rest:local:{sender}", servers.env))
     assert stored == ["ik maak me zorgen over een leerling", TEACHER, "wie kan ik bellen?"]
     servers.send(sender, "hallo", key="bad key with spaces", expect=400)

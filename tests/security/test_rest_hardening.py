@@ -7,6 +7,7 @@ from typing import Any, Optional
 
 import pytest
 
+from bot.store.identities import stored_identity
 from plugins.channels.identity import RestClientsError, rest_clients
 from plugins.channels.rest import MAX_BODY_BYTES, MAX_SENDER_CHARS, Admitted, Refused, admit
 
@@ -36,12 +37,15 @@ def test_local_mode_serves_only_this_machine(peer: str) -> None:
 
 @pytest.mark.parametrize("peer", ["127.0.0.1", "127.0.0.2", "::1"])
 def test_local_mode_serves_loopback_as_client_local(peer: str) -> None:
-    assert result(LOCAL, peer=peer) == Admitted("rest:local:mentor-3", "hallo")
+    assert result(LOCAL, peer=peer) == Admitted(stored_identity("rest:local:mentor-3"), "hallo")
 
 
 def test_a_client_is_known_by_its_own_token_and_its_senders_stay_in_its_namespace() -> None:
-    assert result(TWO_CLIENTS, auth="Bearer bbbbbbbbbbbbbbbbbbbb", peer="10.0.0.8").identity == "rest:intranet:mentor-3"
-    assert result(TWO_CLIENTS, auth="Bearer aaaaaaaaaaaaaaaaaaaa", peer="10.0.0.8").identity == "rest:lvs:mentor-3"
+    intranet = result(TWO_CLIENTS, auth="Bearer bbbbbbbbbbbbbbbbbbbb", peer="10.0.0.8").identity
+    assert intranet == stored_identity("rest:intranet:mentor-3")
+    assert result(TWO_CLIENTS, auth="Bearer aaaaaaaaaaaaaaaaaaaa", peer="10.0.0.8").identity == stored_identity(
+        "rest:lvs:mentor-3"
+    )
     assert status(TWO_CLIENTS, auth="Bearer cccccccccccccccccccc") == 401
     assert status(TWO_CLIENTS) == 401
     assert status({**TWO_CLIENTS, **LOCAL}) == 401  # once clients exist, local mode is off
@@ -59,8 +63,8 @@ def test_a_client_is_known_by_its_own_token_and_its_senders_stay_in_its_namespac
 )
 def test_a_rest_sender_can_never_name_another_channels_user(impersonated: str) -> None:
     admitted = result(TWO_CLIENTS, auth="Bearer aaaaaaaaaaaaaaaaaaaa", body={"sender": impersonated, "message": "x"})
-    assert admitted.identity == f"rest:lvs:{impersonated}"
-    assert admitted.identity.startswith("rest:lvs:")
+    assert admitted.identity == stored_identity(f"rest:lvs:{impersonated}")
+    assert admitted.identity.startswith("rest:") and admitted.identity != stored_identity(impersonated)
 
 
 @pytest.mark.parametrize(
