@@ -55,7 +55,8 @@ OPEN_PREFIX = "Nog niet afgerond: stap "
 
 
 def _snake_case_id(value: str) -> str:
-    """Ids become move ids and retrieval intents (``faq/<id>``): snake_case keeps them valid there."""
+    """Ids become move ids (``faq:<id>``), retrieval topics and button entities: snake_case keeps them
+    valid in all three."""
     if not SNAKE_CASE.match(value):
         raise ValueError("id must be snake_case")
     return value
@@ -173,6 +174,7 @@ class Situation(Model):
     first: Statement
     reply: List[Statement]
     danger_terms: List[str] = []  # acute routes only
+    danger_pairs: Optional[TermPairs] = None  # acute routes only: words that signal the route together
     signal_terms: List[str] = []  # other situations: route here when the classifier is unsure
     signal_pairs: Optional[TermPairs] = None  # the same, for words that only count together
     context: Optional[AcuteContext] = None  # acute_danger only
@@ -199,7 +201,7 @@ class SituationsKnowledge(Model):
         acute = next(s for s in value if s.id == ACUTE_DANGER)
         if not acute.danger_terms or acute.context is None:
             raise ValueError("acute_danger needs danger_terms and context (the safety net must never miss it)")
-        if any(s.danger_terms and not s.acute for s in value):
+        if any((s.danger_terms or s.danger_pairs) and not s.acute for s in value):
             raise ValueError("only acute routes (acute: true) have danger_terms; other situations use signal_terms")
         if any(s.context for s in value if s.id != ACUTE_DANGER):
             raise ValueError("only acute_danger has a context")
@@ -211,7 +213,7 @@ class SituationsKnowledge(Model):
 class FaqEntry(Model):
     """One question staff ask, answered short first (``answer``), then ``detail``, every sentence sourced.
 
-    ``variants`` are other real ways to ask it: the training examples of ``faq/<id>`` and retrieval
+    ``variants`` are other real ways to ask it: training examples of the intent ``faq`` and retrieval
     documents, generated into Rasa's data from here so the two never drift apart.
     """
 
@@ -522,9 +524,22 @@ def _faq_entry(faq_id: str, kb: Optional[KnowledgeBase]) -> FaqEntry:
     return entry
 
 
+def faq_shown(entry: FaqEntry, org: Organisation) -> Tuple[List[Statement], List[Statement]]:
+    """The short answer and the detail of an entry as this organisation reads them: only the statements
+    ``shown_to`` it, so the national profile (and another school) never reads one school's protocol as
+    the rule. When none of the short answer is shown, the first shown detail statement takes its place.
+    (``check_steps`` makes sure every profile gets a short answer.)"""
+    answer, detail = _shown(entry.answer, org), _shown(entry.detail, org)
+    if not answer:
+        answer, detail = detail[:1], detail[1:]
+    return answer, detail
+
+
 def faq_answer(faq_id: str, org: Organisation, kb: Optional[KnowledgeBase] = None) -> Tuple[str, Tuple[str, ...]]:
-    """The answer to one FAQ in the organisation's words, with its source labels."""
-    statements = _faq_entry(faq_id, kb).statements()
+    """The answer to one FAQ in the organisation's words, with its source labels: the national rules and
+    this organisation's own additions only (see ``faq_shown``)."""
+    answer, detail = faq_shown(_faq_entry(faq_id, kb), org)
+    statements = answer + detail
     return " ".join(render(s.text, org, kb) for s in statements), _labels(statements, kb)
 
 
@@ -554,6 +569,12 @@ def acute_routes(kb: Optional[KnowledgeBase] = None) -> Tuple[Tuple[str, Tuple[s
     acute = [s for s in _situations(kb).situations if s.acute]
     ordered = [s for s in acute if s.id != ACUTE_DANGER] + [s for s in acute if s.id == ACUTE_DANGER]
     return tuple((s.id, tuple(s.danger_terms)) for s in ordered)
+
+
+def danger_pairs(kb: Optional[KnowledgeBase] = None) -> Dict[str, TermPairs]:
+    """Per acute route, word pairs that signal it only together, whatever the classifier said: a recent
+    moment and a sexual act ('zojuist' ... 'betast') is recent sexual violence; either word alone is not."""
+    return {s.id: s.danger_pairs for s in _situations(kb).situations if s.acute and s.danger_pairs}
 
 
 def signal_terms(kb: Optional[KnowledgeBase] = None) -> Dict[str, Tuple[str, ...]]:
@@ -638,6 +659,14 @@ class ContextRule:
         return term if term and any(self.signals_abuse(t) for t in earlier) else None
 
 
+def abuse_terms(kb: Optional[KnowledgeBase] = None) -> Tuple[str, ...]:
+    """Words that make a message an abuse signal ('striemen', 'haar oom zit aan haar'): for the context
+    rule an earlier such message, for the safety net an unsure statement that describes one."""
+    acute = next(s for s in _situations(kb).situations if s.id == ACUTE_DANGER)
+    assert acute.context is not None  # enforced by SituationsKnowledge
+    return tuple(acute.context.abuse_terms)
+
+
 def context_rule(abuse_intents: Iterable[str], kb: Optional[KnowledgeBase] = None) -> ContextRule:
     """The compiled context rule of acute_danger (compile once; the dialogue checks every message)."""
     acute = next(s for s in _situations(kb).situations if s.id == ACUTE_DANGER)
@@ -646,7 +675,7 @@ def context_rule(abuse_intents: Iterable[str], kb: Optional[KnowledgeBase] = Non
     return ContextRule(
         immediacy=compile_terms(context.immediacy),
         soon_contact=PairPattern(compile_terms(context.soon), compile_terms(context.contact)),
-        abuse=compile_terms(context.abuse_terms),
+        abuse=compile_terms(abuse_terms(kb)),
         abuse_intents=frozenset(abuse_intents),
     )
 
@@ -704,4 +733,15 @@ def check_steps(kb: KnowledgeBase) -> List[str]:
                 for r in USER_ROLES
                 if not _for_role(shown, r)
             ]
-    return problems
+    return problems + _faq_problems(kb)
+
+
+def _faq_problems(kb: KnowledgeBase) -> List[str]:
+    """Every FAQ entry has a short answer in every profile: an entry whose answer rests only on one
+    school's own additions would be empty for the national profile and the other schools."""
+    return [
+        f"knowledge/faq/: '{entry.id}' has no statement shown to profile '{org.id}' (add a national rule)"
+        for entry in faq_entries(kb)
+        for org in organisations(kb).values()
+        if not faq_shown(entry, org)[0]
+    ]

@@ -105,8 +105,8 @@ OUTDATED = (
 YES_NO_OPENERS = ("mag", "moet", "moeten", "is", "valt", "kan", "heb", "zijn", "mogen", "geldt")
 
 
-def answer(faq_id: str) -> str:
-    return S.faq_answer(faq_id, ORGS[NATIONAL_PROFILE], KB)[0]
+def answer(faq_id: str, org_id: str = NATIONAL_PROFILE) -> str:
+    return S.faq_answer(faq_id, ORGS[org_id], KB)[0]
 
 
 def first_sentence(text: str) -> str:
@@ -141,7 +141,9 @@ def test_group_b_statements_rest_on_national_sources_with_verified_quotes():
 @pytest.mark.parametrize("name,entry", group_b_entries(), ids=lambda v: v if isinstance(v, str) else v.id)
 def test_entry_says_where_staff_ask_and_how(name, entry):
     assert entry.asked_at and all(url.startswith("http") for url in entry.asked_at)
-    assert 8 <= len(entry.variants) <= 12
+    # As group A: retrieval reads all variants, training the first NLU_VARIANTS_PER_ENTRY (test_cli).
+    assert 18 <= len(entry.variants) <= 25
+    assert len({v.lower() for v in entry.variants}) == len(entry.variants)
     assert len(entry.question) <= 70
 
 
@@ -178,7 +180,7 @@ def test_pupil_discloses_says_listen_never_promise_secrecy_and_report_what_was_h
     assert first_sentence(text).startswith("Blijf rustig en luister")
     assert "geen geheimhouding" in text and "aandachtsfunctionaris" in text
     assert "letterlijk op wat de leerling zei" in text
-    assert "112" in text and "seksueel misbruik" in text and "voordat iemand met de ouders praat" in text
+    assert "112" in text and "eergerelateerd geweld" in text and "voordat iemand met de ouders praat" in text
 
 
 def test_secrecy_is_never_promised():
@@ -195,9 +197,18 @@ def test_disclosure_donts_name_leading_questions_judging_the_parents_and_secrecy
 # --- forms where Veilig Thuis comes first, and the acute routes -------------------------------------------
 
 
-@pytest.mark.parametrize("faq_id", ("signals_vgv", "honour_violence", "signals_sexual_abuse", "verlof_request_risk"))
-def test_veilig_thuis_comes_before_any_talk_with_the_parents(faq_id):
-    text = answer(faq_id)
+@pytest.mark.parametrize(
+    "faq_id,org_id",
+    [
+        ("signals_vgv", NATIONAL_PROFILE),
+        ("honour_violence", NATIONAL_PROFILE),
+        ("verlof_request_risk", NATIONAL_PROFILE),
+        # Veilig Thuis before the parents on sexual abuse is Stichting Consent's own addition
+        ("signals_sexual_abuse", "consent"),
+    ],
+)
+def test_veilig_thuis_comes_before_any_talk_with_the_parents(faq_id, org_id):
+    text = answer(faq_id, org_id)
     assert "Veilig Thuis" in text
     assert re.search(r"(vóór|voordat)[^.]*(ouders|gesprek)", text), text
 
@@ -297,12 +308,18 @@ def test_verlof_request_names_who_decides_and_where_to_turn():
         ("role_intern", ("praktijkbegeleider", "geheimhouding", "112")),
         ("role_teaching_assistant", ("signaleert", "leerkracht van het kind")),
         ("role_school_social_work", ("schoolmaatschappelijk werk", "stap 2", "tweede lijn")),
-        ("role_youth_doctor", ("jeugdarts of jeugdverpleegkundige", "stap 2", "stap 4")),
+        ("role_youth_doctor", ("jeugdarts of jeugdverpleegkundige", "toestemming", "adviezen")),
     ],
 )
 def test_each_role_gets_its_own_task(faq_id, required):
     text = answer(faq_id)
     assert [word for word in required if word not in text] == [], text
+
+
+def test_a_schools_own_role_arrangements_stay_in_its_profile():
+    youth = answer("role_youth_doctor", "symbio")  # Symbio's protocol: the JGZ in steps 2 and 4
+    assert "stap 2" in youth and "stap 4" in youth
+    assert "stap 2" not in answer("role_youth_doctor")
 
 
 def test_a_teacher_does_not_organise_the_help_alone():
@@ -326,13 +343,16 @@ def test_facts_come_first_then_opinions_and_hypotheses_marked_as_such():
 
 def test_third_party_information_names_the_source_and_asks_consent():
     text = answer("record_third_party")
-    assert "van wie de informatie komt" in text and "toestemming" in text
-    assert "van anderen afkomstig" in text
+    assert "van wie de informatie komt" in text
+    # asking the third party's consent (Onze Wijs) and naming it in a melding (VO-school) are protocol additions
+    assert "toestemming" in answer("record_third_party", "onzewijs")
+    assert "van anderen afkomstig" in answer("record_third_party", "vo_school")
 
 
 def test_what_to_record_is_factual_with_date_place_and_source():
     text = answer("what_to_record")
-    assert "feitelijk" in text and "datum, plaats" in text and "bron" in text
+    assert "feitelijk" in text and "bron" in text
+    assert "datum, plaats" in answer("what_to_record", "onzewijs")  # Onze Wijs's own checklist
 
 
 def test_parents_may_see_the_dossier_with_the_stated_exceptions():
