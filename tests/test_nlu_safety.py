@@ -7,9 +7,9 @@ import pytest
 from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
-from actions.common import FAQ_MIN_CONFIDENCE
+from bot import retrieval
 from plugins.nlu.safety import URGENT_SITUATIONS, AcuteDangerGuard, compile_terms, find_danger, normalise
-from bot.steps import PairPattern, acute_routes, danger_terms, signal_pairs, signal_terms
+from bot.steps import acute_routes, danger_terms, signal_terms
 from steps_kb import steps_kb
 
 KB = steps_kb()
@@ -92,10 +92,10 @@ async def test_trained_model_never_misses_acute_danger(agent, text: str) -> None
     assert parsed["intent"]["name"] in ACUTE_ROUTES | {"honour_based"}, parsed["intent"]
 
 
-# The way in: however the NLU data grows (the FAQ is one large retrieval intent that pulls unseen
+# The way in: however the NLU data grows (the FAQ is one large intent that pulls unseen
 # statements towards it), the sentences a teacher starts with must start a case, and a signal told in
-# words the model never saw must lead to one: directly, or through the question ActionFaq asks when its
-# FAQ choice is a guess (with the button "Ik maak me zorgen over een leerling").
+# words the model never saw must lead to one: directly, or through the question ActionFaq asks when
+# retrieval's FAQ choice is a guess (with the button "Ik maak me zorgen over een leerling").
 ENTRY = [
     "ik maak me zorgen over een leerling",
     "ik maak me zorgen",
@@ -121,21 +121,21 @@ async def test_the_usual_first_sentences_start_a_case(agent, text: str) -> None:
 async def test_an_unseen_signal_leads_to_a_case(agent, text: str) -> None:
     parsed = await agent.parse_message(text)
     intent = parsed["intent"]["name"]
-    selector = parsed.get("response_selector", {}).get("faq", {}).get("response", {})
-    guessed_faq = intent == "faq" and selector.get("confidence", 1.0) < FAQ_MIN_CONFIDENCE
+    choice = retrieval.choose_faq(text) if intent == "faq" else None
+    guessed_faq = choice is not None and choice.guess
     urgent = {route for route, _ in acute_routes(KB)} | URGENT_SITUATIONS  # every urgent route counts
-    assert intent in {"start_case", "nlu_fallback"} | urgent or guessed_faq, (intent, selector)
+    assert intent in {"start_case", "nlu_fallback"} | urgent or guessed_faq, (intent, choice)
 
 
 def _guard_from_knowledge() -> AcuteDangerGuard:
-    routes = {route: compile_terms(terms) for route, terms in acute_routes(KB)}
-    acute = routes.pop("acute_danger")
-    return AcuteDangerGuard(
-        acute,
-        [(sid, compile_terms(t)) for sid, t in signal_terms(KB).items()],
-        list(routes.items()),
-        [(sid, PairPattern.of(p)) for sid, p in signal_pairs(KB).items()],
-    )
+    return AcuteDangerGuard.from_knowledge(KB)
+
+
+def _guarded(text: str, intent: str) -> Message:
+    """A message with the classifier's ``intent``, after the guard of the knowledge has seen it."""
+    message = _message(text, intent)
+    _guard_from_knowledge().process([message])
+    return message
 
 
 @pytest.mark.parametrize(
@@ -146,12 +146,51 @@ def _guard_from_knowledge() -> AcuteDangerGuard:
         ("een meisje uit 4 havo is zaterdag op een feest verkracht", "sexual_violence"),
         ("hij is gisteren aangerand in de bus", "sexual_violence"),
         ("haar broer heeft gedreigd haar iets aan te doen", "acute_danger"),
+        # Danger now in words the lists lacked (found with the second dev set; not its texts).
+        ("een jongen uit 2 vmbo zit op de brugleuning en dreigt te springen", "suicide_risk"),
+        ("ze heeft een afscheidsbrief in haar schrift geschreven", "suicide_risk"),
+        ("hij zegt dat hij gisteravond pillen ingenomen heeft", "suicide_risk"),
+        ("de oom van een kleuter is met twee mannen verhaal komen halen bij de klas", "acute_danger"),
+        ("de boze vader staat voor mijn huis en belt steeds aan", "acute_danger"),
+        ("een ouder is met de auto het fietsenhok binnengereden", "acute_danger"),
+        ("er is een vuurwapen gezien bij de ingang", "acute_danger"),
+        ("zijn broer is gisteren neergestoken en hij is nu in de klas", "acute_danger"),
     ],
 )
 def test_each_acute_route_wins_with_its_own_terms(text: str, route: str) -> None:
-    message = _message(text, "faq")
-    _guard_from_knowledge().process([message])
+    message = _guarded(text, "faq")
     assert message.get(INTENT)[INTENT_NAME_KEY] == route
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "een meisje uit groep 8 is vanochtend op het schoolplein door twee jongens betast",
+        "tijdens het schoolfeest heeft een jongen haar onder haar rok gezeten",
+        "ze vertelt dat hij gisteravond in haar broek zat",
+        "afgelopen nacht is hij op kamp door een begeleider seksueel misbruikt",
+        "in de pauze hebben ze hem in zijn kruis gegrepen en betast",
+    ],
+)
+def test_a_recent_moment_and_a_sexual_act_together_are_recent_sexual_violence(text: str) -> None:
+    """Neither 'betast' nor 'zojuist' alone names the route; together, whatever the classifier said, the
+    Centrum Seksueel Geweld's seven days matter (found with the second dev set; not its texts)."""
+    message = _guarded(text, "progress_signals")
+    assert message.get(INTENT)[INTENT_NAME_KEY] == "sexual_violence"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "hoe leg ik vast dat een leerling vertelt dat ze vroeger is betast?",
+        "ik heb zojuist met de ouders gesproken over zijn gedrag",
+        "vanochtend hebben we het signalenoverleg gehad",
+        "wat doe ik als een leerling ongewenst is aangeraakt door een klasgenoot?",
+    ],
+)
+def test_a_moment_or_an_act_alone_is_not_recent_sexual_violence(text: str) -> None:
+    message = _guarded(text, "faq")
+    assert message.get(INTENT)[INTENT_NAME_KEY] != "sexual_violence"
 
 
 @pytest.mark.parametrize(
@@ -164,8 +203,7 @@ def test_each_acute_route_wins_with_its_own_terms(text: str, route: str) -> None
     ],
 )
 def test_staff_and_harm_together_route_an_unsure_message_to_staff_suspect(text: str) -> None:
-    message = _message(text, "nlu_fallback")
-    _guard_from_knowledge().process([message])
+    message = _guarded(text, "nlu_fallback")
     assert message.get(INTENT)[INTENT_NAME_KEY] == "staff_suspect"
 
 
@@ -180,9 +218,44 @@ def test_staff_and_harm_together_route_an_unsure_message_to_staff_suspect(text: 
     ],
 )
 def test_a_place_a_stranger_or_a_colleague_alone_is_no_staff_suspect(text: str) -> None:
-    message = _message(text, "nlu_fallback")
-    _guard_from_knowledge().process([message])
+    message = _guarded(text, "nlu_fallback")
     assert message.get(INTENT)[INTENT_NAME_KEY] != "staff_suspect"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "ik zag brandwonden op de arm van een meisje uit groep 5",
+        "vanochtend had een jongen uit 4b een blauw oog en hij wilde niet zeggen waarom",
+        "een leerling vertelde in de kring dat haar broer aan haar zit",
+        "Er zitten striemen op de benen van een kleuter",
+    ],
+)
+def test_an_unsure_statement_with_an_abuse_word_starts_a_case(text: str) -> None:
+    """Described signals get the guidance of step 1, not a list of topics (a clean-clone CI model was
+    unsure of the brandwonden sentence and offered suicide prevention first)."""
+    unsure = _guarded(text, "nlu_fallback")
+    assert unsure.get(INTENT)[INTENT_NAME_KEY] == "start_case"
+    assert unsure.get("safety_net")["overruled"] == "nlu_fallback"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "wat zijn signalen van mishandeling?",
+        "moet ik melden als ik blauwe plekken zie",
+        "hoe herken ik seksueel misbruik bij kleuters",
+    ],
+)
+def test_a_question_with_an_abuse_word_keeps_the_fallback(text: str) -> None:
+    """A question about signals is answered from the knowledge (the fallback's topics), not as a case."""
+    unsure = _guarded(text, "nlu_fallback")
+    assert unsure.get(INTENT)[INTENT_NAME_KEY] == "nlu_fallback"
+
+
+def test_a_confident_prediction_with_an_abuse_word_stands() -> None:
+    sure = _guarded("ik heb de blauwe plekken vastgelegd in het dossier", "progress_signals")
+    assert sure.get(INTENT)[INTENT_NAME_KEY] == "progress_signals" and sure.get("safety_net") is None
 
 
 # Staff-suspect routing on unseen phrasings (issue 12): none of these sentences is in data/.

@@ -11,6 +11,9 @@ The model's own ranking is kept for the logs.
 The other special situations (honour-based violence, a suspected staff member) are time-critical too, but
 their words also occur in ordinary questions, so their ``signal_terms`` and ``signal_pairs`` only decide
 when the classifier is unsure (the FallbackClassifier before this component answered ``nlu_fallback``).
+Last, an unsure *statement* with an abuse word ("ik zag brandwonden op de arm van een meisje") describes
+a signal: it starts a case with the guidance of step 1, instead of a list of topics to choose from. A
+question with the same words ("wat zijn signalen van mishandeling?") keeps the fallback's topics.
 
 A message cannot see the conversation it is part of: "hij past vanavond weer op" is harmless alone and
 acute after "haar oom zit aan haar". ``AcuteContextPolicy`` reads the tracker for that; the rule itself
@@ -35,21 +38,29 @@ from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY, INTENT_RANKING_KEY, PREDICTED_CONFIDENCE_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
+from bot.conversation import is_question
+from bot.knowledge import KnowledgeBase
 from bot.steps import (
     ACUTE_DANGER,
     REQUIRED_SITUATIONS,
     ContextRule,
     PairPattern,
     Turn,
+    abuse_terms,
+    acute_routes,
     compile_terms,
+    danger_pairs,
     find_term,
     normalise,
+    signal_pairs,
+    signal_terms,
 )
 
 __all__ = ["AcuteContextPolicy", "AcuteDangerGuard", "compile_terms", "find_danger", "normalise"]
 
 FALLBACK_INTENT = "nlu_fallback"
 SITUATION_ACTION = "action_situation"
+START_CASE = "start_case"  # the worried first message: a case starts with the guidance of step 1
 # Intents that already lead to an urgent route (with the acute routes); the net does not overrule them.
 URGENT_SITUATIONS = frozenset({"honour_based", "staff_suspect"})
 # Below this confidence a predicted intent counts as unsure: signal words may route it (like a fallback).
@@ -77,11 +88,17 @@ class AcuteDangerGuard(GraphComponent, IntentClassifier):
         signals: Sequence[Tuple[str, Optional[Pattern[str]]]] = (),
         routes: Sequence[Tuple[str, Optional[Pattern[str]]]] = (),
         pairs: Sequence[Tuple[str, PairPattern]] = (),
+        route_pairs: Sequence[Tuple[str, PairPattern]] = (),
+        abuse: Optional[Pattern[str]] = None,
     ) -> None:
-        """``pattern``: acute_danger's terms; ``routes``: the specific acute routes, tried before it."""
+        """``pattern``: acute_danger's terms; ``routes``: the specific acute routes, tried before it;
+        ``route_pairs``: word pairs of an acute route that count only together ('zojuist' + 'betast');
+        ``abuse``: the abuse words that make an unsure statement the start of a case."""
         self._routes = (*routes, (ACUTE_DANGER, pattern))
+        self._route_pairs = dict(route_pairs)
         self._signals = tuple(signals)
         self._pairs = tuple(pairs)
+        self._abuse = abuse
         self._urgent = URGENT_SITUATIONS | {route for route, _ in self._routes}
 
     @classmethod
@@ -92,15 +109,20 @@ class AcuteDangerGuard(GraphComponent, IntentClassifier):
         resource: Resource,
         execution_context: ExecutionContext,
     ) -> AcuteDangerGuard:
-        from bot.steps import acute_routes, signal_pairs, signal_terms  # the terms are reviewed knowledge
+        return cls.from_knowledge()
 
-        routes = {route: compile_terms(terms) for route, terms in acute_routes()}
+    @classmethod
+    def from_knowledge(cls, kb: Optional[KnowledgeBase] = None) -> AcuteDangerGuard:
+        """The guard with the reviewed terms of ``knowledge/situations.yml``."""
+        routes = {route: compile_terms(terms) for route, terms in acute_routes(kb)}
         acute = routes.pop(ACUTE_DANGER)
         return cls(
             acute,
-            [(situation, compile_terms(terms)) for situation, terms in signal_terms().items()],
+            [(situation, compile_terms(terms)) for situation, terms in signal_terms(kb).items()],
             list(routes.items()),
-            [(situation, PairPattern.of(p)) for situation, p in signal_pairs().items()],
+            [(situation, PairPattern.of(p)) for situation, p in signal_pairs(kb).items()],
+            [(route, PairPattern.of(p)) for route, p in danger_pairs(kb).items()],
+            compile_terms(abuse_terms(kb)),
         )
 
     def _backed(self, predicted: str, text: str) -> bool:
@@ -124,7 +146,8 @@ class AcuteDangerGuard(GraphComponent, IntentClassifier):
         if predicted in self._urgent and self._backed(predicted, text):
             return
         for route, pattern in self._routes:
-            term = find_term(text, pattern)
+            pair = self._route_pairs.get(route)
+            term = find_term(text, pattern) or (pair.find(text) if pair else None)
             if term is not None:
                 _route(message, route, term, predicted)
                 return
@@ -140,6 +163,9 @@ class AcuteDangerGuard(GraphComponent, IntentClassifier):
             if term is not None:
                 _route(message, situation, term, predicted)
                 return
+        term = find_term(text, self._abuse)
+        if term is not None and not is_question(text):
+            _route(message, START_CASE, term, predicted)
 
 
 def _unsure(message: Message) -> bool:
@@ -160,7 +186,7 @@ def _route(message: Message, intent: str, term: str, overruled: Optional[str]) -
 # --- across turns ---------------------------------------------------------------------------------
 
 # Messages that signal abuse for the context rule: a worried first message and the special situations.
-DEFAULT_ABUSE_INTENTS = ("start_case", "progress_signals", *REQUIRED_SITUATIONS)
+DEFAULT_ABUSE_INTENTS = (START_CASE, "progress_signals", *REQUIRED_SITUATIONS)
 
 
 def conversation_turns(tracker: DialogueStateTracker) -> Tuple[List[Turn], Optional[Turn]]:
