@@ -38,8 +38,9 @@ lint: setup-dev ## ruff (lint and format check) and mypy (config in pyproject.to
 check: setup ## validate knowledge/ (schema, sources, quotes, references)
 	$(PY) -m bot check
 
-train: setup ## train the model once per data fingerprint (models/meldwijzer.tar.gz)
+train: setup ## train the model once per data fingerprint (models/meldwijzer.tar.gz), fill the retrieval caches
 	@scripts/train.sh
+	@$(PY) -m bot build-index
 
 validate: setup ## rasa data validate, warnings as errors
 	.venv/bin/rasa data validate --fail-on-warnings

@@ -19,13 +19,13 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from bot import cases, profiles, retrieval, steps
+from bot import cases, contacts, profiles, retrieval, steps
 from bot.notes import NOTE_KINDS
 from bot.profiles import Organisation
 from bot.reply import Reply
 from bot.store.db import repositories
 from bot.store.repositories import CaseRecord, FollowUpRecord, Repositories
-from bot.texts import DANGER_LINE
+from bot.texts import DANGER_LINE, question
 
 logger = logging.getLogger(__name__)
 
@@ -35,6 +35,13 @@ APOLOGY = (
 
 Button = Dict[str, str]
 RunFn = Callable[..., Awaitable[List[Dict[str, Any]]]]
+
+PENDING_SLOT = "contacts_pending"
+WHO_TO_CALL, REGION = "who_to_call", "region"
+# Actions after which a place name can be the answer to our question (ambiguity buttons come from the second).
+ASKING_ACTIONS = frozenset({"action_who_to_call", "action_region"})
+# Who sets an entity that came with a button payload (`/ask_region{"place": ...}`).
+PAYLOAD_EXTRACTOR = "RegexMessageHandler"
 
 
 def payload(intent: str, **entities: str) -> str:
@@ -202,48 +209,42 @@ class CaseAction(Action, abc.ABC):
 # --- knowledge questions and special situations, also inside forms --------------------------------
 
 
-def ask_which_question(dispatcher: CollectingDispatcher, key: str) -> None:
+START_CASE_BUTTON = {"title": "Ik maak me zorgen over een leerling", "payload": payload("start_case")}
+
+
+def faq_button(key: str) -> Dict[str, str]:
+    """A button that answers FAQ entry ``key``; its title is the entry's question."""
+    return {"title": steps.faq_question(key), "payload": payload("faq", faq_key=key)}
+
+
+def did_you_mean(topic: str) -> str:
+    """ "Bedoelt u: <title>?", the short answer in the organisation's words and its source: how a topic
+    is answered when it is likely, not certain, what the message asks (the fallback, a likely FAQ)."""
+    short = retrieval.short_answer(topic, organisation())
+    return f"Bedoelt u: {question(short.title)}\n{short.text}\n{sources_line(short.sources)}"
+
+
+def ask_which_question(dispatcher: CollectingDispatcher, keys: Sequence[str]) -> None:
     """A guessed FAQ is offered, not answered: a worry told in words the model never saw ("moeder ruikt
-    elke ochtend naar drank") must not get an answer to another question as if it were the reply."""
+    elke ochtend naar drank") must not get an answer to another question as if it were the reply. The
+    nearest entries are the buttons, with the way into a case."""
     dispatcher.utter_message(
         text="Ik weet niet zeker wat u bedoelt. Kies wat het beste past. " + DANGER_LINE,
-        buttons=[
-            {"title": steps.faq_question(key), "payload": payload("faq", faq_key=key)},
-            {"title": "Ik maak me zorgen over een leerling", "payload": payload("start_case")},
-            {"title": "Wat kunt u allemaal?", "payload": payload("help")},
-        ],
+        buttons=[*(faq_button(k) for k in keys), START_CASE_BUTTON],
     )
-
-
-# Below this ResponseSelector confidence the chosen FAQ entry is a guess (bot.retrieval decides then).
-FAQ_MIN_CONFIDENCE = retrieval.SELECTOR_MIN_CONFIDENCE
 
 
 def _faq_choice(tracker: Tracker) -> Optional[retrieval.FaqChoice]:
-    """The FAQ entry the message asks for, by the ResponseSelector and, when it is unsure, by the
-    retrieval index over the knowledge; None when a button named the entry."""
+    """The FAQ entry a typed knowledge question asks for, by the retrieval index over the knowledge;
+    None when a button named the entry."""
     entity = next(tracker.get_latest_entity_values("faq_key"), None)
     if entity in steps.faq_ids():
         return None
-    selector = tracker.latest_message.get("response_selector", {}).get("faq", {}).get("response", {})
-    key = (selector.get("intent_response_key") or "").partition("/")[2]
-    return retrieval.choose_faq(
-        tracker.latest_message.get("text") or "",
-        key if key in steps.faq_ids() else None,
-        float(selector.get("confidence", 1.0)),
-    )
-
-
-def faq_is_guess(tracker: Tracker) -> bool:
-    """True when no button named the entry, the ResponseSelector was unsure and retrieval did not pick
-    or confirm an entry either: then the entry is offered, not answered."""
-    choice = _faq_choice(tracker)
-    return choice is not None and choice.guess
+    return retrieval.choose_faq(tracker.latest_message.get("text") or "")
 
 
 def faq_key(tracker: Tracker) -> Optional[str]:
-    """The FAQ id: from a button's entity, else from the ResponseSelector, or from retrieval when the
-    selector is unsure (see ``bot.retrieval.choose_faq``)."""
+    """The FAQ id: from a button's entity, else from retrieval (see ``bot.retrieval.choose_faq``)."""
     entity = next(tracker.get_latest_entity_values("faq_key"), None)
     if entity in steps.faq_ids():
         return entity
@@ -257,12 +258,19 @@ SITUATION_INTENTS = frozenset(steps.REQUIRED_SITUATIONS)  # each special situati
 
 
 def say_faq_answer(dispatcher: CollectingDispatcher, tracker: Tracker, key: Optional[str]) -> None:
-    """The answer to FAQ entry ``key`` in the organisation's words with its sources; a guessed entry is
-    offered instead (``ask_which_question``), and no entry at all asks to rephrase."""
+    """The answer to FAQ entry ``key`` in the organisation's words with its sources; a likely entry is
+    answered as "Bedoelt u: ...?" with its alternatives, a guessed entry is offered instead
+    (``ask_which_question``), and no entry at all asks to rephrase."""
+    choice = _faq_choice(tracker) if key is not None else None
     if key is None:
         dispatcher.utter_message(text="Die vraag kan ik niet goed plaatsen. Kunt u hem anders formuleren?")
-    elif faq_is_guess(tracker):
-        ask_which_question(dispatcher, key)
+    elif choice is not None and choice.key == key and choice.certainty == retrieval.GUESS:
+        ask_which_question(dispatcher, [key, *choice.alternatives])
+    elif choice is not None and choice.key == key and choice.certainty == retrieval.LIKELY:
+        dispatcher.utter_message(
+            text=did_you_mean(f"{retrieval.FAQ}:{key}"),
+            buttons=[*(faq_button(k) for k in choice.alternatives), START_CASE_BUTTON],
+        )
     else:
         answer, sources = steps.faq_answer(key, organisation())
         dispatcher.utter_message(text=f"{answer}\n{sources_line(sources)}")
@@ -325,3 +333,45 @@ def say_open_followups(dispatcher: CollectingDispatcher, followups: Sequence[Fol
     dispatcher.utter_message(
         text="\n".join([intro] + [followup_line(f, today) for f in followups]), buttons=followup_buttons(followups)
     )
+
+
+# The contacts question ("In welke gemeente staat uw school?"): read by the contacts actions and by the
+# fallback, which hands a missed answer to action_region.
+
+
+def named_place(tracker: Tracker) -> Optional[str]:
+    """The place the user named: a button's entity, else found in the text, else DIET's entity.
+
+    Text extraction beats DIET because it tolerates typos and never cuts a name in half; a button's
+    entity (set by Rasa's RegexMessageHandler from the payload) beats both: it is the user's choice.
+    """
+    entities = [e for e in tracker.latest_message.get("entities") or [] if e.get("entity") == "place"]
+    chosen = next((e["value"] for e in entities if e.get("extractor") == PAYLOAD_EXTRACTOR), None)
+    found = contacts.extract_place(tracker.latest_message.get("text") or "") if chosen is None else None
+    return chosen or found or next((e["value"] for e in entities), None)
+
+
+def previous_action(tracker: Tracker) -> Optional[str]:
+    """The last action the bot ran before the user's latest message (action_listen not counted)."""
+    seen_user = False
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            seen_user = True
+        elif seen_user and event.get("event") == "action" and event.get("name") != "action_listen":
+            return event.get("name")
+    return None
+
+
+def pending_question(tracker: Tracker) -> Optional[str]:
+    """What the user asked when the bot asked for the school's gemeente, if that was the last question."""
+    pending = tracker.get_slot(PENDING_SLOT)
+    return pending if pending and previous_action(tracker) in ASKING_ACTIONS else None
+
+
+def answers_our_question(tracker: Tracker) -> bool:
+    """Whether the latest message names a place right after we asked where the school is.
+
+    Why: the reply to "In welke gemeente staat uw school?" is often one word ("zwolle", "Goor"), which the
+    intent classifier may not read as ask_region; the question we just asked is the context that makes it
+    an answer, so the fallback hands such a message to ``ActionRegion`` instead of offering topics."""
+    return pending_question(tracker) is not None and named_place(tracker) is not None

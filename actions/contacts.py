@@ -18,18 +18,24 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.common import current_case, guarded, organisation, payload, sources_line, store
+from actions.common import (
+    PAYLOAD_EXTRACTOR,
+    PENDING_SLOT,
+    REGION,
+    WHO_TO_CALL,
+    current_case,
+    guarded,
+    named_place,
+    organisation,
+    payload,
+    pending_question,
+    sources_line,
+    store,
+)
 from bot import contacts, contacts_usecase
 from bot.profiles import Organisation
 
 contacts.warm_up()  # spaCy loads in the background while the action server starts, not at the first lookup
-
-PENDING_SLOT = "contacts_pending"
-WHO_TO_CALL, REGION = "who_to_call", "region"
-# Actions after which a place name can be the answer to our question (ambiguity buttons come from the second).
-ASKING_ACTIONS = frozenset({"action_who_to_call", "action_region"})
-# Who sets an entity that came with a button payload (`/ask_region{"place": ...}`).
-PAYLOAD_EXTRACTOR = "RegexMessageHandler"
 
 
 def say(dispatcher: CollectingDispatcher, answer: contacts.ContactAnswer, intro: Optional[str] = None) -> None:
@@ -42,35 +48,6 @@ def say(dispatcher: CollectingDispatcher, answer: contacts.ContactAnswer, intro:
 def ask_school_place(dispatcher: CollectingDispatcher, asked_for: str) -> List[EventType]:
     dispatcher.utter_message(text=contacts.SCHOOL_QUESTION)
     return [SlotSet(PENDING_SLOT, asked_for)]
-
-
-def named_place(tracker: Tracker) -> Optional[str]:
-    """The place the user named: a button's entity, else found in the text, else DIET's entity.
-
-    Text extraction beats DIET because it tolerates typos and never cuts a name in half; a button's
-    entity (set by Rasa's RegexMessageHandler from the payload) beats both: it is the user's choice.
-    """
-    entities = [e for e in tracker.latest_message.get("entities") or [] if e.get("entity") == "place"]
-    chosen = next((e["value"] for e in entities if e.get("extractor") == PAYLOAD_EXTRACTOR), None)
-    found = contacts.extract_place(tracker.latest_message.get("text") or "") if chosen is None else None
-    return chosen or found or next((e["value"] for e in entities), None)
-
-
-def previous_action(tracker: Tracker) -> Optional[str]:
-    """The last action the bot ran before the user's latest message (action_listen not counted)."""
-    seen_user = False
-    for event in reversed(tracker.events):
-        if event.get("event") == "user":
-            seen_user = True
-        elif seen_user and event.get("event") == "action" and event.get("name") != "action_listen":
-            return event.get("name")
-    return None
-
-
-def pending_question(tracker: Tracker) -> Optional[str]:
-    """What the user asked when the bot asked for the school's gemeente, if that was the last question."""
-    pending = tracker.get_slot(PENDING_SLOT)
-    return pending if pending and previous_action(tracker) in ASKING_ACTIONS else None
 
 
 def stored_gemeente(tracker: Tracker) -> Optional[str]:

@@ -1,5 +1,5 @@
 """Conversation-wide actions: the session start that restores the case, a message in English, and the
-fallback."""
+fallback (which also takes a place name given in answer to the contacts question)."""
 
 from __future__ import annotations
 
@@ -8,24 +8,33 @@ from datetime import date
 from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import ActionExecuted, EventType, SessionStarted, SlotSet, UserUtteranceReverted
+from rasa_sdk.events import (
+    ActionExecuted,
+    EventType,
+    FollowupAction,
+    SessionStarted,
+    SlotSet,
+    UserUtteranceReverted,
+)
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import (
     DANGER_LINE,
+    START_CASE_BUTTON,
+    answers_our_question,
     case_slots,
+    did_you_mean,
     guarded,
     intent_names,
-    organisation,
     payload,
     say_open_followups,
     say_reply,
-    sources_line,
     store,
 )
 from bot import cases, conversation, retrieval
 
 logger = logging.getLogger(__name__)
+REGION_ACTION = "action_region"
 retrieval.warm_up()  # the fallback's index builds in the background while the action server starts
 
 
@@ -77,15 +86,16 @@ class ActionFallback(Action):
         # Not @guarded: whatever fails, the message is still reverted and the user still gets options.
         text = tracker.latest_message.get("text") or ""
         try:
+            if answers_our_question(tracker):  # "zwolle" after "In welke gemeente staat uw school?"
+                return [FollowupAction(REGION_ACTION)]  # the message stays: action_region reads it next
             suggestion = retrieval.suggest(text) if not text.startswith("/") else None
             say_suggestion(dispatcher, suggestion, domain)
         except Exception:  # noqa: BLE001 - the fallback itself must never fail
-            logger.exception("retrieval failed in the fallback")
+            logger.exception("the fallback failed")
             say_suggestion(dispatcher, None, domain)
         return [UserUtteranceReverted()]
 
 
-START_CASE_BUTTON = {"title": "Ik maak me zorgen over een leerling", "payload": payload("start_case")}
 GENERIC_BUTTONS = [
     START_CASE_BUTTON,
     {"title": "Wat moet ik nu doen?", "payload": payload("ask_next_step")},
@@ -122,10 +132,9 @@ def say_suggestion(
             buttons=[*buttons, START_CASE_BUTTON],
         )
         return
-    short = retrieval.short_answer(suggestion.answer.topic, organisation())
     route = topic_button(suggestion.answer, domain) if suggestion.answer.kind == retrieval.SITUATION else None
     dispatcher.utter_message(
-        text=f"Bedoelt u: {short.title}?\n{short.text}\n{sources_line(short.sources)}",
+        text=did_you_mean(suggestion.answer.topic),
         buttons=[*([route] if route else []), *buttons, START_CASE_BUTTON],
     )
 

@@ -364,8 +364,8 @@ class ActionCaseStatus(Action):
 
 
 class ActionFaq(Action):
-    """A knowledge question: the ResponseSelector (or, when it is unsure, retrieval) chose the entry;
-    the answer comes from knowledge/."""
+    """A knowledge question: retrieval over the knowledge chose the entry (or a button named it); the
+    answer comes from knowledge/."""
 
     def name(self) -> Text:
         return "action_faq"

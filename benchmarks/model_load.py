@@ -3,7 +3,7 @@
 Each way runs in its own process (a load cannot be undone in one): it loads models/meldwijzer.tar.gz,
 times the load, then records what the model predicts, so the patch is shown to change the time and
 nothing else:
-- NLU: the intent ranking, entities and ResponseSelector ranking of every dev and held-out question;
+- NLU: the intent ranking and entities of every dev and held-out question;
 - dialogue: TED's action probabilities for every tracker of the training stories.
 
 Run with ``make bench`` (after ``benchmarks/run.py``).
@@ -37,12 +37,10 @@ async def nlu_predictions(agent: Any) -> List[Dict[str, Any]]:
     found = []
     for text in questions():
         parsed = await agent.parse_message(text)
-        ranking = parsed.get("response_selector", {}).get("faq", {}).get("ranking", [])
         found.append(
             {
                 "intents": [(i["name"], i["confidence"]) for i in parsed["intent_ranking"]],
                 "entities": [(e["entity"], e["value"]) for e in parsed["entities"]],
-                "selector": [(r.get("intent_response_key"), r["confidence"]) for r in ranking],
             }
         )
     return found
@@ -98,19 +96,14 @@ def run(way: str, directory: Path) -> Dict[str, Any]:
 
 
 def largest_difference(ours: Dict[str, Any], theirs: Dict[str, Any]) -> float:
-    pairs = [
-        (a, b)
-        for x, y in zip(ours["nlu"], theirs["nlu"])
-        for key in ("intents", "selector")
-        for (_, a), (_, b) in zip(x[key], y[key])
-    ]
+    pairs = [(a, b) for x, y in zip(ours["nlu"], theirs["nlu"]) for (_, a), (_, b) in zip(x["intents"], y["intents"])]
     pairs += [(a, b) for x, y in zip(ours["ted"], theirs["ted"]) for a, b in zip(x, y)]
     return max(abs(a - b) for a, b in pairs)
 
 
 def same_rankings(ours: Dict[str, Any], theirs: Dict[str, Any]) -> bool:
     def names(rows: List[Dict[str, Any]]) -> List[Any]:
-        return [([n for n, _ in r["intents"]], r["entities"], [k for k, _ in r["selector"]]) for r in rows]
+        return [([n for n, _ in r["intents"]], r["entities"]) for r in rows]
 
     return names(ours["nlu"]) == names(theirs["nlu"]) and len(ours["ted"]) == len(theirs["ted"])
 

@@ -1,13 +1,16 @@
 """Command line: ``python -m bot <command>``.
 
 check            validate every knowledge file and the cross-references (exit 1 with file:line on errors)
-sync-faq         regenerate data/nlu/faq_responses.yml and data/nlu/faq.yml (responses and training
-                 examples of the retrieval intent) from knowledge/faq/*.yml
+sync-faq         regenerate data/nlu/faq.yml (the training examples of the intent ``faq``) from
+                 knowledge/faq/*.yml
+build-index      fill the retrieval index's disk caches (passage vectors, topic classifier) for the
+                 knowledge as it is, so no server or test process encodes the knowledge itself
 purge            delete closed cases and conversation history older than --older-than (e.g. 180d);
                  deletions are logged without content
 cases            close-inactive: close cases without activity for --after (default MELDWIJZER_AUTO_CLOSE_AFTER
                  or 180d), with the reason in the dossier; the owner is told at the next conversation
-keys             generate a new encryption key; rotate: re-encrypt all stored data under the first key
+keys             generate a new encryption key; rotate: re-encrypt all stored data under the first key;
+                 generate-id / rotate-ids: the same for the key that hashes user ids
 roles            grant, revoke, list or audit the roles the school assigns (aandachtsfunctionaris)
 export CASE      write the dossier of CASE as PDF and Markdown (--out DIR, --viewer USER --role ROLE)
 learning-report  anonymised practice results of the organisation
@@ -23,7 +26,7 @@ import subprocess
 import sys
 from datetime import timedelta
 from pathlib import Path
-from typing import Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Callable, List, Optional, Sequence, Tuple
 
 from bot.knowledge import (
     REPO_ROOT,
@@ -35,7 +38,6 @@ from bot.knowledge import (
     registered_checks,
 )
 
-FAQ_RESPONSES = REPO_ROOT / "data" / "nlu" / "faq_responses.yml"
 FAQ_NLU = REPO_ROOT / "data" / "nlu" / "faq.yml"
 
 
@@ -50,30 +52,26 @@ def _dump(header: str, data: dict) -> str:
     return header + out.getvalue()
 
 
-def faq_responses_text(kb: KnowledgeBase) -> str:
-    """The generated Rasa responses for the retrieval intent, one per FAQ entry (national wording)."""
-    from bot import profiles, steps
-    from ruamel.yaml.scalarstring import LiteralScalarString
-
-    national = profiles.profile(profiles.NATIONAL_PROFILE, kb)
-    responses = {}
-    for faq_id in steps.faq_ids(kb):
-        answer, sources = steps.faq_answer(faq_id, national, kb)
-        responses[f"utter_faq/{faq_id}"] = [{"text": LiteralScalarString(f"{answer}\nBron: {'; '.join(sources)}.")}]
-    return _dump(f"{GENERATED}\n", {"version": "3.1", "responses": responses})
+# Variants per FAQ entry that become NLU training examples (the first ones, as written). DIET needs
+# them only to tell a knowledge question from the other intents; retrieval, which picks the entry, reads
+# every variant. More would add to every training run's DIET epochs without telling it anything new:
+# with 6 instead of 12 the dev set of real questions had more right and fewer wrong answers, and the
+# training was shorter (docs/PERFORMANCE.md).
+NLU_VARIANTS_PER_ENTRY = 6
 
 
 def faq_nlu_text(kb: KnowledgeBase) -> str:
-    """The generated training examples of ``faq/<id>``: the canonical question and its variants."""
+    """The generated training examples of the intent ``faq``: of every entry the canonical question and
+    its first ``NLU_VARIANTS_PER_ENTRY`` variants. One intent, not a retrieval intent per entry: which
+    entry is asked is retrieval's choice (bot.retrieval.choose_faq), so no ResponseSelector is trained."""
     from bot import steps
     from ruamel.yaml.scalarstring import LiteralScalarString
 
-    items = []
+    examples: List[str] = []
     for entry in steps.faq_entries(kb):
-        examples = list(dict.fromkeys([entry.question, *entry.variants]))
-        items.append(
-            {"intent": f"faq/{entry.id}", "examples": LiteralScalarString("".join(f"- {e}\n" for e in examples))}
-        )
+        examples += [entry.question, *entry.variants[:NLU_VARIANTS_PER_ENTRY]]
+    unique = dict.fromkeys(examples)
+    items = [{"intent": "faq", "examples": LiteralScalarString("".join(f"- {e}\n" for e in unique))}]
     return _dump(f"{GENERATED}\n", {"version": "3.1", "nlu": items})
 
 
@@ -82,7 +80,7 @@ GENERATED = "# Generated from knowledge/faq/*.yml by `python -m bot sync-faq`. D
 
 def generated_files() -> Tuple[Tuple[Path, Callable[[KnowledgeBase], str]], ...]:
     """Rasa data derived from knowledge/: written by ``sync-faq``, compared by ``check``."""
-    return ((FAQ_RESPONSES, faq_responses_text), (FAQ_NLU, faq_nlu_text))
+    return ((FAQ_NLU, faq_nlu_text),)
 
 
 def run_check() -> int:
@@ -114,6 +112,21 @@ def run_sync_faq() -> int:
     for path, render in generated_files():
         path.write_text(render(kb), encoding="utf-8")
         print(f"wrote {path.relative_to(REPO_ROOT)}")
+    return 0
+
+
+def run_build_index() -> int:
+    """Build the retrieval index once, writing its caches under var/. Why: every action server and test
+    process that starts on a fresh clone would otherwise encode the ~3,400 passages of the knowledge at
+    the same moment (each a minute of both cores), and the servers of the end-to-end tests then did not
+    start within their time. With the caches a build takes seconds."""
+    import time
+
+    from bot import retrieval
+
+    start = time.perf_counter()
+    retrieval.index()
+    print(f"retrieval index ready ({len(retrieval.topics())} topics, {time.perf_counter() - start:.0f} s)")
     return 0
 
 
@@ -311,16 +324,9 @@ def run_nlu_eval(folds: int, with_cv: bool, model: Path) -> int:
         )
         faq_ids = {t.id.partition(":")[2] for t in retrieval.topics() if t.id.startswith("faq:")}
         faq_rows = [(r, p) for r, p in zip(rows, parses) if r.expected in faq_ids]
-        firsts: Dict[str, List[Optional[str]]] = {
-            "selector": [retrieval.selector_pick(p)[0] for _, p in faq_rows],
-            "retrieval": [retrieval.search(r.text, 1, (retrieval.FAQ,))[0].key for r, _ in faq_rows],
-            "both (choose_faq)": [retrieval.choose_faq(r.text, *retrieval.selector_pick(p)).key for r, p in faq_rows],
-        }
-        shares = ", ".join(
-            f"{name} {sum(1 for (r, _), k in zip(faq_rows, keys) if r.right(k or '')) / len(faq_rows):.3f}"
-            for name, keys in firsts.items()
-        )
-        print(f"FAQ rows ({len(faq_rows)}), entry ranked first by: {shares}")
+        first = [retrieval.choose_faq(r.text).key for r, _ in faq_rows]
+        share = sum(1 for (r, _), k in zip(faq_rows, first) if r.right(k or "")) / max(len(faq_rows), 1)
+        print(f"FAQ rows ({len(faq_rows)}): entry ranked first by retrieval {share:.3f}")
         answers = ways["intents + retrieval"]
         acute = [(r, a) for r, a in zip(rows, answers) if r.kind == "acute"]
         reached = sum(1 for r, a in acute if a.label == "acute_danger" or r.right(a.label))
@@ -377,6 +383,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return run_check()
     if args.command == "sync-faq":
         return run_sync_faq()
+    if args.command == "build-index":
+        return run_build_index()
     if args.command == "purge":
         from bot.store.cli import purge as purge_stores
 

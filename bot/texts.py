@@ -12,3 +12,10 @@ def sentence(text: str) -> str:
     title can be a question: "Beslissen: is melden noodzakelijk? Is hulp (ook) mogelijk?")."""
     stripped = text.rstrip()
     return stripped if stripped.endswith((".", "?", "!")) else stripped + "."
+
+
+def question(text: str) -> str:
+    """``text`` ending as one question: "Bedoelt u: <title>?" must not read "??" when the title (an FAQ
+    question) is a question already, nor "?." or ".?" when it is a statement."""
+    stripped = text.rstrip().rstrip(".!")
+    return stripped if stripped.endswith("?") else stripped + "?"

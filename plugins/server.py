@@ -8,7 +8,7 @@ database under load (tests/deploy/test_deploy_cluster.py):
   schema against its meta-schema and builds a new validator on every call: about 40 ms per action on this
   machine kind, as much as the whole NLU pipeline for a message. The schema is a constant, so a validator
   built once gives the same verdict (and the same error text) for a fraction of the cost.
-- **Loading a model for prediction.** ``RasaModel.load`` (DIET, the ResponseSelector, TED) builds the
+- **Loading a model for prediction.** ``RasaModel.load`` (DIET, TED) builds the
   model's weights by training it for one step on an example, then overwrites them with the stored ones.
   Tracing that training step (with its gradients) is most of a server start: 56 s of loading our model
   on 2 cores, 40 s of it DIET's training step. For prediction one eager prediction builds the same

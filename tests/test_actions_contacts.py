@@ -15,6 +15,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.contacts import PENDING_SLOT, ActionRegion, ActionSocialMap, ActionWhoToCall
+from actions.conversation import ActionFallback
 from bot.contacts import SCHOOL_GEMEENTE_ENV, SCHOOL_QUESTION, place_lookup_names
 from bot.store.db import repositories
 from tests.test_actions_steps import all_text, run
@@ -146,6 +147,32 @@ async def test_the_answer_to_the_question_is_stored_and_answers_who_to_call(stor
     )
     assert "Stichting Veilig Thuis IJsselland" in all_text(again)
     assert SCHOOL_QUESTION not in all_text(again) and pending(events) is None
+
+
+@pytest.mark.parametrize("intent", ["out_of_scope", "nlu_fallback", "faq"])
+async def test_a_place_the_nlu_missed_still_answers_our_question(store, domain, intent) -> None:
+    """ "zwolle" right after "In welke gemeente staat uw school?" reaches the fallback when the classifier
+    reads it as something else; our open question makes it the answer all the same (clean-clone CI run)."""
+    message = tracker("tracker_contacts_followup", "zwolle", intent)
+    fallback, handed_over = await run(ActionFallback(), message, domain)
+    assert handed_over == [{"event": "followup", "name": "action_region", "timestamp": None}]
+    assert not fallback.messages  # the region action answers; the message is not reverted
+    message.events.append({"event": "action", "name": "action_fallback"})  # what Rasa records before it
+    dispatcher, events = await run(ActionRegion(), message, domain)
+    answer = all_text(dispatcher)
+    assert answer.startswith("Genoteerd: uw school staat in Zwolle.")
+    assert "Stichting Veilig Thuis IJsselland: 0800-2000" in answer and "Dat begrijp ik niet" not in answer
+    assert store.users.get(SENDER).gemeente == "Zwolle" and pending(events) is None
+
+
+async def test_without_our_question_an_unclear_place_still_gets_the_fallback(store, domain) -> None:
+    """Only the open question turns a missed message into an answer: later, nothing is stored."""
+    data = json.loads((FIXTURES / "tracker_contacts_followup.json").read_text())
+    data["events"][-2:-1] = [{"event": "action", "name": "action_faq"}, {"event": "action", "name": "action_listen"}]
+    data["latest_message"]["intent"] = {"name": "out_of_scope", "confidence": 0.9}
+    dispatcher, events = await run(ActionFallback(), Tracker.from_dict(data), domain)
+    assert "Genoteerd" not in all_text(dispatcher) and store.users.get(SENDER) is None
+    assert [e["event"] for e in events] == ["rewind"]
 
 
 async def test_an_ambiguous_answer_keeps_the_question_open_for_its_buttons(store, domain) -> None:

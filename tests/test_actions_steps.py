@@ -27,7 +27,7 @@ from actions.steps import (
     ActionStartCase,
     step_from_text,
 )
-from bot import steps
+from bot import retrieval, steps
 from bot.profiles import profile
 from bot.store.db import repositories
 
@@ -134,48 +134,73 @@ async def test_a_crashing_action_still_answers(monkeypatch, domain) -> None:
     assert "niet verloren" in all_text(dispatcher) and "112" in all_text(dispatcher)
 
 
-async def test_faq_uses_the_response_selector_key_and_names_the_source(store, domain) -> None:
-    dispatcher, _ = await run(ActionFaq(), tracker("tracker_faq_selector"), domain)
+async def test_faq_answers_the_entry_retrieval_picks_and_names_the_source(store, domain) -> None:
+    dispatcher, _ = await run(ActionFaq(), tracker("tracker_faq"), domain)
     text = all_text(dispatcher)
     assert "anoniem" in text.lower() and "Bron:" in text
 
 
-async def test_a_guessed_faq_is_offered_not_answered(store, domain) -> None:
-    """A question in unseen words reached the FAQ with a low selector confidence: ask, do not answer."""
-    guessed = {
-        "text": "hoe zit dat met die stappen eigenlijk?",
-        "intent": {"name": "faq", "confidence": 1.0},
-        "entities": [],
-        "response_selector": {
-            "faq": {"response": {"intent_response_key": "faq/order_of_steps", "confidence": 0.12}, "ranking": []}
-        },
-    }
-    dispatcher, _ = await run(ActionFaq(), tracker("tracker_faq_selector", latest_message=guessed), domain)
+def faq_message(text: str, intent_confidence: float) -> Dict[str, Any]:
+    """A typed message the NLU read as a knowledge question (retrieval picks the entry)."""
+    return {"text": text, "intent": {"name": "faq", "confidence": intent_confidence}, "entities": []}
+
+
+def faq_hits(monkeypatch: pytest.MonkeyPatch, score: float) -> None:
+    """Retrieval's three nearest FAQ entries for any text, the first at ``score``."""
+    hits = (
+        retrieval.Hit("faq:tell_parents_about_melding", score, "Moet ik de ouders vertellen dat we gaan melden?"),
+        retrieval.Hit("faq:talk_parents_first", 0.2, "Moet ik eerst met de ouders praten voordat we melden?"),
+        retrieval.Hit("faq:skip_parent_talk", 0.1, "Wanneer mag ik het gesprek met de ouders overslaan?"),
+    )
+    monkeypatch.setattr(retrieval, "search", lambda *a, **k: hits)
+
+
+async def test_a_guessed_faq_is_offered_not_answered(store, domain, monkeypatch) -> None:
+    """A question in unseen words reached the FAQ and retrieval has no likely hit: ask, do not answer;
+    retrieval's three nearest entries are the buttons."""
+    faq_hits(monkeypatch, retrieval.LIKELY_THRESHOLD - 0.01)
+    guessed = faq_message("hoe zit dat met die stappen eigenlijk?", intent_confidence=1.0)
+    dispatcher, _ = await run(ActionFaq(), tracker("tracker_faq", latest_message=guessed), domain)
     message = dispatcher.messages[0]
     assert message["text"].startswith("Ik weet niet zeker wat u bedoelt") and "112" in message["text"]
-    assert [b["payload"] for b in message["buttons"]] == ['/faq{"faq_key": "order_of_steps"}', "/start_case", "/help"]
+    assert [b["payload"] for b in message["buttons"]] == [
+        '/faq{"faq_key": "tell_parents_about_melding"}',
+        '/faq{"faq_key": "talk_parents_first"}',
+        '/faq{"faq_key": "skip_parent_talk"}',
+        "/start_case",
+    ]
 
     clicked = {**guessed, "entities": [{"entity": "faq_key", "value": "order_of_steps"}]}
-    dispatcher, _ = await run(ActionFaq(), tracker("tracker_faq_selector", latest_message=clicked), domain)
-    assert "bij acuut gevaar" in all_text(dispatcher)  # the button names the entry: answered (with its exception)
+    dispatcher, _ = await run(ActionFaq(), tracker("tracker_faq", latest_message=clicked), domain)
+    assert "Bij acuut gevaar" in all_text(dispatcher)  # the button names the entry: answered (with its exception)
+
+
+async def test_a_likely_faq_is_answered_as_a_question_back_with_two_alternatives(store, domain, monkeypatch) -> None:
+    """Retrieval's entry is likely (above LIKELY_THRESHOLD, below the answer bar): "Bedoelt u: ...?"
+    with its short answer and source, the two other nearest entries and the case start as buttons."""
+    faq_hits(monkeypatch, retrieval.LIKELY_THRESHOLD)
+    asked = faq_message("zeg ik het de ouders als de school naar vt gaat?", intent_confidence=0.9)
+    dispatcher, events = await run(ActionFaq(), tracker("tracker_faq", latest_message=asked), domain)
+    message = dispatcher.messages[0]
+    assert message["text"].startswith("Bedoelt u: Moet ik de ouders vertellen dat we gaan melden?\n")
+    assert "vooraf" in message["text"] and "Bron:" in message["text"] and "??" not in message["text"]
+    assert [b["payload"] for b in message["buttons"]] == [
+        '/faq{"faq_key": "talk_parents_first"}',
+        '/faq{"faq_key": "skip_parent_talk"}',
+        "/start_case",
+    ]
+    assert events == []
 
 
 async def test_a_worry_told_in_words_that_reached_an_faq_starts_the_case(store, domain) -> None:
     """ "moeder ruikt elke ochtend naar drank" tells what happens: the case starts (step-1 guidance) and
     the guessed FAQ is offered as a move, never answered as if it were the reply."""
-    told = {
-        "text": "moeder ruikt elke ochtend naar drank",
-        "intent": {"name": "faq", "confidence": 1.0},
-        "entities": [],
-        "response_selector": {
-            "faq": {"response": {"intent_response_key": "faq/order_of_steps", "confidence": 0.12}, "ranking": []}
-        },
-    }
-    dispatcher, _ = await run(ActionFaq(), tracker("tracker_faq_selector", latest_message=told), domain)
+    told = faq_message("moeder ruikt elke ochtend naar drank", intent_confidence=1.0)
+    dispatcher, _ = await run(ActionFaq(), tracker("tracker_faq", latest_message=told), domain)
     assert "Stap 1" in all_text(dispatcher) and "112" in all_text(dispatcher)
     offered = [b["payload"] for m in dispatcher.messages for b in m.get("buttons", [])]
-    # The entry chosen for the message (retrieval may pick a better one than the unsure selector's
-    # order_of_steps, e.g. parent_under_influence) comes first among the moves, unanswered.
+    # The entry retrieval chose for the message (e.g. parent_under_influence) comes first among the
+    # moves, unanswered.
     assert offered[0].startswith('/faq{"faq_key": ')
     chosen = json.loads(offered[0][len("/faq") :])["faq_key"]
     assert steps.faq_answer(chosen, profile())[0][:40] not in all_text(dispatcher)
@@ -186,17 +211,10 @@ async def test_a_worry_that_reached_an_faq_while_a_case_is_open_asks_whether_it_
 ) -> None:
     """ "Mijn leerling heeft striemen op zijn rug" with a case open is a worry, not a question: the same
     question as action_start_case asks, and no FAQ text as if it were the reply."""
-    sender = tracker("tracker_faq_selector").sender_id
+    sender = tracker("tracker_faq").sender_id
     store.cases.create(sender, "symbio", "Leerling TEST")
-    told = {
-        "text": "Mijn leerling heeft striemen op zijn rug",
-        "intent": {"name": "faq", "confidence": 0.72},
-        "entities": [],
-        "response_selector": {
-            "faq": {"response": {"intent_response_key": "faq/signalenlijst", "confidence": 0.9}, "ranking": []}
-        },
-    }
-    dispatcher, _ = await run(ActionFaq(), tracker("tracker_faq_selector", latest_message=told), domain)
+    told = faq_message("Mijn leerling heeft striemen op zijn rug", intent_confidence=0.72)
+    dispatcher, _ = await run(ActionFaq(), tracker("tracker_faq", latest_message=told), domain)
     assert "dezelfde leerling?" in all_text(dispatcher) and "Leerling TEST" in all_text(dispatcher)
     assert "/new_case" in payloads(dispatcher)
     assert steps.faq_answer("signalenlijst", profile())[0][:40] not in all_text(dispatcher)

@@ -329,11 +329,11 @@ async def test_explanation_during_the_form_is_about_the_current_question(store, 
     "key,expected", [("afwegingskader_2019", "Uitleg bij vraag 2"), ("anonymous_advice", "anoniem")]
 )
 async def test_a_faq_in_the_form_about_the_kader_explains_the_current_question(store, domain, key, expected) -> None:
-    data = fixture("tracker_faq_selector")
+    data = fixture("tracker_faq")
     data.update(
         slots={"weighing_question": 2.0, "requested_slot": "weighing_answer"}, active_loop={"name": "weighing_form"}
     )
-    data["latest_message"]["response_selector"]["faq"]["response"]["intent_response_key"] = f"faq/{key}"
+    data["latest_message"]["entities"] = [{"entity": "faq_key", "value": key}]  # the entry's button
     dispatcher, _ = await run(ActionWeighingFaq(), Tracker.from_dict(data), domain)
     assert expected in all_text(dispatcher)
     assert ("Structurele onveiligheid" in all_text(dispatcher)) == (key == "afwegingskader_2019")

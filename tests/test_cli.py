@@ -1,4 +1,4 @@
-"""`python -m bot`: the knowledge check guards the repo; generated FAQ responses must not drift."""
+"""`python -m bot`: the knowledge check guards the repo; generated FAQ training data must not drift."""
 
 from __future__ import annotations
 
@@ -21,21 +21,32 @@ def test_check_passes_on_this_checkout() -> None:
     assert "knowledge OK" in result.stdout
 
 
-def test_check_fails_when_the_generated_faq_responses_are_stale(tmp_path, monkeypatch, capsys) -> None:
-    stale = tmp_path / "faq_responses.yml"
-    stale.write_text(cli.FAQ_RESPONSES.read_text().replace("Veilig Thuis", "het AMK", 1))
-    monkeypatch.setattr(cli, "FAQ_RESPONSES", stale)
-    assert cli.run_check() == 1
-    assert "sync-faq" in capsys.readouterr().err
-
-
 def test_check_fails_when_training_examples_are_edited_by_hand(tmp_path, monkeypatch, capsys) -> None:
-    """The faq/<id> examples are generated from the knowledge variants; a hand edit would drift."""
+    """The faq examples are generated from the knowledge variants; a hand edit would drift."""
     nlu = tmp_path / "faq.yml"
-    nlu.write_text(cli.FAQ_NLU.read_text() + "\n- intent: faq/does_not_exist\n  examples: |\n    - vraag\n")
+    nlu.write_text(cli.FAQ_NLU.read_text() + "    - een vraag die in geen enkele entry staat\n")
     monkeypatch.setattr(cli, "FAQ_NLU", nlu)
     assert cli.run_check() == 1
     assert "faq.yml: out of date" in capsys.readouterr().err
+
+
+def test_only_the_first_variants_of_an_entry_become_training_examples(monkeypatch) -> None:
+    """Retrieval reads every variant; DIET gets the question and the first NLU_VARIANTS_PER_ENTRY as
+    examples of the one intent ``faq``, so more variants do not lengthen every training run."""
+    from ruamel.yaml import YAML
+
+    from bot import steps
+    from bot.knowledge import knowledge
+
+    kb = knowledge()
+    entry = steps.faq_entries(kb)[0]
+    many = [f"variant nummer {n}" for n in range(cli.NLU_VARIANTS_PER_ENTRY + 8)]
+    monkeypatch.setattr(steps, "faq_entries", lambda _kb=None: [entry.copy(update={"variants": many})])
+    (item,) = YAML(typ="safe").load(cli.faq_nlu_text(kb))["nlu"]
+    examples = [line[2:] for line in item["examples"].splitlines()]
+    assert item["intent"] == "faq"
+    assert examples == [entry.question, *many[: cli.NLU_VARIANTS_PER_ENTRY]]
+    assert "variant nummer 19" not in examples
 
 
 @pytest.mark.parametrize("text,days", [("180d", 180), ("26w", 182), ("2y", 730)])

@@ -250,3 +250,21 @@ def test_a_sentence_gets_one_closing_mark(text: str, expected: str) -> None:
     from bot.texts import sentence
 
     assert sentence(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text,expected",
+    [
+        (
+            "Moet ik altijd melden? Ben ik verplicht om te melden?",
+            "Moet ik altijd melden? Ben ik verplicht om te melden?",
+        ),
+        ("Stap 1: Signalen in kaart brengen", "Stap 1: Signalen in kaart brengen?"),
+        ("Kindermishandeling door een medewerker.", "Kindermishandeling door een medewerker?"),
+        ("Wat doet Veilig Thuis? ", "Wat doet Veilig Thuis?"),
+    ],
+)
+def test_a_title_asked_back_gets_one_question_mark(text: str, expected: str) -> None:
+    from bot.texts import question
+
+    assert question(text) == expected

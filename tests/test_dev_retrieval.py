@@ -33,12 +33,20 @@ from tests.test_heldout_data import (
 
 DEV = ROOT / "tests" / "data" / "dev"
 DEV_PATH = DEV / "questions.yml"
+# The second dev set (2026-12-02): fresh real questions from other pages again, collected after the first
+# was tuned on; the answer threshold is calibrated on it (bot.retrieval.ANSWER_THRESHOLD).
+DEV2_PATH = ROOT / "tests" / "data" / "dev2" / "questions.yml"
+DEV_SETS = pytest.mark.parametrize("path", [DEV_PATH, DEV2_PATH], ids=["dev", "dev2"])
 # Labels a dev row may carry beside those of the held-out taxonomy: a step's guidance, or out of scope.
 EXTRA_LABELS = frozenset({FALLBACK, *(f"{retrieval.STEP}:{n}" for n in range(1, 6))})
 # Measured on the dev set with the knowledge of 2026-12-01 (docs/RETRIEVAL.md, "The dev set"); a change
 # that makes retrieval worse on real questions fails here before it reaches the held-out report.
 DEV_TOP1 = 0.798
 DEV_ANSWERED_WRONG = 0.048
+# The same on the second dev set (2026-12-02, knowledge with 18-21 variants an entry). Staff's fresh
+# questions are harder than the first set, which the knowledge was tuned on: 0.750 there now.
+DEV2_TOP1 = 0.527
+DEV2_ANSWERED_WRONG = 0.116
 MARGIN = 0.05
 
 
@@ -50,39 +58,51 @@ def dev_rows(path: Path = DEV_PATH) -> List[Dict]:
 # --- the set itself -----------------------------------------------------------------------------------------
 
 
-def test_the_dev_set_has_80_to_150_rows_from_at_least_20_pages() -> None:
-    rows = dev_rows()
+@DEV_SETS
+def test_the_dev_set_has_80_to_150_rows_from_at_least_20_pages(path: Path) -> None:
+    rows = dev_rows(path)
     assert 80 <= len(rows) <= 150, len(rows)
     assert len({source_key(r["source"]) for r in rows}) >= 20
 
 
-def test_every_dev_row_has_the_held_out_row_format() -> None:
-    assert field_problems(dev_rows()) == []
+@DEV_SETS
+def test_every_dev_row_has_the_held_out_row_format(path: Path) -> None:
+    assert field_problems(dev_rows(path)) == []
 
 
-def test_every_expected_topic_is_a_known_label_a_step_fallback_or_a_named_gap() -> None:
+@DEV_SETS
+def test_every_expected_topic_is_a_known_label_a_step_fallback_or_a_named_gap(path: Path) -> None:
     """The held-out taxonomy, plus FAQ entries written after it (found missing with this set)."""
     faq, other = load_labels()
-    assert label_problems(dev_rows(), faq | set(faq_ids()), set(other) | EXTRA_LABELS) == []
+    assert label_problems(dev_rows(path), faq | set(faq_ids()), set(other) | EXTRA_LABELS) == []
 
 
-def test_no_two_dev_rows_have_the_same_text() -> None:
-    texts = [normalise(r["text"]) for r in dev_rows()]
+@DEV_SETS
+def test_no_two_dev_rows_have_the_same_text(path: Path) -> None:
+    texts = [normalise(r["text"]) for r in dev_rows(path)]
     assert len(texts) == len(set(texts))
 
 
-def test_the_dev_set_shares_no_page_and_no_text_with_the_held_out_set() -> None:
+@DEV_SETS
+def test_the_dev_set_shares_no_page_and_no_text_with_the_held_out_set(path: Path) -> None:
     with (HELDOUT / "questions.yml").open(encoding="utf-8") as fh:
         held = yaml.safe_load(fh)["rows"]
-    dev = dev_rows()
+    dev = dev_rows(path)
     assert {source_key(r["source"]) for r in dev} & {source_key(r["source"]) for r in held} == set()
     assert {normalise(r["text"]) for r in dev} & {normalise(r["text"]) for r in held} == set()
 
 
-def test_no_dev_text_occurs_in_training_data_or_knowledge() -> None:
+@DEV_SETS
+def test_no_dev_text_occurs_in_training_data_or_knowledge(path: Path) -> None:
     """As for the held-out set: all of data/ and every text of knowledge/ (questions, variants, answers,
     steps, situations); citations and knowledge/sources/*.md are the public pages' own words."""
-    assert leaks(dev_rows(), [ROOT / "data", ROOT / "knowledge"], (ROOT / "knowledge" / "sources",)) == []
+    assert leaks(dev_rows(path), [ROOT / "data", ROOT / "knowledge"], (ROOT / "knowledge" / "sources",)) == []
+
+
+def test_the_two_dev_sets_share_no_page_and_no_text() -> None:
+    first, second = dev_rows(DEV_PATH), dev_rows(DEV2_PATH)
+    assert {source_key(r["source"]) for r in first} & {source_key(r["source"]) for r in second} == set()
+    assert {normalise(r["text"]) for r in first} & {normalise(r["text"]) for r in second} == set()
 
 
 # --- what retrieval does with it ----------------------------------------------------------------------------
@@ -144,10 +164,19 @@ def rate(results: Sequence[Outcome], name: str) -> float:
     return sum(1 for o in results if getattr(o, name)) / len(results) if results else 0.0
 
 
+def measured_rows(path: Path) -> List[Outcome]:
+    known = retrieval.known_labels(retrieval.topics())
+    return outcomes([r for r in retrieval.load_heldout(path) if measurable(r, known)])
+
+
 @pytest.fixture(scope="module")
 def measured() -> List[Outcome]:
-    known = retrieval.known_labels(retrieval.topics())
-    return outcomes([r for r in retrieval.load_heldout(DEV_PATH) if measurable(r, known)])
+    return measured_rows(DEV_PATH)
+
+
+@pytest.fixture(scope="module")
+def measured2() -> List[Outcome]:
+    return measured_rows(DEV2_PATH)
 
 
 def test_retrieval_puts_the_right_topic_first_for_real_staff_questions(measured: List[Outcome]) -> None:
@@ -158,7 +187,17 @@ def test_retrieval_seldom_answers_a_real_question_with_the_wrong_topic(measured:
     assert rate(measured, "answered_wrong") <= DEV_ANSWERED_WRONG + MARGIN, report(measured)
 
 
+def test_retrieval_puts_the_right_topic_first_for_fresh_staff_questions(measured2: List[Outcome]) -> None:
+    assert rate(measured2, "top1") >= DEV2_TOP1 - MARGIN, report(measured2)
+
+
+def test_retrieval_seldom_answers_a_fresh_question_with_the_wrong_topic(measured2: List[Outcome]) -> None:
+    assert rate(measured2, "answered_wrong") <= DEV2_ANSWERED_WRONG + MARGIN, report(measured2)
+
+
 def test_out_of_scope_dev_rows_are_not_answered(measured: List[Outcome]) -> None:
+    """The first set's out-of-scope rows are plainly off-topic. The second set's are borderline (what a
+    divorced father may be told about homework): answering them counts in its answered-wrong rate."""
     answered = [o.row.text for o in measured if o.out_of_scope and o.answered]
     assert answered == []
 
@@ -183,6 +222,8 @@ def report(results: Sequence[Outcome]) -> str:
 
 if __name__ == "__main__":
     all_known = retrieval.known_labels(retrieval.topics())
-    dev = retrieval.load_heldout(DEV_PATH)
-    print(report(outcomes([r for r in dev if measurable(r, all_known)])))
-    print("not measurable (intent or gap):", sum(1 for r in dev if not measurable(r, all_known)))
+    for dev_path in (DEV_PATH, DEV2_PATH):
+        dev = retrieval.load_heldout(dev_path)
+        print(f"== {dev_path.parent.name}")
+        print(report(outcomes([r for r in dev if measurable(r, all_known)])))
+        print("not measurable (intent or gap):", sum(1 for r in dev if not measurable(r, all_known)))

@@ -13,12 +13,13 @@ import pytest
 
 from bot import retrieval
 
-# Measured on 2026-12-01 (193 rows) with the model of the 125-entry FAQ knowledge, the one-layer DIET and
-# the dev-tuned retrieval: with retrieval 0.440 right / 0.373 fallback (0.415 / 0.404 before the agreement
-# bar went from 0.315 to 0.25), the intents alone 0.161 / 0.762. Before (120 entries, two-layer DIET, old
-# retrieval): 0.409 / 0.435 and 0.192 / 0.720. The intents-alone floor is kept at the earlier figure
-# rather than lowered to the new one.
-WITH_RETRIEVAL = 0.44
+# Measured on 2026-12-02 (193 rows) with the model of the knowledge with 18-21 variants an entry (the first
+# 12 trained), 70 more out-of-scope examples and the likely tier ("Bedoelt u", bot.retrieval): with
+# retrieval 0.565 right / 0.135 fallback, the intents alone 0.207 / 0.710. Before (2026-12-01, ten
+# variants an entry, no likely tier): 0.440 / 0.373 and 0.161 / 0.762. The intents-alone floor is kept
+# at the figure of the two-layer DIET of before that (0.19).
+WITH_RETRIEVAL = 0.565
+WITH_RETRIEVAL_FALLBACK = 0.135
 INTENTS_ALONE = 0.19
 MARGIN = 0.05
 
@@ -40,6 +41,7 @@ def test_with_retrieval_the_right_topic_is_answered_for_most_unseen_questions(pa
     rows = retrieval.load_heldout()
     result = retrieval.score(rows, [retrieval.answered_with_retrieval(p) for p in parsed])
     assert result.accuracy >= WITH_RETRIEVAL - MARGIN, result
+    assert result.fallback_rate <= WITH_RETRIEVAL_FALLBACK + MARGIN, result
 
 
 def test_retrieval_adds_to_the_intents_and_the_intents_hold_their_level(parsed: List[Dict]) -> None:

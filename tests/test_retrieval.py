@@ -1,9 +1,9 @@
 """Retrieval over the knowledge (bot/retrieval.py) and its two uses in the actions: picking the FAQ entry
-when the ResponseSelector is unsure, and the fallback. Fast: no Rasa server, no trained model."""
+of a knowledge question, and the fallback. Fast: no Rasa server, no trained model."""
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Tuple
 
 import pytest
 from rasa_sdk import Tracker
@@ -11,10 +11,12 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from bot import retrieval
 from bot.retrieval import Analyzer, Index, Topic, stem
+from bot.texts import question
 
-# Measured with the knowledge of 2026-12-01 (docs/RETRIEVAL.md): retrieval alone puts the expected topic
-# first for this share of the held-out rows that have a retrievable topic (85 of 158 rows).
-HELDOUT_TOP1 = 0.538
+# Measured with the knowledge of 2026-12-02, 18-21 variants an entry (docs/RETRIEVAL.md): retrieval alone
+# puts the expected topic first for this share of the held-out rows that have a retrievable topic (100 of
+# 163 rows; 0.538 of 158 with the ten variants an entry of 2026-12-01).
+HELDOUT_TOP1 = 0.613
 MARGIN = 0.05
 
 
@@ -126,28 +128,50 @@ def test_the_short_answer_is_the_entrys_answer_with_its_source() -> None:
 # --- choosing the FAQ entry ---------------------------------------------------------------------------------
 
 
-def test_a_sure_selector_decides_without_retrieval(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(retrieval, "search", lambda *a, **k: pytest.fail("retrieval consulted"))
-    assert retrieval.choose_faq("wat dan ook", "meldrecht", 0.9) == retrieval.FaqChoice("meldrecht", False)
-
-
-def test_an_unsure_selector_is_overruled_by_a_confident_hit(monkeypatch: pytest.MonkeyPatch) -> None:
-    hit = retrieval.Hit("faq:anonymous_advice", retrieval.ANSWER_THRESHOLD + 0.01, "Kan ik anoniem ...?")
+def test_a_confident_hit_is_answered(monkeypatch: pytest.MonkeyPatch) -> None:
+    hit = retrieval.Hit("faq:anonymous_advice", retrieval.ANSWER_THRESHOLD, "Kan ik anoniem ...?")
     monkeypatch.setattr(retrieval, "search", lambda *a, **k: (hit,))
-    assert retrieval.choose_faq("...", "order_of_steps", 0.2) == retrieval.FaqChoice("anonymous_advice", False)
+    assert retrieval.choose_faq("...") == retrieval.FaqChoice("anonymous_advice", retrieval.SURE)
 
 
-def test_an_unsure_selector_confirmed_by_retrieval_is_answered(monkeypatch: pytest.MonkeyPatch) -> None:
-    hit = retrieval.Hit("faq:order_of_steps", retrieval.CONFIRM_THRESHOLD, "Moet ik de stappen op volgorde ...?")
-    monkeypatch.setattr(retrieval, "search", lambda *a, **k: (hit,))
-    assert retrieval.choose_faq("...", "order_of_steps", 0.2) == retrieval.FaqChoice("order_of_steps", False)
-    assert retrieval.choose_faq("...", "meldrecht", 0.2) == retrieval.FaqChoice("meldrecht", True)
+def test_a_likely_hit_is_answered_as_a_question_back_with_its_alternatives(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Between the likely bar and the answer bar the entry is answered as "Bedoelt u: ...?" with the
+    other two hits as alternatives; just below the bar it is only offered, with the nearest other two."""
+    hits = (
+        retrieval.Hit("faq:tell_parents_about_melding", retrieval.LIKELY_THRESHOLD, "Moet ik de ouders vertellen ...?"),
+        retrieval.Hit("faq:talk_parents_first", 0.2, "Moet ik eerst met de ouders praten ...?"),
+        retrieval.Hit("faq:skip_parent_talk", 0.1, "Wanneer mag ik het gesprek overslaan?"),
+    )
+    monkeypatch.setattr(retrieval, "search", lambda *a, **k: hits)
+    assert retrieval.choose_faq("...") == retrieval.FaqChoice(
+        "tell_parents_about_melding", retrieval.LIKELY, ("talk_parents_first", "skip_parent_talk")
+    )
+    below = (retrieval.Hit(hits[0].topic, retrieval.LIKELY_THRESHOLD - 0.001, hits[0].title), *hits[1:])
+    monkeypatch.setattr(retrieval, "search", lambda *a, **k: below)
+    assert retrieval.choose_faq("...") == retrieval.FaqChoice(
+        "tell_parents_about_melding", retrieval.GUESS, ("talk_parents_first", "skip_parent_talk")
+    )
 
 
-def test_without_any_confident_source_the_selectors_pick_is_a_guess(monkeypatch: pytest.MonkeyPatch) -> None:
-    hit = retrieval.Hit("faq:meldrecht", retrieval.CONFIRM_THRESHOLD - 0.01, "Heb ik meldrecht?")
-    monkeypatch.setattr(retrieval, "search", lambda *a, **k: (hit,))
-    assert retrieval.choose_faq("...", None, 1.0) == retrieval.FaqChoice("meldrecht", True)
+def test_without_a_hit_or_a_text_there_is_no_entry(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(retrieval, "search", lambda *a, **k: ())
+    assert retrieval.choose_faq("iets") == retrieval.FaqChoice(None, retrieval.GUESS)
+    monkeypatch.setattr(retrieval, "search", lambda *a, **k: pytest.fail("an empty text is not searched"))
+    assert retrieval.choose_faq("  ").key is None
+
+
+def test_the_likely_bar_lies_below_the_answer_bar() -> None:
+    assert retrieval.LIKELY_THRESHOLD < retrieval.ANSWER_THRESHOLD
+
+
+def test_real_questions_get_their_entry_from_retrieval() -> None:
+    """The entry of a knowledge question comes from the knowledge itself (no ResponseSelector): unseen
+    phrasings of three topics (none of them is a variant in knowledge/)."""
+    assert retrieval.choose_faq("mag ik zonder toestemming van de ouders melden bij veilig thuis").key == "meldrecht"
+    assert retrieval.choose_faq("kan ik anoniem advies vragen bij veilig thuis").key == "anonymous_advice"
+    assert retrieval.choose_faq("moet ik de ouders vertellen dat we een melding doen").key == (
+        "tell_parents_about_melding"
+    )
 
 
 # --- the actions ------------------------------------------------------------------------------------------
@@ -162,12 +186,8 @@ def store(monkeypatch: pytest.MonkeyPatch, tmp_path: Any):
     return repositories()
 
 
-def said(text: str, intent: str = "nlu_fallback", selector: Optional[Tuple[str, float]] = None) -> Tracker:
+def said(text: str, intent: str = "nlu_fallback") -> Tracker:
     message: Dict[str, Any] = {"text": text, "intent": {"name": intent, "confidence": 0.4}, "entities": []}
-    if selector:
-        message["response_selector"] = {
-            "faq": {"response": {"intent_response_key": f"faq/{selector[0]}", "confidence": selector[1]}, "ranking": []}
-        }
     return Tracker(
         "fixture-teacher",
         {},
@@ -201,7 +221,8 @@ async def test_the_fallback_answers_a_confident_hit_with_its_source_and_alternat
     text, hit = confident_question()
     dispatcher, events = await run(ActionFallback(), said(text), domain)
     message = dispatcher.messages[0]
-    assert message["text"].startswith(f"Bedoelt u: {hit.title}?") and "Bron:" in message["text"]
+    assert message["text"].startswith(f"Bedoelt u: {question(hit.title)}\n") and "Bron:" in message["text"]
+    assert "??" not in message["text"]
     payloads = [b["payload"] for b in message["buttons"]]
     assert len(payloads) >= 3 and payloads[-1] == "/start_case"
     alternatives = [h.key for h in retrieval.search(text)[1:3] if h.kind == "faq"]
@@ -239,14 +260,13 @@ async def test_a_crash_in_retrieval_still_gives_options_and_reverts(store, domai
     assert len(dispatcher.messages[0]["buttons"]) >= 3 and events == [{"event": "rewind", "timestamp": None}]
 
 
-async def test_an_unsure_selector_gets_the_entry_retrieval_is_confident_of(store, domain) -> None:
+async def test_a_knowledge_question_gets_the_entry_retrieval_is_confident_of(store, domain) -> None:
     from actions.steps import ActionFaq
     from bot.profiles import profile
-    from bot.steps import faq_answer, faq_entries
+    from bot.steps import faq_answer
 
     text, hit = confident_question()
-    other = next(e.id for e in faq_entries() if e.id != hit.key)
-    dispatcher, _ = await run(ActionFaq(), said(text, "faq", (other, 0.2)), domain)
+    dispatcher, _ = await run(ActionFaq(), said(text, "faq"), domain)
     answer, _ = faq_answer(hit.key, profile("national"))
     assert dispatcher.messages[0]["text"].startswith(answer)
 
@@ -261,3 +281,18 @@ def test_retrieval_finds_the_expected_topic_of_unseen_real_questions() -> None:
     rows = [r for r in retrieval.load_heldout() if retrieval.retrievable(r, known)]
     top1 = sum(1 for r in rows if r.right(retrieval.hit_label(retrieval.search(r.text)[0]))) / len(rows)
     assert top1 >= HELDOUT_TOP1 - MARGIN, f"top-1 {top1:.3f} over {len(rows)} rows"
+
+
+def test_the_national_short_answer_never_cites_a_school_protocol() -> None:
+    from bot.knowledge import knowledge
+    from bot.profiles import organisations, profile
+    from bot.steps import faq_entries
+
+    seeds = {d.label for d in knowledge().sources().documents if d.kind == "seed"}
+    for entry in faq_entries():
+        short = retrieval.short_answer(f"faq:{entry.id}", profile("national"))
+        assert short.text and not [s for s in short.sources if any(s.startswith(seed) for seed in seeds)], entry.id
+    for org in organisations().values():
+        assert all(retrieval.short_answer(f"faq:{e.id}", org).text for e in faq_entries()), org.id
+    consent = retrieval.short_answer("faq:who_talks_to_parents", profile("consent"))
+    assert any(s.startswith("protocol Stichting Consent") for s in consent.sources)  # its own addition

@@ -1,5 +1,4 @@
-"""Dense sentence features from the multilingual Universal Sentence Encoder, for DIET and the
-ResponseSelector.
+"""Dense sentence features from the multilingual Universal Sentence Encoder, for DIET.
 
 Why: the sparse features (lemma bag-of-words, char n-grams) only know the words of the training
 phrasings. A sentence encoder trained on many languages places "krijgen ouders te horen dat wij
@@ -32,8 +31,7 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from bot.retrieval import SentenceEncoder, sentence_encoder
 
-# Only the user's text: the ResponseSelector's labels are the retrieval intents' keys
-# (use_text_as_label: false), not the response texts, so those would be encoded for nothing.
+# Only the user's text: there are no response texts to classify (no ResponseSelector).
 ATTRIBUTES = (TEXT,)
 
 
