@@ -62,14 +62,22 @@ NLU_VARIANTS_PER_ENTRY = 6
 
 def faq_nlu_text(kb: KnowledgeBase) -> str:
     """The generated training examples of the intent ``faq``: of every entry the canonical question and
-    its first ``NLU_VARIANTS_PER_ENTRY`` variants. One intent, not a retrieval intent per entry: which
-    entry is asked is retrieval's choice (bot.retrieval.choose_faq), so no ResponseSelector is trained."""
+    its first ``NLU_VARIANTS_PER_ENTRY`` variants that ask something (``bot.conversation.is_question``).
+    One intent, not a retrieval intent per entry: which entry is asked is retrieval's choice
+    (bot.retrieval.choose_faq), so no ResponseSelector is trained.
+
+    Why only questions: a variant such as "leerling vertelt dat ze met de riem krijgt" is a good document
+    for retrieval, but as an example of ``faq`` it taught DIET that a teacher describing what she saw asks
+    a knowledge question, and "moeder ruikt elke ochtend naar drank" got an FAQ answer instead of a case
+    with the guidance of step 1."""
     from bot import steps
+    from bot.conversation import is_question
     from ruamel.yaml.scalarstring import LiteralScalarString
 
     examples: List[str] = []
     for entry in steps.faq_entries(kb):
-        examples += [entry.question, *entry.variants[:NLU_VARIANTS_PER_ENTRY]]
+        asking = [v for v in entry.variants if is_question(v)]
+        examples += [entry.question, *asking[:NLU_VARIANTS_PER_ENTRY]]
     unique = dict.fromkeys(examples)
     items = [{"intent": "faq", "examples": LiteralScalarString("".join(f"- {e}\n" for e in unique))}]
     return _dump(f"{GENERATED}\n", {"version": "3.1", "nlu": items})

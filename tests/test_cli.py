@@ -30,9 +30,10 @@ def test_check_fails_when_training_examples_are_edited_by_hand(tmp_path, monkeyp
     assert "faq.yml: out of date" in capsys.readouterr().err
 
 
-def test_only_the_first_variants_of_an_entry_become_training_examples(monkeypatch) -> None:
-    """Retrieval reads every variant; DIET gets the question and the first NLU_VARIANTS_PER_ENTRY as
-    examples of the one intent ``faq``, so more variants do not lengthen every training run."""
+def test_only_the_first_asking_variants_of_an_entry_become_training_examples(monkeypatch) -> None:
+    """Retrieval reads every variant; DIET gets the question and the first NLU_VARIANTS_PER_ENTRY that ask
+    something as examples of the one intent ``faq``: more variants do not lengthen every training run, and
+    a described situation ("leerling vertelt dat ...") never teaches DIET that a worry is a question."""
     from ruamel.yaml import YAML
 
     from bot import steps
@@ -40,13 +41,15 @@ def test_only_the_first_variants_of_an_entry_become_training_examples(monkeypatc
 
     kb = knowledge()
     entry = steps.faq_entries(kb)[0]
-    many = [f"variant nummer {n}" for n in range(cli.NLU_VARIANTS_PER_ENTRY + 8)]
-    monkeypatch.setattr(steps, "faq_entries", lambda _kb=None: [entry.copy(update={"variants": many})])
+    many = [f"wat is variant nummer {n}?" for n in range(cli.NLU_VARIANTS_PER_ENTRY + 8)]
+    told = ["leerling vertelt dat ze met de riem krijgt", "moeder ruikt naar drank bij het ophalen"]
+    variants = [told[0], *many[:2], told[1], *many[2:]]
+    monkeypatch.setattr(steps, "faq_entries", lambda _kb=None: [entry.copy(update={"variants": variants})])
     (item,) = YAML(typ="safe").load(cli.faq_nlu_text(kb))["nlu"]
     examples = [line[2:] for line in item["examples"].splitlines()]
     assert item["intent"] == "faq"
     assert examples == [entry.question, *many[: cli.NLU_VARIANTS_PER_ENTRY]]
-    assert "variant nummer 19" not in examples
+    assert not set(told) & set(examples)
 
 
 @pytest.mark.parametrize("text,days", [("180d", 180), ("26w", 182), ("2y", 730)])
