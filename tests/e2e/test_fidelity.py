@@ -23,4 +23,4 @@ def test_a_teacher_has_no_legal_beroepsgeheim_but_a_meldrecht(servers: Servers) 
 
 def test_the_order_of_the_steps_names_the_acute_exception(servers: Servers) -> None:
     reply = texts(servers.send("fidelity-4", "Moet ik de stappen in deze volgorde zetten?"))
-    assert "bij acuut gevaar" in reply and "112" in reply
+    assert "bij acuut gevaar" in reply.lower() and "112" in reply  # the national answer opens with it
