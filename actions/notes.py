@@ -61,6 +61,7 @@ from bot.notes import (
     missing_fields,
     note_content,
     note_kind,
+    requested_kind,
     requests_note,
     summary,
 )
@@ -107,6 +108,16 @@ class ValidateNoteForm(FormValidationAction):
         return (
             ["note_kind", "note_answer", "note_confirmed"] if next_field(tracker) else ["note_kind", "note_confirmed"]
         )
+
+    async def extract_note_kind(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
+        """The kind the message names in words the model did not tag (``bot.notes.requested_kind``), while
+        no kind is chosen yet; a kind from a button or an entity always stands."""
+        if tracker.get_slot("note_kind") in NOTE_KINDS:
+            return {}
+        kind = requested_kind(tracker.latest_message.get("text") or "")
+        return {"note_kind": kind} if kind else {}
 
     def validate_note_kind(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict

@@ -578,6 +578,32 @@ def requests_note(text: str) -> bool:
     return bool(_NOTE_REQUEST.search(text))
 
 
+# A typed reply to "Wat wilt u vastleggen in het dossier?" is short ("een gesprek", "de melding"); a longer
+# message without a request is the note itself, and its words ("het gesprek met vader") choose no kind.
+MAX_KIND_REPLY_WORDS = 5
+_WORD_RE = re.compile(r"\w+")
+
+
+def requested_kind(text: str) -> Optional[str]:
+    """The note kind a message names where it asks for the note ("Signaal vastleggen: ...", "Ik wil een
+    gesprek met moeder noteren: ..."), or a short reply that names one; None when it names none.
+
+    Why: the intent model tags the kind as an entity, but not always ("signaal vastleggen: gisteren zag
+    ik ..." came without it), and a teacher who named the kind must not be asked for it. Only the request
+    part counts: the note's own words after it ("het gesprek met vader ging slecht") never choose a kind."""
+    content = note_content(text)
+    request = text[: len(text) - len(content)] if content != text.strip() else ""
+    if not request and len(_WORD_RE.findall(text)) <= MAX_KIND_REPLY_WORDS:
+        request = text
+    words = request.lower()
+    named = [
+        k.id
+        for k in NOTE_KINDS.values()
+        if re.search(rf"\b(?:{re.escape(k.id)}|{re.escape(k.label.lower())})\b", words)
+    ]
+    return named[0] if len(named) == 1 else None
+
+
 def note_content(text: str) -> str:
     """The part of a first message that is the note itself: after "Ik wil een signaal noteren:" (or
     "... vastleggen dat"); a bare request has no content, a message without a request is all content."""

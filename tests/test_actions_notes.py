@@ -615,3 +615,17 @@ async def test_a_knowledge_question_typed_as_an_answer_is_answered_and_not_filed
     assert answer in texts(dispatcher)
     assert "Uw vraag heb ik niet in de aantekening gezet" in texts(dispatcher)
     assert not any(e.get("name") == "note_fields" for e in events)
+
+
+async def test_a_kind_named_in_an_untagged_request_is_taken_and_the_note_read(case, domain) -> None:
+    """ "signaal vastleggen: ..." read as a new worry, without the kind entity (a case is open, so
+    ActionStartCase started the form): the kind is not asked again, and the note's fields are filled."""
+    text = "signaal vastleggen: gisteren om 10 uur zag ik op het plein dat ze striemen op haar rug had"
+    tracker = note_tracker(case.id, kind="", requested="note_kind")
+    tracker.latest_message = {"text": text, "intent": {"name": "start_case", "confidence": 1.0}, "entities": []}
+    tracker.events[-1] = {"event": "user", "text": text, "parse_data": tracker.latest_message}
+    tracker.slots.update({"note_kind": None, "note_fields": None})
+    _, events = await run(ValidateNoteForm(), tracker, domain)
+    assert slot(events, "note_kind") == "signaal"
+    values = slot(events, "note_fields")["values"]
+    assert "plein" in values["plaats"] and "striemen op haar rug" in values["waarnemingen"]

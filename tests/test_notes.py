@@ -7,6 +7,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from bot.notes import (
+    requested_kind,
     AMSTERDAM,
     DATETIME,
     NOTE_KINDS,
@@ -480,3 +481,33 @@ def test_undo_is_allowed_for_ten_minutes_after_saving():
     assert undo_allowed(saved, saved + timedelta(minutes=9, seconds=59))
     assert undo_allowed(saved.replace(tzinfo=None), (saved + UNDO_WINDOW).astimezone(AMSTERDAM))
     assert not undo_allowed(saved, saved + UNDO_WINDOW + timedelta(seconds=1))
+
+
+@pytest.mark.parametrize(
+    "text,kind",
+    [
+        ("signaal vastleggen: gisteren om 10 uur zag ik op het plein striemen op haar rug", "signaal"),
+        ("Ik wil een gesprek met moeder noteren: ze zei dat hij slecht slaapt", "gesprek"),
+        ("Noteer de consultatie met de IB-er: we besloten te wachten", "consultatie"),
+        ("een gesprek", "gesprek"),
+        ("de melding", "melding"),
+        ("Melding bij Veilig Thuis", "melding"),
+        ("vervolg", "vervolg"),
+    ],
+)
+def test_a_kind_named_where_the_note_is_asked_for_is_taken(text: str, kind: str) -> None:
+    assert requested_kind(text) == kind
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "ik wil iets vastleggen: het gesprek met vader ging slecht",  # the note's words choose no kind
+        "gisteren had ik een gesprek met de moeder van Daan over zijn verzuim en zijn huiswerk",
+        "signaal en gesprek vastleggen",  # two kinds: ask which one
+        "ik wil iets noteren",
+        "",
+    ],
+)
+def test_no_kind_is_read_from_the_note_itself_or_from_two_kinds(text: str) -> None:
+    assert requested_kind(text) is None
