@@ -582,6 +582,9 @@ def requests_note(text: str) -> bool:
 # message without a request is the note itself, and its words ("het gesprek met vader") choose no kind.
 MAX_KIND_REPLY_WORDS = 5
 _WORD_RE = re.compile(r"\w+")
+_KIND_NAMES = {
+    k.id: re.compile(rf"\b(?:{re.escape(k.id)}|{re.escape(k.label.lower())})\b") for k in NOTE_KINDS.values()
+}
 
 
 def requested_kind(text: str) -> Optional[str]:
@@ -590,17 +593,16 @@ def requested_kind(text: str) -> Optional[str]:
 
     Why: the intent model tags the kind as an entity, but not always ("signaal vastleggen: gisteren zag
     ik ..." came without it), and a teacher who named the kind must not be asked for it. Only the request
-    part counts: the note's own words after it ("het gesprek met vader ging slecht") never choose a kind."""
-    content = note_content(text)
-    request = text[: len(text) - len(content)] if content != text.strip() else ""
-    if not request and len(_WORD_RE.findall(text)) <= MAX_KIND_REPLY_WORDS:
+    part counts (up to the end of the request that ``note_content`` cuts off too): the note's own words
+    after it ("het gesprek met vader ging slecht") never choose a kind."""
+    match = _RECORD_REQUEST.search(text)
+    if match:
+        request = text[: match.end()]
+    elif len(_WORD_RE.findall(text)) <= MAX_KIND_REPLY_WORDS:
         request = text
-    words = request.lower()
-    named = [
-        k.id
-        for k in NOTE_KINDS.values()
-        if re.search(rf"\b(?:{re.escape(k.id)}|{re.escape(k.label.lower())})\b", words)
-    ]
+    else:
+        return None
+    named = [kind for kind, name in _KIND_NAMES.items() if name.search(request.lower())]
     return named[0] if len(named) == 1 else None
 
 

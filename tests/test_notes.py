@@ -506,6 +506,7 @@ def test_a_kind_named_where_the_note_is_asked_for_is_taken(text: str, kind: str)
         "gisteren had ik een gesprek met de moeder van Daan over zijn verzuim en zijn huiswerk",
         "signaal en gesprek vastleggen",  # two kinds: ask which one
         "ik wil iets noteren",
+        "iets vastleggen: gesprek" + " " * 10,  # trailing spaces do not move the request into the note
         "",
     ],
 )
