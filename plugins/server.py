@@ -1,6 +1,6 @@
 """Adjustments to the Rasa server process, installed when it loads our tracker store (endpoints.yml).
 
-Three patches: two measured with a profiler before they were written, one found by stopping the
+Five patches: four measured with a profiler before they were written, one found by stopping the
 database under load (tests/deploy/test_deploy_cluster.py):
 
 - **The action-response check.** Rasa 3.6's ``RemoteAction._validate_action_result`` calls
@@ -16,6 +16,11 @@ database under load (tests/deploy/test_deploy_cluster.py):
   fine-tuning (``finetune_mode``) keeps Rasa's own way, which needs the optimizer's state. The loaded
   model predicts exactly what Rasa's loading gives (same rankings and confidences on the dev and
   held-out questions; ``docs/PERFORMANCE.md``).
+
+- **Dialogue states once per event** (``plugins.dialogue_states``). Each policy asks for the states of
+  the whole conversation before each action, and Rasa replays every event of the session to build them
+  (and walks them all again for the applied events), so the cost of a message grew with the
+  conversation. The replay and the walk are continued from the last call instead.
 
 - **No silent fall-back to memory when the tracker store fails.** Rasa wraps every tracker store in a
   ``FailSafeTrackerStore``: when the database cannot be read, the conversation is treated as new (no
@@ -43,6 +48,10 @@ PATCHED_SOURCE_SHA256 = "f8cdb4be6812396167ced74161b2ccd65c5ea676ad86d7d359d8c32
 PATCHED_LOAD_SHA256 = "84fd81c0fdd01a8048de2d9b5b3022bdbf1e155f7b4d67737eb51ecb0787d292"
 # sha256 of the source of Agent._create_tracker_store in that release.
 PATCHED_TRACKER_STORE_SHA256 = "97499b594b45581b2c6d8ff7adb9083af24eba85654995a40350de65633ca574"
+# sha256 of the source of Domain.states_for_tracker_history in that release.
+PATCHED_STATES_SHA256 = "035111ce73ac90ba50e143abf556f924af07d9f452893f5a96a62895d44df8b7"
+# sha256 of the source of DialogueStateTracker.applied_events in that release.
+PATCHED_APPLIED_SHA256 = "764d5065ea9997d613c1984d9357370f9ae32d31ca21346086f16c54f0487aae"
 _INSTALLED_MARK = "_meldwijzer_compiled_validator"
 _LOAD_MARK = "_meldwijzer_rasa_load"  # on our load: Rasa's own classmethod
 
@@ -162,6 +171,37 @@ def original_tracker_store_sha256() -> str:
     return _sha256(inspect.getsource(getattr(method, "__wrapped__", method)))
 
 
+def _original(owner: Any, name: str) -> Any:
+    method = getattr(owner, name)
+    return getattr(method, "__wrapped__", method)
+
+
+def original_states_sha256() -> str:
+    """Fingerprint of the dialogue-state replay we replace, as the installed Rasa ships it."""
+    from rasa.shared.core.domain import Domain
+
+    return _sha256(inspect.getsource(_original(Domain, "states_for_tracker_history")))
+
+
+def original_applied_sha256() -> str:
+    """Fingerprint of the applied-events walk we replace, as the installed Rasa ships it."""
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    return _sha256(inspect.getsource(_original(DialogueStateTracker, "applied_events")))
+
+
+def _replace(owner: Any, name: str, fingerprint: str, expected: str, replacement: Any) -> None:
+    """Put ``replacement`` in place of Rasa's method once (Rasa's stays as ``__wrapped__``)."""
+    import rasa
+
+    if hasattr(getattr(owner, name), "__wrapped__"):
+        return
+    if rasa.__version__ != PATCHED_RASA_VERSION or fingerprint != expected:
+        _refuse(f"{owner.__name__}.{name}")
+    replacement.__wrapped__ = getattr(owner, name)
+    setattr(owner, name, replacement)
+
+
 def _refuse(what: str) -> None:
     import rasa
 
@@ -172,7 +212,7 @@ def _refuse(what: str) -> None:
 
 
 def install() -> None:
-    """Install the three patches (idempotent); refuse a Rasa they were not written for. Also withhold the
+    """Install the five patches (idempotent); refuse a Rasa they were not written for. Also withhold the
     libraries' debug messages from the logs (``bot.logs``): Rasa's hold what the users typed."""
     import rasa
 
@@ -181,7 +221,11 @@ def install() -> None:
     withhold_library_debug()
     from rasa.core.actions.action import RemoteAction
     from rasa.core.agent import Agent
+    from rasa.shared.core.domain import Domain
+    from rasa.shared.core.trackers import DialogueStateTracker
     from rasa.utils.tensorflow.models import RasaModel
+
+    from plugins import dialogue_states
 
     if not getattr(RemoteAction._validate_action_result, _INSTALLED_MARK, False):
         if rasa.__version__ != PATCHED_RASA_VERSION or original_source_sha256() != PATCHED_SOURCE_SHA256:
@@ -202,3 +246,17 @@ def install() -> None:
         wiring = _create_tracker_store
         wiring.__wrapped__ = Agent.__dict__["_create_tracker_store"].__func__  # type: ignore[attr-defined]
         Agent._create_tracker_store = staticmethod(wiring)  # type: ignore[method-assign,assignment]
+    _replace(
+        Domain,
+        "states_for_tracker_history",
+        original_states_sha256(),
+        PATCHED_STATES_SHA256,
+        dialogue_states.states_for_tracker_history,
+    )
+    _replace(
+        DialogueStateTracker,
+        "applied_events",
+        original_applied_sha256(),
+        PATCHED_APPLIED_SHA256,
+        dialogue_states.applied_events,
+    )

@@ -21,12 +21,14 @@ in endpoints.yml. Rasa builds custom stores as ``cls(host=url, domain=..., event
 from __future__ import annotations
 
 from collections import OrderedDict
+from itertools import islice
 from typing import Any, Optional, Text, Tuple
 
 import sqlalchemy as sa
 from rasa.core.brokers.broker import EventBroker
 from rasa.core.tracker_store import SQLTrackerStore, _create_sequence
 from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import SessionStarted
 from rasa.shared.core.trackers import DialogueStateTracker
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import declarative_base
@@ -111,38 +113,54 @@ class EncryptedSQLTrackerStore(SQLTrackerStore):
     # --- the per-process tracker cache -------------------------------------------------------------
     # Why: Rasa's retrieve decrypts and replays every event of the session on every message, so a turn
     # costs more the longer the conversation runs (and the payload guard reads the tracker again). The
-    # tracker this process saved last is kept, with the stored (count, last id) it corresponds to; one
-    # cheap query tells whether the stored conversation is still exactly that. Another replica's write,
-    # a new session, or a tracker changed in memory but never saved (a failed turn) all change the
-    # stamp or the length, and the tracker is loaded from the database as before.
+    # tracker this process loaded or saved last is kept while it is known to be exactly the stored latest
+    # session, with the highest stored event id and its own length at that moment:
+    # - loaded from the database, it is that session by construction;
+    # - saved by this process after a turn that started no new session, the store holds what it held
+    #   plus the turn's events, which is what Rasa's save writes (it appends the events beyond the
+    #   stored session's count, so a kept tracker that is not exactly the stored session would store
+    #   events twice);
+    # - a turn that starts a session, a new conversation, a tracker this process did not keep: not kept,
+    #   loaded from the database at the next message.
+    # One indexed query (the highest id of the conversation) tells whether the store changed meanwhile:
+    # another replica's write or an erased conversation change it; a tracker changed in memory but never
+    # saved (a failed turn) changed its own length. Either way the tracker is loaded as before. (The
+    # count of the session's events, used before, cost a scan of the whole conversation per message.)
 
     async def retrieve(self, sender_id: Text) -> Optional[DialogueStateTracker]:
-        stamp = self._stamp(sender_id)
+        last_id = self._last_id(sender_id)
         remembered = self._recent.get(sender_id)
-        if remembered is not None and remembered[0] == stamp and len(remembered[1].events) == stamp[0]:
+        if remembered is not None and remembered[0] == (last_id, len(remembered[1].events)):
             self._recent.move_to_end(sender_id)
             return remembered[1]
         tracker = await super().retrieve(sender_id)
-        self._remember(sender_id, stamp, tracker)
+        self._forget(sender_id)
+        if tracker is not None:
+            self._remember(sender_id, last_id, tracker)
         return tracker
 
     async def save(self, tracker: DialogueStateTracker) -> None:
+        remembered = self._recent.get(tracker.sender_id)
         await super().save(tracker)
-        self._remember(tracker.sender_id, self._stamp(tracker.sender_id), tracker)
+        self._forget(tracker.sender_id)
+        if remembered is not None and remembered[1] is tracker:
+            new_events = list(islice(reversed(tracker.events), len(tracker.events) - remembered[0][1]))
+            if not any(isinstance(event, SessionStarted) for event in new_events):
+                self._remember(tracker.sender_id, self._last_id(tracker.sender_id), tracker)
 
-    def _stamp(self, sender_id: Text) -> Tuple[int, int]:
-        """(events in the latest session, highest event id) as stored now: one aggregate query."""
+    def _last_id(self, sender_id: Text) -> int:
+        """The highest stored event id of the conversation (0 when there is none): one indexed lookup."""
         with self.session_scope() as session:
-            events = self._event_query(session, sender_id, fetch_events_from_all_sessions=False).subquery()
-            count, last = session.execute(sa.select(sa.func.count(events.c.id), sa.func.max(events.c.id))).one()
-        return int(count), int(last or 0)
+            query = sa.select(sa.func.max(self.SQLEvent.id)).where(self.SQLEvent.sender_id == sender_id)
+            return int(session.execute(query).scalar() or 0)
 
-    def _remember(self, sender_id: Text, stamp: Tuple[int, int], tracker: Optional[DialogueStateTracker]) -> None:
+    def _forget(self, sender_id: Text) -> None:
         self._recent.pop(sender_id, None)
-        if tracker is not None and len(tracker.events) == stamp[0]:
-            self._recent[sender_id] = (stamp, tracker)
-            while len(self._recent) > RECENT_TRACKERS:
-                self._recent.popitem(last=False)
+
+    def _remember(self, sender_id: Text, last_id: int, tracker: DialogueStateTracker) -> None:
+        self._recent[sender_id] = ((last_id, len(tracker.events)), tracker)
+        while len(self._recent) > RECENT_TRACKERS:
+            self._recent.popitem(last=False)
 
     def _ping_before_use(self) -> None:
         """Rasa's engine for a database server reuses pooled connections as they are: after the server

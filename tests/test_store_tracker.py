@@ -283,3 +283,29 @@ async def test_a_new_session_is_loaded_as_rasa_does(tracker_store) -> None:
     fresh = await EncryptedSQLTrackerStore(domain=DOMAIN).retrieve("cache-4")
     assert _as_dicts(current) == _as_dicts(fresh)
     assert [e["event"] for e in _as_dicts(current)] == ["session_started", "action"]  # the latest session only
+
+
+async def test_a_session_started_in_a_kept_tracker_is_loaded_again_and_nothing_is_stored_twice(tracker_store) -> None:
+    """Rasa's save appends the events beyond the stored session's count: a kept tracker that still held
+    the previous session after a new one began would store that session's events a second time."""
+    await tracker_store.save(conversation("cache-5"))
+    kept = await tracker_store.retrieve("cache-5")
+    _turn(kept, "eerste sessie")
+    await tracker_store.save(kept)
+    assert await tracker_store.retrieve("cache-5") is kept
+    time.sleep(0.01)
+    for event in (ActionExecuted("action_session_start"), SessionStarted(), ActionExecuted("action_listen")):
+        kept.update(event)
+    await tracker_store.save(kept)
+    current = await tracker_store.retrieve("cache-5")
+    assert current is not kept
+    assert [e["event"] for e in _as_dicts(current)] == ["session_started", "action"]
+    _turn(current, "tweede sessie")
+    await tracker_store.save(current)
+    fresh = await EncryptedSQLTrackerStore(domain=DOMAIN).retrieve("cache-5")
+    assert _as_dicts(await tracker_store.retrieve("cache-5")) == _as_dicts(fresh)
+    with tracker_store.session_scope() as session:
+        stored = session.execute(
+            sa.select(sa.func.count()).where(EncryptedSQLTrackerStore.SQLEvent.sender_id == "cache-5")
+        ).scalar()
+    assert stored == len(conversation("cache-5").events) + 4 + 3 + 4  # each event once
