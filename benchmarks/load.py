@@ -233,6 +233,11 @@ class Round:
         data = sorted(self.latencies[turn] if turn is not None else self.all_latencies)
         return data[min(len(data) - 1, int(q * len(data)))] if data else float("nan")
 
+    def window(self, q: float, first: int, count: int) -> float:
+        """Percentile over turns first..first+count-1 (one cycle of the messages: the same texts)."""
+        data = sorted(x for per_turn in self.latencies[first : first + count] for x in per_turn)
+        return data[min(len(data) - 1, int(q * len(data)))] if data else float("nan")
+
 
 async def drive(server: Server, users: int, turns: int, tag: str) -> Round:
     """``users`` conversations at once, ``turns`` messages each; a 5xx, a timeout or an empty reply is an error."""
@@ -310,10 +315,17 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             if args.long_turns:
                 for server in (project, stock):
                     long = asyncio.run(drive(server, 5, args.long_turns, f"long-{server.name}"))
+                    # Turn 5 and turn 60 are different messages, each with 5 samples; the same messages
+                    # at the start and at the end (one cycle of the turns each) compare like with like.
+                    cycle, last = len(server.turns), args.long_turns - len(server.turns)
                     print(
                         f"long conversations ({server.name}, 5 users x {args.long_turns} turns): p95 at turn 5 "
                         f"{long.percentile(0.95, 4):.0f} ms, at turn {args.long_turns} "
-                        f"{long.percentile(0.95, args.long_turns - 1):.0f} ms, errors {long.errors}"
+                        f"{long.percentile(0.95, args.long_turns - 1):.0f} ms; the same {cycle} messages at "
+                        f"turns 1-{cycle} p50 {long.window(0.5, 0, cycle):.0f} / "
+                        f"p95 {long.window(0.95, 0, cycle):.0f} ms, "
+                        f"at turns {last + 1}-{args.long_turns} p50 {long.window(0.5, last, cycle):.0f} / "
+                        f"p95 {long.window(0.95, last, cycle):.0f} ms; errors {long.errors}"
                     )
             print(
                 f"resident memory after the load: meldwijzer (rasa + actions) {project.memory_mb():.0f} MB, "

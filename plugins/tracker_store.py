@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from itertools import islice
-from typing import Any, Optional, Text, Tuple
+from typing import Any, Iterator, Optional, Text, Tuple
 
 import sqlalchemy as sa
 from rasa.core.brokers.broker import EventBroker
@@ -147,6 +147,18 @@ class EncryptedSQLTrackerStore(SQLTrackerStore):
             new_events = list(islice(reversed(tracker.events), len(tracker.events) - remembered[0][1]))
             if not any(isinstance(event, SessionStarted) for event in new_events):
                 self._remember(tracker.sender_id, self._last_id(tracker.sender_id), tracker)
+
+    def _additional_events(self, session: Any, tracker: DialogueStateTracker) -> Iterator[Any]:
+        """The events Rasa's save writes: those beyond the stored latest session. For a kept tracker
+        whose conversation nobody wrote since, that session is the kept length, so Rasa's count of the
+        session's stored events (a scan of the conversation) is not needed."""
+        remembered = self._recent.get(tracker.sender_id)
+        if remembered is not None and remembered[1] is tracker:
+            last_id, length = remembered[0]
+            query = sa.select(sa.func.max(self.SQLEvent.id)).where(self.SQLEvent.sender_id == tracker.sender_id)
+            if int(session.execute(query).scalar() or 0) == last_id and length <= len(tracker.events):
+                return islice(tracker.events, length, len(tracker.events))
+        return super()._additional_events(session, tracker)
 
     def _last_id(self, sender_id: Text) -> int:
         """The highest stored event id of the conversation (0 when there is none): one indexed lookup."""

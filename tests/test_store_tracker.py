@@ -14,7 +14,7 @@ import redis
 import sqlalchemy as sa
 from cryptography.fernet import Fernet
 from rasa.core.lock_store import InMemoryLockStore, LockStore, RedisLockStore
-from rasa.core.tracker_store import TrackerStore
+from rasa.core.tracker_store import SQLTrackerStore, TrackerStore
 from rasa.core.utils import AvailableEndpoints
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, BotUttered, SessionStarted, SlotSet, UserUttered
@@ -309,3 +309,29 @@ async def test_a_session_started_in_a_kept_tracker_is_loaded_again_and_nothing_i
             sa.select(sa.func.count()).where(EncryptedSQLTrackerStore.SQLEvent.sender_id == "cache-5")
         ).scalar()
     assert stored == len(conversation("cache-5").events) + 4 + 3 + 4  # each event once
+
+
+async def test_saving_a_kept_tracker_writes_its_new_events_without_counting_the_stored_ones(
+    tracker_store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await tracker_store.save(conversation("cache-6"))
+    kept = await tracker_store.retrieve("cache-6")
+    counted = []
+    rasas = SQLTrackerStore._additional_events
+    monkeypatch.setattr(
+        SQLTrackerStore, "_additional_events", lambda self, s, t: counted.append(1) or rasas(self, s, t)
+    )
+    for text in ("eerste", "tweede", "derde"):
+        _turn(kept, text)
+        await tracker_store.save(kept)
+        assert await tracker_store.retrieve("cache-6") is kept
+    assert counted == []
+    fresh = await EncryptedSQLTrackerStore(domain=DOMAIN).retrieve("cache-6")
+    assert _as_dicts(fresh) == _as_dicts(kept)
+    other_replica = EncryptedSQLTrackerStore(domain=DOMAIN)
+    theirs = await other_replica.retrieve("cache-6")
+    _turn(theirs, "via de andere replica")
+    await other_replica.save(theirs)
+    _turn(kept, "na de andere replica")  # a write this process did not see: Rasa's own count decides
+    await tracker_store.save(kept)
+    assert counted == [1]
